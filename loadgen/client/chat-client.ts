@@ -1,0 +1,281 @@
+// A chat client over the real protocol: what a device does, minus the UI.
+// The load generator, `make run` and the end-to-end tests all drive the system
+// through it.
+//
+// It batches like the server does: frames queued in one event-loop turn leave
+// as one ClientBatch (one WebSocket frame). It acknowledges cumulatively: per
+// chat it remembers the highest id received and sends one Ack per chat after
+// `ackDelayMs` (TCP's delayed ack), so a burst of N deliveries costs one ack
+// frame, not N. It de-duplicates deliveries by (chat, seq) since delivery is
+// at-least-once.
+import {
+  decodeServerBatch,
+  encodeClientFrame,
+  frameBatch,
+  type ClientFrameInit,
+  type DrainDoneBody,
+  type ErrorBody,
+  type HistoryPageBody,
+  type MessageBody,
+  type PongBody,
+  type PresenceBody,
+  type ReceiptBody,
+  type SentAckBody,
+  type ServerFrame,
+} from '../../server/common/protocol';
+import { connectTransport, type ConnectOptions, type Transport } from './transport';
+
+export interface ChatClientOptions extends ConnectOptions {
+  /** Acknowledge deliveries automatically after this many ms (coalesced per chat). null: never. */
+  ackDelayMs?: number | null;
+  /** Also mark as read when acking. */
+  autoRead?: boolean;
+  /** Reply timeout for requests with a ref (send, history). */
+  requestTimeoutMs?: number;
+}
+
+export class ServerError extends Error {
+  constructor(readonly code: string, message: string) {
+    super(`${code}: ${message}`);
+  }
+}
+
+interface PendingRequest {
+  resolve: (f: ServerFrame) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class ChatClient {
+  onMessage: (m: MessageBody) => void = () => {};
+  onReceipt: (r: ReceiptBody) => void = () => {};
+  onPresence: (p: PresenceBody) => void = () => {};
+  onError: (e: ErrorBody) => void = () => {};
+  onDrainDone: (d: DrainDoneBody) => void = () => {};
+  onClose: (code: number, reason: string) => void = () => {};
+  /** Every frame, after the typed handlers (tests use it to see order). */
+  onFrame: (f: ServerFrame) => void = () => {};
+
+  closed = false;
+  closeCode = 0;
+  duplicates = 0;
+  private out: Uint8Array[] = [];
+  private flushScheduled = false;
+  private nextRef = 1;
+  private nextCmid = 1;
+  private readonly requests = new Map<number, PendingRequest>();
+  /** chat -> highest id received and not yet acked. */
+  private readonly toAck = new Map<string, number>();
+  private ackTimer: NodeJS.Timeout | null = null;
+  /** chat -> seqs seen above the contiguous prefix, for de-duplication. */
+  private readonly seen = new Map<string, { prefix: number; above: Set<number> }>();
+  private readonly cmidPrefix = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
+
+  private constructor(private readonly transport: Transport, private readonly opts: ChatClientOptions) {
+    transport.onmessage = (data) => this.onData(data);
+    transport.onclose = (code, reason) => {
+      this.closed = true;
+      this.closeCode = code;
+      for (const r of this.requests.values()) {
+        clearTimeout(r.timer);
+        r.reject(new Error(`connection closed (${code} ${reason})`));
+      }
+      this.requests.clear();
+      if (this.ackTimer) clearTimeout(this.ackTimer);
+      this.onClose(code, reason);
+    };
+  }
+
+  static async connect(opts: ChatClientOptions): Promise<ChatClient> {
+    return new ChatClient(await connectTransport(opts), opts);
+  }
+
+  get bufferedAmount(): number {
+    return this.transport.bufferedAmount;
+  }
+
+  newClientMsgId(): string {
+    return this.cmidPrefix + (this.nextCmid++).toString(36);
+  }
+
+  /** Send a 1:1 message; resolves with the server's SentAck, rejects with ServerError. */
+  send(toUser: number, body: Uint8Array, clientMsgId = this.newClientMsgId()): Promise<SentAckBody> {
+    return this.request({ send: { to_user: toUser, client_msg_id: clientMsgId, body } }).then((f) => {
+      if (f.body !== 'sent') throw new Error(`expected sent, got ${f.body}`);
+      return f.sent;
+    });
+  }
+
+  /** Fire-and-forget send: the ack comes through `onSent`-less path (load generators track by ref). */
+  sendNoWait(toUser: number, body: Uint8Array, clientMsgId = this.newClientMsgId()): void {
+    this.queue({ ref: 0, send: { to_user: toUser, client_msg_id: clientMsgId, body } });
+  }
+
+  history(chatId: string, beforeId = 0, limit = 0): Promise<HistoryPageBody> {
+    return this.request({ history: { chat_id: chatId, before_id: beforeId, limit } }).then((f) => {
+      if (f.body !== 'history') throw new Error(`expected history, got ${f.body}`);
+      return f.history;
+    });
+  }
+
+  ping(): Promise<PongBody> {
+    return this.request({ ping: { client_time_ms: Date.now() } }).then((f) => {
+      if (f.body !== 'pong') throw new Error(`expected pong, got ${f.body}`);
+      return f.pong;
+    });
+  }
+
+  subscribePresence(userIds: number[]): void {
+    this.queue({ ref: 0, presence_subscribe: { user_ids: userIds } });
+  }
+
+  /** Explicit cumulative ack (tests; clients with ackDelayMs: null). */
+  ack(chatId: string, deliveredUpTo: number, readUpTo = 0): void {
+    this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: deliveredUpTo, read_up_to: readUpTo } });
+  }
+
+  /** Send raw bytes as one WebSocket message (bad-input tests). */
+  sendRaw(data: Uint8Array): void {
+    this.transport.send(data);
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (!this.closed) this.transport.close(code, reason);
+  }
+
+  /** Resolves when the connection is closed (by either side). */
+  closedPromise(): Promise<number> {
+    if (this.closed) return Promise.resolve(this.closeCode);
+    return new Promise((resolve) => {
+      const prev = this.onClose;
+      this.onClose = (code, reason) => {
+        prev(code, reason);
+        resolve(code);
+      };
+    });
+  }
+
+  private request(frame: ClientFrameInit): Promise<ServerFrame> {
+    const ref = this.nextRef++;
+    return new Promise((resolve, reject) => {
+      if (this.closed) return reject(new Error('connection closed'));
+      const timeoutMs = this.opts.requestTimeoutMs ?? 10_000;
+      const timer = setTimeout(() => {
+        this.requests.delete(ref);
+        reject(new Error(`no reply to ref ${ref} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.requests.set(ref, { resolve, reject, timer });
+      this.queue({ ...frame, ref } as ClientFrameInit);
+    });
+  }
+
+  private queue(frame: ClientFrameInit): void {
+    this.out.push(encodeClientFrame(frame));
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const frames = this.out;
+    this.out = [];
+    if (this.closed || frames.length === 0) return;
+    this.transport.send(frameBatch(frames));
+  }
+
+  private onData(data: Buffer): void {
+    let frames: ServerFrame[];
+    try {
+      frames = decodeServerBatch(data);
+    } catch (err) {
+      this.onError({ ref: 0, code: 'CLIENT_DECODE', message: (err as Error).message });
+      return;
+    }
+    for (const f of frames) this.dispatch(f);
+  }
+
+  private dispatch(f: ServerFrame): void {
+    switch (f.body) {
+      case 'message': {
+        const m = f.message;
+        if (this.isDuplicate(m.chat_id, m.seq)) {
+          this.duplicates++;
+          this.noteForAck(m.chat_id, m.id);
+          break;
+        }
+        this.onMessage(m);
+        this.noteForAck(m.chat_id, m.id);
+        break;
+      }
+      case 'sent':
+        this.settle(f.sent.ref, f);
+        break;
+      case 'history':
+        this.settle(f.history.ref, f);
+        break;
+      case 'pong':
+        this.settle(f.pong.ref, f);
+        break;
+      case 'error': {
+        const r = f.error.ref ? this.requests.get(f.error.ref) : undefined;
+        if (r) {
+          this.requests.delete(f.error.ref);
+          clearTimeout(r.timer);
+          r.reject(new ServerError(f.error.code, f.error.message));
+        }
+        this.onError(f.error);
+        break;
+      }
+      case 'receipt':
+        this.onReceipt(f.receipt);
+        break;
+      case 'presence':
+        this.onPresence(f.presence);
+        break;
+      case 'drain_done':
+        this.onDrainDone(f.drain_done);
+        break;
+    }
+    this.onFrame(f);
+  }
+
+  private settle(ref: number, f: ServerFrame): void {
+    const r = this.requests.get(ref);
+    if (!r) return;
+    this.requests.delete(ref);
+    clearTimeout(r.timer);
+    r.resolve(f);
+  }
+
+  private isDuplicate(chatId: string, seq: number): boolean {
+    let s = this.seen.get(chatId);
+    if (!s) this.seen.set(chatId, (s = { prefix: 0, above: new Set() }));
+    if (seq <= s.prefix || s.above.has(seq)) return true;
+    if (seq === s.prefix + 1) {
+      s.prefix = seq;
+      while (s.above.delete(s.prefix + 1)) s.prefix++;
+    } else {
+      s.above.add(seq);
+    }
+    return false;
+  }
+
+  private noteForAck(chatId: string, id: number): void {
+    const delay = this.opts.ackDelayMs === undefined ? 5 : this.opts.ackDelayMs;
+    if (delay === null) return;
+    const prev = this.toAck.get(chatId) ?? 0;
+    if (id > prev) this.toAck.set(chatId, id);
+    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), delay);
+  }
+
+  private flushAcks(): void {
+    this.ackTimer = null;
+    if (this.closed) return;
+    for (const [chatId, id] of this.toAck) {
+      this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: id, read_up_to: this.opts.autoRead ? id : 0 } });
+    }
+    this.toAck.clear();
+  }
+}

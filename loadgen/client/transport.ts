@@ -1,0 +1,67 @@
+// The WebSocket a chat client rides on: our lean RFC 6455 client (default:
+// cheapest CPU per message, see bench/ws-client-cost.ts) or the `ws` package
+// (the reference implementation, for comparison and as a cross-check).
+import WebSocket from 'ws';
+import { LeanWebSocket } from './lean-ws';
+
+export type TransportKind = 'lean' | 'ws';
+
+export interface Transport {
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+  onmessage: (data: Buffer) => void;
+  onclose: (code: number, reason: string) => void;
+  readonly bufferedAmount: number;
+}
+
+export interface ConnectOptions {
+  url: string;
+  token: string;
+  kind?: TransportKind;
+  localAddress?: string;
+  connectTimeoutMs?: number;
+}
+
+/** Error with the HTTP status of a refused upgrade (401 for a bad token). */
+export class UpgradeRefused extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+export async function connectTransport(opts: ConnectOptions): Promise<Transport> {
+  const headers = { authorization: `Bearer ${opts.token}` };
+  if ((opts.kind ?? 'lean') === 'lean') {
+    try {
+      const ws = await LeanWebSocket.connect({
+        url: opts.url, headers, localAddress: opts.localAddress, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      });
+      return ws as unknown as Transport;
+    } catch (err) {
+      const status = (err as { status?: number }).status;
+      if (status) throw new UpgradeRefused(status, (err as Error).message);
+      throw err;
+    }
+  }
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(opts.url, { headers, localAddress: opts.localAddress, perMessageDeflate: false });
+    ws.binaryType = 'nodebuffer';
+    const t: Transport = {
+      send: (data) => ws.send(data),
+      close: (code, reason) => ws.close(code, reason),
+      onmessage: () => {},
+      onclose: () => {},
+      get bufferedAmount() {
+        return ws.bufferedAmount;
+      },
+    };
+    ws.on('message', (data) => t.onmessage(data as Buffer));
+    ws.on('close', (code, reason) => t.onclose(code, reason.toString()));
+    ws.once('open', () => resolve(t));
+    ws.once('unexpected-response', (_req, res) => {
+      reject(new UpgradeRefused(res.statusCode ?? 0, `upgrade refused: HTTP ${res.statusCode}`));
+      ws.terminate();
+    });
+    ws.once('error', (err) => reject(err));
+  });
+}

@@ -1,0 +1,182 @@
+// The chat service's gRPC face: one Connect stream per gateway (the hot path)
+// plus the unary control calls. A GatewayLink gathers everything the engine
+// addresses to one gateway during a turn and writes it as one ChatBatch (split
+// at grpc_batch_items_max) once per event-loop turn.
+import * as grpc from '@grpc/grpc-js';
+import { type Limits } from '../common/config';
+import { chatServiceDefinition, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from '../common/grpc-defs';
+import { mintToken } from '../common/token';
+import { PROVISIONED_USER_ID_MIN } from '../common/ids';
+import type { MessageStore } from '../store/store';
+import { ChatEngine, type LinkSink, type OutboundInit } from './engine';
+
+const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164
+const PROVISION_COUNT_MAX = 1_000_000;
+
+export class GatewayLink implements LinkSink {
+  private pending: WireOutbound[] = [];
+  private flushScheduled = false;
+  batchesSent = 0;
+  itemsSent = 0;
+
+  constructor(
+    readonly id: string,
+    private readonly call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>,
+    private readonly itemsMax: number,
+  ) {}
+
+  push(item: OutboundInit): void {
+    this.pending.push({
+      frame: item.frame, users: item.users ?? [], conns: item.conns ?? [], recv_at_us: item.recv_at_us ?? 0, close: item.close ?? false,
+    });
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const items = this.pending;
+    this.pending = [];
+    if (this.call.cancelled || this.call.destroyed) return;
+    for (let i = 0; i < items.length; i += this.itemsMax) {
+      const chunk = i === 0 && items.length <= this.itemsMax ? items : items.slice(i, i + this.itemsMax);
+      this.call.write({ items: chunk });
+      this.batchesSent++;
+      this.itemsSent += chunk.length;
+    }
+  }
+}
+
+export interface ChatServerOptions {
+  store: MessageStore;
+  limits: Limits;
+  tokenSecret: string;
+  host: string;
+  port: number;
+  nodeId?: number;
+  log?: (line: string) => void;
+}
+
+export class ChatServer {
+  readonly engine: ChatEngine<GatewayLink>;
+  private readonly server = new grpc.Server(STREAM_CHANNEL_OPTIONS);
+  private readonly links = new Set<GatewayLink>();
+  port = 0;
+  private hopUsSum = 0;
+  private hopBatches = 0;
+
+  constructor(private readonly opts: ChatServerOptions) {
+    this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, opts.nodeId ?? 0);
+    this.server.addService(chatServiceDefinition, {
+      Connect: (call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>) => this.onConnect(call),
+      Register: (call: grpc.ServerUnaryCall<{ phone: string; display_name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+        void this.onRegister(call.request).then((r) => cb(null, r), (e: Error) => cb(e)),
+      ProvisionUsers: (call: grpc.ServerUnaryCall<{ first_user: number; count: number }, unknown>, cb: grpc.sendUnaryData<unknown>) =>
+        void this.onProvision(call.request).then((r) => cb(null, r), (e: Error) => cb(e)),
+    });
+  }
+
+  async start(): Promise<number> {
+    await this.engine.start();
+    this.port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
+        err ? reject(err) : resolve(port),
+      ),
+    );
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    this.engine.stop();
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2000);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  get hopLatencyUsMean(): number {
+    return this.hopBatches === 0 ? 0 : this.hopUsSum / this.hopBatches;
+  }
+
+  private onConnect(call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>): void {
+    let link: GatewayLink | null = null;
+    const log = this.opts.log ?? (() => {});
+    call.on('data', (batch: WireGatewayBatch) => {
+      if (batch.sent_at_us) {
+        this.hopUsSum += monoUs() - batch.sent_at_us;
+        this.hopBatches++;
+      }
+      for (const item of batch.items) {
+        if (item.event === 'hello' && item.hello) {
+          if (link) continue;
+          link = new GatewayLink(item.hello.gateway_id || 'gateway', call, this.opts.limits.grpc_batch_items_max);
+          this.links.add(link);
+          log(`gateway ${link.id} connected with ${item.hello.sessions.length} sessions`);
+          call.write({ items: [] }); // welcome: the gateway may send from now on
+          for (const s of item.hello.sessions) this.engine.enqueue(link, { kind: 'connected', conn: s.conn, user: s.user });
+          continue;
+        }
+        if (!link) continue; // protocol: Hello first
+        switch (item.event) {
+          case 'frame':
+            this.engine.enqueue(link, { kind: 'frame', conn: item.conn, user: item.user, frame: item.frame!, recv_at_us: item.recv_at_us });
+            break;
+          case 'connected':
+            this.engine.enqueue(link, { kind: 'connected', conn: item.conn, user: item.user });
+            break;
+          case 'disconnected':
+            this.engine.enqueue(link, { kind: 'disconnected', conn: item.conn, user: item.user });
+            break;
+        }
+      }
+    });
+    const down = () => {
+      if (!link) return;
+      log(`gateway ${link.id} disconnected`);
+      this.links.delete(link);
+      this.engine.enqueue(link, { kind: 'link-down' });
+      link = null;
+    };
+    call.on('end', () => {
+      down();
+      call.end();
+    });
+    call.on('error', down);
+    call.on('cancelled', down);
+  }
+
+  private async onRegister(req: { phone: string; display_name: string }) {
+    const phone = String(req.phone ?? '');
+    const name = String(req.display_name ?? '');
+    if (!PHONE_RE.test(phone)) {
+      return { user_id: 0, token: '', error_code: 'INVALID_ARGUMENT', error_message: 'phone must be E.164, e.g. +14155550123' };
+    }
+    if (name.length === 0 || Buffer.byteLength(name) > this.opts.limits.display_name_bytes_max) {
+      return {
+        user_id: 0, token: '', error_code: 'INVALID_ARGUMENT',
+        error_message: `display_name must be 1..${this.opts.limits.display_name_bytes_max} bytes`,
+      };
+    }
+    const { id } = await this.opts.store.registerUser(phone, name, Date.now());
+    return { user_id: id, token: mintToken(this.opts.tokenSecret, id, this.opts.limits.token_ttl_seconds), error_code: '', error_message: '' };
+  }
+
+  private async onProvision(req: { first_user: number; count: number }) {
+    const first = Number(req.first_user);
+    const count = Number(req.count);
+    if (!Number.isSafeInteger(first) || first < PROVISIONED_USER_ID_MIN || count < 1 || count > PROVISION_COUNT_MAX) {
+      throw Object.assign(new Error(`provision: first_user >= ${PROVISIONED_USER_ID_MIN}, count 1..${PROVISION_COUNT_MAX}`), {
+        code: grpc.status.INVALID_ARGUMENT,
+      });
+    }
+    return { created: await this.opts.store.provisionUsers(first, count, Date.now()) };
+  }
+}

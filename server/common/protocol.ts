@@ -1,0 +1,186 @@
+// The client protocol's codecs, built from proto/client.proto (the one source
+// of truth). Message ids are uint64 on the wire and plain numbers here: Long
+// support is switched off so protobufjs decodes them to numbers (they are kept
+// below 2^53, see ids.ts).
+//
+// Batches are framed by hand: a ServerBatch is the concatenation of
+// (tag 0x0a, varint length, encoded ServerFrame) per frame, so a gateway can
+// coalesce frames that the chat service encoded once, without decoding them.
+import protobuf from 'protobufjs';
+import { join } from 'node:path';
+import { PROTO_DIR } from './paths';
+import { ErrorCode, ProtocolError } from './errors';
+
+(protobuf.util as { Long: unknown }).Long = undefined;
+protobuf.configure();
+
+const root = new protobuf.Root();
+root.loadSync(join(PROTO_DIR, 'client.proto'), { keepCase: true });
+root.resolveAll();
+
+export const ClientFrameType = root.lookupType('wa.client.ClientFrame');
+export const ServerFrameType = root.lookupType('wa.client.ServerFrame');
+export const ClientBatchType = root.lookupType('wa.client.ClientBatch');
+export const ServerBatchType = root.lookupType('wa.client.ServerBatch');
+export const MessageType = root.lookupType('wa.client.Message');
+
+export const ReceiptKind = { DELIVERED: 1, READ: 2 } as const;
+
+// ---- Shapes of decoded frames (what protobufjs gives us, typed) ----
+
+export interface SendBody { to_user: number; client_msg_id: string; body: Uint8Array; chat_id: string }
+export interface AckBody { chat_id: string; delivered_up_to: number; read_up_to: number }
+export interface HistoryRequestBody { chat_id: string; before_id: number; limit: number }
+export interface PresenceSubscribeBody { user_ids: number[] }
+export interface PingBody { client_time_ms: number }
+
+export type ClientFrame = { ref: number } & (
+  | { body: 'send'; send: SendBody }
+  | { body: 'ack'; ack: AckBody }
+  | { body: 'history'; history: HistoryRequestBody }
+  | { body: 'presence_subscribe'; presence_subscribe: PresenceSubscribeBody }
+  | { body: 'ping'; ping: PingBody }
+);
+
+export interface MessageBody {
+  id: number; chat_id: string; seq: number; from_user: number; client_msg_id: string;
+  body: Uint8Array; sent_at_ms: number; replay: boolean;
+}
+export interface SentAckBody { ref: number; client_msg_id: string; id: number; chat_id: string; seq: number; server_time_ms: number }
+export interface ReceiptBody { chat_id: string; user: number; kind: number; up_to_id: number }
+export interface ErrorBody { ref: number; code: string; message: string }
+export interface HistoryPageBody { ref: number; chat_id: string; messages: MessageBody[]; next_before_id: number }
+export interface PresenceBody { user: number; online: boolean; last_seen_ms: number }
+export interface PongBody { ref: number; client_time_ms: number; server_time_ms: number }
+export interface DrainDoneBody { messages: number }
+
+export type ServerFrame =
+  | { body: 'sent'; sent: SentAckBody }
+  | { body: 'message'; message: MessageBody }
+  | { body: 'receipt'; receipt: ReceiptBody }
+  | { body: 'error'; error: ErrorBody }
+  | { body: 'history'; history: HistoryPageBody }
+  | { body: 'presence'; presence: PresenceBody }
+  | { body: 'pong'; pong: PongBody }
+  | { body: 'drain_done'; drain_done: DrainDoneBody };
+
+type Without<T, K extends keyof T> = Omit<T, K>;
+/** A ServerFrame as we build it for encoding (no `body` discriminator needed). */
+export type ServerFrameInit =
+  | { sent: SentAckBody }
+  | { message: MessageBody }
+  | { receipt: ReceiptBody }
+  | { error: ErrorBody }
+  | { history: HistoryPageBody }
+  | { presence: PresenceBody }
+  | { pong: PongBody }
+  | { drain_done: DrainDoneBody };
+export type ClientFrameInit = { ref?: number } & (
+  | { send: Partial<SendBody> & { client_msg_id: string } }
+  | { ack: Partial<AckBody> & { chat_id: string } }
+  | { history: Partial<HistoryRequestBody> & { chat_id: string } }
+  | { presence_subscribe: PresenceSubscribeBody }
+  | { ping: PingBody }
+);
+export type { Without };
+
+// ---- Encoding ----
+
+export function encodeServerFrame(frame: ServerFrameInit): Uint8Array {
+  return ServerFrameType.encode(frame as object).finish();
+}
+
+export function encodeClientFrame(frame: ClientFrameInit): Uint8Array {
+  return ClientFrameType.encode(frame as object).finish();
+}
+
+/** Frame a list of encoded frames as one batch (ClientBatch or ServerBatch: same layout). */
+export function frameBatch(frames: readonly Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const f of frames) size += 1 + varintSize(f.length) + f.length;
+  const out = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const f of frames) {
+    out[at++] = 0x0a;
+    at = writeVarint(out, at, f.length);
+    out.set(f, at);
+    at += f.length;
+  }
+  return out;
+}
+
+/** Append one encoded frame, batch-framed, into `out` at `at`; returns the new offset. */
+export function writeBatchEntry(out: Uint8Array, at: number, frame: Uint8Array): number {
+  out[at++] = 0x0a;
+  at = writeVarint(out, at, frame.length);
+  out.set(frame, at);
+  return at + frame.length;
+}
+
+export function batchEntrySize(frameLength: number): number {
+  return 1 + varintSize(frameLength) + frameLength;
+}
+
+/**
+ * Split a batch into its encoded frames (views, no copies). Throws
+ * ProtocolError(MALFORMED_FRAME) on anything that is not a well-formed batch,
+ * BATCH_TOO_LARGE past `framesMax`.
+ */
+export function splitBatch(buf: Uint8Array, framesMax: number): Uint8Array[] {
+  const frames: Uint8Array[] = [];
+  let at = 0;
+  while (at < buf.length) {
+    if (buf[at] !== 0x0a) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'batch: expected field 1 (frames)');
+    at++;
+    let len = 0;
+    let shift = 0;
+    for (;;) {
+      if (at >= buf.length || shift > 28) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'batch: bad length');
+      const b = buf[at++]!;
+      len += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    if (at + len > buf.length) throw new ProtocolError(ErrorCode.MALFORMED_FRAME, 'batch: truncated frame');
+    if (frames.length === framesMax) {
+      throw new ProtocolError(ErrorCode.BATCH_TOO_LARGE, `more than batch_frames_max=${framesMax} frames in one batch`);
+    }
+    frames.push(buf.subarray(at, at + len));
+    at += len;
+  }
+  return frames;
+}
+
+/** Decode one client frame; ProtocolError on garbage or on a frame with no known body. */
+export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
+  let frame: ClientFrame;
+  try {
+    frame = ClientFrameType.decode(bytes) as unknown as ClientFrame;
+  } catch (err) {
+    throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `undecodable frame: ${(err as Error).message}`);
+  }
+  if (!frame.body) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, 'frame has no known body type');
+  return frame;
+}
+
+export function decodeServerFrame(bytes: Uint8Array): ServerFrame {
+  return ServerFrameType.decode(bytes) as unknown as ServerFrame;
+}
+
+/** Decode a whole ServerBatch into frames (clients use this). */
+export function decodeServerBatch(buf: Uint8Array): ServerFrame[] {
+  return splitBatch(buf, Number.MAX_SAFE_INTEGER).map(decodeServerFrame);
+}
+
+function varintSize(n: number): number {
+  return n < 0x80 ? 1 : n < 0x4000 ? 2 : n < 0x200000 ? 3 : n < 0x10000000 ? 4 : 5;
+}
+
+function writeVarint(out: Uint8Array, at: number, n: number): number {
+  while (n >= 0x80) {
+    out[at++] = (n & 0x7f) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}

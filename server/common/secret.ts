@@ -1,0 +1,30 @@
+// The token secret shared by chat service (mints tokens at registration) and
+// gateways (verify them). Never in the repository: WA_TOKEN_SECRET, or a file
+// (WA_TOKEN_SECRET_FILE, default <data dir>/token-secret) that the chat service
+// generates with mode 0600 on first start.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { newSecret } from './token';
+
+const SECRET_CHARS_MIN = 32;
+
+export function secretFilePath(env: NodeJS.ProcessEnv, dataDir: string): string {
+  return env.WA_TOKEN_SECRET_FILE || join(dataDir, 'token-secret');
+}
+
+export function loadSecret(env: NodeJS.ProcessEnv, dataDir: string, createIfMissing: boolean): string {
+  const fromEnv = env.WA_TOKEN_SECRET;
+  if (fromEnv) return check(fromEnv, 'WA_TOKEN_SECRET');
+  const file = secretFilePath(env, dataDir);
+  if (!existsSync(file)) {
+    if (!createIfMissing) throw new Error(`no token secret: set WA_TOKEN_SECRET or create ${file} (the chat service creates it on first start)`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, newSecret() + '\n', { mode: 0o600, flag: 'wx' });
+  }
+  return check(readFileSync(file, 'utf8').trim(), file);
+}
+
+function check(secret: string, where: string): string {
+  if (secret.length < SECRET_CHARS_MIN) throw new Error(`token secret from ${where} is shorter than ${SECRET_CHARS_MIN} characters`);
+  return secret;
+}

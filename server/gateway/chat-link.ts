@@ -1,0 +1,116 @@
+// The gateway's end of the hot gRPC stream to the chat service. Everything the
+// gateway's sockets produce in one event-loop turn goes out as ONE
+// GatewayBatch; the chat service answers with ChatBatches. When the stream
+// breaks (chat service restarted, killed), the link reconnects with backoff
+// and says Hello again with every session it holds, so the chat service
+// rebuilds its routes and drains what those users missed.
+import * as grpc from '@grpc/grpc-js';
+import { ChatServiceClient, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireInbound } from '../common/grpc-defs';
+
+const RECONNECT_DELAY_MS_MIN = 50;
+const RECONNECT_DELAY_MS_MAX = 2000;
+
+export interface ChatLinkOptions {
+  target: string;
+  gatewayId: string;
+  itemsMax: number;
+  sessions: () => { conn: number; user: number }[];
+  onBatch: (batch: WireChatBatch) => void;
+  onUp?: () => void;
+  onDown?: (reason: string) => void;
+}
+
+export class ChatLink {
+  readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  private call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch> | null = null;
+  private pending: WireInbound[] = [];
+  private flushScheduled = false;
+  private delayMs = RECONNECT_DELAY_MS_MIN;
+  private closed = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  up = false;
+  batchesSent = 0;
+  itemsSent = 0;
+
+  constructor(private readonly opts: ChatLinkOptions) {
+    this.client = new ChatServiceClient(opts.target, grpc.credentials.createInsecure(), STREAM_CHANNEL_OPTIONS) as never;
+  }
+
+  start(): void {
+    if (this.closed) return;
+    const call = (this.client.Connect as () => grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>)();
+    this.call = call;
+    let gotData = false;
+    call.on('data', (batch: WireChatBatch) => {
+      if (!gotData) {
+        // The first (empty) batch is the chat service's welcome: only now is the link usable.
+        gotData = true;
+        this.delayMs = RECONNECT_DELAY_MS_MIN;
+        this.up = true;
+        this.opts.onUp?.();
+      }
+      this.opts.onBatch(batch);
+    });
+    call.on('error', (err: Error) => this.down(call, err.message));
+    call.on('end', () => this.down(call, 'stream ended'));
+    // Hello carries every session we hold: after a chat-service restart this rebuilds its routes.
+    call.write({
+      items: [{ conn: 0, user: 0, hello: { gateway_id: this.opts.gatewayId, sessions: this.opts.sessions() }, recv_at_us: 0 }],
+      sent_at_us: monoUs(),
+    });
+  }
+
+  /** Queue one item for this turn's batch. Returns false when the chat service is unreachable. */
+  push(item: WireInbound): boolean {
+    if (!this.up) return false;
+    this.pending.push(item);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return true;
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const items = this.pending;
+    this.pending = [];
+    const call = this.call;
+    if (!call || !this.up) return;
+    const sentAtUs = monoUs();
+    for (let i = 0; i < items.length; i += this.opts.itemsMax) {
+      const chunk = items.length <= this.opts.itemsMax ? items : items.slice(i, i + this.opts.itemsMax);
+      call.write({ items: chunk, sent_at_us: sentAtUs });
+      this.batchesSent++;
+      this.itemsSent += chunk.length;
+    }
+  }
+
+  private down(call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>, reason: string): void {
+    if (this.call !== call) return;
+    this.call = null;
+    this.pending = [];
+    const wasUp = this.up;
+    this.up = false;
+    if (wasUp) this.opts.onDown?.(reason);
+    if (this.closed) return;
+    this.reconnectTimer = setTimeout(() => this.start(), this.delayMs);
+    this.delayMs = Math.min(this.delayMs * 2, RECONNECT_DELAY_MS_MAX);
+  }
+
+  /** Unary control calls (registration). */
+  unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs = 5000): Promise<Res> {
+    return new Promise((resolve, reject) => {
+      const fn = this.client[method] as (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: Error | null, r: Res) => void) => void;
+      fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.call?.end();
+    this.call?.cancel();
+    this.client.close();
+  }
+}

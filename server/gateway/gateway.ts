@@ -1,0 +1,409 @@
+// The gateway: holds client WebSockets (uWebSockets.js, native binding only)
+// and relays between them and the chat service's gRPC stream.
+//
+// Inbound, per WebSocket message: one copy out of uWS's buffer, split into
+// frames, each frame decoded once to validate it at the edge (size limits,
+// known type), pings answered here, everything else forwarded as the client's
+// own bytes in this turn's GatewayBatch.
+// Outbound, per turn: every frame addressed to a socket is queued on it; one
+// flush per event-loop turn writes each socket's queue as ONE ServerBatch
+// (one WebSocket frame, one syscall under cork). A socket whose send buffer
+// passes socket_backpressure_bytes_max is closed (4008): the client reconnects
+// and its offline queue replays what it had not acked, so nothing is lost and
+// memory stays bounded.
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { type Limits } from '../common/config';
+import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
+import { monoUs, type WireChatBatch } from '../common/grpc-defs';
+import { batchEntrySize, decodeClientFrame, encodeServerFrame, splitBatch, writeBatchEntry, type ClientFrame } from '../common/protocol';
+import { verifyToken } from '../common/token';
+import { ChatLink } from './chat-link';
+import { loadNativeUws } from './uws';
+
+const REGISTER_BODY_BYTES_MAX = 4096;
+
+interface Conn {
+  id: number;
+  user: number;
+  /** Frames queued for this turn's flush (null when none). */
+  out: Uint8Array[] | null;
+  outBytes: number;
+  closeAfterFlush: boolean;
+  closed: boolean;
+  tokens: number;
+  tokensAtMs: number;
+}
+
+export interface GatewayOptions {
+  host: string;
+  port: number;
+  chatTarget: string;
+  tokenSecret: string;
+  limits: Limits;
+  gatewayId: string;
+  log?: (line: string) => void;
+}
+
+export interface GatewayStats {
+  connections: number;
+  framesIn: number;
+  framesOut: number;
+  wsMessagesOut: number;
+  rejected: Record<string, number>;
+  backpressureCloses: number;
+}
+
+export class Gateway {
+  readonly binaryPath: string;
+  private readonly app: TemplatedApp;
+  private readonly link: ChatLink;
+  private listenSocket: us_listen_socket | null = null;
+  private readonly sockets = new Map<number, WebSocket<Conn>>();
+  private readonly byUser = new Map<number, number[]>();
+  private dirty: WebSocket<Conn>[] = [];
+  private flushScheduled = false;
+  private nextConnId = 1;
+  port = 0;
+  readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, wsMessagesOut: 0, rejected: {}, backpressureCloses: 0 };
+
+  constructor(private readonly opts: GatewayOptions) {
+    const { uws, binaryPath } = loadNativeUws();
+    this.binaryPath = binaryPath;
+    const log = opts.log ?? (() => {});
+    this.link = new ChatLink({
+      target: opts.chatTarget,
+      gatewayId: opts.gatewayId,
+      itemsMax: opts.limits.grpc_batch_items_max,
+      sessions: () => [...this.sockets.values()].map((ws) => ({ conn: ws.getUserData().id, user: ws.getUserData().user })),
+      onBatch: (batch) => this.onChatBatch(batch),
+      onUp: () => log(`chat link up (${opts.chatTarget})`),
+      onDown: (reason) => log(`chat link down: ${reason}`),
+    });
+    const limits = opts.limits;
+    this.app = uws.App();
+    this.app.ws<Conn>('/v1/ws', {
+      maxPayloadLength: limits.frame_bytes_max,
+      idleTimeout: limits.idle_timeout_seconds,
+      sendPingsAutomatically: true,
+      // Our own check closes at socket_backpressure_bytes_max; uWS's limit is a safety net above it.
+      maxBackpressure: limits.socket_backpressure_bytes_max + limits.frame_bytes_max,
+      closeOnBackpressureLimit: 1,
+      upgrade: (res, req, context) => this.onUpgrade(res, req, context),
+      open: (ws) => this.onOpen(ws),
+      message: (ws, message, isBinary) => this.onMessage(ws, message, isBinary),
+      close: (ws) => this.onClose(ws),
+    });
+    this.app.get('/healthz', (res) => {
+      res.cork(() => {
+        res.writeHeader('content-type', 'application/json').end(JSON.stringify({
+          status: this.link.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
+          chat_link: this.link.up ? 'up' : 'down', connections: this.sockets.size,
+        }));
+      });
+    });
+    this.app.post('/v1/register', (res) => this.onRegister(res));
+    this.app.any('/*', (res) => {
+      res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
+    });
+  }
+
+  async listen(): Promise<number> {
+    const { uws } = loadNativeUws();
+    await new Promise<void>((resolve, reject) => {
+      this.app.listen(this.opts.host, this.opts.port, (socket) => {
+        if (!socket) return reject(new Error(`gateway: cannot listen on ${this.opts.host}:${this.opts.port}`));
+        this.listenSocket = socket;
+        this.port = uws.us_socket_local_port(socket);
+        resolve();
+      });
+    });
+    this.link.start();
+    return this.port;
+  }
+
+  get chatLinkUp(): boolean {
+    return this.link.up;
+  }
+
+  close(): void {
+    const { uws } = loadNativeUws();
+    if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+    for (const ws of [...this.sockets.values()]) ws.end(CloseCode.GOING_AWAY, 'gateway shutting down');
+    this.link.close();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private onUpgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
+    const auth = req.getHeader('authorization');
+    const token = auth.startsWith('Bearer ') ? auth.slice(7) : new URLSearchParams(req.getQuery() ?? '').get('token');
+    const claims = verifyToken(this.opts.tokenSecret, token);
+    if (!claims) {
+      this.count(ErrorCode.INVALID_ARGUMENT + ':token');
+      res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('missing, bad or expired token\n');
+      return;
+    }
+    const conn: Conn = {
+      id: this.nextConnId++ >>> 0, user: claims.userId, out: null, outBytes: 0, closeAfterFlush: false, closed: false,
+      tokens: this.opts.limits.conn_frames_burst_max, tokensAtMs: Date.now(),
+    };
+    res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
+      req.getHeader('sec-websocket-extensions'), context as never);
+  }
+
+  private onOpen(ws: WebSocket<Conn>): void {
+    const c = ws.getUserData();
+    this.sockets.set(c.id, ws);
+    const list = this.byUser.get(c.user);
+    if (list) list.push(c.id);
+    else this.byUser.set(c.user, [c.id]);
+    this.stats.connections++;
+    this.link.push({ conn: c.id, user: c.user, connected: true, recv_at_us: 0 });
+  }
+
+  private onClose(ws: WebSocket<Conn>): void {
+    const c = ws.getUserData();
+    c.closed = true;
+    this.sockets.delete(c.id);
+    const list = this.byUser.get(c.user);
+    if (list) {
+      const i = list.indexOf(c.id);
+      if (i >= 0) list.splice(i, 1);
+      if (list.length === 0) this.byUser.delete(c.user);
+    }
+    this.link.push({ conn: c.id, user: c.user, disconnected: true, recv_at_us: 0 });
+  }
+
+  // ---------------------------------------------------------------- inbound
+
+  private onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
+    const c = ws.getUserData();
+    if (!isBinary) {
+      this.count('TEXT_FRAME');
+      ws.end(CloseCode.TEXT_FRAME, 'binary protobuf frames only');
+      return;
+    }
+    const recvAtUs = monoUs();
+    // uWS reuses `message` after we return: copy once, then work on views.
+    const buf = Buffer.allocUnsafe(message.byteLength);
+    buf.set(new Uint8Array(message));
+    let frames: Uint8Array[];
+    try {
+      frames = splitBatch(buf, this.opts.limits.batch_frames_max);
+    } catch (err) {
+      this.reject(ws, 0, err);
+      return;
+    }
+    if (!this.takeTokens(c, frames.length)) {
+      this.reject(ws, 0, new ProtocolError(ErrorCode.RATE_LIMITED,
+        `more than conn_frames_per_second_max=${this.opts.limits.conn_frames_per_second_max} frames/s: batch dropped`));
+      return;
+    }
+    for (const bytes of frames) {
+      this.stats.framesIn++;
+      let frame: ClientFrame;
+      try {
+        frame = decodeClientFrame(bytes);
+        this.validate(frame);
+      } catch (err) {
+        this.reject(ws, safeRef(bytes), err);
+        continue;
+      }
+      if (frame.body === 'ping') {
+        this.queue(ws, encodeServerFrame({ pong: { ref: frame.ref, client_time_ms: frame.ping.client_time_ms, server_time_ms: Date.now() } }));
+        continue;
+      }
+      if (!this.link.push({ conn: c.id, user: c.user, frame: bytes, recv_at_us: recvAtUs })) {
+        if (frame.body !== 'ack') {
+          this.reject(ws, frame.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'chat service unreachable, retry with the same client_msg_id'));
+        }
+      }
+    }
+  }
+
+  /** Edge validation: sizes and shapes. Semantics (membership, existence) are the chat service's. */
+  private validate(frame: ClientFrame): void {
+    const l = this.opts.limits;
+    switch (frame.body) {
+      case 'send': {
+        const s = frame.send;
+        if (s.body.length > l.text_bytes_max) {
+          throw new ProtocolError(ErrorCode.TEXT_TOO_LONG, `body of ${s.body.length} bytes exceeds text_bytes_max=${l.text_bytes_max}`);
+        }
+        if (!s.client_msg_id) throw new ProtocolError(ErrorCode.MISSING_FIELD, 'send.client_msg_id is required');
+        if (Buffer.byteLength(s.client_msg_id) > l.client_msg_id_bytes_max) {
+          throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `client_msg_id longer than client_msg_id_bytes_max=${l.client_msg_id_bytes_max}`);
+        }
+        if (!s.to_user && !s.chat_id) throw new ProtocolError(ErrorCode.MISSING_FIELD, 'send needs to_user (or chat_id)');
+        if (s.chat_id && Buffer.byteLength(s.chat_id) > l.chat_id_bytes_max) {
+          throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `chat_id longer than chat_id_bytes_max=${l.chat_id_bytes_max}`);
+        }
+        return;
+      }
+      case 'ack':
+      case 'history': {
+        const chatId = frame.body === 'ack' ? frame.ack.chat_id : frame.history.chat_id;
+        if (!chatId) throw new ProtocolError(ErrorCode.MISSING_FIELD, `${frame.body}.chat_id is required`);
+        if (Buffer.byteLength(chatId) > l.chat_id_bytes_max) {
+          throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `chat_id longer than chat_id_bytes_max=${l.chat_id_bytes_max}`);
+        }
+        return;
+      }
+      case 'presence_subscribe':
+        if (frame.presence_subscribe.user_ids.length > l.presence_watch_max) {
+          throw new ProtocolError(ErrorCode.TOO_MANY_WATCHED,
+            `${frame.presence_subscribe.user_ids.length} users exceed presence_watch_max=${l.presence_watch_max}`);
+        }
+        return;
+      case 'ping':
+        return;
+    }
+  }
+
+  private takeTokens(c: Conn, n: number): boolean {
+    const l = this.opts.limits;
+    const now = Date.now();
+    const elapsedMs = now - c.tokensAtMs;
+    if (elapsedMs > 0) {
+      c.tokens = Math.min(l.conn_frames_burst_max, c.tokens + (elapsedMs * l.conn_frames_per_second_max) / 1000);
+      c.tokensAtMs = now;
+    }
+    if (c.tokens < n) return false;
+    c.tokens -= n;
+    return true;
+  }
+
+  private reject(ws: WebSocket<Conn>, ref: number, err: unknown): void {
+    const code = err instanceof ProtocolError ? err.code : ErrorCode.INTERNAL;
+    this.count(code);
+    this.queue(ws, encodeServerFrame({ error: { ref, code, message: err instanceof Error ? err.message : String(err) } }));
+  }
+
+  private count(reason: string): void {
+    this.stats.rejected[reason] = (this.stats.rejected[reason] ?? 0) + 1;
+  }
+
+  // ---------------------------------------------------------------- outbound
+
+  private onChatBatch(batch: WireChatBatch): void {
+    for (const item of batch.items) {
+      const frame = item.frame;
+      if (item.users.length > 0) {
+        for (const user of item.users) {
+          const conns = this.byUser.get(user);
+          if (!conns) continue;
+          for (const id of conns) {
+            const ws = this.sockets.get(id);
+            if (ws) this.queue(ws, frame, item.close);
+          }
+        }
+      }
+      for (const id of item.conns) {
+        const ws = this.sockets.get(id);
+        if (ws) this.queue(ws, frame, item.close);
+      }
+    }
+  }
+
+  private queue(ws: WebSocket<Conn>, frame: Uint8Array, close = false): void {
+    const c = ws.getUserData();
+    if (c.closed) return;
+    if (close) c.closeAfterFlush = true;
+    if (c.out === null) {
+      c.out = [frame];
+      c.outBytes = batchEntrySize(frame.length);
+      this.dirty.push(ws);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    } else {
+      c.out.push(frame);
+      c.outBytes += batchEntrySize(frame.length);
+    }
+  }
+
+  /** Once per turn: each dirty socket gets its frames as one ServerBatch. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const dirty = this.dirty;
+    this.dirty = [];
+    const limit = this.opts.limits.socket_backpressure_bytes_max;
+    for (const ws of dirty) {
+      const c = ws.getUserData();
+      const frames = c.out;
+      c.out = null;
+      if (c.closed || frames === null) continue;
+      const buf = Buffer.allocUnsafe(c.outBytes);
+      let at = 0;
+      for (const f of frames) at = writeBatchEntry(buf, at, f);
+      ws.cork(() => ws.send(buf, true));
+      this.stats.framesOut += frames.length;
+      this.stats.wsMessagesOut++;
+      if (c.closeAfterFlush) {
+        ws.end(CloseCode.GOING_AWAY, 'closed by server');
+      } else if (ws.getBufferedAmount() > limit) {
+        this.stats.backpressureCloses++;
+        this.count('BACKPRESSURE');
+        ws.end(CloseCode.BACKPRESSURE, `send buffer over socket_backpressure_bytes_max=${limit}: reconnect to resync`);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- registration (HTTP)
+
+  private onRegister(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    res.onData((chunk, isLast) => {
+      if (aborted) return;
+      size += chunk.byteLength;
+      if (size > REGISTER_BODY_BYTES_MAX) {
+        aborted = true;
+        res.cork(() => res.writeStatus('413 Payload Too Large').end('body too large\n', true));
+        return;
+      }
+      chunks.push(Buffer.from(new Uint8Array(chunk)));
+      if (!isLast) return;
+      let body: { phone?: unknown; display_name?: unknown };
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
+      } catch {
+        res.cork(() => res.writeStatus('400 Bad Request').end(JSON.stringify({ error: 'INVALID_ARGUMENT', message: 'body must be JSON' })));
+        return;
+      }
+      this.link
+        .unary<{ phone: string; display_name: string }, { user_id: number; token: string; error_code: string; error_message: string }>(
+          'Register', { phone: String(body.phone ?? ''), display_name: String(body.display_name ?? '') })
+        .then(
+          (r) => {
+            if (aborted) return;
+            res.cork(() => {
+              if (r.error_code) {
+                res.writeStatus('400 Bad Request').writeHeader('content-type', 'application/json')
+                  .end(JSON.stringify({ error: r.error_code, message: r.error_message }));
+              } else {
+                res.writeHeader('content-type', 'application/json').end(JSON.stringify({ user_id: r.user_id, token: r.token }));
+              }
+            });
+          },
+          (err: Error) => {
+            if (aborted) return;
+            res.cork(() => res.writeStatus('503 Service Unavailable').end(JSON.stringify({ error: 'UNAVAILABLE', message: err.message })));
+          },
+        );
+    });
+  }
+}
+
+/** The ref of a frame that failed validation after decoding, or 0. */
+function safeRef(bytes: Uint8Array): number {
+  try {
+    return (decodeClientFrame(bytes) as { ref: number }).ref;
+  } catch {
+    return 0;
+  }
+}

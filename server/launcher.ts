@@ -1,0 +1,181 @@
+// Starts the system as real processes: one chat service, then N gateways, each
+// a child process of the caller, on loopback. `make run`, the tests and the
+// benchmarks all use it, so they exercise exactly what an operator runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DIST_DIR } from './common/paths';
+import { newSecret } from './common/token';
+
+export interface SystemOptions {
+  /** Where the embedded store lives; a fresh temp dir when omitted. */
+  dataDir?: string;
+  gateways?: number;
+  /** Extra environment for both processes (limits: WA_<LIMIT>). */
+  env?: Record<string, string>;
+  /** Fixed ports (0 = any free port). */
+  chatPort?: number;
+  gatewayPort?: number;
+  /** Print the processes' output. */
+  verbose?: boolean;
+  startTimeoutMs?: number;
+}
+
+export interface RunningProcess {
+  name: string;
+  child: ChildProcess;
+  output: string[];
+}
+
+export class RunningSystem {
+  chatTarget = '';
+  chatPort = 0;
+  gatewayPorts: number[] = [];
+  chat!: RunningProcess;
+  gateways: RunningProcess[] = [];
+
+  constructor(readonly opts: Required<Pick<SystemOptions, 'dataDir'>> & SystemOptions, readonly secret: string) {}
+
+  get gatewayUrl(): string {
+    return `ws://127.0.0.1:${this.gatewayPorts[0]}/v1/ws`;
+  }
+
+  gatewayHttp(i = 0): string {
+    return `http://127.0.0.1:${this.gatewayPorts[i]}`;
+  }
+
+  baseEnv(): NodeJS.ProcessEnv {
+    return { ...process.env, WA_DATA_DIR: this.opts.dataDir, WA_TOKEN_SECRET: this.secret, ...this.opts.env };
+  }
+
+  async startChat(): Promise<void> {
+    // After the first start the port is fixed, so gateways find a restarted chat service.
+    const port = this.chatPort || this.opts.chatPort || 0;
+    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'), { ...this.baseEnv(), WA_CHAT_PORT: String(port) }, this.opts.verbose);
+    const line = await waitForLine(this.chat, /chat listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
+    this.chatPort = Number(line[1]);
+    this.chatTarget = `127.0.0.1:${this.chatPort}`;
+  }
+
+  async startGateway(i: number): Promise<void> {
+    const port = this.gatewayPorts[i] ?? (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
+    const gw = spawnNode(`gateway-${i}`, join(DIST_DIR, 'server/gateway/main.js'), {
+      ...this.baseEnv(), WA_GATEWAY_PORT: String(port), WA_CHAT_TARGET: this.chatTarget, WA_GATEWAY_ID: `gw-${i}`,
+    }, this.opts.verbose);
+    const line = await waitForLine(gw, /gateway listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
+    this.gateways[i] = gw;
+    this.gatewayPorts[i] = Number(line[1]);
+    await waitFor(async () => (await this.health(i)).chat_link === 'up', 10_000, `gateway-${i} chat link`);
+  }
+
+  async health(i = 0): Promise<{ status: string; uws: string; uws_binary: string; chat_link: string; connections: number }> {
+    const res = await fetch(`${this.gatewayHttp(i)}/healthz`);
+    return (await res.json()) as never;
+  }
+
+  /** SIGKILL the chat service and wait until it is gone. */
+  async killChat(): Promise<void> {
+    await killAndWait(this.chat.child, 'SIGKILL');
+  }
+
+  async restartChat(): Promise<void> {
+    await this.startChat();
+    for (let i = 0; i < this.gateways.length; i++) {
+      await waitFor(async () => (await this.health(i)).chat_link === 'up', 15_000, `gateway-${i} relink`);
+    }
+  }
+
+  /** Graceful stop; returns each process's last output lines (stats). */
+  async stop(): Promise<Record<string, string[]>> {
+    const out: Record<string, string[]> = {};
+    for (const g of this.gateways) {
+      await killAndWait(g.child, 'SIGTERM');
+      out[g.name] = g.output;
+    }
+    if (this.chat) {
+      await killAndWait(this.chat.child, 'SIGTERM');
+      out.chat = this.chat.output;
+    }
+    return out;
+  }
+}
+
+export async function startSystem(opts: SystemOptions = {}): Promise<RunningSystem> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'wa-data-'));
+  mkdirSync(dataDir, { recursive: true });
+  const system = new RunningSystem({ ...opts, dataDir }, opts.env?.WA_TOKEN_SECRET ?? newSecret());
+  try {
+    await system.startChat();
+    for (let i = 0; i < (opts.gateways ?? 1); i++) await system.startGateway(i);
+  } catch (err) {
+    await system.stop().catch(() => {});
+    throw err;
+  }
+  return system;
+}
+
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, verbose = false): RunningProcess {
+  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc: RunningProcess = { name, child, output: [] };
+  const onData = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n')) {
+      if (!line) continue;
+      proc.output.push(line);
+      if (proc.output.length > 200) proc.output.shift();
+      if (verbose) console.log(`[${name}] ${line}`);
+    }
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  return proc;
+}
+
+function waitForLine(proc: RunningProcess, re: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      for (const line of proc.output) {
+        const m = re.exec(line);
+        if (m) return done(null, m);
+      }
+    };
+    const timer = setTimeout(() => done(new Error(`${proc.name} did not start in ${timeoutMs} ms:\n${proc.output.join('\n')}`)), timeoutMs);
+    const onData = () => setImmediate(check);
+    const onExit = (code: number | null) => done(new Error(`${proc.name} exited (${code}) before starting:\n${proc.output.join('\n')}`));
+    const done = (err: Error | null, m?: RegExpMatchArray) => {
+      clearTimeout(timer);
+      proc.child.stdout!.off('data', onData);
+      proc.child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(m!);
+    };
+    proc.child.stdout!.on('data', onData);
+    proc.child.on('exit', onExit);
+    check();
+  });
+}
+
+async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    child.once('exit', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    child.kill(signal);
+  });
+}
+
+export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      if (await cond()) return;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

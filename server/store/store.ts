@@ -1,0 +1,109 @@
+// The store interface: the only way the chat service touches durable state.
+// It is small on purpose and batch-shaped: the chat service gathers a turn's
+// work (messages, new chats, watermark moves) and commits it in one call, so an
+// embedded engine does one transaction and a networked one (ScyllaDB) one round
+// of concurrent writes. Every call may be async.
+//
+// Implementations: server/store/embedded (SQLite, the zero-setup default).
+// The conformance suite test/store-conformance.test.ts runs against each.
+
+export interface StoredMessage {
+  /** Time-ordered id (server/common/ids.ts). */
+  id: number;
+  chat_id: string;
+  /** 1, 2, 3, ... within the chat. */
+  seq: number;
+  sender: number;
+  client_msg_id: string;
+  body: Uint8Array;
+  sent_at_ms: number;
+}
+
+export const enum ChatKind {
+  Direct = 1,
+  Group = 2,
+}
+
+export interface MemberState {
+  user: number;
+  /** Cumulative watermarks: every message with id <= these has been delivered / read. */
+  delivered_id: number;
+  delivered_seq: number;
+  read_id: number;
+  /** Messages with seq <= joined_seq were sent before the member joined. */
+  joined_seq: number;
+}
+
+export interface ChatState {
+  chat_id: string;
+  kind: ChatKind;
+  last_id: number;
+  last_seq: number;
+  members: Map<number, MemberState>;
+}
+
+export interface WatermarkUpdate {
+  chat_id: string;
+  user: number;
+  delivered_id: number;
+  delivered_seq: number;
+  read_id: number;
+}
+
+/** One turn of writes, committed atomically (embedded) or as one round of idempotent writes. */
+export interface CommitBatch {
+  /** Chats created in this turn, with their members. */
+  new_chats: ChatState[];
+  messages: StoredMessage[];
+  /** Final last_id/last_seq of every chat that got messages in this turn. */
+  chat_heads: { chat_id: string; last_id: number; last_seq: number }[];
+  watermarks: WatermarkUpdate[];
+  last_seen: { user: number; last_seen_ms: number }[];
+}
+
+export interface PendingChat {
+  chat_id: string;
+  delivered_id: number;
+  /** Undelivered messages in this chat for this user. */
+  pending: number;
+}
+
+export interface UserRecord {
+  id: number;
+  phone: string;
+  display_name: string;
+  last_seen_ms: number;
+}
+
+export interface MessageStore {
+  readonly engine: string;
+
+  /** Register a phone number; the same phone gets the same id back. */
+  registerUser(phone: string, displayName: string, nowMs: number): Promise<{ id: number; created: boolean }>;
+  /** Load-test users [first, first + count) without phone numbers. Returns how many were new. */
+  provisionUsers(first: number, count: number, nowMs: number): Promise<number>;
+  /** Which of these ids exist. */
+  existingUsers(ids: readonly number[]): Promise<Set<number>>;
+  /** Ensure a token-holding user exists (load-test tokens are minted without registration). */
+  ensureUser(id: number, nowMs: number): Promise<void>;
+  getUser(id: number): Promise<UserRecord | null>;
+
+  /** The chat's state with every member, or null if it does not exist. */
+  loadChat(chatId: string): Promise<ChatState | null>;
+  /** The existing message a sender already sent with this client id, if any (idempotent retries). */
+  findByClientId(sender: number, clientMsgIds: readonly string[]): Promise<Map<string, StoredMessage>>;
+  commit(batch: CommitBatch): Promise<void>;
+
+  /** Newest first, ids < beforeId (0 = from the newest). */
+  history(chatId: string, beforeId: number, limit: number): Promise<StoredMessage[]>;
+  /** Oldest first: messages of a chat with id > afterId and seq > minSeq, at most limit. */
+  messagesAfter(chatId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
+  /** The highest (id, seq) in the chat at or below upToId; null if none. */
+  headAtOrBelow(chatId: string, upToId: number): Promise<{ id: number; seq: number } | null>;
+  /** Chats where this user has undelivered messages. */
+  pendingChats(user: number): Promise<PendingChat[]>;
+
+  /** Highest message id ever stored (id generators start above it after a restart). */
+  maxMessageId(): Promise<number>;
+  close(): Promise<void>;
+}
