@@ -20,6 +20,8 @@ export interface SystemOptions {
   /** Print the processes' output. */
   verbose?: boolean;
   startTimeoutMs?: number;
+  /** Extra node flags for the server processes (e.g. --cpu-prof); also read from WA_NODE_ARGS. */
+  nodeArgs?: string[];
 }
 
 export interface RunningProcess {
@@ -52,7 +54,8 @@ export class RunningSystem {
   async startChat(): Promise<void> {
     // After the first start the port is fixed, so gateways find a restarted chat service.
     const port = this.chatPort || this.opts.chatPort || 0;
-    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'), { ...this.baseEnv(), WA_CHAT_PORT: String(port) }, this.opts.verbose);
+    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'), { ...this.baseEnv(), WA_CHAT_PORT: String(port) }, this.opts.verbose,
+      this.nodeArgs());
     const line = await waitForLine(this.chat, /chat listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.chatPort = Number(line[1]);
     this.chatTarget = `127.0.0.1:${this.chatPort}`;
@@ -62,11 +65,16 @@ export class RunningSystem {
     const port = this.gatewayPorts[i] ?? (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
     const gw = spawnNode(`gateway-${i}`, join(DIST_DIR, 'server/gateway/main.js'), {
       ...this.baseEnv(), WA_GATEWAY_PORT: String(port), WA_CHAT_TARGET: this.chatTarget, WA_GATEWAY_ID: `gw-${i}`,
-    }, this.opts.verbose);
+    }, this.opts.verbose, this.nodeArgs());
     const line = await waitForLine(gw, /gateway listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.gateways[i] = gw;
     this.gatewayPorts[i] = Number(line[1]);
     await waitFor(async () => (await this.health(i)).chat_link === 'up', 10_000, `gateway-${i} chat link`);
+  }
+
+  private nodeArgs(): string[] {
+    const fromEnv = (process.env.WA_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    return [...(this.opts.nodeArgs ?? []), ...fromEnv];
   }
 
   async health(i = 0): Promise<{ status: string; uws: string; uws_binary: string; chat_link: string; connections: number }> {
@@ -115,8 +123,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   return system;
 }
 
-function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, verbose = false): RunningProcess {
-  const child = spawn(process.execPath, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, verbose = false, nodeArgs: string[] = []): RunningProcess {
+  const child = spawn(process.execPath, [...nodeArgs, script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const proc: RunningProcess = { name, child, output: [] };
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {

@@ -23,7 +23,11 @@ import {
   type SentAckBody,
   type ServerFrame,
 } from '../../server/common/protocol';
+import { DEFAULT_LIMITS } from '../../server/common/config';
 import { connectTransport, type ConnectOptions, type Transport } from './transport';
+
+/** Frames per ClientBatch; the server's batch_frames_max default (server/common/config.ts). */
+const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
 
 export interface ChatClientOptions extends ConnectOptions {
   /** Acknowledge deliveries automatically after this many ms (coalesced per chat). null: never. */
@@ -182,7 +186,9 @@ export class ChatClient {
     const frames = this.out;
     this.out = [];
     if (this.closed || frames.length === 0) return;
-    this.transport.send(frameBatch(frames));
+    for (let i = 0; i < frames.length; i += BATCH_FRAMES_MAX) {
+      this.transport.send(frameBatch(frames.length <= BATCH_FRAMES_MAX ? frames : frames.slice(i, i + BATCH_FRAMES_MAX)));
+    }
   }
 
   private onData(data: Buffer): void {

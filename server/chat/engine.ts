@@ -25,7 +25,16 @@ import {
   type MessageBody,
   type SendBody,
 } from '../common/protocol';
-import { ChatKind, type ChatState, type CommitBatch, type MemberState, type MessageStore, type StoredMessage } from '../store/store';
+import {
+  ChatKind,
+  clientKey,
+  type ChatState,
+  type ClientKey,
+  type CommitBatch,
+  type MemberState,
+  type MessageStore,
+  type StoredMessage,
+} from '../store/store';
 import { directChatId } from './chat-id';
 import { RouteRegistry, type ConnState, type GatewayLinkRef } from './routes';
 
@@ -57,6 +66,8 @@ const RECENT_PER_CHAT_MAX = 32;
 const RECENT_CLIENT_IDS_MAX = 100_000;
 const KNOWN_USERS_MAX = 1_000_000;
 const DRAIN_ACK_TIMEOUT_MS = 10_000;
+const DRAIN_ROUNDS_PER_TICK_MAX = 64;
+const WATERMARK_FLUSH_MS = 200;
 
 interface Drain<L extends LinkSink> {
   user: number;
@@ -103,6 +114,10 @@ export class ChatEngine<L extends LinkSink> {
   private readonly ids: IdGenerator;
   private closed = false;
   private drainTimer: NodeJS.Timeout | null = null;
+  private watermarkTimer: NodeJS.Timeout | null = null;
+  private readonly dirtyWatermarks = new Map<string, { chatId: string; member: MemberState }>();
+  private watermarkFlushDue = false;
+  private kickPending = false;
 
   constructor(
     private readonly store: MessageStore,
@@ -118,11 +133,14 @@ export class ChatEngine<L extends LinkSink> {
     this.ids.advancePast(await this.store.maxMessageId());
     this.drainTimer = setInterval(() => this.expireDrains(), 1000);
     this.drainTimer.unref();
+    this.watermarkTimer = setInterval(() => this.requestWatermarkFlush(), WATERMARK_FLUSH_MS);
+    this.watermarkTimer.unref();
   }
 
   stop(): void {
     this.closed = true;
     if (this.drainTimer) clearInterval(this.drainTimer);
+    if (this.watermarkTimer) clearInterval(this.watermarkTimer);
   }
 
   enqueue(link: L, ev: InboundEvent): void {
@@ -143,7 +161,8 @@ export class ChatEngine<L extends LinkSink> {
     if (this.running) return;
     this.running = true;
     try {
-      while (this.inbox.length > 0 && !this.closed) {
+      while ((this.inbox.length > 0 || this.kickPending) && !this.closed) {
+        this.kickPending = false;
         const items = this.inbox;
         this.inbox = [];
         await this.tick(items);
@@ -151,7 +170,13 @@ export class ChatEngine<L extends LinkSink> {
     } finally {
       this.running = false;
     }
-    if (this.inbox.length > 0) this.schedule();
+    if (this.inbox.length > 0 || this.kickPending) this.schedule();
+  }
+
+  /** Run a tick even though no gateway sent anything (drain follow-ups, watermark flushes). */
+  private kick(): void {
+    this.kickPending = true;
+    this.schedule();
   }
 
   // ---------------------------------------------------------------- the tick
@@ -159,7 +184,8 @@ export class ChatEngine<L extends LinkSink> {
   private async tick(items: { link: L; ev: InboundEvent }[]): Promise<void> {
     this.stats.ticks++;
     const nowMs = this.now();
-    const batch: CommitBatch = { new_chats: [], messages: [], chat_heads: [], watermarks: [], last_seen: [] };
+    const batch: CommitBatch = { new_chats: [], messages: [], watermarks: [], last_seen: [] };
+    if (this.watermarkFlushDue) this.takeDirtyWatermarks(batch);
     const sends: PendingSend<L>[] = [];
     const acks: { state: ConnState<L>; ref: number; ack: AckBody }[] = [];
     const histories: { state: ConnState<L>; ref: number; req: HistoryRequestBody }[] = [];
@@ -212,7 +238,7 @@ export class ChatEngine<L extends LinkSink> {
     }
 
     const accepted = await this.acceptSends(sends, batch, nowMs);
-    const receipts = await this.applyAcks(acks, batch);
+    const receipts = await this.applyAcks(acks);
 
     for (const chat of batch.new_chats) chat.members = new Map(chat.members); // snapshot for the store
     if (batch.messages.length + batch.new_chats.length + batch.watermarks.length + batch.last_seen.length > 0) {
@@ -251,24 +277,18 @@ export class ChatEngine<L extends LinkSink> {
       for (const id of await this.store.existingUsers([...unknownRecipients])) this.rememberUser(id);
     }
 
-    // Idempotency: ids this tick, then the recent map, then the store.
+    // Idempotency: ids this tick, then the recent map, then the store (one batched lookup).
     const seenThisTick = new Map<string, Accepted<L>>();
-    const toLookUp = new Map<number, string[]>();
+    const toLookUp: ClientKey[] = [];
     for (const s of valid) {
-      const key = clientKey(s.state.user, s.send.client_msg_id);
-      if (!this.recentClientIds.has(key)) {
-        let list = toLookUp.get(s.state.user);
-        if (!list) toLookUp.set(s.state.user, (list = []));
-        list.push(s.send.client_msg_id);
+      if (!this.recentClientIds.has(clientKey(s.state.user, s.send.client_msg_id))) {
+        toLookUp.push({ sender: s.state.user, client_msg_id: s.send.client_msg_id });
       }
     }
-    for (const [sender, cmids] of toLookUp) {
-      for (const [cmid, msg] of await this.store.findByClientId(sender, cmids)) {
-        this.rememberClientId(clientKey(sender, cmid), msg);
-      }
+    if (toLookUp.length > 0) {
+      for (const [key, msg] of await this.store.findByClientIds(toLookUp)) this.rememberClientId(key, msg);
     }
 
-    const heads = new Map<string, CachedChat>();
     for (const s of valid) {
       const from = s.state.user;
       const to = s.send.to_user;
@@ -302,7 +322,6 @@ export class ChatEngine<L extends LinkSink> {
       chat.last_id = id;
       chat.last_seq = seq;
       pushRecent(chat, id, seq, from);
-      heads.set(chat.chat_id, chat);
       const msg: StoredMessage = {
         id, chat_id: chat.chat_id, seq, sender: from, client_msg_id: s.send.client_msg_id, body: s.send.body, sent_at_ms: nowMs,
       };
@@ -313,7 +332,7 @@ export class ChatEngine<L extends LinkSink> {
         own.delivered_id = id;
         own.delivered_seq = seq;
         own.read_id = id;
-        pushWatermark(batch, chat.chat_id, own);
+        this.markWatermark(chat.chat_id, own);
       }
       this.addPending(to, 1);
       const a: Accepted<L> = { s, msg, duplicate: false, recipients: [to] };
@@ -321,7 +340,6 @@ export class ChatEngine<L extends LinkSink> {
       this.rememberClientId(key, msg);
       accepted.push(a);
     }
-    for (const chat of heads.values()) batch.chat_heads.push({ chat_id: chat.chat_id, last_id: chat.last_id, last_seq: chat.last_seq });
     return accepted;
   }
 
@@ -410,7 +428,7 @@ export class ChatEngine<L extends LinkSink> {
 
   // ---------------------------------------------------------------- acks & receipts
 
-  private async applyAcks(acks: { state: ConnState<L>; ref: number; ack: AckBody }[], batch: CommitBatch): Promise<Receipt[]> {
+  private async applyAcks(acks: { state: ConnState<L>; ref: number; ack: AckBody }[]): Promise<Receipt[]> {
     const receipts: Receipt[] = [];
     for (const { state, ref, ack } of acks) {
       const user = state.user;
@@ -444,7 +462,7 @@ export class ChatEngine<L extends LinkSink> {
         moved = true;
         receipts.push({ chat, user, kind: ReceiptKind.READ, upTo: read });
       }
-      if (moved) pushWatermark(batch, chat.chat_id, member);
+      if (moved) this.markWatermark(chat.chat_id, member);
       const drain = this.drains.get(user);
       if (drain) {
         const outstanding = drain.outstanding.get(chat.chat_id);
@@ -559,22 +577,28 @@ export class ChatEngine<L extends LinkSink> {
   }
 
   private async stepDrains(nowMs: number): Promise<void> {
-    while (this.drainsActive < this.limits.drain_concurrent_max && this.drainQueue.length > 0) {
-      const next = this.drainQueue.shift()!;
-      if (this.drains.get(next.user) !== next) continue;
-      next.active = true;
-      this.drainsActive++;
+    // Drains that finish at once (nothing pending: the common case) free their
+    // slot in this same tick, so keep admitting queued ones; bounded per tick.
+    for (let round = 0; round < DRAIN_ROUNDS_PER_TICK_MAX; round++) {
+      while (this.drainsActive < this.limits.drain_concurrent_max && this.drainQueue.length > 0) {
+        const next = this.drainQueue.shift()!;
+        if (this.drains.get(next.user) !== next) continue;
+        next.active = true;
+        this.drainsActive++;
+      }
+      for (const drain of [...this.drains.values()]) {
+        if (!drain.active || drain.outstanding.size > 0) continue;
+        await this.sendDrainPage(drain, nowMs);
+      }
+      if (this.drainQueue.length === 0 || this.drainsActive >= this.limits.drain_concurrent_max) return;
     }
-    for (const drain of [...this.drains.values()]) {
-      if (!drain.active || drain.outstanding.size > 0) continue;
-      await this.sendDrainPage(drain, nowMs);
-    }
+    this.kick();
   }
 
   private async sendDrainPage(drain: Drain<L>, nowMs: number): Promise<void> {
     let budget = this.limits.drain_page_messages_max;
     const ttlFloorId = idFloorForTime(nowMs - this.limits.offline_queue_ttl_seconds * 1000);
-    const batch: CommitBatch = { new_chats: [], messages: [], chat_heads: [], watermarks: [], last_seen: [] };
+    let moved = false;
     const frames: Uint8Array[] = [];
     const pending = await this.store.pendingChats(drain.user);
     pending.sort((x, y) => x.delivered_id - y.delivered_id);
@@ -602,11 +626,11 @@ export class ChatEngine<L extends LinkSink> {
           this.addPending(drain.user, member.delivered_seq - head.seq);
           member.delivered_id = head.id;
           member.delivered_seq = head.seq;
-          pushWatermark(batch, chat.chat_id, member);
+          this.markWatermark(chat.chat_id, member);
+          moved = true;
         }
       }
     }
-    if (batch.watermarks.length > 0) await this.store.commit(batch);
     if (frames.length > 0) {
       for (const f of frames) this.sendTo(drain.conn, f);
       drain.sent += frames.length;
@@ -614,30 +638,13 @@ export class ChatEngine<L extends LinkSink> {
       drain.deadlineMs = nowMs + DRAIN_ACK_TIMEOUT_MS;
       return;
     }
-    if (batch.watermarks.length > 0 && pending.length > 0) {
+    if (moved && pending.length > 0) {
       // Watermarks moved without sending: look again next tick.
       this.kick();
       return;
     }
     this.sendTo(drain.conn, encodeServerFrame({ drain_done: { messages: drain.sent } }));
     this.endDrain(drain);
-  }
-
-  /** Run a tick even though no gateway sent anything (drain follow-ups). */
-  private kick(): void {
-    setImmediate(() => {
-      if (this.closed) return;
-      void (async () => {
-        if (this.running) return;
-        this.running = true;
-        try {
-          await this.stepDrains(this.now());
-        } finally {
-          this.running = false;
-        }
-        if (this.inbox.length > 0) this.schedule();
-      })();
-    });
   }
 
   private endDrain(drain: Drain<L>): void {
@@ -655,6 +662,40 @@ export class ChatEngine<L extends LinkSink> {
       if (drain.active && drain.outstanding.size > 0 && drain.deadlineMs < nowMs) this.endDrain(drain);
     }
     if (this.drainQueue.length > 0 && this.drainsActive < this.limits.drain_concurrent_max) this.kick();
+  }
+
+  // ---------------------------------------------------------------- watermarks
+  //
+  // Watermark moves are kept in memory and written every WATERMARK_FLUSH_MS
+  // (one row per chat member however many acks moved it), not per ack: a
+  // watermark lost in a crash only makes the server redeliver messages the
+  // client already has, which clients de-duplicate (delivery is at-least-once).
+  // This takes a store write per ack off the hot path.
+
+  private markWatermark(chatId: string, member: MemberState): void {
+    this.dirtyWatermarks.set(`${chatId}\u0000${member.user}`, { chatId, member });
+  }
+
+  private takeDirtyWatermarks(batch: CommitBatch): void {
+    this.watermarkFlushDue = false;
+    for (const { chatId, member: m } of this.dirtyWatermarks.values()) {
+      batch.watermarks.push({ chat_id: chatId, user: m.user, delivered_id: m.delivered_id, delivered_seq: m.delivered_seq, read_id: m.read_id });
+    }
+    this.dirtyWatermarks.clear();
+  }
+
+  private requestWatermarkFlush(): void {
+    if (this.dirtyWatermarks.size === 0) return;
+    this.watermarkFlushDue = true;
+    this.kick();
+  }
+
+  /** Write every pending watermark now (shutdown). */
+  async flushWatermarks(): Promise<void> {
+    while (this.running) await new Promise((r) => setImmediate(r));
+    const batch: CommitBatch = { new_chats: [], messages: [], watermarks: [], last_seen: [] };
+    this.takeDirtyWatermarks(batch);
+    if (batch.watermarks.length > 0) await this.store.commit(batch);
   }
 
   // ---------------------------------------------------------------- helpers
@@ -713,9 +754,6 @@ interface Receipt {
   upTo: number;
 }
 
-function clientKey(sender: number, cmid: string): string {
-  return `${sender}\u0000${cmid}`;
-}
 
 function newMember(user: number): MemberState {
   return { user, delivered_id: 0, delivered_seq: 0, read_id: 0, joined_seq: 0 };
@@ -736,9 +774,6 @@ function rollOverOwn(chat: CachedChat, member: MemberState): void {
   }
 }
 
-function pushWatermark(batch: CommitBatch, chatId: string, m: MemberState): void {
-  batch.watermarks.push({ chat_id: chatId, user: m.user, delivered_id: m.delivered_id, delivered_seq: m.delivered_seq, read_id: m.read_id });
-}
 
 function toMessageBody(m: StoredMessage, replay: boolean): MessageBody {
   return {

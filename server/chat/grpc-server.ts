@@ -89,6 +89,7 @@ export class ChatServer {
   }
 
   async stop(): Promise<void> {
+    await this.engine.flushWatermarks();
     this.engine.stop();
     await new Promise<void>((resolve) => {
       const timer = setTimeout(() => {

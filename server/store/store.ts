@@ -50,13 +50,16 @@ export interface WatermarkUpdate {
   read_id: number;
 }
 
-/** One turn of writes, committed atomically (embedded) or as one round of idempotent writes. */
+/**
+ * One turn of writes, committed atomically (embedded) or as one round of
+ * idempotent writes. A chat's head (last id and seq) is not written: it is the
+ * newest message of the chat, read back when a chat is loaded.
+ */
 export interface CommitBatch {
   /** Chats created in this turn, with their members. */
   new_chats: ChatState[];
   messages: StoredMessage[];
-  /** Final last_id/last_seq of every chat that got messages in this turn. */
-  chat_heads: { chat_id: string; last_id: number; last_seq: number }[];
+  /** Watermark moves (only ever forward; the store keeps the max). */
   watermarks: WatermarkUpdate[];
   last_seen: { user: number; last_seen_ms: number }[];
 }
@@ -90,8 +93,8 @@ export interface MessageStore {
 
   /** The chat's state with every member, or null if it does not exist. */
   loadChat(chatId: string): Promise<ChatState | null>;
-  /** The existing message a sender already sent with this client id, if any (idempotent retries). */
-  findByClientId(sender: number, clientMsgIds: readonly string[]): Promise<Map<string, StoredMessage>>;
+  /** Messages already stored under these (sender, client id) pairs (idempotent retries), keyed by clientKey(). */
+  findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>>;
   commit(batch: CommitBatch): Promise<void>;
 
   /** Newest first, ids < beforeId (0 = from the newest). */
@@ -106,4 +109,14 @@ export interface MessageStore {
   /** Highest message id ever stored (id generators start above it after a restart). */
   maxMessageId(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface ClientKey {
+  sender: number;
+  client_msg_id: string;
+}
+
+/** The map key for a (sender, client_msg_id) pair. */
+export function clientKey(sender: number, clientMsgId: string): string {
+  return `${sender}\u0000${clientMsgId}`;
 }

@@ -1,0 +1,42 @@
+# The two commands a newcomer needs:
+#   make run    start the system on its embedded defaults, run the smoke load, print the summary, write results/
+#   make test   the whole test suite (installs what it needs first)
+# Everything else is below. Targets install their own prerequisites.
+
+NODE_MODULES_STAMP := node_modules/.install-stamp
+BUILD_STAMP := dist/.build-stamp
+TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
+ARGS ?=
+
+.PHONY: run test build install bench bench-forwarder bench-store bench-ws-client clean
+
+run: $(BUILD_STAMP)
+	node dist/loadgen/run-smoke.js $(ARGS)
+
+test: $(BUILD_STAMP)
+	node scripts/run-tests.mjs $(ARGS)
+
+install: $(NODE_MODULES_STAMP)
+
+build: $(BUILD_STAMP)
+
+$(NODE_MODULES_STAMP): package.json package-lock.json
+	bash scripts/setup.sh
+	touch $@
+
+$(BUILD_STAMP): $(NODE_MODULES_STAMP) $(TS_SOURCES)
+	npx tsc -p tsconfig.json
+	touch $@
+
+# Full path (gateway -> gRPC -> chat -> store -> gRPC -> gateway) vs the bare uWS forwarder, same load, one run.
+bench: $(BUILD_STAMP)
+	node dist/bench/full-vs-bare.js $(ARGS)
+
+bench-store: $(BUILD_STAMP)
+	node dist/bench/store-engines.js $(ARGS)
+
+bench-ws-client: $(BUILD_STAMP)
+	node dist/bench/ws-client-cost.js $(ARGS)
+
+clean:
+	rm -rf dist

@@ -1,0 +1,119 @@
+// The issue-2 figure: 1:1 messages/s through the whole path (gateway -> gRPC
+// -> chat service -> store -> gRPC -> gateway -> recipient) at p99 < 100 ms,
+// against the same load on the bare uWS forwarder (bench/fixtures/bare-forwarder.ts),
+// measured side by side in one run, as a ratio.
+//
+// Both targets get the same users, the same open-model stages (rate steps of
+// `--step-seconds` each, increasing until p99 >= 100 ms or a message is lost),
+// the same lean client and the same payload. CPU per message is read from
+// /proc for every process of the target and from process.cpuUsage for the
+// load generator.
+//
+//   node dist/bench/full-vs-bare.js [--users 200] [--step-seconds 4] [--rates 2000,4000,...] [--json out.json]
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DIST_DIR } from '../server/common/paths';
+import { startSystem } from '../server/launcher';
+import { BareDriver } from '../loadgen/drivers/bare-driver';
+import type { Driver } from '../loadgen/drivers/driver';
+import { SystemDriver } from '../loadgen/drivers/system-driver';
+import { runPairLoad, type PairLoadResult } from '../loadgen/pair-load';
+import { processCpuSeconds } from '../loadgen/proc-cpu';
+
+const P99_MAX_MS = 100;
+
+interface TargetRun {
+  target: string;
+  result: PairLoadResult;
+  sustainedRate: number;
+  cpuSeconds: Record<string, number>;
+}
+
+async function measure(target: string, driver: Driver, pids: Record<string, number>, users: number, rates: number[], stepS: number): Promise<TargetRun> {
+  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+  const result = await runPairLoad(driver, {
+    users,
+    stages: rates.map((rate) => ({ rate, durationS: stepS })),
+    stopWhenP99AboveMs: P99_MAX_MS,
+    graceMs: 2000,
+    progress: (line) => process.stdout.write(`\r  ${target}: ${line}      `),
+  });
+  process.stdout.write('\n');
+  const cpuSeconds = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (processCpuSeconds(pid) ?? 0) - before[k]!]));
+  cpuSeconds.loadgen = result.loadgenCpuUs / 1e6;
+  let sustainedRate = 0;
+  for (const s of result.stages) {
+    if (s.latency.p99_ms < P99_MAX_MS && s.lost === 0 && s.duplicated === 0) sustainedRate = s.rate;
+  }
+  return { target, result, sustainedRate, cpuSeconds };
+}
+
+function spawnForwarder(): Promise<{ url: string; pid: number; stop: () => void }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(DIST_DIR, 'bench/fixtures/bare-forwarder.js'), '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolve({ url: `ws://127.0.0.1:${m[1]}`, pid: child.pid!, stop: () => child.kill('SIGTERM') });
+    });
+    child.on('exit', (code) => reject(new Error(`forwarder exited ${code}`)));
+  });
+}
+
+function report(run: TargetRun): string[] {
+  const lines = [`${run.target}: sustained ${run.sustainedRate} msg/s at p99 < ${P99_MAX_MS} ms`];
+  for (const s of run.result.stages) {
+    lines.push(
+      `  rate ${String(s.rate).padStart(6)}/s  delivered ${String(s.delivered).padStart(7)}  lost ${s.lost}  dup ${s.duplicated}  ` +
+        `p50 ${s.latency.p50_ms.toFixed(2)}ms  p99 ${s.latency.p99_ms.toFixed(2)}ms  max ${s.latency.max_ms.toFixed(1)}ms`,
+    );
+  }
+  const delivered = run.result.stages.reduce((a, s) => a + s.delivered, 0);
+  const perMsg = Object.entries(run.cpuSeconds).map(([k, s]) => `${k} ${((s * 1e6) / Math.max(1, delivered)).toFixed(1)}us`);
+  lines.push(`  CPU per delivered message over the whole ramp: ${perMsg.join(', ')}`);
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '200' },
+      'step-seconds': { type: 'string', default: '4' },
+      rates: { type: 'string', default: '2000,4000,8000,12000,16000,24000,32000,48000,64000,96000,128000,160000' },
+      json: { type: 'string' },
+    },
+  });
+  const users = Number(values.users);
+  const stepS = Number(values['step-seconds']);
+  const rates = values.rates!.split(',').map(Number);
+  if (!Number.isInteger(users) || users < 2 || users % 2 || !rates.every((r) => r > 0)) throw new Error('bad --users/--rates');
+  console.log(`full path vs bare forwarder: ${users} users in pairs, steps of ${stepS}s at ${rates.join(', ')} msg/s; ${cpus().length} cores`);
+
+  const fwd = await spawnForwarder();
+  const bare = await measure('bare', new BareDriver(fwd.url), { forwarder: fwd.pid }, users, rates, stepS);
+  fwd.stop();
+
+  const sys = await startSystem({});
+  const full = await measure(
+    'full',
+    new SystemDriver({ url: sys.gatewayUrl, secret: sys.secret, transport: 'lean' }),
+    { gateway: sys.gateways[0]!.child.pid!, chat: sys.chat.child.pid! },
+    users, rates, stepS,
+  );
+  await sys.stop();
+
+  console.log('');
+  for (const line of [...report(bare), ...report(full)]) console.log(line);
+  const ratio = bare.sustainedRate ? full.sustainedRate / bare.sustainedRate : 0;
+  console.log(`\nratio full/bare at p99 < ${P99_MAX_MS} ms: ${ratio.toFixed(3)}`);
+  if (values.json) writeFileSync(values.json, JSON.stringify({ users, stepS, rates, bare, full, ratio }, null, 2));
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exit(1);
+});

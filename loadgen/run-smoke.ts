@@ -1,0 +1,112 @@
+// `make run`: start the system on its embedded defaults (a chat service and a
+// gateway as real processes, the SQLite store in a fresh data dir), drive a
+// short 1:1 load through it, print a summary and write results/<run-id>/.
+//
+// Options (flags): --users 100 --rate 2000 --duration 5 --bytes 100
+//   --transport lean|ws --target ws://host:port/v1/ws (skip starting the system; needs WA_TOKEN_SECRET)
+//   --out results/<run-id>
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname, cpus } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { REPO_ROOT } from '../server/common/paths';
+import { startSystem, type RunningSystem } from '../server/launcher';
+import type { TransportKind } from './client/transport';
+import { SystemDriver } from './drivers/system-driver';
+import { runPairLoad, type PairLoadResult } from './pair-load';
+import { processCpuSeconds } from './proc-cpu';
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '100' },
+      rate: { type: 'string', default: '2000' },
+      duration: { type: 'string', default: '5' },
+      bytes: { type: 'string', default: '100' },
+      transport: { type: 'string', default: 'lean' },
+      target: { type: 'string' },
+      out: { type: 'string' },
+    },
+  });
+  const users = positiveInt(values.users!, '--users');
+  const rate = positiveInt(values.rate!, '--rate');
+  const durationS = positiveInt(values.duration!, '--duration');
+  const bytes = positiveInt(values.bytes!, '--bytes');
+  const transport = values.transport as TransportKind;
+  if (transport !== 'lean' && transport !== 'ws') throw new Error('--transport must be lean or ws');
+
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-smoke`;
+  const outDir = values.out ?? join(REPO_ROOT, 'results', runId);
+  let system: RunningSystem | null = null;
+  let url = values.target;
+  let secret = process.env.WA_TOKEN_SECRET ?? '';
+  if (!url) {
+    console.log('starting the system: chat service + gateway (embedded store) ...');
+    system = await startSystem({});
+    url = system.gatewayUrl;
+    secret = system.secret;
+    const h = await system.health();
+    console.log(`  gateway ${url} (uWS ${h.uws}), chat service ${system.chatTarget}, data ${system.opts.dataDir}`);
+  } else if (!secret) {
+    throw new Error('--target needs WA_TOKEN_SECRET (the secret the target system verifies tokens with)');
+  }
+
+  const pids = system ? { chat: system.chat.child.pid!, gateway: system.gateways[0]!.child.pid! } : {};
+  const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+  console.log(`load: ${users} users in 1:1 pairs, ${rate} msg/s for ${durationS}s, ${bytes}-byte messages, ${transport} client`);
+  let result: PairLoadResult;
+  try {
+    result = await runPairLoad(new SystemDriver({ url, secret, transport, userBase: Date.now() % 1_000_000_000 }), {
+      users, stages: [{ rate, durationS }], messageBytes: bytes, progress: (line) => console.log(`  ${line}`),
+    });
+  } finally {
+    if (system) {
+      const cpuAfter = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+      Object.assign(cpuBefore, Object.fromEntries(Object.keys(pids).map((k) => [k, cpuAfter[k]! - cpuBefore[k]!])));
+      await system.stop();
+    }
+  }
+  const stage = result.stages[0]!;
+  const lat = stage.latency;
+  const cpuPerMsgUs = (s: number) => (stage.delivered ? (s * 1e6) / stage.delivered : 0);
+  const lines = [
+    '',
+    `     messages_sent..........: ${stage.sent}  (${stage.achievedRate.toFixed(0)}/s scheduled rate achieved)`,
+    `     messages_delivered.....: ${stage.delivered}`,
+    `     delivery_lost..........: ${stage.lost}`,
+    `     delivery_duplicated....: ${stage.duplicated}`,
+    `     delivery_out_of_order..: ${stage.outOfOrder}`,
+    `     delivery_latency.......: p(50)=${lat.p50_ms}ms p(95)=${lat.p95_ms}ms p(99)=${lat.p99_ms}ms p(99.9)=${lat.p999_ms}ms max=${lat.max_ms}ms`,
+    `     connect_time...........: ${result.connectMs.toFixed(0)}ms for ${users} connections`,
+    `     errors.................: ${result.errors}`,
+    `     cpu_per_message........: loadgen ${cpuPerMsgUs(result.loadgenCpuUs / 1e6).toFixed(1)}us` +
+      Object.entries(cpuBefore).map(([k, s]) => `, ${k} ${cpuPerMsgUs(s).toFixed(1)}us`).join(''),
+    '',
+  ];
+  console.log(lines.join('\n'));
+  mkdirSync(outDir, { recursive: true });
+  const summary = {
+    run_id: runId, scenario: 'smoke', started_by: 'make run', machine: { hostname: hostname(), cpus: cpus().length, node: process.version },
+    options: { users, rate, duration_s: durationS, message_bytes: bytes, transport },
+    result, cpu_seconds: cpuBefore,
+  };
+  writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
+  console.log(`results: ${outDir}/summary.json`);
+  const ok = stage.lost === 0 && stage.duplicated === 0 && stage.outOfOrder === 0;
+  if (!ok) console.log('FAILED: messages were lost, duplicated or reordered');
+  return ok ? 0 : 1;
+}
+
+function positiveInt(raw: string, name: string): number {
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${raw}`);
+  return n;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err) => {
+    console.error(`run failed: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs what the project needs on a fresh Debian machine with Node 20 and npm.
+# Safe to run again: it only does what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+node_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$node_major" != "20" ]; then
+  echo "setup: Node 20 is required (uWebSockets.js ships a binary for ABI 115); found $(node --version)" >&2
+  exit 1
+fi
+
+# better-sqlite3 builds from source when no prebuilt binary can be fetched: it needs a C++ toolchain and python3.
+need_apt=()
+command -v g++ >/dev/null || need_apt+=(g++)
+command -v make >/dev/null || need_apt+=(make)
+command -v python3 >/dev/null || need_apt+=(python3)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]} with apt-get"
+  apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
+fi
+
+echo "setup: npm ci"
+npm ci --no-audit --no-fund

@@ -1,0 +1,61 @@
+// Test helpers: a real system (chat service + gateway processes on loopback)
+// and real clients with minted tokens.
+import { ChatClient, type ChatClientOptions } from '../../loadgen/client/chat-client';
+import type { ServerFrame } from '../../server/common/protocol';
+import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
+import { mintToken } from '../../server/common/token';
+import { startSystem, type RunningSystem, type SystemOptions } from '../../server/launcher';
+
+export { waitFor } from '../../server/launcher';
+
+let nextUser = PROVISIONED_USER_ID_MIN + (Date.now() % 1_000_000) * 1000;
+
+/** A fresh load-test user id (unique within this test process). */
+export function newUserId(): number {
+  return nextUser++;
+}
+
+export async function withSystem<T>(opts: SystemOptions, fn: (sys: RunningSystem) => Promise<T>): Promise<T> {
+  const sys = await startSystem(opts);
+  try {
+    return await fn(sys);
+  } finally {
+    await sys.stop();
+  }
+}
+
+export interface TestClient extends ChatClient {
+  userId: number;
+  frames: ServerFrame[];
+}
+
+/** Connect as `userId` (a new user when omitted); records every frame it receives. */
+export async function connectUser(
+  sys: RunningSystem,
+  userId = newUserId(),
+  opts: Partial<ChatClientOptions> = {},
+  gateway = 0,
+): Promise<TestClient> {
+  const client = (await ChatClient.connect({
+    url: `ws://127.0.0.1:${sys.gatewayPorts[gateway]}/v1/ws`,
+    token: mintToken(sys.secret, userId, 3600),
+    kind: 'lean',
+    ...opts,
+  })) as TestClient;
+  client.userId = userId;
+  client.frames = [];
+  client.onFrame = (f) => client.frames.push(f);
+  return client;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function text(s: string): Uint8Array {
+  return Buffer.from(s);
+}
+
+export function bodyText(b: Uint8Array): string {
+  return Buffer.from(b).toString();
+}
