@@ -85,6 +85,10 @@ export class RunningSystem {
   /** SIGKILL the chat service and wait until it is gone. */
   async killChat(): Promise<void> {
     await killAndWait(this.chat.child, 'SIGKILL');
+    // Wait until every gateway has noticed, so a later "link up" means the new process.
+    for (let i = 0; i < this.gateways.length; i++) {
+      await waitFor(async () => (await this.health(i)).chat_link === 'down', 10_000, `gateway-${i} to notice the chat service is gone`);
+    }
   }
 
   async restartChat(): Promise<void> {
@@ -153,12 +157,13 @@ function waitForLine(proc: RunningProcess, re: RegExp, timeoutMs: number): Promi
     const done = (err: Error | null, m?: RegExpMatchArray) => {
       clearTimeout(timer);
       proc.child.stdout!.off('data', onData);
-      proc.child.off('exit', onExit);
+      proc.child.off('close', onExit);
       if (err) reject(err);
       else resolve(m!);
     };
     proc.child.stdout!.on('data', onData);
-    proc.child.on('exit', onExit);
+    // 'close', not 'exit': by then stdout/stderr are fully read, so the error shows the child's last words.
+    proc.child.on('close', onExit);
     check();
   });
 }

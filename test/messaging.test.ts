@@ -216,7 +216,7 @@ describe('durability', () => {
       const b = await connectUser(sys, bId);
       const got: MessageBody[] = [];
       b.onMessage = (m) => got.push(m);
-      await waitFor(() => got.length === 1, 10_000, 'delivery after restart');
+      await waitFor(() => got.length === 1, 20_000, 'delivery after restart');
       assert.equal(got[0]!.id, sent.id);
       assert.equal(bodyText(got[0]!.body), 'survive kill -9');
       // New ids keep growing after the restart.
@@ -243,7 +243,7 @@ describe('durability', () => {
       // The gateway re-announces b's session; the chat service resyncs it from the unacked watermark.
       // The client sees the same message twice (at-least-once) and de-duplicates it.
       const deliveries = () => b.frames.filter((f) => f.body === 'message').map((f) => (f as { message: MessageBody }).message);
-      await waitFor(() => deliveries().length === 2, 10_000, 'redelivery after restart');
+      await waitFor(() => deliveries().length === 2, 20_000, 'redelivery after restart');
       assert.equal(deliveries()[1]!.id, sent.id);
       assert.equal(deliveries()[1]!.replay, true);
       assert.equal(got.length, 1);

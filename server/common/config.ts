@@ -4,7 +4,7 @@
 // operators change a limit without touching code.
 
 export interface Limits {
-  /** Largest WebSocket message a client may send; bigger closes with 1009. Fits a batch of a few max-size texts. */
+  /** Largest WebSocket message a client may send; bigger closes with 1009 (past twice this, uWS drops the TCP connection). Fits a batch of a few max-size texts. */
   frame_bytes_max: number;
   /** Largest message body (ciphertext) in one Send. WhatsApp's text limit is ~65k chars; 64 KiB of ciphertext. */
   text_bytes_max: number;
@@ -22,7 +22,10 @@ export interface Limits {
   socket_backpressure_bytes_max: number;
   /** Seconds without any frame (or ping) before a connection is closed and the user marked offline. */
   idle_timeout_seconds: number;
-  /** Messages waiting for one offline user across their chats; a send beyond it -> QUEUE_FULL. */
+  /**
+   * Undelivered (not yet acknowledged) messages for one user across their chats, whether the user is
+   * offline or online but not acking; a send beyond it -> QUEUE_FULL. Bounds the offline queue.
+   */
   offline_queue_messages_max: number;
   /** Offline messages older than this are not delivered by the drain (the queue's TTL). */
   offline_queue_ttl_seconds: number;

@@ -1,9 +1,16 @@
 // The internal gRPC service definition, loaded from proto/chat_service.proto.
-// Messages are plain objects (keepCase, longs as numbers: ids stay below 2^53).
+// Unary control calls use @grpc/proto-loader's plain objects. The hot Connect
+// stream uses protobufjs's generated codecs directly: proto-loader converts
+// every message with toObject/fromObject on top of encode/decode, which
+// doubled the per-item cost of the stream (measured with bench/grpc-stream.ts).
+// Longs are numbers (ids stay below 2^53; see ./protocol.ts, which switches
+// protobufjs's Long support off for the whole process).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { PROTO_DIR } from './paths';
+import './protocol';
 
 const definition = protoLoader.loadSync(join(PROTO_DIR, 'chat_service.proto'), {
   keepCase: true,
@@ -16,8 +23,24 @@ const pkg = grpc.loadPackageDefinition(definition) as unknown as {
   wa: { internal: { ChatService: grpc.ServiceClientConstructor } };
 };
 
-export const ChatServiceClient = pkg.wa.internal.ChatService;
-export const chatServiceDefinition = pkg.wa.internal.ChatService.service;
+const root = new protobuf.Root();
+root.loadSync(join(PROTO_DIR, 'chat_service.proto'), { keepCase: true });
+root.resolveAll();
+const GatewayBatchType = root.lookupType('wa.internal.GatewayBatch');
+const ChatBatchType = root.lookupType('wa.internal.ChatBatch');
+
+const loaded = pkg.wa.internal.ChatService.service;
+export const chatServiceDefinition: grpc.ServiceDefinition = {
+  ...loaded,
+  Connect: {
+    ...loaded.Connect!,
+    requestSerialize: (v: object) => GatewayBatchType.encode(v).finish() as Buffer,
+    requestDeserialize: (b: Buffer) => GatewayBatchType.decode(b),
+    responseSerialize: (v: object) => ChatBatchType.encode(v).finish() as Buffer,
+    responseDeserialize: (b: Buffer) => ChatBatchType.decode(b),
+  },
+};
+export const ChatServiceClient = grpc.makeGenericClientConstructor(chatServiceDefinition, 'ChatService');
 
 export interface WireInbound {
   conn: number;
@@ -55,6 +78,10 @@ export const STREAM_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.keepalive_timeout_ms': 5_000,
   'grpc.keepalive_permit_without_calls': 1,
   'grpc.http2.min_time_between_pings_ms': 5_000,
+  // grpc-js's channel backoff grows to minutes by default; a restarted chat
+  // service must be found again within a couple of seconds.
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2_000,
 };
 
 /** Monotonic microseconds (CLOCK_MONOTONIC: comparable between processes on one machine). */

@@ -15,7 +15,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSock
 import { type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch } from '../common/grpc-defs';
-import { batchEntrySize, decodeClientFrame, encodeServerFrame, splitBatch, writeBatchEntry, type ClientFrame } from '../common/protocol';
+import { batchEntrySize, ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, writeBatchEntry, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { ChatLink } from './chat-link';
 import { loadNativeUws } from './uws';
@@ -82,7 +82,10 @@ export class Gateway {
     const limits = opts.limits;
     this.app = uws.App();
     this.app.ws<Conn>('/v1/ws', {
-      maxPayloadLength: limits.frame_bytes_max,
+      // uWS drops the TCP connection (no close frame) past maxPayloadLength, so
+      // it gets headroom and onMessage closes with 1009 at frame_bytes_max: the
+      // client learns why. Only a message past twice the limit is cut silently.
+      maxPayloadLength: limits.frame_bytes_max * 2,
       idleTimeout: limits.idle_timeout_seconds,
       sendPingsAutomatically: true,
       // Our own check closes at socket_backpressure_bytes_max; uWS's limit is a safety net above it.
@@ -182,6 +185,11 @@ export class Gateway {
     if (!isBinary) {
       this.count('TEXT_FRAME');
       ws.end(CloseCode.TEXT_FRAME, 'binary protobuf frames only');
+      return;
+    }
+    if (message.byteLength > this.opts.limits.frame_bytes_max) {
+      this.count('MESSAGE_TOO_BIG');
+      ws.end(CloseCode.MESSAGE_TOO_BIG, `message over frame_bytes_max=${this.opts.limits.frame_bytes_max}`);
       return;
     }
     const recvAtUs = monoUs();
@@ -399,10 +407,10 @@ export class Gateway {
   }
 }
 
-/** The ref of a frame that failed validation after decoding, or 0. */
+/** The ref of a frame that failed validation (even one with no known body), or 0 if it does not decode at all. */
 function safeRef(bytes: Uint8Array): number {
   try {
-    return (decodeClientFrame(bytes) as { ref: number }).ref;
+    return (ClientFrameType.decode(bytes) as unknown as { ref?: number }).ref ?? 0;
   } catch {
     return 0;
   }
