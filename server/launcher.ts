@@ -51,7 +51,11 @@ export class RunningSystem {
     return { ...process.env, WA_DATA_DIR: this.opts.dataDir, WA_TOKEN_SECRET: this.secret, ...this.opts.env };
   }
 
+  /** Output of chat-service processes that were killed or restarted. */
+  readonly previousChatOutputs: string[][] = [];
+
   async startChat(): Promise<void> {
+    if (this.chat) this.previousChatOutputs.push(this.chat.output);
     // After the first start the port is fixed, so gateways find a restarted chat service.
     const port = this.chatPort || this.opts.chatPort || 0;
     this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'), { ...this.baseEnv(), WA_CHAT_PORT: String(port) }, this.opts.verbose,

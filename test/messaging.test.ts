@@ -243,7 +243,12 @@ describe('durability', () => {
       // The gateway re-announces b's session; the chat service resyncs it from the unacked watermark.
       // The client sees the same message twice (at-least-once) and de-duplicates it.
       const deliveries = () => b.frames.filter((f) => f.body === 'message').map((f) => (f as { message: MessageBody }).message);
-      await waitFor(() => deliveries().length === 2, 20_000, 'redelivery after restart');
+      try {
+        await waitFor(() => deliveries().length === 2, 20_000, 'redelivery after restart');
+      } catch (err) {
+        console.log(JSON.stringify({ frames: b.frames.map((f) => (f.body === 'message' ? [f.message.id, f.message.replay, Date.now()] : f.body)), closed: b.closed, gw: sys.gateways[0]!.output, chat: sys.chat.output, before: sys.previousChatOutputs }, null, 1));
+        throw err;
+      }
       assert.equal(deliveries()[1]!.id, sent.id);
       assert.equal(deliveries()[1]!.replay, true);
       assert.equal(got.length, 1);

@@ -15,6 +15,8 @@ import {
   type ClientFrameInit,
   type DrainDoneBody,
   type ErrorBody,
+  type GroupInfoBody,
+  type MessageInfoBody,
   type HistoryPageBody,
   type MessageBody,
   type PongBody,
@@ -28,6 +30,7 @@ import { connectTransport, type ConnectOptions, type Transport } from './transpo
 
 /** Frames per ClientBatch; the server's batch_frames_max default (server/common/config.ts). */
 const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
+const BATCH_BYTES_MAX = DEFAULT_LIMITS.frame_bytes_max / 2;
 
 export interface ChatClientOptions extends ConnectOptions {
   /** Acknowledge deliveries automatically after this many ms (coalesced per chat). null: never. */
@@ -115,6 +118,38 @@ export class ChatClient {
     this.queue({ ref: 0, send: { to_user: toUser, client_msg_id: clientMsgId, body } });
   }
 
+  /** Send to a group chat. */
+  sendToChat(chatId: string, body: Uint8Array, clientMsgId = this.newClientMsgId()): Promise<SentAckBody> {
+    return this.request({ send: { chat_id: chatId, client_msg_id: clientMsgId, body } }).then((f) => {
+      if (f.body !== 'sent') throw new Error(`expected sent, got ${f.body}`);
+      return f.sent;
+    });
+  }
+
+  sendToChatNoWait(chatId: string, body: Uint8Array, clientMsgId = this.newClientMsgId()): void {
+    this.queue({ ref: 0, send: { chat_id: chatId, client_msg_id: clientMsgId, body } });
+  }
+
+  createGroup(name: string, members: number[]): Promise<GroupInfoBody> {
+    return this.request({ create_group: { name, members } }).then(expectGroupInfo);
+  }
+
+  /** kind: GroupChangeKind (ADD, REMOVE, PROMOTE, DEMOTE, LEAVE, RENAME). */
+  changeGroup(chatId: string, kind: number, users: number[] = [], name = ''): Promise<GroupInfoBody> {
+    return this.request({ group_change: { chat_id: chatId, kind, users, name } }).then(expectGroupInfo);
+  }
+
+  groupInfo(chatId: string): Promise<GroupInfoBody> {
+    return this.request({ group_info: { chat_id: chatId } }).then(expectGroupInfo);
+  }
+
+  messageInfo(chatId: string, id: number): Promise<MessageInfoBody> {
+    return this.request({ message_info: { chat_id: chatId, id } }).then((f) => {
+      if (f.body !== 'message_info') throw new Error(`expected message_info, got ${f.body}`);
+      return f.message_info;
+    });
+  }
+
   history(chatId: string, beforeId = 0, limit = 0): Promise<HistoryPageBody> {
     return this.request({ history: { chat_id: chatId, before_id: beforeId, limit } }).then((f) => {
       if (f.body !== 'history') throw new Error(`expected history, got ${f.body}`);
@@ -136,6 +171,15 @@ export class ChatClient {
   /** Explicit cumulative ack (tests; clients with ackDelayMs: null). */
   ack(chatId: string, deliveredUpTo: number, readUpTo = 0): void {
     this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: deliveredUpTo, read_up_to: readUpTo } });
+  }
+
+  /** Stop reading from the socket: this client becomes a slow receiver (backpressure tests). */
+  pauseReading(): void {
+    this.transport.pause();
+  }
+
+  resumeReading(): void {
+    this.transport.resume();
   }
 
   /** Send raw bytes as one WebSocket message (bad-input tests). */
@@ -186,9 +230,19 @@ export class ChatClient {
     const frames = this.out;
     this.out = [];
     if (this.closed || frames.length === 0) return;
-    for (let i = 0; i < frames.length; i += BATCH_FRAMES_MAX) {
-      this.transport.send(frameBatch(frames.length <= BATCH_FRAMES_MAX ? frames : frames.slice(i, i + BATCH_FRAMES_MAX)));
+    // Split at the server's frame-count and (half its) byte limits.
+    let start = 0;
+    let bytes = 0;
+    for (let i = 0; i < frames.length; i++) {
+      const size = frames[i]!.length + 6;
+      if (i > start && (i - start === BATCH_FRAMES_MAX || bytes + size > BATCH_BYTES_MAX)) {
+        this.transport.send(frameBatch(frames.slice(start, i)));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
     }
+    this.transport.send(frameBatch(start === 0 ? frames : frames.slice(start)));
   }
 
   private onData(data: Buffer): void {
@@ -223,6 +277,12 @@ export class ChatClient {
         break;
       case 'pong':
         this.settle(f.pong.ref, f);
+        break;
+      case 'group_info':
+        this.settle(f.group_info.ref, f);
+        break;
+      case 'message_info':
+        this.settle(f.message_info.ref, f);
         break;
       case 'error': {
         const r = f.error.ref ? this.requests.get(f.error.ref) : undefined;
@@ -284,4 +344,9 @@ export class ChatClient {
     }
     this.toAck.clear();
   }
+}
+
+function expectGroupInfo(f: ServerFrame): GroupInfoBody {
+  if (f.body !== 'group_info') throw new Error(`expected group_info, got ${f.body}`);
+  return f.group_info;
 }

@@ -287,6 +287,15 @@ export class LeanWebSocket {
   }
 
   /** Bytes not yet written to the kernel: queued this turn plus buffered in the socket. */
+  /** Stop reading from the socket (a slow receiver: the server's send buffer for us grows). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    this.socket.resume();
+  }
+
   get bufferedAmount(): number {
     return this.socket.writableLength + (this.outSlab === null ? 0 : this.outEnd - this.outStart);
   }

@@ -12,6 +12,9 @@ export interface Transport {
   onmessage: (data: Buffer) => void;
   onclose: (code: number, reason: string) => void;
   readonly bufferedAmount: number;
+  /** Stop / restart reading (simulates a slow receiver). */
+  pause(): void;
+  resume(): void;
 }
 
 export interface ConnectOptions {
@@ -54,6 +57,8 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
       get bufferedAmount() {
         return ws.bufferedAmount;
       },
+      pause: () => ws.pause(),
+      resume: () => ws.resume(),
     };
     ws.on('message', (data) => t.onmessage(data as Buffer));
     ws.on('close', (code, reason) => t.onclose(code, reason.toString()));

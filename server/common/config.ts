@@ -39,8 +39,10 @@ export interface Limits {
   presence_watch_max: number;
   /** Registration: display name length. */
   display_name_bytes_max: number;
-  /** Group size including the creator (issue 3). */
+  /** Group size including the creator (WhatsApp's classic 256). A 257th member -> GROUP_FULL. */
   group_members_max: number;
+  /** Group name length. */
+  group_name_bytes_max: number;
   /** Items in one gRPC stream message; a larger turn is split. Bounds the stream's message size. */
   grpc_batch_items_max: number;
   /** Chats whose state (sequence, watermarks) the chat service caches. */
@@ -67,6 +69,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   presence_watch_max: 64,
   display_name_bytes_max: 64,
   group_members_max: 256,
+  group_name_bytes_max: 100,
   grpc_batch_items_max: 1024,
   chat_cache_entries_max: 200_000,
   token_ttl_seconds: 30 * 24 * 3600,

@@ -23,6 +23,15 @@ export const ServerFrameType = root.lookupType('wa.client.ServerFrame');
 export const ClientBatchType = root.lookupType('wa.client.ClientBatch');
 export const ServerBatchType = root.lookupType('wa.client.ServerBatch');
 export const MessageType = root.lookupType('wa.client.Message');
+export const SystemEventType = root.lookupType('wa.client.SystemEvent');
+
+export function encodeSystemEvent(e: SystemEventBody): Uint8Array {
+  return SystemEventType.encode(e as object).finish();
+}
+
+export function decodeSystemEvent(bytes: Uint8Array): SystemEventBody {
+  return SystemEventType.decode(bytes) as unknown as SystemEventBody;
+}
 
 export const ReceiptKind = { DELIVERED: 1, READ: 2 } as const;
 
@@ -33,6 +42,13 @@ export interface AckBody { chat_id: string; delivered_up_to: number; read_up_to:
 export interface HistoryRequestBody { chat_id: string; before_id: number; limit: number }
 export interface PresenceSubscribeBody { user_ids: number[] }
 export interface PingBody { client_time_ms: number }
+export interface CreateGroupBody { name: string; members: number[] }
+export interface GroupChangeBody { chat_id: string; kind: number; users: number[]; name: string }
+export interface GroupInfoRequestBody { chat_id: string }
+export interface MessageInfoRequestBody { chat_id: string; id: number }
+
+/** GroupChangeKind in client.proto; UNSPECIFIED (0) in a SystemEvent marks the group's creation. */
+export const GroupChangeKind = { CREATED: 0, ADD: 1, REMOVE: 2, PROMOTE: 3, DEMOTE: 4, LEAVE: 5, RENAME: 6 } as const;
 
 export type ClientFrame = { ref: number } & (
   | { body: 'send'; send: SendBody }
@@ -40,11 +56,18 @@ export type ClientFrame = { ref: number } & (
   | { body: 'history'; history: HistoryRequestBody }
   | { body: 'presence_subscribe'; presence_subscribe: PresenceSubscribeBody }
   | { body: 'ping'; ping: PingBody }
+  | { body: 'create_group'; create_group: CreateGroupBody }
+  | { body: 'group_change'; group_change: GroupChangeBody }
+  | { body: 'group_info'; group_info: GroupInfoRequestBody }
+  | { body: 'message_info'; message_info: MessageInfoRequestBody }
 );
+
+export interface SystemEventBody { kind: number; actor: number; users: number[]; name: string }
 
 export interface MessageBody {
   id: number; chat_id: string; seq: number; from_user: number; client_msg_id: string;
   body: Uint8Array; sent_at_ms: number; replay: boolean;
+  system?: SystemEventBody | null;
 }
 export interface SentAckBody { ref: number; client_msg_id: string; id: number; chat_id: string; seq: number; server_time_ms: number }
 export interface ReceiptBody { chat_id: string; user: number; kind: number; up_to_id: number }
@@ -53,6 +76,8 @@ export interface HistoryPageBody { ref: number; chat_id: string; messages: Messa
 export interface PresenceBody { user: number; online: boolean; last_seen_ms: number }
 export interface PongBody { ref: number; client_time_ms: number; server_time_ms: number }
 export interface DrainDoneBody { messages: number }
+export interface GroupInfoBody { ref: number; chat_id: string; name: string; created_by: number; members: { user: number; admin: boolean }[] }
+export interface MessageInfoBody { ref: number; chat_id: string; id: number; delivered_to: number[]; read_by: number[] }
 
 export type ServerFrame =
   | { body: 'sent'; sent: SentAckBody }
@@ -62,7 +87,9 @@ export type ServerFrame =
   | { body: 'history'; history: HistoryPageBody }
   | { body: 'presence'; presence: PresenceBody }
   | { body: 'pong'; pong: PongBody }
-  | { body: 'drain_done'; drain_done: DrainDoneBody };
+  | { body: 'drain_done'; drain_done: DrainDoneBody }
+  | { body: 'group_info'; group_info: GroupInfoBody }
+  | { body: 'message_info'; message_info: MessageInfoBody };
 
 type Without<T, K extends keyof T> = Omit<T, K>;
 /** A ServerFrame as we build it for encoding (no `body` discriminator needed). */
@@ -74,13 +101,19 @@ export type ServerFrameInit =
   | { history: HistoryPageBody }
   | { presence: PresenceBody }
   | { pong: PongBody }
-  | { drain_done: DrainDoneBody };
+  | { drain_done: DrainDoneBody }
+  | { group_info: GroupInfoBody }
+  | { message_info: MessageInfoBody };
 export type ClientFrameInit = { ref?: number } & (
   | { send: Partial<SendBody> & { client_msg_id: string } }
   | { ack: Partial<AckBody> & { chat_id: string } }
   | { history: Partial<HistoryRequestBody> & { chat_id: string } }
   | { presence_subscribe: PresenceSubscribeBody }
   | { ping: PingBody }
+  | { create_group: Partial<CreateGroupBody> }
+  | { group_change: Partial<GroupChangeBody> & { chat_id: string } }
+  | { group_info: GroupInfoRequestBody }
+  | { message_info: MessageInfoRequestBody }
 );
 export type { Without };
 

@@ -264,8 +264,42 @@ export class Gateway {
             `${frame.presence_subscribe.user_ids.length} users exceed presence_watch_max=${l.presence_watch_max}`);
         }
         return;
+      case 'create_group': {
+        const g = frame.create_group;
+        if (Buffer.byteLength(g.name ?? '') > l.group_name_bytes_max) {
+          throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `group name longer than group_name_bytes_max=${l.group_name_bytes_max}`);
+        }
+        if (g.members.length + 1 > l.group_members_max) {
+          throw new ProtocolError(ErrorCode.GROUP_FULL, `${g.members.length + 1} members exceed group_members_max=${l.group_members_max}`);
+        }
+        return;
+      }
+      case 'group_change': {
+        const g = frame.group_change;
+        this.checkChatId(g.chat_id);
+        if (g.users.length > l.group_members_max) {
+          throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `more than group_members_max=${l.group_members_max} users in one change`);
+        }
+        if (Buffer.byteLength(g.name ?? '') > l.group_name_bytes_max) {
+          throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `group name longer than group_name_bytes_max=${l.group_name_bytes_max}`);
+        }
+        return;
+      }
+      case 'group_info':
+        this.checkChatId(frame.group_info.chat_id);
+        return;
+      case 'message_info':
+        this.checkChatId(frame.message_info.chat_id);
+        return;
       case 'ping':
         return;
+    }
+  }
+
+  private checkChatId(chatId: string): void {
+    if (!chatId) throw new ProtocolError(ErrorCode.MISSING_FIELD, 'chat_id is required');
+    if (Buffer.byteLength(chatId) > this.opts.limits.chat_id_bytes_max) {
+      throw new ProtocolError(ErrorCode.FIELD_TOO_LONG, `chat_id longer than chat_id_bytes_max=${this.opts.limits.chat_id_bytes_max}`);
     }
   }
 

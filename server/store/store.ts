@@ -17,7 +17,11 @@ export interface StoredMessage {
   client_msg_id: string;
   body: Uint8Array;
   sent_at_ms: number;
+  /** 0: a user's message (body = ciphertext); 1: a group system event (body = encoded SystemEvent). */
+  kind: number;
 }
+
+export const MessageKind = { User: 0, System: 1 } as const;
 
 export const enum ChatKind {
   Direct = 1,
@@ -32,6 +36,8 @@ export interface MemberState {
   read_id: number;
   /** Messages with seq <= joined_seq were sent before the member joined. */
   joined_seq: number;
+  /** Group admin (always false in 1:1 chats). */
+  admin: boolean;
 }
 
 export interface ChatState {
@@ -40,6 +46,9 @@ export interface ChatState {
   last_id: number;
   last_seq: number;
   members: Map<number, MemberState>;
+  /** Groups: name and creator ('' and 0 for 1:1 chats). */
+  name: string;
+  created_by: number;
 }
 
 export interface WatermarkUpdate {
@@ -61,8 +70,13 @@ export interface CommitBatch {
   messages: StoredMessage[];
   /** Watermark moves (only ever forward; the store keeps the max). */
   watermarks: WatermarkUpdate[];
+  /** Group membership, in order: a member added or whose admin flag changed, or a member removed. */
+  member_changes: MemberChange[];
+  chat_renames: { chat_id: string; name: string }[];
   last_seen: { user: number; last_seen_ms: number }[];
 }
+
+export type MemberChange = { chat_id: string; member: MemberState } | { chat_id: string; remove: number };
 
 export interface PendingChat {
   chat_id: string;
@@ -119,4 +133,13 @@ export interface ClientKey {
 /** The map key for a (sender, client_msg_id) pair. */
 export function clientKey(sender: number, clientMsgId: string): string {
   return `${sender}\u0000${clientMsgId}`;
+}
+
+export function emptyBatch(): CommitBatch {
+  return { new_chats: [], messages: [], watermarks: [], last_seen: [], member_changes: [], chat_renames: [] };
+}
+
+export function batchIsEmpty(b: CommitBatch): boolean {
+  return b.new_chats.length + b.messages.length + b.watermarks.length + b.last_seen.length +
+    b.member_changes.length + b.chat_renames.length === 0;
 }

@@ -5,6 +5,8 @@ import type { ServerFrame } from '../../server/common/protocol';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { mintToken } from '../../server/common/token';
 import { startSystem, type RunningSystem, type SystemOptions } from '../../server/launcher';
+import * as grpc from '@grpc/grpc-js';
+import { ChatServiceClient } from '../../server/common/grpc-defs';
 
 export { waitFor } from '../../server/launcher';
 
@@ -58,4 +60,24 @@ export function text(s: string): Uint8Array {
 
 export function bodyText(b: Uint8Array): string {
   return Buffer.from(b).toString();
+}
+
+/** Create load-test users in bulk through the chat service's ProvisionUsers call. */
+export async function provisionUsers(sys: RunningSystem, first: number, count: number): Promise<void> {
+  const client = new ChatServiceClient(sys.chatTarget, grpc.credentials.createInsecure()) as unknown as {
+    ProvisionUsers: (req: object, cb: (err: Error | null, res: { created: number }) => void) => void;
+    close(): void;
+  };
+  try {
+    await new Promise<void>((resolve, reject) => client.ProvisionUsers({ first_user: first, count }, (err) => (err ? reject(err) : resolve())));
+  } finally {
+    client.close();
+  }
+}
+
+/** `count` fresh user ids, provisioned. */
+export async function provisionFresh(sys: RunningSystem, count: number): Promise<number[]> {
+  const ids = Array.from({ length: count }, () => newUserId());
+  await provisionUsers(sys, ids[0]!, count);
+  return ids;
 }

@@ -33,7 +33,7 @@ import {
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
 
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 const CHAT_NUMS_CACHED_MAX = 500_000;
 const CLIENT_IDS_PER_QUERY = 64;
 const CHECKPOINT_INTERVAL_MS = 200;
@@ -57,7 +57,9 @@ CREATE TABLE IF NOT EXISTS users (
 CREATE TABLE IF NOT EXISTS chats (
   num INTEGER PRIMARY KEY,
   chat_id TEXT NOT NULL UNIQUE,
-  kind INTEGER NOT NULL
+  kind INTEGER NOT NULL,
+  name TEXT NOT NULL DEFAULT '',
+  created_by INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS members (
   chat_num INTEGER NOT NULL,
@@ -66,6 +68,7 @@ CREATE TABLE IF NOT EXISTS members (
   delivered_seq INTEGER NOT NULL DEFAULT 0,
   read_id INTEGER NOT NULL DEFAULT 0,
   joined_seq INTEGER NOT NULL DEFAULT 0,
+  admin INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (chat_num, user_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS members_by_user ON members (user_id, chat_num);
@@ -78,7 +81,8 @@ CREATE TABLE IF NOT EXISTS messages (
   sender INTEGER NOT NULL,
   client_msg_id TEXT NOT NULL,
   body BLOB NOT NULL,
-  sent_at_ms INTEGER NOT NULL
+  sent_at_ms INTEGER NOT NULL,
+  kind INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_num, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (sender, client_msg_id);
@@ -92,6 +96,7 @@ interface MessageRow {
   client_msg_id: string;
   body: Buffer;
   sent_at_ms: number;
+  kind: number;
 }
 
 export interface SqliteStoreOptions {
@@ -130,7 +135,7 @@ export class SqliteStore implements MessageStore {
     }
     const p = (sql: string) => this.db.prepare(sql);
     const cols = (this.cols = `c.chat_id AS chat_id, m.id AS id, m.seq AS seq, m.sender AS sender, m.client_msg_id AS client_msg_id,
-      m.body AS body, m.sent_at_ms AS sent_at_ms`);
+      m.body AS body, m.sent_at_ms AS sent_at_ms, m.kind AS kind`);
     this.s = {
       userByPhone: p(`SELECT id FROM users WHERE phone = ?`),
       maxUser: p(`SELECT COALESCE(MAX(id), 0) AS id FROM users WHERE id < ${PROVISIONED_USER_ID_MIN}`),
@@ -138,15 +143,21 @@ export class SqliteStore implements MessageStore {
       ensureUser: p(`INSERT OR IGNORE INTO users (id, created_ms) VALUES (?, ?)`),
       getUser: p(`SELECT id, COALESCE(phone, '') AS phone, display_name, last_seen_ms FROM users WHERE id = ?`),
       userExists: p(`SELECT 1 AS x FROM users WHERE id = ?`),
-      chat: p(`SELECT num, chat_id, kind FROM chats WHERE chat_id = ?`),
+      chat: p(`SELECT num, chat_id, kind, name, created_by FROM chats WHERE chat_id = ?`),
       head: p(`SELECT id, seq FROM messages WHERE chat_num = ? ORDER BY id DESC LIMIT 1`),
-      chatMembers: p(`SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq FROM members WHERE chat_num = ?`),
-      insertChat: p(`INSERT INTO chats (chat_id, kind) VALUES (?, ?) ON CONFLICT (chat_id) DO NOTHING`),
+      chatMembers: p(`SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM members WHERE chat_num = ?`),
+      insertChat: p(`INSERT INTO chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING`),
       insertMember: p(
-        `INSERT OR IGNORE INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq) VALUES (?, ?, ?, ?, ?, ?)`,
+        `INSERT OR IGNORE INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
       ),
+      upsertMember: p(
+        `INSERT INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (chat_num, user_id) DO UPDATE SET admin = excluded.admin`,
+      ),
+      deleteMember: p(`DELETE FROM members WHERE chat_num = ? AND user_id = ?`),
+      renameChat: p(`UPDATE chats SET name = ? WHERE num = ?`),
       insertMessage: p(
-        `INSERT INTO messages (id, chat_num, seq, sender, client_msg_id, body, sent_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO messages (id, chat_num, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       watermark: p(
         `UPDATE members SET delivered_id = MAX(delivered_id, ?), delivered_seq = MAX(delivered_seq, ?), read_id = MAX(read_id, ?)
@@ -228,19 +239,22 @@ export class SqliteStore implements MessageStore {
   }
 
   async loadChat(chatId: string): Promise<ChatState | null> {
-    const row = this.s.chat!.get(chatId) as { num: number; chat_id: string; kind: ChatKind } | undefined;
+    const row = this.s.chat!.get(chatId) as { num: number; chat_id: string; kind: ChatKind; name: string; created_by: number } | undefined;
     if (!row) return null;
     this.rememberNum(chatId, row.num);
     const head = (this.s.head!.get(row.num) as { id: number; seq: number } | undefined) ?? { id: 0, seq: 0 };
     const members = new Map<number, MemberState>();
     for (const m of this.s.chatMembers!.all(row.num) as {
-      user_id: number; delivered_id: number; delivered_seq: number; read_id: number; joined_seq: number;
+      user_id: number; delivered_id: number; delivered_seq: number; read_id: number; joined_seq: number; admin: number;
     }[]) {
       members.set(m.user_id, {
         user: m.user_id, delivered_id: m.delivered_id, delivered_seq: m.delivered_seq, read_id: m.read_id, joined_seq: m.joined_seq,
+        admin: m.admin === 1,
       });
     }
-    return { chat_id: row.chat_id, kind: row.kind, last_id: head.id, last_seq: head.seq, members };
+    return {
+      chat_id: row.chat_id, kind: row.kind, last_id: head.id, last_seq: head.seq, members, name: row.name, created_by: row.created_by,
+    };
   }
 
   async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
@@ -277,12 +291,22 @@ export class SqliteStore implements MessageStore {
 
   private applyBatch(batch: CommitBatch): void {
     for (const chat of batch.new_chats) {
-      this.s.insertChat!.run(chat.chat_id, chat.kind);
+      this.s.insertChat!.run(chat.chat_id, chat.kind, chat.name, chat.created_by);
       const num = this.num(chat.chat_id)!;
       for (const m of chat.members.values()) {
-        this.s.insertMember!.run(num, m.user, m.delivered_id, m.delivered_seq, m.read_id, m.joined_seq);
+        this.s.insertMember!.run(num, m.user, m.delivered_id, m.delivered_seq, m.read_id, m.joined_seq, m.admin ? 1 : 0);
       }
     }
+    for (const change of batch.member_changes) {
+      const num = this.requireNum(change.chat_id);
+      if ('remove' in change) {
+        this.s.deleteMember!.run(num, change.remove);
+      } else {
+        const m = change.member;
+        this.s.upsertMember!.run(num, m.user, m.delivered_id, m.delivered_seq, m.read_id, m.joined_seq, m.admin ? 1 : 0);
+      }
+    }
+    for (const { chat_id, name } of batch.chat_renames) this.s.renameChat!.run(name, this.requireNum(chat_id));
     const insert = this.s.insertMessage!;
     let lastChat = '';
     let lastNum = 0;
@@ -291,7 +315,7 @@ export class SqliteStore implements MessageStore {
         lastChat = m.chat_id;
         lastNum = this.requireNum(m.chat_id);
       }
-      insert.run(m.id, lastNum, m.seq, m.sender, m.client_msg_id, m.body, m.sent_at_ms);
+      insert.run(m.id, lastNum, m.seq, m.sender, m.client_msg_id, m.body, m.sent_at_ms, m.kind);
     }
     for (const w of batch.watermarks) {
       this.s.watermark!.run(w.delivered_id, w.delivered_seq, w.read_id, this.requireNum(w.chat_id), w.user);
