@@ -63,6 +63,8 @@ export class Gateway {
   private dirty: WebSocket<Conn>[] = [];
   private flushScheduled = false;
   private nextConnId = 1;
+  /** Coalesce a socket's frames per turn into one message (default). WA_GATEWAY_COALESCE=0 turns it off for comparisons. */
+  private readonly coalesce = process.env.WA_GATEWAY_COALESCE !== '0';
   port = 0;
   readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, wsMessagesOut: 0, rejected: {}, backpressureCloses: 0 };
 
@@ -377,12 +379,22 @@ export class Gateway {
       const frames = c.out;
       c.out = null;
       if (c.closed || frames === null) continue;
-      const buf = Buffer.allocUnsafe(c.outBytes);
-      let at = 0;
-      for (const f of frames) at = writeBatchEntry(buf, at, f);
-      ws.cork(() => ws.send(buf, true));
+      if (this.coalesce) {
+        const buf = Buffer.allocUnsafe(c.outBytes);
+        let at = 0;
+        for (const f of frames) at = writeBatchEntry(buf, at, f);
+        ws.cork(() => ws.send(buf, true));
+        this.stats.wsMessagesOut++;
+      } else {
+        // Benchmark comparison only (WA_GATEWAY_COALESCE=0): one WebSocket message and one write per frame.
+        for (const f of frames) {
+          const one = Buffer.allocUnsafe(batchEntrySize(f.length));
+          writeBatchEntry(one, 0, f);
+          ws.send(one, true);
+          this.stats.wsMessagesOut++;
+        }
+      }
       this.stats.framesOut += frames.length;
-      this.stats.wsMessagesOut++;
       if (c.closeAfterFlush) {
         ws.end(CloseCode.GOING_AWAY, 'closed by server');
       } else if (ws.getBufferedAmount() > limit) {
