@@ -8,7 +8,7 @@ BUILD_STAMP := dist/.build-stamp
 TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 
-.PHONY: run test build install bench bench-forwarder bench-store bench-ws-client clean
+.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/run-smoke.js $(ARGS)
@@ -31,6 +31,10 @@ $(BUILD_STAMP): $(NODE_MODULES_STAMP) $(TS_SOURCES)
 # Full path (gateway -> gRPC -> chat -> store -> gRPC -> gateway) vs the bare uWS forwarder, same load, one run.
 bench: $(BUILD_STAMP)
 	node dist/bench/full-vs-bare.js $(ARGS)
+
+# 256-member group fan-out vs the bare uWS fan-out fixture; gateway syscalls per delivery with/without coalescing.
+bench-groups: $(BUILD_STAMP)
+	node dist/bench/group-fanout.js $(ARGS)
 
 bench-store: $(BUILD_STAMP)
 	node dist/bench/store-engines.js $(ARGS)
