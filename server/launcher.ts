@@ -66,7 +66,7 @@ export class RunningSystem {
   }
 
   async startGateway(i: number): Promise<void> {
-    const port = this.gatewayPorts[i] ?? (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
+    const port = this.gatewayPorts[i] || (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
     const gw = spawnNode(`gateway-${i}`, join(DIST_DIR, 'server/gateway/main.js'), {
       ...this.baseEnv(), WA_GATEWAY_PORT: String(port), WA_CHAT_TARGET: this.chatTarget, WA_GATEWAY_ID: `gw-${i}`,
     }, this.opts.verbose, this.nodeArgs());
@@ -93,6 +93,21 @@ export class RunningSystem {
     for (let i = 0; i < this.gateways.length; i++) {
       await waitFor(async () => (await this.health(i)).chat_link === 'down', 10_000, `gateway-${i} to notice the chat service is gone`);
     }
+  }
+
+  /** SIGKILL gateway i; its clients see their sockets drop. */
+  async killGateway(i = 0): Promise<void> {
+    await killAndWait(this.gateways[i]!.child, 'SIGKILL');
+  }
+
+  /**
+   * Start gateway i again, on a new port: its old port may still be held by
+   * connections the killed process left behind (a replacement gateway behind
+   * the load balancer gets a new address too).
+   */
+  async restartGateway(i = 0): Promise<void> {
+    this.gatewayPorts[i] = 0;
+    await this.startGateway(i);
   }
 
   async restartChat(): Promise<void> {

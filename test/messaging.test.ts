@@ -229,6 +229,25 @@ describe('durability', () => {
     }
   });
 
+  test('kill -9 of the gateway holding both users: after they reconnect, the acknowledged message is delivered', async () => {
+    const sys = await startSystem({});
+    try {
+      const a = await connectUser(sys);
+      const bId = newUserId();
+      const b = await connectUser(sys, bId, { ackDelayMs: null });
+      b.pauseReading(); // the delivery sits in the gateway or the kernel when the gateway dies
+      const sent = await a.send(bId, text('through a dying gateway'));
+      await sys.killGateway(0);
+      await Promise.all([a.closedPromise(), b.closedPromise()]);
+      await sys.restartGateway(0);
+      const b2 = await connectUser(sys, bId);
+      await waitFor(() => b2.frames.some((f) => f.body === 'message' && f.message.id === sent.id), 20_000, 'delivery after gateway restart');
+      b2.close();
+    } finally {
+      await sys.stop();
+    }
+  });
+
   test('a recipient online during the crash gets the message it had not acked once the chat service is back', async () => {
     const sys = await startSystem({});
     try {
