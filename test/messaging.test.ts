@@ -201,6 +201,37 @@ describe('1:1 messaging end to end', () => {
   });
 });
 
+describe('heartbeats', () => {
+  test('a client that goes silent is closed after idle_timeout_seconds and its watchers see it offline', async () => {
+    const sys = await startSystem({ env: { WA_IDLE_TIMEOUT_SECONDS: '8' } });
+    try {
+      const watcher = await connectUser(sys);
+      const silentId = newUserId();
+      const silent = await connectUser(sys, silentId);
+      watcher.subscribePresence([silentId]);
+      await waitFor(() => watcher.frames.some((f) => f.body === 'presence' && f.presence.user === silentId && f.presence.online), 5000, 'online');
+      // The watcher keeps talking; the silent one stops reading (so it never answers the server's pings) and never sends.
+      const keepAlive = setInterval(() => void watcher.ping().catch(() => {}), 2000);
+      silent.pauseReading();
+      const started = Date.now();
+      try {
+        await waitFor(
+          () => watcher.frames.some((f) => f.body === 'presence' && f.presence.user === silentId && !f.presence.online),
+          25_000, 'offline after the idle timeout',
+        );
+      } finally {
+        clearInterval(keepAlive);
+      }
+      const elapsedS = (Date.now() - started) / 1000;
+      assert.ok(elapsedS >= 6 && elapsedS <= 20, `closed after ${elapsedS.toFixed(1)} s (idle timeout 8 s, uWS granularity 4 s)`);
+      assert.equal(watcher.closed, false, 'the talking client stays connected');
+      watcher.close();
+    } finally {
+      await sys.stop();
+    }
+  });
+});
+
 describe('durability', () => {
   test('kill -9 of the chat service right after a sent ack: after restart the message is still delivered', async () => {
     const sys = await startSystem({});
