@@ -8,7 +8,7 @@ BUILD_STAMP := dist/.build-stamp
 TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 
-.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean
+.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/run-smoke.js $(ARGS)
@@ -41,6 +41,20 @@ bench-store: $(BUILD_STAMP)
 
 bench-ws-client: $(BUILD_STAMP)
 	node dist/bench/ws-client-cost.js $(ARGS)
+
+# Apache Cassandra 5 (same CQL protocol as ScyllaDB) for the ScyllaDB store: fetched from Maven Central
+# into ~/.cache/wa-scale/cassandra (outside the repo), one node on 127.0.0.1 with a small heap.
+cassandra-fetch:
+	bash scripts/cassandra.sh fetch
+
+cassandra-start: $(NODE_MODULES_STAMP)
+	bash scripts/cassandra.sh start
+
+cassandra-stop:
+	bash scripts/cassandra.sh stop
+
+cassandra-status:
+	bash scripts/cassandra.sh status
 
 clean:
 	rm -rf dist

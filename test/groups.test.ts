@@ -7,7 +7,7 @@ import type { MessageBody, ReceiptBody } from '../server/common/protocol';
 import { GroupChangeKind, ReceiptKind } from '../server/common/protocol';
 import type { RunningSystem } from '../server/launcher';
 import { startSystem } from '../server/launcher';
-import { bodyText, connectUser, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';
+import { bodyText, connectReady, connectUser, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';
 
 const isCode = (code: string) => (e: Error & { code?: string }) => e.code === code;
 const messagesOf = (c: TestClient, chatId: string): MessageBody[] =>
@@ -127,7 +127,8 @@ describe('groups', () => {
     const ids = await provisionFresh(sys, 256);
     const sender = await connectUser(sys, ids[0]);
     const members: TestClient[] = [];
-    for (let i = 1; i < 256; i++) members.push(await connectUser(sys, ids[i], { ackDelayMs: null }, i % 2));
+    // Members that never ack on their own: wait until each has drained, so no drain holds their deliveries.
+    for (let i = 1; i < 256; i++) members.push(await connectReady(sys, ids[i], { ackDelayMs: null }, i % 2));
     const g = await sender.createGroup('receipts', ids.slice(1));
     const sent = await sender.sendToChat(g.chat_id, text('read me'));
     await waitFor(() => members.every((m) => messagesOf(m, g.chat_id).some((x) => x.id === sent.id)), 15_000, 'everyone has it');

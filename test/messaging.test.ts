@@ -7,7 +7,7 @@ import { ReceiptKind } from '../server/common/protocol';
 import { directChatId } from '../server/chat/chat-id';
 import type { RunningSystem } from '../server/launcher';
 import { startSystem } from '../server/launcher';
-import { bodyText, connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
+import { bodyText, connectReady, connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
 
 describe('1:1 messaging end to end', () => {
   let sys: RunningSystem;
@@ -57,7 +57,8 @@ describe('1:1 messaging end to end', () => {
 
   test('users on different gateways reach each other (routes go through the chat service)', async () => {
     const a = await connectUser(sys, newUserId(), {}, 0);
-    const b = await connectUser(sys, newUserId(), {}, 1);
+    // b is new: its connect must reach the chat service (over gateway 1's stream) before a's send (over gateway 0's).
+    const b = await connectReady(sys, newUserId(), {}, 1);
     const got: MessageBody[] = [];
     b.onMessage = (m) => got.push(m);
     await a.send(b.userId, text('across'));

@@ -81,7 +81,7 @@ export type MemberChange = { chat_id: string; member: MemberState } | { chat_id:
 export interface PendingChat {
   chat_id: string;
   delivered_id: number;
-  /** Undelivered messages in this chat for this user. */
+  /** Messages above the user's delivered watermark (its own included, until an ack rolls over them). */
   pending: number;
 }
 
@@ -113,7 +113,7 @@ export interface MessageStore {
 
   /** Newest first, ids < beforeId (0 = from the newest). */
   history(chatId: string, beforeId: number, limit: number): Promise<StoredMessage[]>;
-  /** Oldest first: messages of a chat with id > afterId and seq > minSeq, at most limit. */
+  /** Oldest first: messages of a chat with id > afterId, at most limit. */
   messagesAfter(chatId: string, afterId: number, limit: number): Promise<StoredMessage[]>;
   /** The highest (id, seq) in the chat at or below upToId; null if none. */
   headAtOrBelow(chatId: string, upToId: number): Promise<{ id: number; seq: number } | null>;

@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ChatServiceClient } from '../../server/common/grpc-defs';
 
 export { waitFor } from '../../server/launcher';
+import { waitFor as waitForCondition } from '../../server/launcher';
 
 let nextUser = PROVISIONED_USER_ID_MIN + (Date.now() % 1_000_000) * 1000;
 
@@ -47,6 +48,22 @@ export async function connectUser(
   client.userId = userId;
   client.frames = [];
   client.onFrame = (f) => client.frames.push(f);
+  return client;
+}
+
+/**
+ * Connect and wait for DrainDone: the chat service has processed the connect
+ * (the user exists, its offline queue is empty, live delivery has started).
+ * Use it before another gateway's client messages this user.
+ */
+export async function connectReady(
+  sys: RunningSystem,
+  userId = newUserId(),
+  opts: Partial<ChatClientOptions> = {},
+  gateway = 0,
+): Promise<TestClient> {
+  const client = await connectUser(sys, userId, opts, gateway);
+  await waitForCondition(() => client.frames.some((f) => f.body === 'drain_done'), 15_000, `user ${userId} ready`);
   return client;
 }
 
