@@ -8,7 +8,7 @@ BUILD_STAMP := dist/.build-stamp
 TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 
-.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status
+.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/run-smoke.js $(ARGS)
@@ -41,6 +41,17 @@ bench-store: $(BUILD_STAMP)
 
 bench-ws-client: $(BUILD_STAMP)
 	node dist/bench/ws-client-cost.js $(ARGS)
+
+# Capacity model: the seed's estimates recomputed, what they leave out, the fleet projected from measured runs.
+#   make capacity-ramp; make capacity-probe; make capacity ARGS="--results results/<ramp-run> --results results/<probe-run>"
+capacity: $(BUILD_STAMP)
+	node dist/loadgen/capacity/cli.js $(ARGS)
+
+capacity-ramp: $(BUILD_STAMP)
+	node dist/loadgen/capacity/ramp.js $(ARGS)
+
+capacity-probe: $(BUILD_STAMP)
+	node dist/loadgen/capacity/probe.js $(ARGS)
 
 # Apache Cassandra 5 (same CQL protocol as ScyllaDB) for the ScyllaDB store: fetched from Maven Central
 # into ~/.cache/wa-scale/cassandra (outside the repo), one node on 127.0.0.1 with a small heap.

@@ -38,6 +38,7 @@ async function measure(target: string, driver: Driver, pids: Record<string, numb
     users,
     stages: rates.map((rate) => ({ rate, durationS: stepS })),
     stopWhenP99AboveMs: P99_MAX_MS,
+    warmup: { rate: rates[0]!, durationS: 2 },
     graceMs: 2000,
     progress: (line) => process.stdout.write(`\r  ${target}: ${line}      `),
   });

@@ -32,6 +32,8 @@ export interface PairLoadOptions {
   stopWhenP99AboveMs?: number;
   connectConcurrency?: number;
   progress?: (line: string) => void;
+  /** Run this stage first and leave it out of the results (JIT, caches, first chats created). */
+  warmup?: Stage;
 }
 
 export interface StageResult {
@@ -67,6 +69,8 @@ interface Tracker {
 export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promise<PairLoadResult> {
   if (opts.users < 2 || opts.users % 2 !== 0) throw new Error('users must be an even number >= 2');
   const size = Math.max(HEADER_BYTES, opts.messageBytes ?? 100);
+  const warmups = opts.warmup ? 1 : 0;
+  if (opts.warmup) opts = { ...opts, stages: [opts.warmup, ...opts.stages] };
   const progress = opts.progress ?? (() => {});
 
   // ---- setup (not measured): connect everyone
@@ -167,6 +171,7 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     const deadline = performance.now() + graceMs;
     while (stage.delivered < stage.scheduled && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const lat = stage.hist.summary();
+    if (s < warmups) continue;
     results.push({
       rate, durationS,
       scheduled: stage.scheduled,
