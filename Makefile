@@ -8,7 +8,7 @@ BUILD_STAMP := dist/.build-stamp
 TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 
-.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe
+.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/run-smoke.js $(ARGS)
@@ -41,6 +41,20 @@ bench-store: $(BUILD_STAMP)
 
 bench-ws-client: $(BUILD_STAMP)
 	node dist/bench/ws-client-cost.js $(ARGS)
+
+# Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
+prometheus:
+	bash scripts/prometheus.sh start
+
+prometheus-stop:
+	bash scripts/prometheus.sh stop
+
+dashboards:
+	bash dashboards/build.sh
+
+# Metrics on vs off, two systems side by side under the same load.
+bench-metrics: $(BUILD_STAMP)
+	node dist/server/metrics/bench-overhead.js --concurrent $(ARGS)
 
 # Capacity model: the seed's estimates recomputed, what they leave out, the fleet projected from measured runs.
 #   make capacity-ramp; make capacity-probe; make capacity ARGS="--results results/<ramp-run> --results results/<probe-run>"

@@ -11,10 +11,14 @@ if [ "$node_major" != "20" ]; then
 fi
 
 # better-sqlite3 builds from source when no prebuilt binary can be fetched: it needs a C++ toolchain and python3.
+# (The ScyllaDB store tests fetch Cassandra with Maven and a JDK: scripts/cassandra.sh installs those when missing.)
 need_apt=()
 command -v g++ >/dev/null || need_apt+=(g++)
 command -v make >/dev/null || need_apt+=(make)
 command -v python3 >/dev/null || need_apt+=(python3)
+# Observability tests: promtool (Debian's prometheus package) and jsonnet (dashboards).
+command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -2,7 +2,7 @@
 // a child process of the caller, on loopback. `make run`, the tests and the
 // benchmarks all use it, so they exercise exactly what an operator runs.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST_DIR } from './common/paths';
@@ -33,6 +33,8 @@ export interface RunningProcess {
 export class RunningSystem {
   chatTarget = '';
   chatPort = 0;
+  /** The chat service's /metrics port (gateways serve /metrics on their own port). */
+  chatMetricsPort = 0;
   gatewayPorts: number[] = [];
   chat!: RunningProcess;
   gateways: RunningProcess[] = [];
@@ -58,11 +60,49 @@ export class RunningSystem {
     if (this.chat) this.previousChatOutputs.push(this.chat.output);
     // After the first start the port is fixed, so gateways find a restarted chat service.
     const port = this.chatPort || this.opts.chatPort || 0;
-    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'), { ...this.baseEnv(), WA_CHAT_PORT: String(port) }, this.opts.verbose,
-      this.nodeArgs());
+    // The metrics port: any free one unless the caller fixed it; a restarted chat service keeps its port (same scrape target).
+    const metricsPort = this.chatMetricsPort || this.opts.env?.WA_CHAT_METRICS_PORT || '0';
+    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'),
+      { ...this.baseEnv(), WA_CHAT_PORT: String(port), WA_CHAT_METRICS_PORT: String(metricsPort) }, this.opts.verbose, this.nodeArgs());
     const line = await waitForLine(this.chat, /chat listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.chatPort = Number(line[1]);
     this.chatTarget = `127.0.0.1:${this.chatPort}`;
+    this.chatMetricsPort = Number((await waitForLine(this.chat, /chat metrics listening (\d+)/, 1000))[1]);
+  }
+
+  /** Every process's /metrics URL, for scrapers and tests. */
+  metricsUrls(): { chat: string; gateways: string[] } {
+    return {
+      chat: `http://127.0.0.1:${this.chatMetricsPort}/metrics`,
+      gateways: this.gatewayPorts.map((p) => `http://127.0.0.1:${p}/metrics`),
+    };
+  }
+
+  /**
+   * With WA_PROM_SD_DIR set (scripts/prometheus.sh prints it), write Prometheus
+   * file_sd target files for this system's processes (<dir>/wa-chat/<pid>-<port>.json,
+   * <dir>/wa-gateway/<pid>-<port>.json), so a running Prometheus finds ephemeral ports.
+   */
+  writePromTargets(): void {
+    const dir = process.env.WA_PROM_SD_DIR;
+    if (!dir) return;
+    const write = (job: string, targets: string[]) => {
+      mkdirSync(join(dir, job), { recursive: true });
+      writeFileSync(join(dir, job, this.promTargetsFile()), JSON.stringify([{ targets, labels: {} }]));
+    };
+    write('wa-chat', [`127.0.0.1:${this.chatMetricsPort}`]);
+    write('wa-gateway', this.gatewayPorts.map((p) => `127.0.0.1:${p}`));
+  }
+
+  private removePromTargets(): void {
+    const dir = process.env.WA_PROM_SD_DIR;
+    if (!dir) return;
+    for (const job of ['wa-chat', 'wa-gateway']) rmSync(join(dir, job, this.promTargetsFile()), { force: true });
+  }
+
+  /** One file per system (a process may run several): the chat port is fixed after the first start. */
+  private promTargetsFile(): string {
+    return `${process.pid}-${this.chatPort}.json`;
   }
 
   async startGateway(i: number): Promise<void> {
@@ -108,6 +148,7 @@ export class RunningSystem {
   async restartGateway(i = 0): Promise<void> {
     this.gatewayPorts[i] = 0;
     await this.startGateway(i);
+    this.writePromTargets();
   }
 
   async restartChat(): Promise<void> {
@@ -119,6 +160,7 @@ export class RunningSystem {
 
   /** Graceful stop; returns each process's last output lines (stats). */
   async stop(): Promise<Record<string, string[]>> {
+    this.removePromTargets();
     const out: Record<string, string[]> = {};
     for (const g of this.gateways) {
       await killAndWait(g.child, 'SIGTERM');
@@ -139,6 +181,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   try {
     await system.startChat();
     for (let i = 0; i < (opts.gateways ?? 1); i++) await system.startGateway(i);
+    system.writePromTargets();
   } catch (err) {
     await system.stop().catch(() => {});
     throw err;

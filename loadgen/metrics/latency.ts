@@ -20,8 +20,8 @@ export interface LatencySummary {
 export class LatencyHistogram {
   readonly h: hdr.Histogram;
 
-  constructor() {
-    this.h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_TRACKABLE_US, numberOfSignificantValueDigits: 3 });
+  constructor(from?: hdr.Histogram) {
+    this.h = from ?? hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: HIGHEST_TRACKABLE_US, numberOfSignificantValueDigits: 3 });
   }
 
   recordMs(ms: number): void {
@@ -50,8 +50,11 @@ export class LatencyHistogram {
   }
 
   static decode(encoded: string): LatencyHistogram {
+    const decoded = hdr.decodeFromCompressedBase64(encoded);
+    // Ours (same range and precision): wrap it as is; anything else is re-recorded into our shape.
+    if (decoded.highestTrackableValue >= HIGHEST_TRACKABLE_US && decoded.numberOfSignificantValueDigits === 3) return new LatencyHistogram(decoded);
     const out = new LatencyHistogram();
-    out.h.add(hdr.decodeFromCompressedBase64(encoded));
+    out.h.add(decoded);
     return out;
   }
 

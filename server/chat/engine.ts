@@ -111,17 +111,31 @@ interface PendingSend<L extends LinkSink> {
 export interface EngineStats {
   ticks: number;
   messagesStored: number;
+  /** User messages stored, by chat kind (messagesStored also counts group system events). */
+  sendsDirect: number;
+  sendsGroup: number;
+  /** Sends answered with an error frame. */
+  sendsRejected: number;
   deliveriesLive: number;
   deliveriesReplayed: number;
   duplicatesSuppressed: number;
+  drainsCompleted: number;
+  presenceOnline: number;
+  presenceOffline: number;
+  presenceUpdatesSent: number;
   errors: Record<string, number>;
 }
+
+/** Per-tick observation hook (server/metrics); null when metrics are off. */
+export type TickObserver = (durationSeconds: number, events: number) => void;
 
 export class ChatEngine<L extends LinkSink> {
   readonly routes = new RouteRegistry<L>();
   readonly stats: EngineStats = {
-    ticks: 0, messagesStored: 0, deliveriesLive: 0, deliveriesReplayed: 0, duplicatesSuppressed: 0, errors: {},
+    ticks: 0, messagesStored: 0, sendsDirect: 0, sendsGroup: 0, sendsRejected: 0, deliveriesLive: 0, deliveriesReplayed: 0,
+    duplicatesSuppressed: 0, drainsCompleted: 0, presenceOnline: 0, presenceOffline: 0, presenceUpdatesSent: 0, errors: {},
   };
+  onTick: TickObserver | null = null;
   private inbox: { link: L; ev: InboundEvent }[] = [];
   private running = false;
   private scheduled = false;
@@ -140,6 +154,8 @@ export class ChatEngine<L extends LinkSink> {
   private readonly dirtyWatermarks = new Map<string, { chatId: string; member: MemberState }>();
   private watermarkFlushDue = false;
   private kickPending = false;
+  private lastTickAtMs = 0;
+  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: MessageStore,
@@ -167,16 +183,33 @@ export class ChatEngine<L extends LinkSink> {
 
   enqueue(link: L, ev: InboundEvent): void {
     this.inbox.push({ link, ev });
+    if (this.lingerTimer !== null && this.inbox.length >= this.limits.linger_items_target) {
+      // Enough gathered: stop lingering, run on the next turn.
+      clearTimeout(this.lingerTimer);
+      this.lingerTimer = null;
+      this.scheduled = false;
+    }
     this.schedule();
   }
 
   private schedule(): void {
     if (this.scheduled || this.running || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
+    const run = () => {
       this.scheduled = false;
       void this.runTicks();
-    });
+    };
+    // Group commit: right after a tick, linger briefly so the next one carries more.
+    const lingerMs = this.limits.tick_linger_us / 1000;
+    const sinceLastMs = performance.now() - this.lastTickAtMs;
+    if (lingerMs > 0 && sinceLastMs < lingerMs && this.inbox.length < this.limits.linger_items_target) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        run();
+      }, lingerMs - sinceLastMs);
+    } else {
+      setImmediate(run);
+    }
   }
 
   private async runTicks(): Promise<void> {
@@ -187,7 +220,9 @@ export class ChatEngine<L extends LinkSink> {
         this.kickPending = false;
         const items = this.inbox;
         this.inbox = [];
+        const t0 = this.onTick ? performance.now() : 0;
         await this.tick(items);
+        if (this.onTick) this.onTick((performance.now() - t0) / 1000, items.length);
       }
     } finally {
       this.running = false;
@@ -205,6 +240,7 @@ export class ChatEngine<L extends LinkSink> {
 
   private async tick(items: { link: L; ev: InboundEvent }[]): Promise<void> {
     this.stats.ticks++;
+    this.lastTickAtMs = performance.now();
     const nowMs = this.now();
     const batch = emptyBatch();
     if (this.watermarkFlushDue) this.takeDirtyWatermarks(batch);
@@ -323,8 +359,9 @@ export class ChatEngine<L extends LinkSink> {
       } catch (err) {
         const state = op.kind === 'send' ? op.s.state : op.state;
         const ref = op.kind === 'send' ? op.s.ref : op.ref;
-        if (err instanceof ProtocolError) this.replyError(state, ref, err);
-        else throw err;
+        if (!(err instanceof ProtocolError)) throw err;
+        if (op.kind === 'send') this.stats.sendsRejected++;
+        this.replyError(state, ref, err);
       }
     }
   }
@@ -360,6 +397,8 @@ export class ChatEngine<L extends LinkSink> {
       this.addPending(to, 1);
     }
     const msg = this.append(chat, from, s.send.client_msg_id, s.send.body, MessageKind.User, batch, nowMs);
+    if (s.send.chat_id) this.stats.sendsGroup++;
+    else this.stats.sendsDirect++;
     this.rememberClientId(key, msg);
     effects.push({ t: 'sent', s, msg });
     effects.push({ t: 'fanout', msg, recipients, recvAtUs: s.recv_at_us });
@@ -865,8 +904,11 @@ export class ChatEngine<L extends LinkSink> {
   }
 
   private emitPresence(user: number, online: boolean, lastSeenMs: number): void {
+    if (online) this.stats.presenceOnline++;
+    else this.stats.presenceOffline++;
     const watchers = this.routes.watchersOf(user);
     if (!watchers || watchers.size === 0) return;
+    this.stats.presenceUpdatesSent += watchers.size;
     const frame = encodeServerFrame({ presence: { user, online, last_seen_ms: lastSeenMs } });
     for (const w of watchers) this.sendTo(w, frame);
   }
@@ -974,6 +1016,7 @@ export class ChatEngine<L extends LinkSink> {
     }
     if (DEBUG_DRAIN) console.log(`chat: drain user=${drain.user} done sent=${drain.sent}`);
     this.sendTo(drain.conn, encodeServerFrame({ drain_done: { messages: drain.sent } }));
+    this.stats.drainsCompleted++;
     this.endDrain(drain);
   }
 
@@ -1026,6 +1069,25 @@ export class ChatEngine<L extends LinkSink> {
     const batch = emptyBatch();
     this.takeDirtyWatermarks(batch);
     if (batch.watermarks.length > 0) await this.store.commit(batch);
+  }
+
+  // ---------------------------------------------------------------- read-outs for metrics (scrape time, not the hot path)
+
+  /** Offline users with undelivered 1:1 messages, and how many, from the in-memory counts (O(users cached)). */
+  offlineQueueDepth(): { users: number; messages: number } {
+    let users = 0;
+    let messages = 0;
+    for (const [user, pending] of this.pendingByUser) {
+      if (pending > 0 && !this.routes.isOnline(user)) {
+        users++;
+        messages += pending;
+      }
+    }
+    return { users, messages };
+  }
+
+  drainCounts(): { active: number; queued: number } {
+    return { active: this.drainsActive, queued: this.drainQueue.length };
   }
 
   // ---------------------------------------------------------------- helpers

@@ -8,6 +8,8 @@ import { chatServiceDefinition, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBat
 import { mintToken } from '../common/token';
 import { PROVISIONED_USER_ID_MIN } from '../common/ids';
 import type { MessageStore } from '../store/store';
+import type { ChatHotMetrics } from '../metrics/chat-metrics';
+import type { HistogramSeries } from '../metrics/fast-histogram';
 import { ChatEngine, type LinkSink, type OutboundInit } from './engine';
 
 const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164
@@ -23,6 +25,8 @@ export class GatewayLink implements LinkSink {
     readonly id: string,
     private readonly call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>,
     private readonly itemsMax: number,
+    /** Items per written stream message (metrics; null when off). */
+    private readonly batchItems: HistogramSeries | null = null,
   ) {}
 
   push(item: OutboundInit): void {
@@ -43,6 +47,7 @@ export class GatewayLink implements LinkSink {
     for (let i = 0; i < items.length; i += this.itemsMax) {
       const chunk = i === 0 && items.length <= this.itemsMax ? items : items.slice(i, i + this.itemsMax);
       this.call.write({ items: chunk });
+      this.batchItems?.observe(chunk.length);
       this.batchesSent++;
       this.itemsSent += chunk.length;
     }
@@ -57,6 +62,8 @@ export interface ChatServerOptions {
   port: number;
   nodeId?: number;
   log?: (line: string) => void;
+  /** Per-batch and per-tick observation points (server/metrics/chat-metrics.ts); none when metrics are off. */
+  metrics?: ChatHotMetrics | null;
 }
 
 export class ChatServer {
@@ -69,6 +76,13 @@ export class ChatServer {
 
   constructor(private readonly opts: ChatServerOptions) {
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, opts.nodeId ?? 0);
+    const m = opts.metrics;
+    if (m) {
+      this.engine.onTick = (seconds, events) => {
+        m.tickDuration.observe(seconds);
+        m.tickEvents.observe(events);
+      };
+    }
     this.server.addService(chatServiceDefinition, {
       Connect: (call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>) => this.onConnect(call),
       Register: (call: grpc.ServerUnaryCall<{ phone: string; display_name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) =>
@@ -103,6 +117,10 @@ export class ChatServer {
     });
   }
 
+  get gatewayLinks(): number {
+    return this.links.size;
+  }
+
   get hopLatencyUsMean(): number {
     return this.hopBatches === 0 ? 0 : this.hopUsSum / this.hopBatches;
   }
@@ -110,15 +128,19 @@ export class ChatServer {
   private onConnect(call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>): void {
     let link: GatewayLink | null = null;
     const log = this.opts.log ?? (() => {});
+    const m = this.opts.metrics ?? null;
     call.on('data', (batch: WireGatewayBatch) => {
       if (batch.sent_at_us) {
-        this.hopUsSum += monoUs() - batch.sent_at_us;
+        const hopUs = monoUs() - batch.sent_at_us;
+        this.hopUsSum += hopUs;
         this.hopBatches++;
+        m?.grpcHopLatency.observe(hopUs / 1e6);
       }
+      m?.grpcBatchItemsIn.observe(batch.items.length);
       for (const item of batch.items) {
         if (item.event === 'hello' && item.hello) {
           if (link) continue;
-          link = new GatewayLink(item.hello.gateway_id || 'gateway', call, this.opts.limits.grpc_batch_items_max);
+          link = new GatewayLink(item.hello.gateway_id || 'gateway', call, this.opts.limits.grpc_batch_items_max, m?.grpcBatchItemsOut ?? null);
           this.links.add(link);
           log(`gateway ${link.id} connected with ${item.hello.sessions.length} sessions`);
           call.write({ items: [] }); // welcome: the gateway may send from now on

@@ -1,29 +1,76 @@
 // The chat service process. Configuration comes from the environment:
 //   WA_CHAT_HOST (127.0.0.1), WA_CHAT_PORT (50051; 0 = any free port)
 //   WA_DATA_DIR (./data)       where the embedded store and the token secret live
-//   WA_STORE (embedded)        the store engine (scylla arrives with issue 6)
+//   WA_STORE (embedded)        the store engine: embedded (SQLite) or scylla
 //   WA_NODE_ID (0)             0..15, part of every message id this node mints
 //   WA_<LIMIT>                 any limit of server/common/config.ts
-// On start it prints one line `chat listening <host>:<port>` (launchers wait for it).
+//   WA_CHAT_METRICS_PORT (9101; 0 = any free port)   GET /metrics for Prometheus (on WA_CHAT_HOST)
+//   WA_METRICS (1)             0 = no hot-path metric observations (cost comparisons only)
+// The ScyllaDB store (WA_STORE=scylla; every knob in server/store/scylla/config.ts):
+//   WA_SCYLLA_CONTACT_POINTS (127.0.0.1:9042)  comma list of host:port
+//   WA_SCYLLA_KEYSPACE (wa)                    WA_SCYLLA_LOCAL_DC (datacenter1)
+//   WA_SCYLLA_CONSISTENCY (LOCAL_QUORUM)       or LOCAL_ONE, QUORUM, ...: every read and write
+//   WA_SCYLLA_RF (1)                           replicas in the local DC when migrate creates the keyspace
+//   WA_SCYLLA_MIGRATE (0)                      1: create the keyspace / apply migrations at start
+//   WA_SCYLLA_BUCKET_MS (10 days)              message partition bucket width, fixed when the keyspace is created
+// Flags override the environment:
+//   --store embedded|scylla --contact-points h:p,... --keyspace ks --local-dc dc
+//   --consistency LOCAL_QUORUM --rf 3 --bucket-ms N --migrate
+// A store that cannot start (no contact point answers, keyspace missing without
+// migrate) makes the process exit 1 with one clear line within a few seconds.
+// On start it prints `chat metrics listening <port>`, then one line
+// `chat listening <host>:<port>` (launchers wait for it).
 import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, envInt, loadLimits } from '../common/config';
 import { loadSecret } from '../common/secret';
 import { SqliteStore } from '../store/embedded/sqlite-store';
+import { flagOverrides, scyllaConfig } from '../store/scylla/config';
+import { openScyllaStore } from '../store/scylla/scylla-store';
+import { ChatMetrics, type ChatMetricsSource } from '../metrics/chat-metrics';
+import { CHAT_METRICS_PORT_DEFAULT, serveMetrics } from '../metrics/http';
+import { InstrumentedStore, StoreMetrics } from '../metrics/instrumented-store';
+import { createProcessMetrics } from '../metrics/registry';
 import type { MessageStore } from '../store/store';
 import { ChatServer } from './grpc-server';
 
 async function main(): Promise<void> {
   const env = process.env;
+  const { values: flags } = parseArgs({
+    options: {
+      store: { type: 'string' },
+      'contact-points': { type: 'string' },
+      keyspace: { type: 'string' },
+      'local-dc': { type: 'string' },
+      consistency: { type: 'string' },
+      rf: { type: 'string' },
+      'bucket-ms': { type: 'string' },
+      migrate: { type: 'boolean' },
+    },
+  });
   const limits = loadLimits(env);
   const dataDir = resolve(env.WA_DATA_DIR || 'data');
   const host = env.WA_CHAT_HOST || '127.0.0.1';
   const port = envInt(env, 'WA_CHAT_PORT', DEFAULT_PORTS.chat_grpc_port);
   const secret = loadSecret(env, dataDir, true);
-  const store = openStore(env.WA_STORE || 'embedded', dataDir);
-  const server = new ChatServer({
+  const metrics = createProcessMetrics(env);
+  const rawStore = await openStore(flags.store || env.WA_STORE || 'embedded', dataDir, flags);
+  const storeMetrics = new StoreMetrics(metrics.registry, rawStore.engine);
+  const store = metrics.enabled ? new InstrumentedStore(rawStore, storeMetrics) : rawStore;
+  const chatMetrics: ChatMetrics = new ChatMetrics(metrics.registry, (): ChatMetricsSource => ({
+    stats: server.engine.stats,
+    onlineUsers: () => server.engine.routes.onlineUsers,
+    gatewayLinks: () => server.gatewayLinks,
+    offlineQueue: () => server.engine.offlineQueueDepth(),
+    drains: () => server.engine.drainCounts(),
+  }));
+  const server: ChatServer = new ChatServer({
     store, limits, tokenSecret: secret, host, port, nodeId: envInt(env, 'WA_NODE_ID', 0),
     log: (line) => console.log(`chat: ${line}`),
+    metrics: metrics.enabled ? chatMetrics.hot : null,
   });
+  const metricsServer = await serveMetrics(metrics.registry, host, envInt(env, 'WA_CHAT_METRICS_PORT', CHAT_METRICS_PORT_DEFAULT));
+  console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();
   console.log(`chat listening ${host}:${bound} store=${store.engine} data=${dataDir}`);
 
@@ -33,18 +80,22 @@ async function main(): Promise<void> {
     console.log(`chat: stats ${JSON.stringify({ ...s, cpu: process.cpuUsage() })}`);
     await server.stop();
     await store.close();
+    metrics.close();
+    await metricsServer.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-function openStore(kind: string, dataDir: string): MessageStore {
+async function openStore(kind: string, dataDir: string, flags: Record<string, string | boolean | undefined>): Promise<MessageStore> {
   switch (kind) {
     case 'embedded':
       return new SqliteStore({ path: join(dataDir, 'messages.sqlite'), synchronous: process.env.WA_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL' });
+    case 'scylla':
+      return openScyllaStore(scyllaConfig(process.env, flagOverrides(flags)), (line) => console.log(`chat: ${line}`));
     default:
-      throw new Error(`WA_STORE=${kind}: unknown store (known: embedded)`);
+      throw new Error(`WA_STORE=${kind}: unknown store (known: embedded, scylla)`);
   }
 }
 

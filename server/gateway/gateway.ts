@@ -11,12 +11,18 @@
 // passes socket_backpressure_bytes_max is closed (4008): the client reconnects
 // and its offline queue replays what it had not acked, so nothing is lost and
 // memory stays bounded.
+//
+// Metrics (server/metrics/gateway-metrics.ts): counters are the plain numbers
+// in `stats`, read when /metrics is scraped; the one per-message observation
+// is the delivery latency, made in flush() with one clock read per turn.
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch } from '../common/grpc-defs';
 import { batchEntrySize, ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, writeBatchEntry, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
+import { GatewayMetrics, type ClientFrameKind } from '../metrics/gateway-metrics';
+import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
 import { ChatLink } from './chat-link';
 import { loadNativeUws } from './uws';
 
@@ -30,6 +36,8 @@ interface Conn {
   outBytes: number;
   closeAfterFlush: boolean;
   closed: boolean;
+  /** The flush round that last wrote this socket (delivery latency counts only frames actually written). */
+  flushedRound: number;
   tokens: number;
   tokensAtMs: number;
 }
@@ -42,13 +50,21 @@ export interface GatewayOptions {
   limits: Limits;
   gatewayId: string;
   log?: (line: string) => void;
+  /** The process's metrics registry; a fresh one when omitted (tests running a gateway in process). */
+  metrics?: ProcessMetrics;
 }
 
 export interface GatewayStats {
+  /** Connections opened (upgrades accepted) since start. */
   connections: number;
+  connectionsClosed: number;
   framesIn: number;
   framesOut: number;
+  framesByType: Record<ClientFrameKind, number>;
+  wsMessagesIn: number;
   wsMessagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
   rejected: Record<string, number>;
   backpressureCloses: number;
 }
@@ -66,16 +82,41 @@ export class Gateway {
   /** Coalesce a socket's frames per turn into one message (default). WA_GATEWAY_COALESCE=0 turns it off for comparisons. */
   private readonly coalesce = process.env.WA_GATEWAY_COALESCE !== '0';
   port = 0;
-  readonly stats: GatewayStats = { connections: 0, framesIn: 0, framesOut: 0, wsMessagesOut: 0, rejected: {}, backpressureCloses: 0 };
+  readonly stats: GatewayStats = {
+    connections: 0, connectionsClosed: 0, framesIn: 0, framesOut: 0, wsMessagesIn: 0, wsMessagesOut: 0, bytesIn: 0, bytesOut: 0,
+    rejected: {}, backpressureCloses: 0,
+    framesByType: {
+      send: 0, ack: 0, history: 0, presence_subscribe: 0, ping: 0, create_group: 0, group_change: 0, group_info: 0, message_info: 0, invalid: 0,
+    },
+  };
+  readonly processMetrics: ProcessMetrics;
+  readonly metrics: GatewayMetrics;
+  /** WA_METRICS=0: no delivery-latency observations (cost comparisons). */
+  private readonly observeLatency: boolean;
+  /** Deliveries queued this turn that carry a receipt time: [recv_at_us, socket] pairs, observed when flushed. */
+  private latencyRecvUs: number[] = [];
+  private latencyConns: Conn[] = [];
+  private flushRound = 0;
 
   constructor(private readonly opts: GatewayOptions) {
     const { uws, binaryPath } = loadNativeUws();
     this.binaryPath = binaryPath;
     const log = opts.log ?? (() => {});
+    this.processMetrics = opts.metrics ?? createProcessMetrics();
+    this.observeLatency = this.processMetrics.enabled;
+    this.metrics = new GatewayMetrics(this.processMetrics.registry, () => ({
+      stats: this.stats,
+      openConnections: () => this.sockets.size,
+      connectedUsers: () => this.byUser.size,
+      chatLinkUp: () => this.link.up,
+      chatLink: () => this.link,
+    }));
     this.link = new ChatLink({
       target: opts.chatTarget,
       gatewayId: opts.gatewayId,
       itemsMax: opts.limits.grpc_batch_items_max,
+      lingerUs: opts.limits.gateway_batch_linger_us,
+      lingerItemsTarget: opts.limits.linger_items_target,
       sessions: () => [...this.sockets.values()].map((ws) => ({ conn: ws.getUserData().id, user: ws.getUserData().user })),
       onBatch: (batch) => this.onChatBatch(batch),
       onUp: () => log(`chat link up (${opts.chatTarget})`),
@@ -106,6 +147,7 @@ export class Gateway {
         }));
       });
     });
+    this.app.get('/metrics', (res) => this.onMetrics(res));
     this.app.post('/v1/register', (res) => this.onRegister(res));
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
@@ -136,6 +178,7 @@ export class Gateway {
     this.listenSocket = null;
     for (const ws of [...this.sockets.values()]) ws.end(CloseCode.GOING_AWAY, 'gateway shutting down');
     this.link.close();
+    this.processMetrics.close();
   }
 
   // ---------------------------------------------------------------- connections
@@ -145,12 +188,12 @@ export class Gateway {
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : new URLSearchParams(req.getQuery() ?? '').get('token');
     const claims = verifyToken(this.opts.tokenSecret, token);
     if (!claims) {
-      this.count(ErrorCode.INVALID_ARGUMENT + ':token');
+      this.count('BAD_TOKEN');
       res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('missing, bad or expired token\n');
       return;
     }
     const conn: Conn = {
-      id: this.nextConnId++ >>> 0, user: claims.userId, out: null, outBytes: 0, closeAfterFlush: false, closed: false,
+      id: this.nextConnId++ >>> 0, user: claims.userId, out: null, outBytes: 0, closeAfterFlush: false, closed: false, flushedRound: 0,
       tokens: this.opts.limits.conn_frames_burst_max, tokensAtMs: Date.now(),
     };
     res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
@@ -170,6 +213,7 @@ export class Gateway {
   private onClose(ws: WebSocket<Conn>): void {
     const c = ws.getUserData();
     c.closed = true;
+    this.stats.connectionsClosed++;
     this.sockets.delete(c.id);
     const list = this.byUser.get(c.user);
     if (list) {
@@ -195,6 +239,8 @@ export class Gateway {
       return;
     }
     const recvAtUs = monoUs();
+    this.stats.wsMessagesIn++;
+    this.stats.bytesIn += message.byteLength;
     // uWS reuses `message` after we return: copy once, then work on views.
     const buf = Buffer.allocUnsafe(message.byteLength);
     buf.set(new Uint8Array(message));
@@ -217,9 +263,11 @@ export class Gateway {
         frame = decodeClientFrame(bytes);
         this.validate(frame);
       } catch (err) {
+        this.stats.framesByType.invalid++;
         this.reject(ws, safeRef(bytes), err);
         continue;
       }
+      this.stats.framesByType[frame.body]++;
       if (frame.body === 'ping') {
         this.queue(ws, encodeServerFrame({ pong: { ref: frame.ref, client_time_ms: frame.ping.client_time_ms, server_time_ms: Date.now() } }));
         continue;
@@ -331,29 +379,36 @@ export class Gateway {
   // ---------------------------------------------------------------- outbound
 
   private onChatBatch(batch: WireChatBatch): void {
+    if (this.observeLatency) this.metrics.chatBatchItems.observe(batch.items.length);
     for (const item of batch.items) {
       const frame = item.frame;
+      const recvAtUs = item.recv_at_us;
       if (item.users.length > 0) {
         for (const user of item.users) {
           const conns = this.byUser.get(user);
           if (!conns) continue;
           for (const id of conns) {
             const ws = this.sockets.get(id);
-            if (ws) this.queue(ws, frame, item.close);
+            if (ws) this.queue(ws, frame, item.close, recvAtUs);
           }
         }
       }
       for (const id of item.conns) {
         const ws = this.sockets.get(id);
-        if (ws) this.queue(ws, frame, item.close);
+        if (ws) this.queue(ws, frame, item.close, recvAtUs);
       }
     }
   }
 
-  private queue(ws: WebSocket<Conn>, frame: Uint8Array, close = false): void {
+  /** recvAtUs > 0: a delivery whose latency (gateway receipt of the send -> this socket written) is observed at flush. */
+  private queue(ws: WebSocket<Conn>, frame: Uint8Array, close = false, recvAtUs = 0): void {
     const c = ws.getUserData();
     if (c.closed) return;
     if (close) c.closeAfterFlush = true;
+    if (recvAtUs > 0 && this.observeLatency) {
+      this.latencyRecvUs.push(recvAtUs);
+      this.latencyConns.push(c);
+    }
     if (c.out === null) {
       c.out = [frame];
       c.outBytes = batchEntrySize(frame.length);
@@ -373,6 +428,7 @@ export class Gateway {
     this.flushScheduled = false;
     const dirty = this.dirty;
     this.dirty = [];
+    const round = ++this.flushRound;
     const limit = this.opts.limits.socket_backpressure_bytes_max;
     for (const ws of dirty) {
       const c = ws.getUserData();
@@ -394,7 +450,9 @@ export class Gateway {
           this.stats.wsMessagesOut++;
         }
       }
+      c.flushedRound = round;
       this.stats.framesOut += frames.length;
+      this.stats.bytesOut += c.outBytes;
       if (c.closeAfterFlush) {
         ws.end(CloseCode.GOING_AWAY, 'closed by server');
       } else if (ws.getBufferedAmount() > limit) {
@@ -403,6 +461,36 @@ export class Gateway {
         ws.end(CloseCode.BACKPRESSURE, `send buffer over socket_backpressure_bytes_max=${limit}: reconnect to resync`);
       }
     }
+    if (this.latencyRecvUs.length > 0) this.observeDeliveries(round);
+  }
+
+  /** One clock read for the whole turn; frames to sockets that closed before the flush are not deliveries. */
+  private observeDeliveries(round: number): void {
+    const nowUs = monoUs();
+    const recv = this.latencyRecvUs;
+    const conns = this.latencyConns;
+    const hist = this.metrics.deliveryLatency;
+    for (let i = 0; i < recv.length; i++) {
+      if (conns[i]!.flushedRound === round) hist.observe((nowUs - recv[i]!) / 1e6);
+    }
+    recv.length = 0;
+    conns.length = 0;
+  }
+
+  // ---------------------------------------------------------------- metrics (HTTP)
+
+  private onMetrics(res: HttpResponse): void {
+    let aborted = false;
+    res.onAborted(() => (aborted = true));
+    const registry = this.processMetrics.registry;
+    registry.metrics().then(
+      (text) => {
+        if (!aborted) res.cork(() => res.writeHeader('content-type', registry.contentType).end(text));
+      },
+      (err: Error) => {
+        if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(`${err.message}\n`));
+      },
+    );
   }
 
   // ---------------------------------------------------------------- registration (HTTP)

@@ -4,6 +4,8 @@
 //   WA_DATA_DIR (./data)               where the token secret file lives (or WA_TOKEN_SECRET)
 //   WA_GATEWAY_ID (gw-<pid>)
 //   WA_<LIMIT>                         any limit of server/common/config.ts
+//   WA_METRICS (1)                     0 = no hot-path metric observations (cost comparisons only)
+// Prometheus scrapes GET /metrics on the same port (server/metrics/gateway-metrics.ts).
 // TLS is not terminated here: this uWS build has no TLS (and no
 // permessage-deflate); TLS ends at the load balancer in front of gateways.
 // Prints `gateway listening <host>:<port>` once it accepts connections.

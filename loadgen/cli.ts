@@ -1,0 +1,327 @@
+// loadgen: the k6-style load generator's command line.
+//
+//   loadgen run <scenario> [--target ws://...[,ws://...]] [--duration 30s] [--scale 1] [--users N]
+//               [--shard i/N] [--workers N] [--out results/<run-id>] [--driver system|bare]
+//               [--secret S] [--chat-target host:port] [--transport lean|ws]
+//               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
+//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+//   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
+//   loadgen list
+//
+// <scenario> is `scenarios/<name>.ts`, `<name>`, or a path to a compiled
+// scenario module; TypeScript paths map to their build under dist/.
+// Without --target the real system is started here (chat service + gateways
+// on loopback, embedded store) and stopped at the end. --procs N splits the
+// run over N processes here (past ~20k connections: the open-files limit is
+// per process) and merges their results.
+//
+// Exit codes (k6's): 0 ok, 99 thresholds failed (or abortOnFail stopped the
+// run), 104 invalid scenario or options, 105 interrupted, 1 anything else.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { DIST_DIR, REPO_ROOT } from '../server/common/paths';
+import type { Scenario } from './scenario';
+import { WORKLOAD_NAMES } from './scenario';
+import { parseDurationMs } from './engine/duration';
+import { planRun, segmentsOf } from './engine/plan';
+import { runScenario } from './engine/run';
+import { METRICS } from './metrics/catalog';
+import { mergeSummaries, readSummary } from './merge';
+import { progressOutput } from './outputs/progress';
+import { summaryTextOutput, renderSummaryText, SUMMARY_TXT } from './outputs/summary-text';
+import { summaryJsonOutput, writeSummaryJson } from './outputs/summary-json';
+import { junitOutput, renderJunit, JUNIT_XML } from './outputs/junit';
+import { metricsEndpointOutput } from './outputs/metrics-endpoint';
+import type { Output } from './outputs/output';
+import { runLocalShards, READY_LINE } from './engine/local-shards';
+
+export const EXIT_INVALID_CONFIG = 104;
+const CONNECTIONS_PER_SOURCE_ADDRESS = 25_000;
+
+class UsageError extends Error {}
+/** The scenario or the options are invalid (found before anything started). */
+class ConfigError extends Error {}
+
+const USAGE = `usage:
+  loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
+              [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
+              [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
+              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+  loadgen merge <run dir>... [--out results/<run-id>]
+  loadgen list
+<scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
+
+/** scenarios/smoke.ts | smoke | path/x.ts | path/x.js -> the compiled module. */
+export function resolveScenarioModule(arg: string): { module: string; file: string } {
+  const bare = /^[A-Za-z0-9_-]+$/.test(arg);
+  if (bare) return { module: join(DIST_DIR, 'scenarios', `${arg}.js`), file: `scenarios/${arg}.ts` };
+  const abs = isAbsolute(arg) ? arg : resolve(process.cwd(), arg);
+  if (abs.endsWith('.js')) return { module: abs, file: relative(REPO_ROOT, abs) };
+  if (abs.endsWith('.ts')) {
+    const rel = relative(REPO_ROOT, abs);
+    if (rel.startsWith('..')) throw new UsageError(`${arg} is outside the repository; pass its compiled .js instead`);
+    return { module: join(DIST_DIR, rel.replace(/\.ts$/, '.js')), file: rel };
+  }
+  throw new UsageError(`scenario "${arg}": expected scenarios/<name>.ts, <name> or a .js module`);
+}
+
+export function loadScenario(arg: string): { scenario: Scenario; file: string } {
+  const { module, file } = resolveScenarioModule(arg);
+  if (!existsSync(module)) {
+    throw new UsageError(`no compiled scenario at ${relative(process.cwd(), module)} (for ${arg}); build first: npx tsc -p tsconfig.json` +
+      ` (scenarios: ${listScenarioNames().join(', ') || 'none built'})`);
+  }
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(module) as { default?: Scenario; scenario?: Scenario };
+  const scenario = mod.default ?? mod.scenario;
+  if (!isScenario(scenario)) throw new UsageError(`${file} exports no load scenario (export default defineScenario({...}))`);
+  return { scenario, file };
+}
+
+function isScenario(x: unknown): x is Scenario {
+  const s = x as Scenario | undefined;
+  return typeof s === 'object' && s !== null && typeof s.name === 'string' && typeof s.options?.scenarios === 'object';
+}
+
+function listScenarioNames(): string[] {
+  const dir = join(DIST_DIR, 'scenarios');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
+}
+
+/** "127.0.0.1-127.0.0.8" or "127.0.0.1,127.0.0.2" -> list (loopback only). */
+export function parseLocalAddresses(spec: string): string[] {
+  const out: string[] = [];
+  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^127\.(\d+)\.(\d+)\.(\d+)(?:-127\.\1\.\2\.(\d+))?$/.exec(part);
+    if (!m) throw new UsageError(`--local-addresses: "${part}" is not a 127.x.y.z address or range (loopback only)`);
+    const lo = Number(m[3]);
+    const hi = m[4] !== undefined ? Number(m[4]) : lo;
+    if (lo < 1 || hi > 254 || lo > hi) throw new UsageError(`--local-addresses: bad range ${part}`);
+    for (let i = lo; i <= hi; i++) out.push(`127.${m[1]}.${m[2]}.${i}`);
+  }
+  return out;
+}
+
+function parseShard(s: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(s);
+  if (!m) throw new UsageError(`--shard must be i/N (1-based), e.g. 1/2; got ${s}`);
+  const i = Number(m[1]);
+  const n = Number(m[2]);
+  if (n < 1 || n > 256 || i < 1 || i > n) throw new UsageError(`--shard ${s}: need 1 <= i <= N <= 256`);
+  return { index: i - 1, count: n };
+}
+
+function parseStartAt(s: string): number {
+  const n = Number(s);
+  const t = Number.isFinite(n) ? n : Date.parse(s);
+  if (!Number.isFinite(t)) throw new UsageError(`--start-at: "${s}" is neither epoch ms nor an ISO time`);
+  return t;
+}
+
+function timestampId(): string {
+  return new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
+}
+
+async function cmdRun(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      target: { type: 'string' },
+      driver: { type: 'string', default: 'system' },
+      secret: { type: 'string' },
+      'chat-target': { type: 'string' },
+      duration: { type: 'string' },
+      scale: { type: 'string' },
+      users: { type: 'string' },
+      shard: { type: 'string', default: '1/1' },
+      workers: { type: 'string' },
+      out: { type: 'string' },
+      'run-id': { type: 'string' },
+      transport: { type: 'string', default: 'lean' },
+      'metrics-port': { type: 'string', default: '0' },
+      'local-addresses': { type: 'string' },
+      'start-at': { type: 'string' },
+      'user-base': { type: 'string' },
+      interval: { type: 'string' },
+      procs: { type: 'string', default: '1' },
+      'start-on-stdin': { type: 'boolean', default: false },
+      quiet: { type: 'boolean', default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario');
+  const { scenario, file } = loadScenario(positionals[0]!);
+  const driver = values.driver as 'system' | 'bare';
+  if (driver !== 'system' && driver !== 'bare') throw new UsageError('--driver must be system or bare');
+  const transport = values.transport as 'lean' | 'ws';
+  if (transport !== 'lean' && transport !== 'ws') throw new UsageError('--transport must be lean or ws');
+  const scale = values.scale === undefined ? undefined : Number(values.scale);
+  if (scale !== undefined && !(scale > 0)) throw new UsageError('--scale must be a number > 0');
+  const durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration, '--duration');
+  const users = values.users === undefined ? undefined : Number(values.users);
+  if (users !== undefined && !(Number.isInteger(users) && users >= 2)) throw new UsageError('--users must be an integer >= 2');
+  const shard = parseShard(values.shard!);
+  // Validate the scenario before anything starts (k6 does the same).
+  let plan;
+  try {
+    plan = planRun(scenario, { scale, durationMs, users });
+  } catch (err) {
+    throw new ConfigError(`${file}: ${(err as Error).message}`);
+  }
+  const workers = values.workers === undefined ? Math.max(1, Math.min(availableParallelism(), Math.floor(plan.traffic.users / shard.count / (plan.traffic.contactsPerUser + 1))))
+    : Number(values.workers);
+  if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a positive integer');
+  try {
+    segmentsOf(plan, shard.index, shard.count, workers);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  const targetUrls = values.target ? values.target.split(',').map((u) => u.trim()).filter(Boolean) : undefined;
+  for (const u of targetUrls ?? []) {
+    const url = new URL(u);
+    if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
+    if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
+  }
+  const shardUsers = Math.ceil(plan.traffic.users / shard.count);
+  const localAddresses = values['local-addresses'] ? parseLocalAddresses(values['local-addresses'])
+    : shardUsers > CONNECTIONS_PER_SOURCE_ADDRESS
+      ? parseLocalAddresses(`127.0.0.1-127.0.0.${Math.min(254, Math.ceil(shardUsers / CONNECTIONS_PER_SOURCE_ADDRESS))}`) : [];
+  const runId = values['run-id'] ?? `${timestampId()}-${scenario.name}${shard.count > 1 ? `-shard${shard.index + 1}of${shard.count}` : ''}`;
+  const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
+  mkdirSync(outDir, { recursive: true });
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+  const outputs: Output[] = [];
+  if (values['metrics-port'] !== 'off') {
+    const port = Number(values['metrics-port']);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--metrics-port must be a port number or off');
+    outputs.push(metricsEndpointOutput(port, log));
+  }
+  if (!values.quiet) outputs.push(progressOutput());
+  outputs.push(summaryJsonOutput, junitOutput, summaryTextOutput);
+  log(`loadgen: ${scenario.name} -> ${outDir}`);
+  const procs = Number(values.procs);
+  if (!Number.isInteger(procs) || procs < 1 || procs > 64) throw new UsageError('--procs must be an integer within 1..64');
+  if (procs > 1) {
+    if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
+    const passThrough: string[] = [];
+    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval'] as const) {
+      if (values[k] !== undefined) passThrough.push(`--${k}`, String(values[k]));
+    }
+    const merged = await runLocalShards({
+      scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
+      secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log,
+    });
+    for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
+    for (const out of outputs) await out.close?.();
+    log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml} (shards in shard-<i>/)`);
+    return merged.exit_code;
+  }
+  const summary = await runScenario({
+    scenario, scenarioFile: file, targetUrls, driver,
+    secret: values.secret ?? process.env.WA_TOKEN_SECRET,
+    chatTarget: values['chat-target'],
+    scale, durationMs, users, shard, workers, outDir, runId, transport, localAddresses,
+    startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
+    userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
+    intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
+    command: ['loadgen', 'run', ...argv].join(' '),
+    outputs, log,
+    waitForStart: values['start-on-stdin'] ? startFromStdin : undefined,
+  });
+  log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml}`);
+  return summary.exit_code;
+}
+
+/** --start-on-stdin (a --procs parent drives this shard): say we are set up, then read "START <epoch ms>". */
+function startFromStdin(): Promise<number> {
+  process.stdout.write(`${READY_LINE}\n`);
+  return new Promise((resolve, reject) => {
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d: string) => {
+      buf += d;
+      const m = /START (\d+)/.exec(buf);
+      if (m) resolve(Number(m[1]));
+    });
+    process.stdin.on('end', () => reject(new Error('stdin closed before START')));
+  });
+}
+
+function cmdMerge(argv: string[]): number {
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
+  if (positionals.length === 0) throw new UsageError('merge needs run directories (each with a summary.json)');
+  const parts = positionals.map(readSummary);
+  const runId = `${timestampId()}-${parts[0]!.scenario.name}-merged`;
+  const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
+  mkdirSync(outDir, { recursive: true });
+  const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
+  writeSummaryJson(merged, outDir);
+  writeFileSync(join(outDir, JUNIT_XML), renderJunit(merged));
+  const text = renderSummaryText(merged);
+  writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');
+  if (!values.quiet) process.stdout.write(text + '\n');
+  process.stderr.write(`merged ${parts.length} run(s) -> ${relative(process.cwd(), outDir)}/summary.json\n`);
+  return merged.exit_code;
+}
+
+function cmdList(): number {
+  const lines: string[] = ['scenarios (scenarios/<name>.ts):'];
+  for (const name of listScenarioNames()) {
+    try {
+      const { scenario } = loadScenario(name);
+      const p = scenario.production;
+      lines.push(`  ${name.padEnd(18)} ${scenario.description}`);
+      lines.push(`  ${''.padEnd(18)} models ${p.messagesPerSecond.toLocaleString('en')} msg/s over ${p.users.toLocaleString('en')} users, ` +
+        `scale factor ${scenario.scale.factor.toExponential(3)}; executors: ${Object.entries(scenario.options.scenarios).map(([n, e]) => `${n}=${e.executor}`).join(', ')}`);
+    } catch (err) {
+      if (!/exports no load scenario/.test((err as Error).message)) lines.push(`  ${name.padEnd(18)} (cannot load: ${(err as Error).message})`);
+    }
+  }
+  lines.push('', 'executors: constant-arrival-rate, ramping-arrival-rate, constant-vus, ramping-vus, per-vu-iterations');
+  lines.push(`workloads (exec): ${WORKLOAD_NAMES.join(', ')}`);
+  lines.push('', 'metrics (thresholds: trend avg|min|med|max|p(N)|count; counter count|rate; rate rate; gauge value):');
+  for (const [name, info] of Object.entries(METRICS)) lines.push(`  ${name.padEnd(28)} ${info.type.padEnd(8)} ${info.description}`);
+  process.stdout.write(lines.join('\n') + '\n');
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  try {
+    switch (cmd) {
+      case 'run': return await cmdRun(rest);
+      case 'merge': return cmdMerge(rest);
+      case 'list': return cmdList();
+      case undefined: case 'help': case '-h': case '--help':
+        process.stdout.write(USAGE + '\n');
+        return cmd === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command ${cmd}`);
+    }
+  } catch (err) {
+    const e = err as Error;
+    if (e instanceof UsageError) {
+      process.stderr.write(`loadgen: ${e.message}\n${USAGE}\n`);
+      return EXIT_INVALID_CONFIG;
+    }
+    if (e instanceof ConfigError) {
+      process.stderr.write(`loadgen: invalid configuration: ${e.message}\n`);
+      return EXIT_INVALID_CONFIG;
+    }
+    process.stderr.write(`loadgen: ${e.message}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err) => {
+      process.stderr.write(`loadgen: ${(err as Error).stack ?? err}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,83 @@
+// How the k6-style engine talks to a target, one connection per simulated
+// user. A LoadDriver opens connections; each reports what happens on it
+// through the ConnectionEvents the engine hands it. (The older Driver/Endpoint
+// in ./driver.ts serve pair-load and the benches.)
+import { readFileSync } from 'node:fs';
+
+export interface ConnectionEvents {
+  /**
+   * A message body arrived; replay = it came from the offline queue / a resync.
+   * chatId and id are the server's (real system; '' and 0 for bare targets).
+   */
+  onDeliver(body: Uint8Array, replay: boolean, chatId: string, id: number): void;
+  /** The target durably accepted the send with this ref (real system's `sent` ack). */
+  onSent(ref: number, id: number, chatId: string): void;
+  /** The target refused the send with this ref. */
+  onRejected(ref: number, code: string): void;
+  /** An error frame not tied to one of our sends. */
+  onError(code: string): void;
+  /** A delivered/read watermark receipt for a chat this user sent in. kind: 1 delivered, 2 read. */
+  onReceipt(chatId: string, kind: number, upToId: number): void;
+  /** The offline queue has been drained (`messages` of them). */
+  onDrainDone(messages: number): void;
+  onClose(code: number, reason: string): void;
+}
+
+export interface LoadConnection {
+  /** Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch. ref > 0 correlates the reply. */
+  sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
+  /** Cumulatively mark a chat read up to `upToId` (real system only). */
+  markRead(chatId: string, upToId: number): void;
+  /** Keep an otherwise silent connection from hitting the server's idle timeout. */
+  heartbeat(): void;
+  close(): void;
+}
+
+export interface LoadDriver {
+  readonly name: 'system' | 'bare';
+  /** True when the target answers sends (sent acks, errors) and sends receipts and DrainDone. */
+  readonly acks: boolean;
+  connect(globalIndex: number, events: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection>;
+}
+
+export interface TargetSpec {
+  driver: 'system' | 'bare';
+  /** One or more gateway URLs; user i uses urls[i % urls.length]. */
+  urls: string[];
+  /** Token secret (system). */
+  secret: string;
+  /** First user id of this run (system): user i is userBase + i. */
+  userBase: number;
+  transport: 'lean' | 'ws';
+  ackDelayMs: number;
+}
+
+/** The process's open-files limit (soft), from /proc; null when unknown. */
+export function openFilesLimit(): number | null {
+  try {
+    const m = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'));
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Turn EMFILE/ENFILE into an error that says what to do here (the limit cannot be raised on these machines). */
+export function explainConnectError(err: unknown, target: string): Error {
+  const e = err as NodeJS.ErrnoException & { code?: string };
+  const code = e?.code ?? '';
+  if (code === 'EMFILE' || code === 'ENFILE') {
+    const limit = openFilesLimit();
+    return new Error(
+      `${code}: out of file descriptors connecting to ${target}. This process may hold ${limit ?? 'a limited number of'} open files ` +
+        `(ulimit -n; 20,000 per process on these machines, and it cannot be raised here). Every connection costs one descriptor in ` +
+        'the load generator and one in the gateway: split the users over more load generator processes (--shard i/N, or --procs N) ' +
+        'and over more gateways (system.gateways / several --target URLs).',
+    );
+  }
+  if (code === 'EADDRNOTAVAIL') {
+    return new Error(`EADDRNOTAVAIL connecting to ${target}: out of ephemeral ports for this source address; spread connections ` +
+      'over more loopback source addresses (--local-addresses 127.0.0.1-127.0.0.8)');
+  }
+  return err instanceof Error ? err : new Error(String(err));
+}

@@ -1,0 +1,164 @@
+// The real system through the ChatClient (real protocol: minted tokens,
+// coalesced cumulative acks, de-duplication by (chat, seq)). Sends bypass
+// ChatClient.send(): each would cost a Promise and a timer; here a send is a
+// hand-encoded ClientFrame with our own `ref` (the server echoes it on the
+// `sent` ack or the error), queued per connection and written as ONE
+// ClientBatch per connection per event-loop turn.
+//
+// Per message sent: one ~40-byte header encode + body copy into a frame, one
+// copy into the turn's batch; per reply: ChatClient's protobuf decode, one
+// switch. The server's rate limit is per connection (2000 frames/s by
+// default): scenarios spread senders so that no user comes near it.
+import { ChatClient } from '../client/chat-client';
+import { frameBatch, encodeClientFrame } from '../../server/common/protocol';
+import { DEFAULT_LIMITS } from '../../server/common/config';
+import { mintToken } from '../../server/common/token';
+import type { TransportKind } from '../client/transport';
+import { explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
+
+const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
+const TOKEN_TTL_SECONDS = 24 * 3600;
+
+export interface SystemLoadDriverOptions {
+  urls: string[];
+  secret: string;
+  userBase: number;
+  transport: TransportKind;
+  ackDelayMs: number;
+}
+
+/** Queued frames of every connection with something to send this turn. */
+const dirty: SystemConnection[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
+  dirty.length = 0;
+}
+
+export class SystemLoadDriver implements LoadDriver {
+  readonly name = 'system';
+  readonly acks = true;
+
+  constructor(private readonly o: SystemLoadDriverOptions) {}
+
+  userId(globalIndex: number): number {
+    return this.o.userBase + globalIndex;
+  }
+
+  async connect(globalIndex: number, ev: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection> {
+    const url = this.o.urls[globalIndex % this.o.urls.length]!;
+    let client: ChatClient;
+    try {
+      client = await ChatClient.connect({
+        url, kind: this.o.transport, localAddress,
+        token: mintToken(this.o.secret, this.userId(globalIndex), TOKEN_TTL_SECONDS),
+        ackDelayMs: this.o.ackDelayMs, autoRead: false,
+      });
+    } catch (err) {
+      throw explainConnectError(err, url);
+    }
+    return new SystemConnection(client, ev, this.o.userBase);
+  }
+}
+
+class SystemConnection implements LoadConnection {
+  private frames: Uint8Array[] = [];
+  private queued = false;
+
+  constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly userBase: number) {
+    client.onMessage = (m) => ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
+    client.onReceipt = (r) => ev.onReceipt(r.chat_id, r.kind, r.up_to_id);
+    client.onDrainDone = (d) => ev.onDrainDone(d.messages);
+    client.onClose = (code, reason) => ev.onClose(code, reason);
+    client.onError = (e) => (e.ref > 0 ? ev.onRejected(e.ref, e.code) : ev.onError(e.code));
+    client.onFrame = (f) => {
+      if (f.body === 'sent' && f.sent.ref > 0) ev.onSent(f.sent.ref, f.sent.id, f.sent.chat_id);
+    };
+  }
+
+  sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
+    this.push(encodeSendFrame(ref, this.userBase + toIndex, clientMsgId, body));
+  }
+
+  markRead(chatId: string, upToId: number): void {
+    this.client.ack(chatId, upToId, upToId);
+  }
+
+  heartbeat(): void {
+    this.push(encodeClientFrame({ ref: 0, ping: { client_time_ms: Date.now() } }));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+
+  private push(frame: Uint8Array): void {
+    this.frames.push(frame);
+    if (!this.queued) {
+      this.queued = true;
+      dirty.push(this);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flushAll);
+      }
+    }
+  }
+
+  flush(): void {
+    this.queued = false;
+    const frames = this.frames;
+    this.frames = [];
+    if (this.client.closed || frames.length === 0) return;
+    for (let i = 0; i < frames.length; i += BATCH_FRAMES_MAX) {
+      this.client.sendRaw(frameBatch(frames.length <= BATCH_FRAMES_MAX ? frames : frames.slice(i, i + BATCH_FRAMES_MAX)));
+    }
+  }
+}
+
+// ---------------------------------------------------------------- ClientFrame{ref, send{to_user, client_msg_id, body}}
+// Field tags (proto/client.proto): ClientFrame.ref = 1 (varint), .send = 2 (message);
+// Send.to_user = 1 (varint), .client_msg_id = 2 (string), .body = 3 (bytes).
+// Pinned against protobufjs's encoding by test/loadgen-units.test.ts.
+
+export function encodeSendFrame(ref: number, toUser: number, clientMsgId: string, body: Uint8Array): Buffer {
+  const cmidBytes = Buffer.byteLength(clientMsgId);
+  const sendLen = 1 + varintSize(toUser) + 1 + varintSize(cmidBytes) + cmidBytes + 1 + varintSize(body.length) + body.length;
+  const total = (ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  if (ref > 0) {
+    out[at++] = 0x08;
+    at = writeVarint(out, at, ref);
+  }
+  out[at++] = 0x12;
+  at = writeVarint(out, at, sendLen);
+  out[at++] = 0x08;
+  at = writeVarint(out, at, toUser);
+  out[at++] = 0x12;
+  at = writeVarint(out, at, cmidBytes);
+  at += out.write(clientMsgId, at, 'latin1');
+  out[at++] = 0x1a;
+  at = writeVarint(out, at, body.length);
+  out.set(body, at);
+  return out;
+}
+
+function varintSize(n: number): number {
+  let size = 1;
+  while (n >= 128) {
+    n = Math.floor(n / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Buffer, at: number, n: number): number {
+  while (n >= 128) {
+    out[at++] = (n % 128) | 0x80;
+    n = Math.floor(n / 128);
+  }
+  out[at++] = n;
+  return at;
+}

@@ -1,0 +1,163 @@
+// `loadgen run <scenario> --procs N`: one run split over N load generator
+// processes on this machine, because one process may hold at most ~20,000
+// open files (connections) here and that cannot be raised. The parent starts
+// the system (with enough gateways), provisions nothing itself, spawns N
+// `loadgen run --shard i/N` children that each connect their users, waits
+// until all are set up, gives them one start time, and merges their
+// summaries losslessly (HDR histograms) into the run's own summary.
+//
+// Each child binds its connections to its own loopback source address
+// (127.0.1.<i+1>), so no (source, destination) pair runs out of the ~28k
+// ephemeral ports. Thresholds with abortOnFail are judged per shard (as in
+// distributed k6): one shard may stop before the others.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
+import { startSystem, type RunningSystem } from '../../server/launcher';
+import { processCpuSeconds, processRssBytes } from '../proc-cpu';
+import { mergeSummaries, readSummary } from '../merge';
+import type { RunSummary } from './summary';
+import type { RunPlan } from './plan';
+import type { Scenario } from '../scenario';
+
+/** Connections one gateway process is given at most (its open-files limit is 20,000). */
+export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
+const READY_TIMEOUT_MS = 10 * 60_000;
+const START_DELAY_MS = 500;
+export const READY_LINE = 'LOADGEN_SHARD_READY';
+
+export interface LocalShardsOptions {
+  scenario: Scenario;
+  scenarioArg: string;
+  plan: RunPlan;
+  procs: number;
+  outDir: string;
+  runId: string;
+  /** Flags passed through to every child (duration, scale, users, transport, workers...). */
+  passThrough: string[];
+  targetUrls?: string[];
+  secret?: string;
+  chatTarget?: string;
+  log: (line: string) => void;
+}
+
+export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary> {
+  const setupStart = Date.now();
+  let system: RunningSystem | null = null;
+  const children: ChildProcess[] = [];
+  try {
+    let urls = o.targetUrls ?? [];
+    let secret = o.secret ?? '';
+    let chatTarget = o.chatTarget;
+    if (urls.length === 0) {
+      const online = Math.ceil(o.plan.traffic.users * o.plan.traffic.onlineShare);
+      const gateways = Math.max(o.scenario.system?.gateways ?? 1, Math.ceil(online / CONNECTIONS_PER_GATEWAY_MAX));
+      o.log(`setup: starting the system with ${gateways} gateway(s) for ${online} connections over ${o.procs} load generator processes ...`);
+      system = await startSystem({ gateways, env: o.scenario.system?.env });
+      urls = system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`);
+      secret = system.secret;
+      chatTarget = system.chatTarget;
+    }
+    const rssIdle = system ? rssOf(system) : null;
+    const userBase = PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
+    const workers = Math.max(1, Math.floor(availableParallelism() / o.procs));
+    const ready: Promise<void>[] = [];
+    const exited: Promise<number>[] = [];
+    for (let i = 0; i < o.procs; i++) {
+      const dir = join(o.outDir, `shard-${i + 1}`);
+      mkdirSync(dir, { recursive: true });
+      const args = [
+        join(__dirname, '..', 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
+        '--user-base', String(userBase), '--out', dir, '--run-id', `${o.runId}-shard${i + 1}of${o.procs}`, '--quiet',
+        '--metrics-port', 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
+      ];
+      if (chatTarget) args.push('--chat-target', chatTarget);
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WA_TOKEN_SECRET: secret } });
+      children.push(child);
+      ready.push(new Promise((resolve, reject) => {
+        let out = '';
+        child.stdout!.on('data', (d: Buffer) => {
+          out += d;
+          if (out.includes(READY_LINE)) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`shard ${i + 1} exited (${code}) before it was set up`)));
+      }));
+      exited.push(new Promise((resolve) => child.once('exit', (code) => resolve(code ?? 1))));
+      let errBuf = '';
+      child.stderr!.on('data', (d: Buffer) => {
+        errBuf += d;
+        let nl: number;
+        while ((nl = errBuf.indexOf('\n')) >= 0) {
+          o.log(`[shard ${i + 1}] ${errBuf.slice(0, nl)}`);
+          errBuf = errBuf.slice(nl + 1);
+        }
+      });
+    }
+    for (const r of ready) r.catch(() => {});
+    await withTimeout(Promise.all(ready), READY_TIMEOUT_MS, 'shards setting up');
+    const setupMs = Date.now() - setupStart;
+    const startAt = Date.now() + START_DELAY_MS;
+    const cpuStart = system ? cpuOf(system) : null;
+    const rssConnected = system ? rssOf(system) : null;
+    for (const c of children) c.stdin!.end(`START ${startAt}\n`);
+    o.log(`all ${o.procs} shards set up in ${(setupMs / 1000).toFixed(1)} s; start at ${new Date(startAt).toISOString()}`);
+    const codes = await Promise.all(exited);
+    const measuredMs = Date.now() - startAt;
+    const parts = codes.map((code, i) => {
+      try {
+        return readSummary(join(o.outDir, `shard-${i + 1}`));
+      } catch (err) {
+        throw new Error(`shard ${i + 1} exited ${code} without a summary: ${(err as Error).message}`);
+      }
+    });
+    const merged = mergeSummaries(parts, o.runId, ['loadgen', 'run', o.scenarioArg, '--procs', String(o.procs), ...o.passThrough].join(' '));
+    merged.phases.setup_ms = setupMs;
+    merged.target.started_by_loadgen = system !== null;
+    if (system && cpuStart) {
+      const end = cpuOf(system);
+      const rss = rssOf(system);
+      merged.system = {};
+      for (const [name, cpu] of Object.entries(end)) {
+        const cpuS = cpu - (cpuStart[name] ?? cpu);
+        merged.system[name] = {
+          cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
+          rss_bytes: rss[name] ?? null, rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
+        };
+      }
+    }
+    return merged;
+  } finally {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    if (system) await system.stop();
+  }
+}
+
+function cpuOf(system: RunningSystem): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (system.chat?.child.pid) out.chat = processCpuSeconds(system.chat.child.pid) ?? 0;
+  system.gateways.forEach((g, i) => {
+    if (g.child.pid) out[`gateway-${i}`] = processCpuSeconds(g.child.pid) ?? 0;
+  });
+  return out;
+}
+
+function rssOf(system: RunningSystem): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  if (system.chat?.child.pid) out.chat = processRssBytes(system.chat.child.pid);
+  system.gateways.forEach((g, i) => {
+    if (g.child.pid) out[`gateway-${i}`] = processRssBytes(g.child.pid);
+  });
+  return out;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,318 @@
+// From a scenario file to a run plan: validate everything up front (k6 fails
+// on a bad option before it opens a connection, so do we), apply --scale and
+// --duration, and cut the work into segments, one per worker thread of each
+// shard.
+//
+// Segments follow k6's execution segments: global iteration n of an
+// arrival-rate scenario belongs to segment n mod S (S = shards x workers), so
+// the union of every segment's schedule is exactly the unsegmented schedule,
+// and merged results equal a single run's. Global VU v belongs to segment
+// v mod S. Users are cut into S contiguous slices; a sender's contacts live in
+// its own slice, so sender and recipient share one thread and one clock.
+import { DEFAULT_LIMITS } from '../../server/common/config';
+import { parseDurationMs } from './duration';
+import { maxOf, meanOf, validateDistribution } from './distribution';
+import { parseThresholds, type Threshold } from '../thresholds';
+import {
+  DEFAULT_TRAFFIC,
+  WORKLOAD_NAMES,
+  type ExecutorConfig,
+  type ExecutorName,
+  type Scenario,
+  type TrafficModel,
+  type WorkloadName,
+} from '../scenario';
+import { PAYLOAD_HEADER_BYTES } from '../workloads/payload';
+
+/** k6 defaults. */
+const GRACEFUL_STOP_MS_DEFAULT = 30_000;
+const MAX_DURATION_MS_DEFAULT = 10 * 60_000;
+const DELIVERY_GRACE_MS_DEFAULT = 5_000;
+const ITERATION_TIMEOUT_MS_DEFAULT = 10_000;
+/** Our own bounds: every run ends. */
+export const RUN_DURATION_MS_MAX = 6 * 3_600_000;
+export const USERS_MAX = 2_000_000;
+export const CONTACTS_PER_USER_MAX = 64;
+export const VUS_MAX = 1_000_000;
+
+export interface ResolvedStage {
+  durationMs: number;
+  target: number;
+}
+
+/** One executor after validation, scaling and defaults (plain data: it crosses to worker threads). */
+export interface ResolvedExecutor {
+  name: string;
+  index: number;
+  executor: ExecutorName;
+  exec: WorkloadName;
+  startMs: number;
+  /** Scheduled length (arrival/vus executors) or maxDuration (per-vu-iterations). */
+  durationMs: number;
+  gracefulStopMs: number;
+  timeUnitMs: number;
+  /** Arrival-rate executors: iterations per timeUnit (constant) or stages (ramping). */
+  rate: number;
+  startRate: number;
+  stages: ResolvedStage[];
+  preAllocatedVUs: number;
+  maxVUs: number;
+  /** Closed-model executors. */
+  vus: number;
+  startVUs: number;
+  iterations: number;
+  gracefulRampDownMs: number;
+}
+
+export interface RunPlan {
+  scenario: string;
+  description: string;
+  traffic: TrafficModel;
+  executors: ResolvedExecutor[];
+  thresholds: Threshold[];
+  deliveryGraceMs: number;
+  iterationTimeoutMs: number;
+  /** --scale as given, and the production factor it yields. */
+  scale: number;
+  scaleFactor: number;
+  /** Measured window: from 0 to the last executor's end (without graceful stop). */
+  windowMs: number;
+  /** Upper bound of the measured window including graceful stops. */
+  windowMaxMs: number;
+  /** Tagged sub-metrics that thresholds or the breakpoint analysis judge (workers record only these). */
+  tagged: string[];
+}
+
+export interface PlanOverrides {
+  /** Multiplies rates, VUs and users. */
+  scale?: number;
+  /** New length of the measured window; every time in the scenario is stretched to fit. */
+  durationMs?: number;
+  users?: number;
+}
+
+const KEYS: Record<ExecutorName, string[]> = {
+  'constant-arrival-rate': ['rate', 'timeUnit', 'duration', 'preAllocatedVUs', 'maxVUs'],
+  'ramping-arrival-rate': ['startRate', 'timeUnit', 'stages', 'preAllocatedVUs', 'maxVUs'],
+  'constant-vus': ['vus', 'duration'],
+  'ramping-vus': ['startVUs', 'stages', 'gracefulRampDown'],
+  'per-vu-iterations': ['vus', 'iterations', 'maxDuration'],
+};
+const COMMON_KEYS = ['executor', 'startTime', 'gracefulStop', 'exec'];
+
+export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
+  if (!s || typeof s !== 'object') throw new Error('a scenario module must export a scenario (export default defineScenario({...}))');
+  for (const k of ['name', 'description'] as const) if (typeof s[k] !== 'string' || !s[k]) throw new Error(`scenario.${k} is required`);
+  if (!s.production || !(s.production.users > 0) || !(s.production.messagesPerSecond > 0)) {
+    throw new Error(`scenario ${s.name}: production { users, messagesPerSecond, notes } states what it models`);
+  }
+  if (!s.scale || !(s.scale.factor > 0) || typeof s.scale.basis !== 'string') throw new Error(`scenario ${s.name}: scale { factor > 0, basis } is required`);
+  const scale = o.scale ?? 1;
+  if (!(scale > 0) || scale > 1000) throw new Error(`--scale must be within (0, 1000], got ${scale}`);
+
+  const traffic = validateTraffic({ ...DEFAULT_TRAFFIC, ...s.traffic }, s.name);
+  traffic.users = o.users ?? Math.max(2, Math.round(traffic.users * scale));
+  if (traffic.users > USERS_MAX) throw new Error(`traffic.users ${traffic.users} exceeds ${USERS_MAX}`);
+
+  const entries = Object.entries(s.options?.scenarios ?? {});
+  if (entries.length === 0) throw new Error(`scenario ${s.name}: options.scenarios needs at least one executor`);
+  let executors = entries.map(([name, cfg], index) => resolveExecutor(name, index, cfg, scale));
+
+  // --duration stretches every time of the scenario, so multi-phase scenarios keep their shape.
+  const natural = Math.max(...executors.map((e) => e.startMs + e.durationMs));
+  if (o.durationMs !== undefined) {
+    if (!(o.durationMs > 0)) throw new Error('--duration must be > 0');
+    const k = o.durationMs / natural;
+    executors = executors.map((e) => ({
+      ...e,
+      startMs: e.startMs * k,
+      durationMs: e.durationMs * k,
+      stages: e.stages.map((st) => ({ ...st, durationMs: st.durationMs * k })),
+    }));
+  }
+  const windowMs = Math.max(...executors.map((e) => e.startMs + e.durationMs));
+  const windowMaxMs = Math.max(...executors.map((e) => e.startMs + e.durationMs + e.gracefulStopMs));
+  if (windowMaxMs > RUN_DURATION_MS_MAX) throw new Error(`the run would last ${windowMaxMs} ms; the limit is ${RUN_DURATION_MS_MAX} ms`);
+
+  const names = executors.map((e) => e.name);
+  const thresholds = parseThresholds(s.options.thresholds, names);
+  const deliveryGraceMs = parseDurationMs(s.options.deliveryGrace ?? DELIVERY_GRACE_MS_DEFAULT, 'options.deliveryGrace');
+  const iterationTimeoutMs = parseDurationMs(s.options.iterationTimeout ?? ITERATION_TIMEOUT_MS_DEFAULT, 'options.iterationTimeout');
+  if (iterationTimeoutMs <= 0) throw new Error('options.iterationTimeout must be > 0');
+  const breakpointThresholds = s.breakpoint ? parseThresholds(s.breakpoint.thresholds, names) : [];
+  if (s.breakpoint) {
+    parseDurationMs(s.breakpoint.window ?? '2s', 'breakpoint.window');
+    if (s.breakpoint.scenario !== undefined && !names.includes(s.breakpoint.scenario)) {
+      throw new Error(`breakpoint.scenario: no scenario named "${s.breakpoint.scenario}" (have ${names.join(', ')})`);
+    }
+  }
+  // Executors acting on one user per iteration keep their iteration count when --duration stretches time.
+  if (o.durationMs !== undefined) {
+    const k = o.durationMs / natural;
+    for (const e of executors) {
+      if (e.exec === 'chat' || !e.executor.endsWith('arrival-rate')) continue;
+      e.rate /= k;
+      e.startRate /= k;
+      e.stages = e.stages.map((st) => ({ ...st, target: st.target / k }));
+    }
+  }
+  return {
+    scenario: s.name, description: s.description, traffic, executors, thresholds, deliveryGraceMs, iterationTimeoutMs,
+    scale, scaleFactor: s.scale.factor * scale, windowMs, windowMaxMs,
+    tagged: [...new Set([...thresholds, ...breakpointThresholds].map((t) => t.metric).filter((m) => m.includes('{')))],
+  };
+}
+
+function resolveExecutor(name: string, index: number, cfg: ExecutorConfig, scale: number): ResolvedExecutor {
+  const where = `options.scenarios.${name}`;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new Error(`${where}: scenario names are letters, digits, _ and - (k6)`);
+  if (!cfg || typeof cfg !== 'object' || !(cfg.executor in KEYS)) {
+    throw new Error(`${where}.executor must be one of ${Object.keys(KEYS).join(', ')}, got ${String((cfg as { executor?: unknown })?.executor)}`);
+  }
+  for (const k of Object.keys(cfg)) {
+    if (!COMMON_KEYS.includes(k) && !KEYS[cfg.executor].includes(k)) throw new Error(`${where}: unknown field "${k}" for ${cfg.executor}`);
+  }
+  const exec = cfg.exec ?? 'chat';
+  if (!WORKLOAD_NAMES.includes(exec)) throw new Error(`${where}.exec: "${exec}" is not a workload (have ${WORKLOAD_NAMES.join(', ')})`);
+  const dur = (v: string | number | undefined, field: string, dflt?: number): number => {
+    if (v === undefined) {
+      if (dflt === undefined) throw new Error(`${where}.${field} is required`);
+      return dflt;
+    }
+    return parseDurationMs(v, `${where}.${field}`);
+  };
+  const count = (v: number | undefined, field: string, min: number, dflt?: number): number => {
+    const x = v ?? dflt;
+    if (x === undefined) throw new Error(`${where}.${field} is required`);
+    if (!Number.isFinite(x) || x < min) throw new Error(`${where}.${field} must be a number >= ${min}, got ${x}`);
+    return x;
+  };
+  const scaledVus = (v: number) => Math.min(VUS_MAX, Math.max(1, Math.ceil(v * scale)));
+  const base: ResolvedExecutor = {
+    name, index, executor: cfg.executor, exec,
+    startMs: dur(cfg.startTime, 'startTime', 0),
+    durationMs: 0,
+    gracefulStopMs: dur(cfg.gracefulStop, 'gracefulStop', GRACEFUL_STOP_MS_DEFAULT),
+    timeUnitMs: 1000, rate: 0, startRate: 0, stages: [], preAllocatedVUs: 0, maxVUs: 0, vus: 0, startVUs: 0, iterations: 0,
+    gracefulRampDownMs: 0,
+  };
+  const stages = (list: { duration: string | number; target: number }[] | undefined, scaleTargets: (t: number) => number): ResolvedStage[] => {
+    if (!Array.isArray(list) || list.length === 0) throw new Error(`${where}.stages needs at least one { duration, target }`);
+    return list.map((st, i) => ({
+      durationMs: dur(st.duration, `stages[${i}].duration`),
+      target: scaleTargets(count(st.target, `stages[${i}].target`, 0)),
+    }));
+  };
+  switch (cfg.executor) {
+    case 'constant-arrival-rate': {
+      base.rate = count(cfg.rate, 'rate', Number.MIN_VALUE) * scale;
+      base.timeUnitMs = dur(cfg.timeUnit, 'timeUnit', 1000);
+      base.durationMs = dur(cfg.duration, 'duration');
+      base.preAllocatedVUs = scaledVus(count(cfg.preAllocatedVUs, 'preAllocatedVUs', 1));
+      base.maxVUs = Math.max(base.preAllocatedVUs, scaledVus(count(cfg.maxVUs, 'maxVUs', 1, cfg.preAllocatedVUs)));
+      break;
+    }
+    case 'ramping-arrival-rate': {
+      base.startRate = count(cfg.startRate, 'startRate', 0, 0) * scale;
+      base.timeUnitMs = dur(cfg.timeUnit, 'timeUnit', 1000);
+      base.stages = stages(cfg.stages, (t) => t * scale);
+      base.durationMs = base.stages.reduce((a, st) => a + st.durationMs, 0);
+      base.preAllocatedVUs = scaledVus(count(cfg.preAllocatedVUs, 'preAllocatedVUs', 1));
+      base.maxVUs = Math.max(base.preAllocatedVUs, scaledVus(count(cfg.maxVUs, 'maxVUs', 1, cfg.preAllocatedVUs)));
+      break;
+    }
+    case 'constant-vus': {
+      base.vus = scaledVus(count(cfg.vus, 'vus', 1));
+      base.durationMs = dur(cfg.duration, 'duration');
+      break;
+    }
+    case 'ramping-vus': {
+      base.startVUs = Math.ceil(count(cfg.startVUs, 'startVUs', 0, 1) * scale);
+      base.stages = stages(cfg.stages, (t) => Math.ceil(t * scale));
+      base.durationMs = base.stages.reduce((a, st) => a + st.durationMs, 0);
+      base.gracefulRampDownMs = dur(cfg.gracefulRampDown, 'gracefulRampDown', GRACEFUL_STOP_MS_DEFAULT);
+      base.vus = Math.max(base.startVUs, ...base.stages.map((st) => st.target));
+      break;
+    }
+    case 'per-vu-iterations': {
+      base.vus = scaledVus(count(cfg.vus, 'vus', 1));
+      base.iterations = Math.round(count(cfg.iterations, 'iterations', 1));
+      base.durationMs = dur(cfg.maxDuration, 'maxDuration', MAX_DURATION_MS_DEFAULT);
+      break;
+    }
+  }
+  if (!(base.durationMs > 0)) throw new Error(`${where}: the duration must be > 0`);
+  if (base.maxVUs > VUS_MAX || base.vus > VUS_MAX) throw new Error(`${where}: more than ${VUS_MAX} VUs`);
+  return base;
+}
+
+function share(v: number, what: string): void {
+  if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${what} must be a share within 0..1, got ${v}`);
+}
+
+export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel {
+  const w = `scenario ${scenario}: traffic`;
+  if (!Number.isInteger(t.users) || t.users < 2) throw new Error(`${w}.users must be an integer >= 2`);
+  share(t.onlineShare, `${w}.onlineShare`);
+  if (t.onlineShare === 0) throw new Error(`${w}.onlineShare must be > 0 (someone has to send)`);
+  if (!Number.isInteger(t.contactsPerUser) || t.contactsPerUser < 1 || t.contactsPerUser > CONTACTS_PER_USER_MAX) {
+    throw new Error(`${w}.contactsPerUser must be an integer within 1..${CONTACTS_PER_USER_MAX}`);
+  }
+  share(t.groupShare, `${w}.groupShare`);
+  validateDistribution(t.groupSize, `${w}.groupSize`, 2, DEFAULT_LIMITS.group_members_max);
+  if (!(t.groupsPerUser >= 0)) throw new Error(`${w}.groupsPerUser must be >= 0`);
+  if (t.groupShare > 0 && t.groupsPerUser <= 0) throw new Error(`${w}: groupShare > 0 needs groupsPerUser > 0`);
+  validateDistribution(t.messageBytes, `${w}.messageBytes`, PAYLOAD_HEADER_BYTES, DEFAULT_LIMITS.text_bytes_max);
+  share(t.mediaShare, `${w}.mediaShare`);
+  share(t.readReceipts?.probability, `${w}.readReceipts.probability`);
+  validateDistribution(t.readReceipts.delayMs, `${w}.readReceipts.delayMs`, 0, 3_600_000);
+  if (!(t.ackDelayMs >= 0 && t.ackDelayMs <= 10_000)) throw new Error(`${w}.ackDelayMs must be within 0..10000`);
+  share(t.reconnect?.dropShare, `${w}.reconnect.dropShare`);
+  // Fields that exist and validate, ahead of the workloads that will use them.
+  if (t.groupShare > 0) {
+    throw new Error(`${w}.groupShare=${t.groupShare}: the group workload is not implemented yet (group chats are landing in the server); ` +
+      'use groupShare: 0 for now');
+  }
+  if (t.mediaShare > 0) throw new Error(`${w}.mediaShare=${t.mediaShare}: the media workload is not implemented yet; use mediaShare: 0`);
+  void meanOf;
+  void maxOf;
+  return { ...t, readReceipts: { ...t.readReceipts }, reconnect: { ...t.reconnect } };
+}
+
+// ---------------------------------------------------------------- segments
+
+export interface Segment {
+  /** This segment's index among `count` (shard * workersPerShard + worker). */
+  index: number;
+  count: number;
+  /** Global user indexes [userFirst, userFirst + users). */
+  userFirst: number;
+  users: number;
+}
+
+/** The user slice [first, first + n) of part i of `total` users cut into `parts`. */
+export function slice(total: number, parts: number, i: number): { first: number; n: number } {
+  const first = Math.floor((total * i) / parts);
+  return { first, n: Math.floor((total * (i + 1)) / parts) - first };
+}
+
+/** Segments of one shard: its users cut among its workers. */
+export function segmentsOf(plan: RunPlan, shard: number, shards: number, workers: number): Segment[] {
+  const count = shards * workers;
+  const out: Segment[] = [];
+  for (let w = 0; w < workers; w++) {
+    const index = shard * workers + w;
+    const { first, n } = slice(plan.traffic.users, count, index);
+    if (n < plan.traffic.contactsPerUser + 1) {
+      throw new Error(`${plan.traffic.users} users over ${count} worker segments leaves ${n} users in one, fewer than contactsPerUser + 1 = ` +
+        `${plan.traffic.contactsPerUser + 1}: use fewer --workers or shards, or more users`);
+    }
+    out.push({ index, count, userFirst: first, users: n });
+  }
+  return out;
+}
+
+/** Local share of a global count cut by striping (element v goes to segment v mod count). */
+export function stripedShare(total: number, seg: { index: number; count: number }): number {
+  return total <= seg.index ? 0 : Math.ceil((total - seg.index) / seg.count);
+}

@@ -1,0 +1,409 @@
+// The coordinator (main thread) of one run, or of one shard of a run:
+//
+//   setup     start the system (when no --target), provision users over gRPC,
+//             spawn one worker thread per segment, let each connect its users
+//   measured  one common start time; workers run the executors and ship a
+//             snapshot per interval; here they are summed into the timeline and
+//             the cumulative metrics, thresholds with abortOnFail are judged,
+//             the progress line and /metrics are updated
+//   grace     workers wait for in-flight deliveries, then count what is missing
+//   teardown  close connections, end the threads, stop the system
+//
+// Setup and teardown are timed apart and never enter the measured window.
+import { Worker } from 'node:worker_threads';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadavg } from 'node:os';
+import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
+import { startSystem, type RunningSystem } from '../../server/launcher';
+import { processCpuSeconds, processRssBytes } from '../proc-cpu';
+import { threadCpuSeconds } from '../proc-thread-cpu';
+import { MetricsAggregate } from '../metrics/aggregate';
+import { LatencyHistogram } from '../metrics/latency';
+import { abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../thresholds';
+import type { Scenario } from '../scenario';
+import type { TargetSpec } from '../drivers/connection';
+import type { FromWorker, ToWorker, WorkerDone, WorkerInit, WorkerStatus } from '../workers/protocol';
+import type { MetricsSnapshot } from '../metrics/registry';
+import type { Output } from '../outputs/output';
+import { planRun, segmentsOf, slice, type RunPlan } from './plan';
+import { intervalRecord, type IntervalRecord } from './timeline';
+import { finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
+
+const SETUP_TIMEOUT_MS = 10 * 60_000;
+const TEARDOWN_TIMEOUT_MS = 15_000;
+const START_DELAY_MS = 250;
+const INTERVAL_MS_DEFAULT = 1000;
+
+export interface RunOptions {
+  scenario: Scenario;
+  scenarioFile: string;
+  /** Gateway URLs; none: start the system here. */
+  targetUrls?: string[];
+  driver: 'system' | 'bare';
+  secret?: string;
+  /** Chat service gRPC address of an external system, for bulk provisioning. */
+  chatTarget?: string;
+  scale?: number;
+  durationMs?: number;
+  /** Override the traffic model's user count (after --scale). */
+  users?: number;
+  shard: { index: number; count: number };
+  workers: number;
+  outDir: string;
+  runId: string;
+  transport: 'lean' | 'ws';
+  localAddresses: string[];
+  startAtEpochMs?: number;
+  userBase?: number;
+  command: string;
+  intervalMs?: number;
+  outputs: Output[];
+  log: (line: string) => void;
+  /** Set up, then ask for the common start time (a parent process running several shards decides it). */
+  waitForStart?: () => Promise<number>;
+  /** Called when the system (or the target) is ready, before workers connect; tests use it to find pids. */
+  onSystem?: (system: RunningSystem | null) => void;
+}
+
+class WorkerHandle {
+  readonly worker: Worker;
+  ready: Promise<FromWorker & { type: 'ready' }>;
+  done: Promise<WorkerDone>;
+  closed: Promise<void>;
+  finished = false;
+  lastIndex = -1;
+  private resolvers: Record<string, (v: never) => void> = {};
+  private rejecters: ((e: Error) => void)[] = [];
+
+  constructor(readonly id: number, init: WorkerInit, onMessage: (h: WorkerHandle, m: FromWorker) => void) {
+    this.worker = new Worker(join(__dirname, '..', 'workers', 'worker-main.js'), { workerData: init });
+    const promise = <T>(key: string) =>
+      new Promise<T>((resolve, reject) => {
+        this.resolvers[key] = resolve as (v: never) => void;
+        this.rejecters.push(reject);
+      });
+    this.ready = promise('ready');
+    this.done = promise('done');
+    this.closed = promise('closed');
+    // Rejections are observed where they are awaited; keep Node from calling unobserved ones unhandled.
+    for (const p of [this.ready, this.done, this.closed]) p.catch(() => {});
+    this.worker.on('message', (m: FromWorker) => {
+      if (m.type === 'ready') this.resolvers.ready!(m as never);
+      else if (m.type === 'done') {
+        this.finished = true;
+        onMessage(this, m);
+        this.resolvers.done!(m.done as never);
+        return;
+      } else if (m.type === 'closed') this.resolvers.closed!(undefined as never);
+      else if (m.type === 'fatal') this.fail(new Error(`worker ${id}: ${m.message}`));
+      onMessage(this, m);
+    });
+    this.worker.on('error', (err) => this.fail(new Error(`worker ${id} crashed: ${err.message}`)));
+    this.worker.on('exit', (code) => this.fail(new Error(`worker ${id} exited (${code})`)));
+  }
+
+  private fail(err: Error): void {
+    for (const r of this.rejecters) r(err);
+    // The 'closed' promise resolves on exit: a worker that is gone is closed.
+    this.resolvers.closed?.(undefined as never);
+  }
+
+  send(m: ToWorker): void {
+    this.worker.postMessage(m);
+  }
+}
+
+export async function runScenario(o: RunOptions): Promise<RunSummary> {
+  const log = o.log;
+  const intervalMs = o.intervalMs ?? INTERVAL_MS_DEFAULT;
+  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users });
+  if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
+  const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
+  mkdirSync(o.outDir, { recursive: true });
+
+  const startedAt = new Date().toISOString();
+  const loadavgStart = loadavg()[0];
+  const setupStart = Date.now();
+  let system: RunningSystem | null = null;
+  let handles: WorkerHandle[] = [];
+  const agg = new MetricsAggregate();
+  const timeline: IntervalRecord[] = [];
+  let aborted: RunSummary['aborted'] = null;
+  let measuredStartMs = 0;
+  let setupMs = 0;
+  let teardownMs = 0;
+  let dones: WorkerDone[] = [];
+  const setupConnect = new LatencyHistogram();
+  let setupConnected = 0;
+  let setupFailed = 0;
+  let systemUsage: Record<string, ProcessUsage> | null = null;
+  let cpuPercentSum = 0;
+  let cpuIntervals = 0;
+  let busiestMax = 0;
+  const warnings: string[] = [];
+  let targetUrls: string[] = o.targetUrls ?? [];
+  let sigint: (() => void) | null = null;
+
+  try {
+    // ---------------------------------------------------------------- setup
+    let secret = o.secret ?? '';
+    let chatTarget = o.chatTarget;
+    if (targetUrls.length === 0) {
+      if (o.driver === 'bare') throw new Error('--driver bare needs --target (the bare forwarder is not started by loadgen)');
+      log(`setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
+      system = await startSystem({ gateways: o.scenario.system?.gateways ?? 1, env: o.scenario.system?.env });
+      targetUrls = system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`);
+      secret = system.secret;
+      chatTarget = system.chatTarget;
+      log(`setup: gateways ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${system.opts.dataDir}`);
+    } else if (o.driver === 'system' && !secret) {
+      throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
+    }
+    o.onSystem?.(system);
+    // Fresh users per run (repeated runs on one store must not see each other's chats): 10M ids per run slot.
+    const userBase = o.userBase ?? PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
+    const shardUsers = slice(plan.traffic.users, o.shard.count, o.shard.index);
+    if (o.driver === 'system' && chatTarget) {
+      const t = Date.now();
+      await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
+      log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
+    }
+    const rssIdle = system ? processUsageSnapshot(system) : null;
+    const target: TargetSpec = {
+      driver: o.driver, urls: targetUrls, secret, userBase, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs,
+    };
+    const touchOffline = o.driver === 'system' && !chatTarget && plan.traffic.onlineShare < 1;
+    const tagged = plan.tagged;
+
+    // Intervals complete when every worker still running has reported them.
+    const pending = new Map<number, { snaps: MetricsSnapshot[]; statuses: WorkerStatus[]; from: Set<number> }>();
+    const lastGauges = new Map<number, Record<string, number>>();
+    let nextToComplete = 0;
+    // CPU marks are (re)set when the measured window starts: setup is not the generator's steady cost.
+    let cpuMark = process.cpuUsage();
+    let mainCpuMark = threadCpuSeconds();
+    const markCpu = () => {
+      cpuMark = process.cpuUsage();
+      mainCpuMark = threadCpuSeconds();
+    };
+    const onMessage = (h: WorkerHandle, m: FromWorker) => {
+      if (m.type === 'log') log(m.line);
+      else if (m.type === 'interval') {
+        // Everything reaches the cumulative metrics when the interval completes (gauges summed then, once).
+        lastGauges.set(h.id, m.snap.gauges);
+        let e = pending.get(m.index);
+        if (!e) pending.set(m.index, (e = { snaps: [], statuses: [], from: new Set() }));
+        e.snaps.push(m.snap);
+        e.statuses.push(m.status);
+        e.from.add(h.id);
+        h.lastIndex = m.index;
+        completeIntervals();
+      } else if (m.type === 'done') {
+        completeIntervals();
+      }
+    };
+    const completeIntervals = (flush = false) => {
+      for (;;) {
+        const e = pending.get(nextToComplete);
+        if (!e) {
+          if (flush && [...pending.keys()].some((k) => k > nextToComplete)) {
+            nextToComplete++;
+            continue;
+          }
+          return;
+        }
+        const waiting = handles.some((h) => !e.from.has(h.id) && !(h.finished && h.lastIndex < nextToComplete));
+        if (waiting && !flush) return;
+        pending.delete(nextToComplete);
+        completeInterval(nextToComplete++, e.snaps, e.statuses);
+      }
+    };
+    const completeInterval = (index: number, snaps: MetricsSnapshot[], statuses: WorkerStatus[]) => {
+      const rec = intervalRecord(index, intervalMs, snaps, agg);
+      const cpu = process.cpuUsage(cpuMark);
+      cpuMark = process.cpuUsage();
+      rec.loadgen_cpu_percent = Math.round(((cpu.user + cpu.system) / 1000 / intervalMs) * 1000) / 10;
+      const mainCpu = threadCpuSeconds();
+      if (mainCpu !== null && mainCpuMark !== null) rec.main_thread_cpu_percent = Math.round(((mainCpu - mainCpuMark) * 1000 / intervalMs) * 1000) / 10;
+      mainCpuMark = mainCpu;
+      rec.busiest_thread_cpu_percent = Math.round(Math.max(0, ...statuses.map((s) => ((s.threadCpuS ?? 0) * 1000) / intervalMs)) * 1000) / 10;
+      const elapsedMs = (index + 1) * intervalMs;
+      const sums: Record<string, number> = {};
+      for (const g of lastGauges.values()) for (const [name, v] of Object.entries(g)) sums[name] = (sums[name] ?? 0) + v;
+      for (const [name, v] of Object.entries(sums)) agg.setGauge(name, v);
+      if (elapsedMs <= plan.windowMs + intervalMs) agg.setGauge('loadgen_cpu_percent', rec.loadgen_cpu_percent);
+      if (elapsedMs <= plan.windowMs + intervalMs) {
+        cpuPercentSum += rec.loadgen_cpu_percent;
+        cpuIntervals++;
+        busiestMax = Math.max(busiestMax, rec.busiest_thread_cpu_percent);
+      }
+      timeline.push(rec);
+      agg.durationMs = Math.min(elapsedMs, plan.windowMaxMs);
+      const executors = mergeExecutorStatus(statuses);
+      for (const out of o.outputs) out.interval?.({ elapsedMs, plan, agg, last: rec, intervalMs, executors });
+      if (!aborted) {
+        const r = abortingThreshold(plan.thresholds, agg, elapsedMs);
+        if (r) abort(`threshold ${r.metric} '${r.source}' failed (was ${+r.actual.toFixed(3)}) and has abortOnFail`, elapsedMs);
+      }
+    };
+    const abort = (reason: string, atMs: number) => {
+      if (aborted) return;
+      aborted = { reason, at_s: atMs / 1000 };
+      log(`aborting: ${reason}`);
+      for (const h of handles) h.send({ type: 'abort', reason });
+    };
+
+    for (const out of o.outputs) await out.start?.({ plan, runId: o.runId, outDir: o.outDir });
+    handles = segments.map((segment, i) => new WorkerHandle(i, {
+      workerId: i, plan, segment, target, localAddresses: o.localAddresses, touchOffline, tagged, intervalMs,
+    }, onMessage));
+    log(`setup: ${handles.length} worker thread(s) connecting ${segments.reduce((a, s) => a + s.users, 0)} users ` +
+      `(${Math.round(plan.traffic.onlineShare * 100)}% online at the start) ...`);
+    const readies = await withTimeout(Promise.all(handles.map((h) => h.ready)), SETUP_TIMEOUT_MS, 'setup (connecting users)');
+    let firstError = '';
+    for (const r of readies) {
+      setupConnect.add(LatencyHistogram.decode(r.setup.connectTime));
+      setupConnected += r.setup.connected;
+      setupFailed += r.setup.failed;
+      firstError ||= r.setup.firstError;
+    }
+    // A partial world is a different load than the scenario's: refuse to measure it.
+    if (setupFailed > 0) throw new Error(`setup: ${setupFailed} of ${setupFailed + setupConnected} connections failed; first: ${firstError}`);
+    const rssConnected = system ? processUsageSnapshot(system) : null;
+    setupMs = Date.now() - setupStart;
+    log(`setup: ${setupConnected} connections in ${(setupMs / 1000).toFixed(1)} s`);
+
+    // ---------------------------------------------------------------- measured window
+    const startAt = o.waitForStart ? await o.waitForStart() : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
+    if (startAt < Date.now()) throw new Error(`--start-at ${startAt} is in the past (now ${Date.now()})`);
+    const sysCpuStart = system ? cpuOf(system) : null;
+    measuredStartMs = startAt;
+    for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
+    setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
+    sigint = () => abort('interrupted (SIGINT)', Date.now() - measuredStartMs);
+    process.on('SIGINT', sigint);
+    dones = await Promise.all(handles.map((h) => h.done));
+    completeIntervals(true);
+    const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
+    if (system && sysCpuStart) {
+      const end = cpuOf(system);
+      systemUsage = {};
+      for (const [name, s] of Object.entries(end)) {
+        const cpuS = s - (sysCpuStart[name] ?? s);
+        systemUsage[name] = {
+          cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
+          rss_bytes: processUsageSnapshot(system)[name] ?? null,
+          rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
+        };
+      }
+    }
+  } finally {
+    // ---------------------------------------------------------------- teardown
+    if (sigint) process.off('SIGINT', sigint);
+    const teardownStart = Date.now();
+    for (const h of handles) h.send({ type: 'teardown' });
+    await withTimeout(Promise.all(handles.map((h) => h.closed)), TEARDOWN_TIMEOUT_MS, 'workers closing').catch(() => {});
+    await Promise.all(handles.map((h) => h.worker.terminate()));
+    if (system) await system.stop();
+    teardownMs = Date.now() - teardownStart;
+    for (const out of o.outputs) await out.close?.();
+  }
+
+  const setupAgg = new MetricsAggregate();
+  if (setupConnect.count > 0) setupAgg.trends.set('connect_time', setupConnect);
+  agg.durationMs = Math.max(...dones.map((d) => d.measuredMs));
+  const summary = finishSummary({
+    version: SUMMARY_VERSION,
+    run_id: o.runId,
+    scenario: {
+      name: o.scenario.name, file: o.scenarioFile, description: o.scenario.description, production: o.scenario.production,
+      scale: { factor: plan.scaleFactor, basis: o.scenario.scale.basis, multiplier: plan.scale },
+    },
+    plan,
+    thresholds_spec: o.scenario.options.thresholds ?? {},
+    breakpoint_spec: o.scenario.breakpoint ?? null,
+    command: o.command,
+    machine: { ...machineInfo(), loadavg_1m_start: loadavgStart },
+    started_at: startedAt,
+    shards: [o.shard],
+    workers: o.workers,
+    interval_ms: intervalMs,
+    target: { driver: o.driver, urls: targetUrls, started_by_loadgen: system !== null, transport: o.transport },
+    phases: {
+      setup_ms: setupMs, measured_ms: Math.round(agg.durationMs), grace_ms: Math.round(Math.max(...dones.map((d) => d.graceMs))), teardown_ms: teardownMs,
+    },
+    setup: { connected: setupConnected, failed: setupFailed, connect_time: setupAgg.toJSON().connect_time ?? null },
+    aborted,
+    timeline,
+    loadgen: { cpu_percent_avg: cpuIntervals ? Math.round((cpuPercentSum / cpuIntervals) * 10) / 10 : 0, busiest_thread_cpu_percent_max: busiestMax, warnings },
+    system: systemUsage,
+  }, agg, {
+    firstReconnectMs: minNonNeg(dones.map((d) => d.firstReconnectMs)),
+    lastDrainDoneMs: Math.max(-1, ...dones.map((d) => d.lastDrainDoneMs)),
+  });
+  const lostExamples = dones.flatMap((d) => d.lostExamples ?? []).slice(0, 10);
+  if (lostExamples.length > 0) summary.reports.lost_examples = lostExamples;
+  summary.exit_code = exitCodeOf(summary);
+  for (const out of o.outputs) await out.end?.(summary, o.outDir);
+  return summary;
+}
+
+export function exitCodeOf(s: RunSummary): number {
+  const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
+  return !s.thresholds.ok || abortedByThreshold ? EXIT_THRESHOLDS_FAILED : s.aborted ? 105 : 0;
+}
+
+async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {
+  const { provisionUsers } = await import('./provision');
+  await provisionUsers(chatTarget, first, n);
+}
+
+function cpuOf(system: RunningSystem): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (system.chat?.child.pid) out.chat = processCpuSeconds(system.chat.child.pid) ?? 0;
+  system.gateways.forEach((g, i) => {
+    if (g.child.pid) out[`gateway-${i}`] = processCpuSeconds(g.child.pid) ?? 0;
+  });
+  return out;
+}
+
+function processUsageSnapshot(system: RunningSystem): Record<string, number | null> {
+  const out: Record<string, number | null> = {};
+  if (system.chat?.child.pid) out.chat = processRssBytes(system.chat.child.pid);
+  system.gateways.forEach((g, i) => {
+    if (g.child.pid) out[`gateway-${i}`] = processRssBytes(g.child.pid);
+  });
+  return out;
+}
+
+function mergeExecutorStatus(statuses: WorkerStatus[]): { name: string; state: string; active: number; allocated: number }[] {
+  const byName = new Map<string, { name: string; state: string; active: number; allocated: number }>();
+  for (const s of statuses) {
+    for (const e of s.executors) {
+      const m = byName.get(e.name);
+      if (!m) byName.set(e.name, { ...e });
+      else {
+        m.active += e.active;
+        m.allocated += e.allocated;
+        if (m.state !== e.state) m.state = 'running';
+      }
+    }
+  }
+  return [...byName.values()];
+}
+
+function minNonNeg(xs: number[]): number {
+  const v = xs.filter((x) => x >= 0);
+  return v.length ? Math.min(...v) : -1;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]);
+}

@@ -1,0 +1,132 @@
+// The run summary: what summary.json holds and every output renders. It is
+// built the same way for a run and for a merge of shards (from the metrics
+// aggregate, the timeline and the run's facts), so a merged summary is a
+// summary like any other.
+import { cpus, hostname, loadavg } from 'node:os';
+import type { MetricsAggregate, MetricValues } from '../metrics/aggregate';
+import { evaluateAll, type ThresholdResult } from '../thresholds';
+import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
+import type { IntervalRecord } from './timeline';
+import type { RunPlan } from './plan';
+import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../scenario';
+
+export const SUMMARY_VERSION = 1;
+
+export interface ReconnectReport {
+  users_dropped: number;
+  users_reconnected: number;
+  messages_drained: number;
+  /** ms from the start of the measured window to the first reconnect and to the last DrainDone (-1: none). */
+  first_reconnect_ms: number;
+  last_drain_done_ms: number;
+  /** From the first reconnect to the last DrainDone: the time to drain every offline queue. */
+  time_to_drain_all_ms: number | null;
+  drain_time_p99_ms: number | null;
+  offline_delivery_p50_ms: number | null;
+  offline_delivery_p99_ms: number | null;
+  offline_delivery_max_ms: number | null;
+  /** The seed's target: offline delivery < 500 ms once the user is online. */
+  seed_offline_delivery_ms: number;
+}
+
+export interface ProcessUsage {
+  cpu_s: number;
+  /** Over the measured window, % of one core. */
+  cpu_percent: number;
+  /** Resident memory at the end of the measured window, before the load generator connected, and once it had. */
+  rss_bytes: number | null;
+  rss_idle_bytes?: number | null;
+  rss_connected_bytes?: number | null;
+}
+
+export interface RunSummary {
+  version: number;
+  run_id: string;
+  scenario: {
+    name: string;
+    file: string;
+    description: string;
+    production: ProductionFigures;
+    /** Effective factor (scenario factor x --scale), its basis, and --scale. */
+    scale: { factor: number; basis: string; multiplier: number };
+  };
+  plan: RunPlan;
+  /** The thresholds as written (re-parsed when merging). */
+  thresholds_spec: Record<string, ThresholdSpec[]>;
+  breakpoint_spec: BreakpointSpec | null;
+  command: string;
+  machine: { hostname: string; cpus: number; cpu_model: string; node: string; loadavg_1m_start?: number; loadavg_1m_end?: number };
+  started_at: string;
+  shards: { index: number; count: number }[];
+  workers: number;
+  interval_ms: number;
+  target: { driver: string; urls: string[]; started_by_loadgen: boolean; transport: string };
+  phases: { setup_ms: number; measured_ms: number; grace_ms: number; teardown_ms: number };
+  setup: { connected: number; failed: number; connect_time: MetricValues | null };
+  metrics: Record<string, MetricValues>;
+  thresholds: { results: ThresholdResult[]; ok: boolean };
+  aborted: { reason: string; at_s: number } | null;
+  timeline: IntervalRecord[];
+  loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[] };
+  system: Record<string, ProcessUsage> | null;
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; lost_examples?: string[] };
+  exit_code: number;
+}
+
+export function machineInfo(): RunSummary['machine'] {
+  const c = cpus();
+  return { hostname: hostname(), cpus: c.length, cpu_model: c[0]?.model ?? 'unknown', node: process.version, loadavg_1m_end: loadavg()[0] };
+}
+
+/** Thresholds, reports and warnings from the metrics and timeline (run or merge). */
+export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'exit_code' | 'metrics'>, agg: MetricsAggregate,
+  extra: { firstReconnectMs: number; lastDrainDoneMs: number }): RunSummary {
+  const results = evaluateAll(s.plan.thresholds, agg);
+  const ok = results.every((r) => r.ok);
+  const reports: RunSummary['reports'] = {};
+  if (s.breakpoint_spec) {
+    reports.breakpoint = analyseBreakpoint(s.breakpoint_spec, s.timeline, s.interval_ms, s.phases.measured_ms, s.plan.executors);
+  }
+  if (s.plan.executors.some((e) => e.exec === 'reconnect' || e.exec === 'disconnect')) {
+    const off = agg.trends.get('offline_delivery_latency');
+    const drain = agg.trends.get('drain_time');
+    reports.reconnect = {
+      users_dropped: agg.counter('users_dropped'),
+      users_reconnected: agg.counter('users_reconnected'),
+      messages_drained: agg.counter('messages_drained'),
+      first_reconnect_ms: Math.round(extra.firstReconnectMs),
+      last_drain_done_ms: Math.round(extra.lastDrainDoneMs),
+      time_to_drain_all_ms: extra.firstReconnectMs >= 0 && extra.lastDrainDoneMs >= 0 ? Math.round(extra.lastDrainDoneMs - extra.firstReconnectMs) : null,
+      drain_time_p99_ms: drain && drain.count ? drain.percentileMs(99) : null,
+      offline_delivery_p50_ms: off && off.count ? off.percentileMs(50) : null,
+      offline_delivery_p99_ms: off && off.count ? off.percentileMs(99) : null,
+      offline_delivery_max_ms: off && off.count ? off.h.maxValue / 1000 : null,
+      seed_offline_delivery_ms: 500,
+    };
+  }
+  const warnings = [...s.loadgen.warnings];
+  const dropped = agg.counter('dropped_iterations');
+  if (dropped > 0) {
+    warnings.push(`${dropped} dropped iterations: no free VU when they were due (maxVUs reached). The target answered slower than the ` +
+      'schedule needs, or maxVUs is too low; the achieved rate is below the scheduled one.');
+  }
+  const lag = agg.trends.get('schedule_lag');
+  if (lag && lag.count > 0 && lag.percentileMs(99) > 10) {
+    const load = Math.max(s.machine.loadavg_1m_start ?? 0, s.machine.loadavg_1m_end ?? 0);
+    const why = s.loadgen.busiest_thread_cpu_percent_max >= 70
+      ? 'its busiest thread was near a full core: use more --workers, shards, or a lower rate'
+      : load > s.machine.cpus
+        ? `its threads were mostly idle but waited for a CPU: load average ${load.toFixed(1)} on ${s.machine.cpus} cores (other processes share this machine)`
+        : 'its threads waited for a CPU (the target and the generator share this machine)';
+    warnings.push(`the generator started iterations late (schedule_lag p(99)=${lag.percentileMs(99).toFixed(1)}ms): ${why}. ` +
+      'Latencies count from the scheduled time, so they include this delay.');
+  }
+  if (s.loadgen.busiest_thread_cpu_percent_max >= 90) {
+    warnings.push(`a load generator thread reached ${s.loadgen.busiest_thread_cpu_percent_max.toFixed(0)}% of a core: the generator, not ` +
+      'only the target, may be the bottleneck.');
+  }
+  return {
+    ...s, metrics: agg.toJSON(), thresholds: { results, ok },
+    reports, loadgen: { ...s.loadgen, warnings }, exit_code: 0,
+  };
+}

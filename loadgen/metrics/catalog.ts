@@ -1,0 +1,94 @@
+// The load generator's built-in metrics, k6-style: trends (HDR histograms, in
+// milliseconds), counters, rates (share of true samples) and gauges. Threshold
+// names are checked against this list, so a typo fails before the run, as in k6.
+//
+// Every latency is measured in the worker thread that both sent and received,
+// with that thread's monotonic clock, from the *scheduled* time of the
+// iteration (open-model executors), so a stalled target shows up in the
+// percentiles instead of silently slowing the sender (no coordinated omission).
+
+export type MetricType = 'trend' | 'counter' | 'rate' | 'gauge';
+
+export interface MetricInfo {
+  type: MetricType;
+  /** Trends are milliseconds; counters count what their name says. */
+  unit: 'ms' | 'count' | 'share' | 'percent' | 'bytes';
+  description: string;
+}
+
+export const METRICS = {
+  // ---- trends (ms)
+  delivery_latency: { type: 'trend', unit: 'ms', description: 'scheduled send time -> live delivery at the recipient' },
+  offline_delivery_latency: { type: 'trend', unit: 'ms', description: 'recipient starts reconnecting -> a queued (offline) message arrives' },
+  sent_ack_latency: { type: 'trend', unit: 'ms', description: 'scheduled send time -> the server\'s `sent` ack (durably stored)' },
+  receipt_delivered_latency: { type: 'trend', unit: 'ms', description: 'scheduled send time -> the sender sees the `delivered` receipt' },
+  receipt_read_latency: { type: 'trend', unit: 'ms', description: 'scheduled send time -> the sender sees the `read` receipt' },
+  connect_time: { type: 'trend', unit: 'ms', description: 'TCP connect + WebSocket upgrade (token checked)' },
+  drain_time: { type: 'trend', unit: 'ms', description: 'reconnect start -> DrainDone (the whole offline queue received)' },
+  iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
+  schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
+  // ---- counters
+  iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
+  dropped_iterations: { type: 'counter', unit: 'count', description: 'iterations not started: no free VU and maxVUs reached (k6)' },
+  iterations_interrupted: { type: 'counter', unit: 'count', description: 'iterations still running when gracefulStop ran out' },
+  iteration_timeouts: { type: 'counter', unit: 'count', description: 'iterations whose reply did not come within iterationTimeout' },
+  messages_sent: { type: 'counter', unit: 'count', description: 'messages written to the target' },
+  messages_rejected: { type: 'counter', unit: 'count', description: 'sends the target refused with an error frame' },
+  messages_unacknowledged: { type: 'counter', unit: 'count', description: 'sends with no `sent` ack: the sender\'s connection closed first or the ack timed out (a client would retry them)' },
+  messages_delivered: { type: 'counter', unit: 'count', description: 'first deliveries of a message to its recipient (live or drained)' },
+  delivery_lost: { type: 'counter', unit: 'count', description: 'messages the target acknowledged (bare: sent) never delivered within the grace period, recipient online' },
+  delivery_duplicated: { type: 'counter', unit: 'count', description: 'a message delivered again as a live (non-replay) delivery' },
+  delivery_out_of_order: { type: 'counter', unit: 'count', description: 'a message delivered after a later one of the same sender->recipient stream' },
+  delivery_redelivered: { type: 'counter', unit: 'count', description: 'a replayed delivery of a message already received (at-least-once, expected after reconnects)' },
+  delivery_queued_offline: { type: 'counter', unit: 'count', description: 'accepted messages still undelivered at the end because the recipient was offline' },
+  messages_drained: { type: 'counter', unit: 'count', description: 'messages the server reported draining from offline queues (DrainDone)' },
+  users_dropped: { type: 'counter', unit: 'count', description: 'users disconnected by the disconnect workload' },
+  users_reconnected: { type: 'counter', unit: 'count', description: 'users reconnected and fully drained by the reconnect workload' },
+  errors: { type: 'counter', unit: 'count', description: 'error frames from the target' },
+  connect_errors: { type: 'counter', unit: 'count', description: 'connections that failed to open' },
+  disconnects_unexpected: { type: 'counter', unit: 'count', description: 'connections the target closed (the user reconnects by itself after 1 s)' },
+  reconnects_automatic: { type: 'counter', unit: 'count', description: 'users back after the target closed their connection' },
+  data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
+  // ---- rates
+  delivery_success: { type: 'rate', unit: 'share', description: 'accepted messages delivered (lost ones count as failures at the end)' },
+  send_success: { type: 'rate', unit: 'share', description: 'sends accepted by the target' },
+  reconnect_success: { type: 'rate', unit: 'share', description: 'reconnects that got the whole offline queue (DrainDone) in time' },
+  // ---- gauges
+  vus: { type: 'gauge', unit: 'count', description: 'VUs running an iteration' },
+  vus_max: { type: 'gauge', unit: 'count', description: 'VUs allocated (pre-allocated + grown up to maxVUs)' },
+  connections: { type: 'gauge', unit: 'count', description: 'connections open' },
+  loadgen_cpu_percent: { type: 'gauge', unit: 'percent', description: 'load generator process CPU, % of one core' },
+} as const satisfies Record<string, MetricInfo>;
+
+export type MetricName = keyof typeof METRICS;
+export type TrendName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 'trend' ? K : never }[MetricName];
+export type CounterName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 'counter' ? K : never }[MetricName];
+export type RateName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 'rate' ? K : never }[MetricName];
+export type GaugeName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 'gauge' ? K : never }[MetricName];
+
+export function metricInfo(name: string): MetricInfo | undefined {
+  return (METRICS as Record<string, MetricInfo>)[name];
+}
+
+export const TREND_NAMES = Object.keys(METRICS).filter((n) => metricInfo(n)!.type === 'trend') as TrendName[];
+export const COUNTER_NAMES = Object.keys(METRICS).filter((n) => metricInfo(n)!.type === 'counter') as CounterName[];
+export const RATE_NAMES = Object.keys(METRICS).filter((n) => metricInfo(n)!.type === 'rate') as RateName[];
+export const GAUGE_NAMES = Object.keys(METRICS).filter((n) => metricInfo(n)!.type === 'gauge') as GaugeName[];
+
+/** "delivery_latency{scenario:chat}" -> base name and tags. */
+export function splitMetricName(full: string): { base: string; tags: Record<string, string> } {
+  const brace = full.indexOf('{');
+  if (brace < 0) return { base: full.trim(), tags: {} };
+  if (!full.endsWith('}')) throw new Error(`metric "${full}": a tag set must end with "}"`);
+  const tags: Record<string, string> = {};
+  for (const part of full.slice(brace + 1, -1).split(',')) {
+    const colon = part.indexOf(':');
+    if (colon <= 0) throw new Error(`metric "${full}": tags are written {name:value}`);
+    tags[part.slice(0, colon).trim()] = part.slice(colon + 1).trim();
+  }
+  return { base: full.slice(0, brace).trim(), tags };
+}
+
+export function taggedName(base: string, scenario: string): string {
+  return `${base}{scenario:${scenario}}`;
+}

@@ -1,0 +1,28 @@
+// Outputs are plug-ins with one small life cycle, like k6's: start (the run
+// is about to begin), interval (once per interval while it runs), end (the
+// summary is final). Each lives in its own file; the coordinator knows only
+// this interface.
+import type { MetricsAggregate } from '../metrics/aggregate';
+import type { RunPlan } from '../engine/plan';
+import type { RunSummary } from '../engine/summary';
+import type { IntervalRecord } from '../engine/timeline';
+
+export interface LiveStatus {
+  elapsedMs: number;
+  plan: RunPlan;
+  /** Cumulative metrics so far. */
+  agg: MetricsAggregate;
+  /** The interval just completed (all workers reported it). */
+  last: IntervalRecord;
+  intervalMs: number;
+  executors: { name: string; state: string; active: number; allocated: number }[];
+}
+
+export interface Output {
+  readonly name: string;
+  start?(ctx: { plan: RunPlan; runId: string; outDir: string }): Promise<void> | void;
+  interval?(live: LiveStatus): void;
+  end?(summary: RunSummary, outDir: string): Promise<void> | void;
+  /** Release what start() took (sockets, timers). */
+  close?(): Promise<void> | void;
+}

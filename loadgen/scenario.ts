@@ -1,0 +1,194 @@
+// What a scenario file (scenarios/<name>.ts) exports: a traffic model, the
+// production figures it stands for and the factor that scales them onto this
+// machine, plus k6-style `options` (scenarios with executors, thresholds).
+//
+// An SRE who knows k6 reads `options` as k6 options: the executor names,
+// their fields (rate, timeUnit, duration, preAllocatedVUs, maxVUs, stages,
+// vus, iterations, startTime, gracefulStop, exec) and the threshold syntax
+// are k6's. What differs: `exec` names one of the load generator's built-in
+// workloads (loadgen/workloads/) instead of a JavaScript function, because
+// every iteration runs inside a worker thread that owns the connections.
+//
+//   export default defineScenario({
+//     name: 'smoke', description: '...', production: {...}, scale: {...},
+//     traffic: {...},
+//     options: {
+//       scenarios: { chat: { executor: 'constant-arrival-rate', rate: 500, timeUnit: '1s',
+//                            duration: '5s', preAllocatedVUs: 50, maxVUs: 500, exec: 'chat' } },
+//       thresholds: { delivery_latency: ['p(99)<250'], delivery_lost: ['count==0'] },
+//     },
+//   });
+
+/** k6 duration: "30s", "1m30s", "500ms"; a number is milliseconds. */
+export type Duration = string | number;
+
+/**
+ * A distribution of non-negative numbers (sizes in bytes, delays in ms, group sizes).
+ * A plain number is fixed; `uniform` draws from [min, max]; `weighted` picks a value
+ * with probability proportional to its weight.
+ */
+export type Distribution = number | { uniform: [number, number] } | { weighted: [value: number, weight: number][] };
+
+/** The workloads an iteration can run (loadgen/workloads/). `group` arrives with group chats. */
+export type WorkloadName = 'chat' | 'disconnect' | 'reconnect';
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['chat', 'disconnect', 'reconnect'];
+
+export interface TrafficModel {
+  /** Simulated users at scale 1 (each is one connection while online). */
+  users: number;
+  /** Share of users connected when the measured window starts (the rest exist but are offline). */
+  onlineShare: number;
+  /** Distinct 1:1 partners each user writes to (in turn, so each gets an equal share). */
+  contactsPerUser: number;
+  /** Share of sends that go to a group instead of a 1:1 chat (0 until the group workload lands). */
+  groupShare: number;
+  /** Members per group, creator included (2 .. the server's group_members_max, 256). */
+  groupSize: Distribution;
+  /** Groups each user belongs to (the world's group count is users * groupsPerUser / mean group size). */
+  groupsPerUser: number;
+  /** Message body size in bytes (the seed's average is 100 bytes). */
+  messageBytes: Distribution;
+  /** Share of messages carrying a media reference (0 until the media workload lands). */
+  mediaShare: number;
+  /** Recipients mark a message read with this probability, after this delay (ms). */
+  readReceipts: { probability: number; delayMs: Distribution };
+  /** Clients coalesce delivery acks over this many ms (the protocol's cumulative ack). */
+  ackDelayMs: number;
+  /** Reconnect behaviour: the share of online users that the `disconnect`/`reconnect` workloads act on. */
+  reconnect: { dropShare: number };
+}
+
+/** The production load a scenario stands for (the seed's figures). */
+export interface ProductionFigures {
+  users: number;
+  messagesPerSecond: number;
+  /** Anything else the model assumes, in words (peak-to-average, online share, ...). */
+  notes: string;
+}
+
+/** How production maps onto this machine: load here = production x factor (times --scale). */
+export interface ScaleNote {
+  /** Multiplier from production messages/s to this scenario's rate at --scale 1. */
+  factor: number;
+  /** Why this factor (what it was sized against). */
+  basis: string;
+}
+
+export interface Stage {
+  duration: Duration;
+  /** Iterations per timeUnit (arrival-rate executors) or VUs (ramping-vus) at the end of the stage. */
+  target: number;
+}
+
+interface ExecutorBase {
+  /** When this scenario starts, from the start of the measured window. */
+  startTime?: Duration;
+  /** How long iterations still running at the end may take to finish (k6 default 30s). */
+  gracefulStop?: Duration;
+  /** The workload each iteration runs (default 'chat'). */
+  exec?: WorkloadName;
+}
+
+export interface ConstantArrivalRate extends ExecutorBase {
+  executor: 'constant-arrival-rate';
+  rate: number;
+  timeUnit?: Duration;
+  duration: Duration;
+  preAllocatedVUs: number;
+  maxVUs?: number;
+}
+
+export interface RampingArrivalRate extends ExecutorBase {
+  executor: 'ramping-arrival-rate';
+  startRate?: number;
+  timeUnit?: Duration;
+  stages: Stage[];
+  preAllocatedVUs: number;
+  maxVUs?: number;
+}
+
+export interface ConstantVus extends ExecutorBase {
+  executor: 'constant-vus';
+  vus: number;
+  duration: Duration;
+}
+
+export interface RampingVus extends ExecutorBase {
+  executor: 'ramping-vus';
+  startVUs?: number;
+  stages: Stage[];
+  gracefulRampDown?: Duration;
+}
+
+export interface PerVuIterations extends ExecutorBase {
+  executor: 'per-vu-iterations';
+  vus: number;
+  iterations: number;
+  maxDuration?: Duration;
+}
+
+export type ExecutorConfig = ConstantArrivalRate | RampingArrivalRate | ConstantVus | RampingVus | PerVuIterations;
+export type ExecutorName = ExecutorConfig['executor'];
+
+/** k6 threshold: an expression, or an object with abortOnFail / delayAbortEval. */
+export type ThresholdSpec = string | { threshold: string; abortOnFail?: boolean; delayAbortEval?: Duration };
+
+export interface Options {
+  scenarios: Record<string, ExecutorConfig>;
+  /** metric (optionally with a {scenario:<name>} tag) -> threshold expressions. */
+  thresholds?: Record<string, ThresholdSpec[]>;
+  /** After the last iteration, how long to wait for in-flight deliveries before counting them lost (default 5s). */
+  deliveryGrace?: Duration;
+  /** An iteration whose reply (sent ack, delivery, drain) has not come after this is failed (default 10s). */
+  iterationTimeout?: Duration;
+}
+
+/** The system this scenario wants when the load generator starts it (no --target). */
+export interface SystemShape {
+  gateways?: number;
+  /** Limit overrides (WA_<LIMIT>) for the started system. */
+  env?: Record<string, string>;
+}
+
+/** Breakpoint analysis: find the last window in which every listed threshold held. */
+export interface BreakpointSpec {
+  /** The executor whose ramp is judged (only windows while it runs count; default: the whole run). */
+  scenario?: string;
+  /** Thresholds judged per window, on that window's samples only (e.g. { delivery_latency: ['p(99)<100'] }). */
+  thresholds: Record<string, string[]>;
+  /** Window length (default 2s). */
+  window?: Duration;
+  /** Failing windows must last this long to count as the break (default 4s); shorter runs are blips. */
+  sustain?: Duration;
+}
+
+export interface Scenario {
+  name: string;
+  description: string;
+  production: ProductionFigures;
+  scale: ScaleNote;
+  traffic: TrafficModel;
+  options: Options;
+  system?: SystemShape;
+  breakpoint?: BreakpointSpec;
+}
+
+/** Identity function that gives scenario files type checking and completion. */
+export function defineScenario(s: Scenario): Scenario {
+  return s;
+}
+
+/** The traffic model's defaults: the seed's 100-byte messages, 1:1 only, everyone online. */
+export const DEFAULT_TRAFFIC: Readonly<TrafficModel> = Object.freeze({
+  users: 100,
+  onlineShare: 1,
+  contactsPerUser: 4,
+  groupShare: 0,
+  groupSize: 32,
+  groupsPerUser: 0,
+  messageBytes: 100,
+  mediaShare: 0,
+  readReceipts: { probability: 0, delayMs: 0 },
+  ackDelayMs: 5,
+  reconnect: { dropShare: 0 },
+});

@@ -1,0 +1,93 @@
+// A load generator worker thread: owns one segment (a slice of users and a
+// stripe of every scenario's iterations), runs its setup (connect), waits
+// for the common start time, drives the executors from one scheduler loop,
+// ships a metrics snapshot per interval, then waits out the delivery grace,
+// counts what is missing and closes its connections when told to.
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import type { FromWorker, ToWorker, WorkerInit } from './protocol';
+import { MetricsRegistry } from '../metrics/registry';
+import { World } from './world';
+import { BareLoadDriver } from '../drivers/bare-connection';
+import { SystemLoadDriver } from '../drivers/system-connection';
+import type { LoadDriver } from '../drivers/connection';
+import { Scheduler } from './scheduler';
+import { threadCpuSeconds } from '../proc-thread-cpu';
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+
+function post(m: FromWorker): void {
+  port.postMessage(m);
+}
+
+function log(line: string): void {
+  post({ type: 'log', line: `[worker ${init.workerId}] ${line}` });
+}
+
+async function main(): Promise<void> {
+  const { plan, segment, target } = init;
+  const metrics = new MetricsRegistry(plan.executors.map((e) => e.name), init.tagged);
+  const driver: LoadDriver = target.driver === 'bare'
+    ? new BareLoadDriver(target.urls, target.transport)
+    : new SystemLoadDriver({ urls: target.urls, secret: target.secret, userBase: target.userBase, transport: target.transport, ackDelayMs: target.ackDelayMs });
+  const world = new World(segment, plan, driver, metrics, init.localAddresses);
+
+  let scheduler: Scheduler | null = null;
+  let abortReason = '';
+  let startAt: number | null = null;
+  let teardown = false;
+  let wakeStart: (() => void) | null = null;
+  let wakeTeardown: (() => void) | null = null;
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'start') {
+      startAt = m.atEpochMs;
+      wakeStart?.();
+    } else if (m.type === 'abort') {
+      abortReason = m.reason;
+      scheduler?.abort();
+    } else if (m.type === 'teardown') {
+      teardown = true;
+      scheduler?.abort();
+      wakeStart?.();
+      wakeTeardown?.();
+    }
+  });
+
+  const setup = await world.setup(init.touchOffline, log);
+  post({ type: 'ready', setup });
+  if (startAt === null && !teardown) await new Promise<void>((r) => (wakeStart = r));
+  if (teardown || startAt === null) return finishTeardown(world);
+
+  // The common start, in this thread's monotonic clock.
+  const t0 = performance.now() + (startAt - Date.now());
+  let cpuLast = threadCpuSeconds();
+  scheduler = new Scheduler(world, plan, segment, metrics, t0, init.intervalMs, (index, snap) => {
+    const cpu = threadCpuSeconds();
+    const threadCpuS = cpu !== null && cpuLast !== null ? cpu - cpuLast : null;
+    cpuLast = cpu;
+    post({
+      type: 'interval', index, snap,
+      status: {
+        threadCpuS,
+        outstanding: 0,
+        executors: scheduler!.executors.map((e) => ({ name: e.cfg.name, state: e.state, active: e.active, allocated: e.allocated })),
+      },
+    });
+  }, log);
+  if (abortReason) scheduler.abort();
+  const done = await scheduler.run();
+  post({ type: 'done', done });
+  if (!teardown) await new Promise<void>((r) => (wakeTeardown = r));
+  return finishTeardown(world);
+}
+
+function finishTeardown(world: World): void {
+  world.closeAll();
+  // Give close frames a moment to leave, then say so; the coordinator ends the thread.
+  setTimeout(() => post({ type: 'closed' }), 50);
+}
+
+main().catch((err: Error) => {
+  post({ type: 'fatal', message: err?.message ?? String(err) });
+});

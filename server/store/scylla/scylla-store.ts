@@ -1,0 +1,840 @@
+// The ScyllaDB store: MessageStore over CQL with cassandra-driver 4. Production
+// runs it on ScyllaDB; tests run it on Apache Cassandra 5 (same protocol,
+// scripts/cassandra.sh). Schema and the reasons behind it: migrations/001-initial.ts
+// and docs/design/005-scylla-store.md.
+//
+// Envelope, per 1:1 message on the chat service's write path (one commit per tick):
+//   1 point read   client_ids (the engine's idempotency lookup of a new client id)
+//   3 writes       messages row, client_ids row (TTL), the recipient's user_chats inbox cells (TTL)
+//   per chat per bucket, once: a chat_buckets row; per commit: one id_high_water write per node.
+// Per group message: messages + client_ids + one chat_heads write per group per commit
+// (fan-out on read: a 256-member group costs 3 writes, not 258).
+// Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
+// No read-before-write on any of it: the members of the chats this node owns are
+// cached here (memberCache; one partition read on a miss).
+// A commit's writes go out in one round, grouped by replica into small unlogged
+// batches (send()), at most requests_in_flight_max requests at once. Measured on
+// Cassandra 5 on 2 shared cores (bench/scylla-store.ts): ~150-450 us of server CPU
+// per message for the commit, ~1.7 ms with the engine's lookup read and watermarks
+// at small ticks: the node, not this process, is what saturates.
+//
+// Every commit write is an idempotent upsert or delete (absolute values, no
+// counters, no appends), so all are marked isIdempotent: the driver may retry
+// them on a timeout without risking a double effect. Only registration uses LWTs.
+import { Client, errors, policies, types } from 'cassandra-driver';
+import { idTimeMs, ID_EPOCH_MS, PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { isDirectChatId } from '../../chat/chat-id';
+import {
+  ChatKind,
+  clientKey,
+  type ChatState,
+  type ClientKey,
+  type CommitBatch,
+  type MemberState,
+  type MessageStore,
+  type PendingChat,
+  type StoredMessage,
+  type UserRecord,
+} from '../store';
+import { type ConsistencyName, type ScyllaConfig } from './config';
+import { InFlightLimiter } from './limiter';
+import { migrate, schemaProblem, schemaState } from './schema';
+
+/** Chats whose membership (and members' persisted watermarks) the store keeps in memory. */
+const MEMBER_CACHE_CHATS_MAX = 200_000;
+/** Chats whose newest written bucket is remembered (a chat_buckets row is written once per chat per bucket). */
+const BUCKET_CACHE_CHATS_MAX = 500_000;
+/** Bucket rows read per step when history or a drain walks a chat's buckets. */
+const BUCKETS_PER_READ = 8;
+/** Rows per page when reading a whole partition (a user's chats). */
+const PAGE_ROWS = 1000;
+/** Users checked or created per round by provisionUsers (bounds the promises alive at once). */
+const PROVISION_CHUNK_USERS = 4096;
+/** Compare-and-set rounds for one registration id before giving up (contention from other nodes). */
+const ID_ALLOC_ATTEMPTS_MAX = 64;
+/** Extra time the whole connect may take beyond one contact point's connect timeout. */
+const CONNECT_SLACK_MS = 2000;
+// The node bits of an id (server/common/ids.ts): id / 2^(sequence bits), modulo 2^(node bits).
+const SEQUENCE_IDS = 256;
+const NODES = 16;
+const USER_ID_COUNTER = 'user_id';
+
+const CL: Record<ConsistencyName, number> = {
+  LOCAL_ONE: types.consistencies.localOne,
+  LOCAL_QUORUM: types.consistencies.localQuorum,
+  ONE: types.consistencies.one,
+  TWO: types.consistencies.two,
+  THREE: types.consistencies.three,
+  QUORUM: types.consistencies.quorum,
+  EACH_QUORUM: types.consistencies.eachQuorum,
+  ALL: types.consistencies.all,
+};
+
+type Long = types.Long;
+type Row = types.Row;
+
+/** A bigint cell as a JS number (ours are < 2^53, docs/design/001-message-ids.md); null -> 0. */
+function num(v: unknown): number {
+  if (v === null || v === undefined) return 0;
+  if (typeof v === 'number') return v;
+  return (v as Long).toNumber();
+}
+
+function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** The members of one chat as last written (or read) by this store: the single writer of its chats. */
+interface CachedChat {
+  kind: number;
+  members: Map<number, MemberState>;
+}
+
+/** What one commit does to one chat member, folded from the batch's ordered changes and watermarks. */
+interface MemberPlan {
+  chatId: string;
+  kind: number;
+  user: number;
+  before: MemberState | null;
+  after: MemberState | null;
+  /** `after` is a new row (added, or removed and added back): written whole. */
+  fresh: boolean;
+}
+
+/** A statement of a commit: query, parameters, and the serialized partition key (routing and batch grouping). */
+type Write = [query: string, params: unknown[], routingKey: Buffer];
+
+// Partition keys serialized as the protocol does, for token-aware routing of batches (the driver computes
+// them itself for single prepared statements, but a batch is routed by the key it is given). The test
+// checks them against the server's token().
+export const routingKeys = { text: kText, long: kLong, int: kInt, composite: kComposite };
+
+function kText(s: string): Buffer {
+  return Buffer.from(s, 'utf8');
+}
+function kLong(n: number): Buffer {
+  const b = Buffer.allocUnsafe(8);
+  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000) >>> 0, 0);
+  b.writeUInt32BE(n >>> 0, 4);
+  return b;
+}
+function kInt(n: number): Buffer {
+  const b = Buffer.allocUnsafe(4);
+  b.writeInt32BE(n, 0);
+  return b;
+}
+/** A composite partition key: each component as [u16 length][bytes][0]. */
+function kComposite(a: Buffer, b: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(a.length + b.length + 6);
+  out.writeUInt16BE(a.length, 0);
+  a.copy(out, 2);
+  out[2 + a.length] = 0;
+  out.writeUInt16BE(b.length, 3 + a.length);
+  b.copy(out, 5 + a.length);
+  out[5 + a.length + b.length] = 0;
+  return out;
+}
+
+/** Rough bytes a statement adds to a batch (values plus framing), to stay under the server's batch size warning. */
+function writeBytes(w: Write): number {
+  let n = 16 + w[2].length;
+  for (const v of w[1]) n += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? v.length : 8;
+  return n;
+}
+
+/**
+ * Connect, check (or migrate) the schema, and return a ready store. Fails with
+ * a clear error, within connect_timeout_ms + 2 s, when no contact point answers
+ * or the keyspace is missing/behind and migrate is off.
+ */
+export async function openScyllaStore(config: ScyllaConfig, log: (line: string) => void = () => {}): Promise<ScyllaStore> {
+  const client = new Client({
+    contactPoints: config.contact_points,
+    localDataCenter: config.local_dc,
+    policies: {
+      // Token-aware first (a replica coordinates: one network hop less), then round robin over the local DC.
+      loadBalancing: new policies.loadBalancing.TokenAwarePolicy(new policies.loadBalancing.DCAwareRoundRobinPolicy(config.local_dc)),
+      // A restarted node is back in use within ~10 s instead of the default's 10 min ceiling.
+      reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
+    },
+    queryOptions: { consistency: CL[config.consistency], serialConsistency: types.consistencies.localSerial, prepare: true },
+    socketOptions: { connectTimeout: config.connect_timeout_ms, readTimeout: config.request_timeout_ms },
+    protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
+  });
+  const where = config.contact_points.join(', ');
+  const deadlineMs = config.connect_timeout_ms + CONNECT_SLACK_MS;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${deadlineMs} ms`)), deadlineMs);
+      }),
+    ]);
+  } catch (err) {
+    void client.shutdown().catch(() => {});
+    throw new Error(`store(scylla): cannot connect to ${where} (local DC ${config.local_dc}): ${describeError(err)}`);
+  } finally {
+    clearTimeout(timer);
+  }
+  try {
+    let state = await schemaState(client, config.keyspace);
+    let problem = schemaProblem(state, config.keyspace);
+    if (problem && config.migrate) {
+      const r = await migrate(client, config, (line) => log(`migrate: ${line}`));
+      for (const w of r.warnings) log(`migrate: warning: ${w}`);
+      state = await schemaState(client, config.keyspace);
+      problem = schemaProblem(state, config.keyspace);
+    }
+    if (problem) throw new Error(problem);
+    const bucketMs = state.bucketMs!;
+    if (config.bucket_ms !== null && config.bucket_ms !== bucketMs) {
+      throw new Error(`keyspace "${config.keyspace}" was created with bucket_ms=${bucketMs}; WA_SCYLLA_BUCKET_MS=${config.bucket_ms} differs (a keyspace's buckets cannot change)`);
+    }
+    log(`scylla store: ${where} keyspace=${config.keyspace} schema=v${state.version} consistency=${config.consistency} bucket_ms=${bucketMs}`);
+    return new ScyllaStore(client, config, bucketMs);
+  } catch (err) {
+    await client.shutdown().catch(() => {});
+    throw new Error(`store(scylla): ${describeError(err)}`);
+  }
+}
+
+/** One line for a driver error: which hosts failed and why, not a stack of wrappers. */
+export function describeError(err: unknown): string {
+  if (err instanceof errors.NoHostAvailableError) {
+    const inner = Object.entries((err.innerErrors ?? {}) as Record<string, unknown>)
+      .map(([host, e]) => `${host}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
+    return inner.length > 0 ? `no node answered (${inner.join('; ')})` : err.message;
+  }
+  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
+}
+
+export class ScyllaStore implements MessageStore {
+  readonly engine = 'scylla';
+  private readonly limiter: InFlightLimiter;
+  private readonly q: ReturnType<typeof statements>;
+  private readonly write: { prepare: true; isIdempotent: true; consistency: number };
+  private readonly read: { prepare: true; isIdempotent: true; consistency: number };
+  private readonly lwt: { prepare: true; isIdempotent: false; consistency: number; serialConsistency: number };
+  private readonly memberCache = new Map<string, CachedChat>();
+  private readonly bucketCache = new Map<string, number>();
+  private idAlloc: Promise<unknown> = Promise.resolve();
+  /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
+  private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
+  private closed = false;
+
+  constructor(
+    private readonly client: Client,
+    readonly config: ScyllaConfig,
+    /** Width of a message partition's time bucket, fixed per keyspace. */
+    readonly bucketMs: number,
+  ) {
+    this.limiter = new InFlightLimiter(config.requests_in_flight_max);
+    this.q = statements(config.keyspace);
+    const consistency = CL[config.consistency];
+    this.write = { prepare: true, isIdempotent: true, consistency };
+    this.read = { prepare: true, isIdempotent: true, consistency };
+    this.lwt = { prepare: true, isIdempotent: false, consistency, serialConsistency: types.consistencies.localSerial };
+  }
+
+  /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
+  bucketOf(id: number): number {
+    return Math.floor((idTimeMs(Math.max(0, id)) - ID_EPOCH_MS) / this.bucketMs);
+  }
+
+  // ---------------------------------------------------------------- users
+
+  async registerUser(phone: string, displayName: string, nowMs: number): Promise<{ id: number; created: boolean }> {
+    return this.guard('registerUser', async () => {
+      const existing = (await this.client.execute(this.q.phoneGet, [phone], this.read)).first();
+      if (existing) return { id: num(existing.id), created: false };
+      // The user row first, then the phone claim: a lost claim leaves an orphan row to delete, never a phone
+      // pointing at no user.
+      const id = await this.nextRegisteredId();
+      await this.client.execute(this.q.userRegister, [id, phone, displayName, nowMs], this.write);
+      const claim = (await this.client.execute(this.q.phoneClaim, [phone, id], this.lwt)).first();
+      if (claim['[applied]']) return { id, created: true };
+      await this.client.execute(this.q.userDelete, [id], this.write);
+      return { id: num(claim.id), created: false };
+    });
+  }
+
+  /**
+   * The next registration id: compare-and-set on a counter row (LWT). Calls in
+   * this process queue behind each other, so they do not contend with
+   * themselves; other nodes' registrations only cost a retry.
+   */
+  private nextRegisteredId(): Promise<number> {
+    const next = this.idAlloc.then(() => this.casCounter());
+    this.idAlloc = next.catch(() => {});
+    return next;
+  }
+
+  private async casCounter(): Promise<number> {
+    const serial = { ...this.read, consistency: types.consistencies.localSerial };
+    const readCurrent = async (): Promise<number | null> => {
+      const row = (await this.client.execute(this.q.counterGet, [USER_ID_COUNTER], serial)).first();
+      return row ? num(row.value) : null;
+    };
+    let current = await readCurrent();
+    for (let attempt = 0; attempt < ID_ALLOC_ATTEMPTS_MAX; attempt++) {
+      const next = (current ?? 0) + 1;
+      if (next >= PROVISIONED_USER_ID_MIN) throw new Error(`registration ids exhausted (${PROVISIONED_USER_ID_MIN - 1} users)`);
+      try {
+        const rs = current === null
+          ? await this.client.execute(this.q.counterInit, [USER_ID_COUNTER, next], this.lwt)
+          : await this.client.execute(this.q.counterCas, [next, USER_ID_COUNTER, current], this.lwt);
+        const row = rs.first();
+        if (row['[applied]']) return next;
+        current = num(row.value);
+      } catch (err) {
+        // A CAS write timeout may or may not have applied: read the truth and go on (an id may be skipped, never reused).
+        if (!(err instanceof errors.ResponseError && err.code === types.responseErrorCodes.writeTimeout)) throw err;
+        current = await readCurrent();
+      }
+    }
+    throw new Error(`registration id: no compare-and-set succeeded in ${ID_ALLOC_ATTEMPTS_MAX} attempts (contention)`);
+  }
+
+  async provisionUsers(first: number, count: number, nowMs: number): Promise<number> {
+    return this.guard('provisionUsers', async () => {
+      let created = 0;
+      for (let start = 0; start < count; start += PROVISION_CHUNK_USERS) {
+        const ids = Array.from({ length: Math.min(PROVISION_CHUNK_USERS, count - start) }, (_, i) => first + start + i);
+        const existing = await this.existing(ids);
+        const missing = ids.filter((id) => !existing.has(id));
+        await this.limiter.forEach(missing, (id) => this.client.execute(this.q.userEnsure, [id, nowMs], this.write));
+        created += missing.length;
+      }
+      return created;
+    });
+  }
+
+  async existingUsers(ids: readonly number[]): Promise<Set<number>> {
+    return this.guard('existingUsers', () => this.existing([...new Set(ids)]));
+  }
+
+  private async existing(ids: readonly number[]): Promise<Set<number>> {
+    const found = new Set<number>();
+    await this.limiter.forEach(ids, async (id) => {
+      const row = (await this.client.execute(this.q.userExists, [id], this.read)).first();
+      if (row && row.created_ms !== null) found.add(id);
+    });
+    return found;
+  }
+
+  async ensureUser(id: number, nowMs: number): Promise<void> {
+    await this.guard('ensureUser', () => this.client.execute(this.q.userEnsure, [id, nowMs], this.write));
+  }
+
+  async getUser(id: number): Promise<UserRecord | null> {
+    return this.guard('getUser', async () => {
+      const row = (await this.client.execute(this.q.userGet, [id], this.read)).first();
+      if (!row || row.created_ms === null) return null;
+      return { id, phone: row.phone ?? '', display_name: row.display_name ?? '', last_seen_ms: num(row.last_seen_ms) };
+    });
+  }
+
+  // ---------------------------------------------------------------- chats
+
+  async loadChat(chatId: string): Promise<ChatState | null> {
+    return this.guard('loadChat', async () => {
+      const [chatRs, members, head] = await Promise.all([
+        this.client.execute(this.q.chatGet, [chatId], this.read),
+        this.readMembers(chatId),
+        this.headAt(chatId, Number.MAX_SAFE_INTEGER),
+      ]);
+      const row = chatRs.first();
+      if (!row) return null;
+      const kind = row.kind as number;
+      this.cacheMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
+      return {
+        chat_id: chatId, kind, last_id: head?.id ?? 0, last_seq: head?.seq ?? 0, members,
+        name: row.name ?? '', created_by: num(row.created_by),
+      };
+    });
+  }
+
+  private async readMembers(chatId: string): Promise<Map<number, MemberState>> {
+    const members = new Map<number, MemberState>();
+    for (const r of await this.allRows(this.q.membersGet, [chatId])) {
+      const user = num(r.user_id);
+      members.set(user, {
+        user, delivered_id: num(r.delivered_id), delivered_seq: num(r.delivered_seq), read_id: num(r.read_id),
+        joined_seq: num(r.joined_seq), admin: r.admin === true,
+      });
+    }
+    return members;
+  }
+
+  /** Membership of a chat as persisted, from the cache or (on a miss) the store; null if the chat does not exist. */
+  private async cachedChat(chatId: string): Promise<CachedChat | null> {
+    const hit = this.memberCache.get(chatId);
+    if (hit) return hit;
+    const [chatRs, members] = await Promise.all([this.client.execute(this.q.chatGet, [chatId], this.read), this.readMembers(chatId)]);
+    const row = chatRs.first();
+    if (!row) return null;
+    const entry = { kind: row.kind as number, members };
+    this.cacheMembers(chatId, entry);
+    return entry;
+  }
+
+  private cacheMembers(chatId: string, entry: CachedChat): void {
+    this.memberCache.delete(chatId);
+    if (this.memberCache.size >= MEMBER_CACHE_CHATS_MAX) {
+      const oldest = this.memberCache.keys().next().value;
+      if (oldest !== undefined) this.memberCache.delete(oldest);
+    }
+    this.memberCache.set(chatId, entry);
+  }
+
+  async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
+    return this.guard('findByClientIds', async () => {
+      const found = new Map<string, StoredMessage>();
+      if (keys.length === 0) return found;
+      const hits: { key: ClientKey; chatId: string; id: number }[] = [];
+      await this.limiter.forEach(keys, async (key) => {
+        const row = (await this.client.execute(this.q.clientIdGet, [key.sender, key.client_msg_id], this.read)).first();
+        if (row) hits.push({ key, chatId: row.chat_id as string, id: num(row.id) });
+      });
+      // Second round only for retries (rare): the message itself, from its (chat, bucket) partition.
+      await this.limiter.forEach(hits, async (h) => {
+        const row = (await this.client.execute(this.q.messageGet, [h.chatId, this.bucketOf(h.id), h.id], this.read)).first();
+        if (row) found.set(clientKey(h.key.sender, h.key.client_msg_id), toMessage(h.chatId, row));
+      });
+      return found;
+    });
+  }
+
+  // ---------------------------------------------------------------- commit
+
+  async commit(batch: CommitBatch): Promise<void> {
+    await this.guard('commit', () => this.commitBatch(batch));
+  }
+
+  private async commitBatch(batch: CommitBatch): Promise<void> {
+    const newChats = new Map<string, ChatState>();
+    for (const c of batch.new_chats) newChats.set(c.chat_id, c);
+
+    // 1. Membership of every existing chat whose members this commit touches (a read only on a cache miss).
+    const toLoad = new Set<string>();
+    for (const ch of batch.member_changes) if (!newChats.has(ch.chat_id) && !this.memberCache.has(ch.chat_id)) toLoad.add(ch.chat_id);
+    for (const w of batch.watermarks) if (!newChats.has(w.chat_id) && !this.memberCache.has(w.chat_id)) toLoad.add(w.chat_id);
+    const chats = new Map<string, CachedChat>();
+    await this.limiter.forEach([...toLoad], async (chatId) => {
+      const c = await this.cachedChat(chatId);
+      if (!c) throw new Error(`chat ${chatId} does not exist`);
+    });
+    const chatOf = (chatId: string): CachedChat => {
+      let c = chats.get(chatId);
+      if (c) return c;
+      const nc = newChats.get(chatId);
+      c = this.memberCache.get(chatId) ?? (nc ? { kind: nc.kind, members: new Map() } : undefined);
+      if (!c) throw new Error(`chat ${chatId} does not exist`);
+      chats.set(chatId, c);
+      return c;
+    };
+
+    // 2. Fold member changes (in order) and watermarks into one plan per (chat, member).
+    const plans = new Map<string, MemberPlan>();
+    const planFor = (chatId: string, user: number): MemberPlan => {
+      const key = `${chatId}\u0000${user}`;
+      let p = plans.get(key);
+      if (!p) {
+        const chat = chatOf(chatId);
+        const before = chat.members.get(user) ?? null;
+        p = { chatId, kind: chat.kind, user, before, after: before ? { ...before } : null, fresh: false };
+        plans.set(key, p);
+      }
+      return p;
+    };
+    for (const chat of batch.new_chats) {
+      for (const m of chat.members.values()) {
+        const p = planFor(chat.chat_id, m.user);
+        if (p.after === null) {
+          p.after = { ...m };
+          p.fresh = true;
+        }
+      }
+    }
+    for (const ch of batch.member_changes) {
+      if ('remove' in ch) {
+        const p = planFor(ch.chat_id, ch.remove);
+        p.after = null;
+        p.fresh = false;
+      } else {
+        const p = planFor(ch.chat_id, ch.member.user);
+        if (p.after !== null) {
+          p.after.admin = ch.member.admin; // an existing member: only the admin flag changes, watermarks never go back
+        } else {
+          p.after = { ...ch.member };
+          p.fresh = true;
+        }
+      }
+    }
+    for (const w of batch.watermarks) {
+      const chat = chatOf(w.chat_id);
+      const key = `${w.chat_id}\u0000${w.user}`;
+      if (!plans.has(key) && !chat.members.has(w.user)) continue; // not a member: a watermark never makes one
+      const p = planFor(w.chat_id, w.user);
+      if (p.after === null) continue;
+      if (w.delivered_id > p.after.delivered_id) p.after.delivered_id = w.delivered_id;
+      if (w.delivered_seq > p.after.delivered_seq) p.after.delivered_seq = w.delivered_seq;
+      if (w.read_id > p.after.read_id) p.after.read_id = w.read_id;
+    }
+
+    // 3. The writes.
+    const q = this.q;
+    const writes: Write[] = [];
+    const names = new Map<string, string>();
+    for (const r of batch.chat_renames) names.set(r.chat_id, r.name);
+    for (const c of batch.new_chats) {
+      writes.push([q.chatInsert, [c.chat_id, c.kind, names.get(c.chat_id) ?? c.name, c.created_by], kText(c.chat_id)]);
+      names.delete(c.chat_id);
+    }
+    for (const [chatId, name] of names) writes.push([q.chatRename, [name, chatId], kText(chatId)]);
+    for (const p of plans.values()) this.memberWrites(p, writes);
+
+    const newBuckets = new Map<string, number>();
+    const lastOfChat = new Map<string, StoredMessage>();
+    const lastFromOther = new Map<string, Map<number, StoredMessage>>(); // direct chats: member -> newest message not sent by them
+    const highWater = new Map<number, number>();
+    const clientTtl = this.config.client_id_ttl_seconds;
+    for (const m of batch.messages) {
+      const bucket = this.bucketOf(m.id);
+      writes.push([q.messageInsert, [m.chat_id, bucket, m.id, m.seq, m.sender, m.client_msg_id, asBuffer(m.body), m.sent_at_ms, m.kind],
+        kComposite(kText(m.chat_id), kLong(bucket))]);
+      writes.push([q.clientIdInsert, [m.sender, m.client_msg_id, m.chat_id, m.id, clientTtl], kComposite(kLong(m.sender), kText(m.client_msg_id))]);
+      const bucketKey = `${m.chat_id}\u0000${bucket}`;
+      if (this.bucketCache.get(m.chat_id) !== bucket && !newBuckets.has(bucketKey)) {
+        newBuckets.set(bucketKey, bucket);
+        writes.push([q.bucketInsert, [m.chat_id, bucket], kText(m.chat_id)]);
+      }
+      const last = lastOfChat.get(m.chat_id);
+      if (!last || m.id > last.id) lastOfChat.set(m.chat_id, m);
+      if (isDirectChatId(m.chat_id)) {
+        let byUser = lastFromOther.get(m.chat_id);
+        if (!byUser) lastFromOther.set(m.chat_id, (byUser = new Map()));
+        for (const u of directMembers(m.chat_id)) {
+          if (u === m.sender) continue;
+          const prev = byUser.get(u);
+          if (!prev || m.id > prev.id) byUser.set(u, m);
+        }
+      }
+      const node = Math.floor(m.id / SEQUENCE_IDS) % NODES;
+      if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
+    }
+    for (const [chatId, m] of lastOfChat) {
+      // Groups: the head, for pendingChats. Timestamp = id: the newest id wins whatever order writes land in.
+      if (!isDirectChatId(chatId)) writes.push([q.headWrite, [m.id, m.id, m.seq, chatId], kText(chatId)]);
+    }
+    const inboxTtl = this.config.inbox_ttl_seconds;
+    for (const [chatId, byUser] of lastFromOther) {
+      for (const [user, m] of byUser) writes.push([q.inboxTouch, [inboxTtl, m.id, m.seq, user, chatId], kLong(user)]);
+    }
+    for (const [node, id] of highWater) writes.push([q.highWaterWrite, [id, id, node], kInt(node)]);
+    const lastSeen = new Map<number, number>();
+    for (const u of batch.last_seen) lastSeen.set(u.user, u.last_seen_ms);
+    for (const [user, ms] of lastSeen) writes.push([q.userLastSeen, [ms, user], kLong(user)]);
+
+    // 4. One round of concurrent requests, at most requests_in_flight_max at once.
+    try {
+      await this.send(writes);
+    } catch (err) {
+      // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
+      for (const chatId of chats.keys()) this.memberCache.delete(chatId);
+      for (const chatId of lastOfChat.keys()) this.bucketCache.delete(chatId);
+      throw new Error(`commit of ${writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
+    }
+
+    // 5. Only now does the cache move.
+    for (const p of plans.values()) {
+      const chat = chats.get(p.chatId)!;
+      if (p.after) chat.members.set(p.user, p.after);
+      else chat.members.delete(p.user);
+    }
+    for (const [chatId, chat] of chats) if (newChats.has(chatId) || this.memberCache.has(chatId)) this.cacheMembers(chatId, chat);
+    for (const [key, bucket] of newBuckets) {
+      const chatId = key.slice(0, key.indexOf('\u0000'));
+      if ((this.bucketCache.get(chatId) ?? -1) < bucket) {
+        if (this.bucketCache.size >= BUCKET_CACHE_CHATS_MAX) this.bucketCache.clear();
+        this.bucketCache.set(chatId, bucket);
+      }
+    }
+  }
+
+  /**
+   * Send a commit's writes. With batching on (batch_statements_max > 1), writes
+   * whose partitions live on the same replica go together in unlogged batches
+   * of at most batch_statements_max statements / batch_bytes_max bytes, routed
+   * to that replica: one request instead of many, and no extra hop (the
+   * coordinator owns every partition of its batch). Unlogged: no batch log, no
+   * atomicity across partitions, which a commit does not need (every write is
+   * an idempotent upsert; a failed commit is not acknowledged and is retried by
+   * the client). Otherwise one request per write.
+   */
+  private async send(writes: Write[]): Promise<void> {
+    const maxStatements = this.config.batch_statements_max;
+    if (maxStatements <= 1 || writes.length <= 1) {
+      await this.limiter.forEach(writes, (w) => this.client.execute(w[0], w[1], this.write));
+      return;
+    }
+    const byReplica = new Map<string, Write[]>();
+    for (const w of writes) {
+      const replicas = this.client.getReplicas(this.config.keyspace, w[2]);
+      const key = replicas && replicas.length > 0 ? replicas[0]!.address : '';
+      let group = byReplica.get(key);
+      if (!group) byReplica.set(key, (group = []));
+      group.push(w);
+    }
+    const requests: Write[][] = [];
+    const maxBytes = this.config.batch_bytes_max;
+    for (const group of byReplica.values()) {
+      let batch: Write[] = [];
+      let bytes = 0;
+      for (const w of group) {
+        const size = writeBytes(w);
+        if (batch.length > 0 && (batch.length >= maxStatements || bytes + size > maxBytes)) {
+          requests.push(batch);
+          batch = [];
+          bytes = 0;
+        }
+        batch.push(w);
+        bytes += size;
+      }
+      if (batch.length > 0) requests.push(batch);
+    }
+    await this.limiter.forEach(requests, (r) =>
+      r.length === 1
+        ? this.client.execute(r[0]![0], r[0]![1], this.write)
+        : this.client.batch(r.map((w) => ({ query: w[0], params: w[1] })), { ...this.write, logged: false, routingKey: r[0]![2] }),
+    );
+  }
+
+  /** The writes that take one member from `before` to `after` (nothing if nothing changed). */
+  private memberWrites(p: MemberPlan, writes: Write[]): void {
+    const q = this.q;
+    const { before, after } = p;
+    if (after === null) {
+      if (before !== null) {
+        writes.push([q.memberDelete, [p.chatId, p.user], kText(p.chatId)]);
+        writes.push([q.userChatDelete, [p.user, p.chatId], kLong(p.user)]);
+      }
+      return;
+    }
+    if (p.fresh || before === null) {
+      writes.push([q.memberInsert, [p.chatId, p.user, after.delivered_id, after.delivered_seq, after.read_id, after.joined_seq, after.admin], kText(p.chatId)]);
+      writes.push([q.userChatInsert, [p.user, p.chatId, p.kind, after.delivered_id, after.delivered_seq], kLong(p.user)]);
+      return;
+    }
+    const deliveredMoved = after.delivered_id !== before.delivered_id || after.delivered_seq !== before.delivered_seq;
+    if (deliveredMoved || after.read_id !== before.read_id || after.admin !== before.admin) {
+      writes.push([q.memberUpdate, [after.delivered_id, after.delivered_seq, after.read_id, after.admin, p.chatId, p.user], kText(p.chatId)]);
+    }
+    if (deliveredMoved) writes.push([q.userChatDelivered, [after.delivered_id, after.delivered_seq, p.user, p.chatId], kLong(p.user)]);
+  }
+
+  // ---------------------------------------------------------------- reading a chat
+
+  async history(chatId: string, beforeId: number, limit: number): Promise<StoredMessage[]> {
+    return this.guard('history', async () => {
+      const below = beforeId > 0 ? beforeId : Number.MAX_SAFE_INTEGER;
+      const out: StoredMessage[] = [];
+      if (limit <= 0 || below <= 1) return out;
+      await this.walkBuckets(chatId, this.bucketOf(below - 1), 'desc', async (bucket) => {
+        const rs = await this.client.execute(this.q.messagesBefore, [chatId, bucket, below, limit - out.length], this.read);
+        for (const row of rs.rows) out.push(toMessage(chatId, row));
+        return out.length < limit;
+      });
+      return out;
+    });
+  }
+
+  async messagesAfter(chatId: string, afterId: number, limit: number): Promise<StoredMessage[]> {
+    return this.guard('messagesAfter', async () => {
+      const above = Math.max(0, afterId);
+      const out: StoredMessage[] = [];
+      if (limit <= 0) return out;
+      await this.walkBuckets(chatId, this.bucketOf(above + 1), 'asc', async (bucket) => {
+        const rs = await this.client.execute(this.q.messagesAfter, [chatId, bucket, above, limit - out.length], this.read);
+        for (const row of rs.rows) out.push(toMessage(chatId, row));
+        return out.length < limit;
+      });
+      return out;
+    });
+  }
+
+  async headAtOrBelow(chatId: string, upToId: number): Promise<{ id: number; seq: number } | null> {
+    return this.guard('headAtOrBelow', () => this.headAt(chatId, upToId));
+  }
+
+  private async headAt(chatId: string, upToId: number): Promise<{ id: number; seq: number } | null> {
+    if (upToId <= 0) return null;
+    let head: { id: number; seq: number } | null = null;
+    await this.walkBuckets(chatId, this.bucketOf(upToId), 'desc', async (bucket) => {
+      const row = (await this.client.execute(this.q.headAtOrBelow, [chatId, bucket, upToId], this.read)).first();
+      if (row) head = { id: num(row.id), seq: num(row.seq) };
+      return head === null;
+    });
+    return head;
+  }
+
+  /**
+   * Visit the chat's non-empty buckets from `from` (inclusive) in `dir` order
+   * until `visit` returns false; reads the bucket index BUCKETS_PER_READ at a time.
+   */
+  private async walkBuckets(chatId: string, from: number, dir: 'asc' | 'desc', visit: (bucket: number) => Promise<boolean>): Promise<void> {
+    let cursor = from;
+    for (;;) {
+      const rs = await this.client.execute(dir === 'desc' ? this.q.bucketsDesc : this.q.bucketsAsc, [chatId, cursor, BUCKETS_PER_READ], this.read);
+      for (const row of rs.rows) {
+        if (!(await visit(num(row.bucket)))) return;
+      }
+      if (rs.rowLength < BUCKETS_PER_READ) return;
+      const last = num(rs.rows[rs.rowLength - 1]!.bucket);
+      cursor = dir === 'desc' ? last - 1 : last + 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- offline queues
+
+  /**
+   * Chats where `user` has messages above their delivered watermark: one read of
+   * the user's user_chats partition; 1:1 chats carry their pending head in it
+   * (fan-out on write, one cell per message), groups are checked against
+   * chat_heads (fan-out on read: one point read per group of the user).
+   */
+  async pendingChats(user: number): Promise<PendingChat[]> {
+    return this.guard('pendingChats', async () => {
+      const out: PendingChat[] = [];
+      const groups: { chatId: string; deliveredId: number; deliveredSeq: number }[] = [];
+      for (const r of await this.allRows(this.q.userChatsGet, [user])) {
+        const chatId = r.chat_id as string;
+        const deliveredId = num(r.delivered_id);
+        const deliveredSeq = num(r.delivered_seq);
+        if (r.kind === ChatKind.Group) {
+          groups.push({ chatId, deliveredId, deliveredSeq });
+        } else if (r.last_seq !== null && num(r.last_seq) > deliveredSeq) {
+          out.push({ chat_id: chatId, delivered_id: deliveredId, pending: num(r.last_seq) - deliveredSeq });
+        }
+      }
+      await this.limiter.forEach(groups, async (g) => {
+        const row = (await this.client.execute(this.q.headGet, [g.chatId], this.read)).first();
+        const seq = row ? num(row.last_seq) : 0;
+        if (seq > g.deliveredSeq) out.push({ chat_id: g.chatId, delivered_id: g.deliveredId, pending: seq - g.deliveredSeq });
+      });
+      return out;
+    });
+  }
+
+  async maxMessageId(): Promise<number> {
+    return this.guard('maxMessageId', async () => {
+      let max = 0;
+      for (const r of (await this.client.execute(this.q.highWaterAll, [], this.read)).rows) max = Math.max(max, num(r.max_id));
+      return max;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.callStats.size > 0) {
+      const parts = [...this.callStats].map(([op, st]) => `${op} ${st.calls} calls avg ${(st.ms / st.calls).toFixed(1)} ms max ${st.maxMs.toFixed(0)} ms`);
+      console.warn(`store(scylla) calls: ${parts.join('; ')}`);
+    }
+    await this.client.shutdown();
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Every row of a query, page by page. */
+  private async allRows(query: string, params: unknown[]): Promise<Row[]> {
+    const rows: Row[] = [];
+    let pageState: string | undefined;
+    do {
+      const rs = await this.client.execute(query, params, { ...this.read, fetchSize: PAGE_ROWS, pageState });
+      for (const r of rs.rows) rows.push(r);
+      pageState = rs.pageState ?? undefined;
+    } while (pageState);
+    return rows;
+  }
+
+  /** Run a store operation; any failure becomes one clear `store(scylla) <op>: ...` error. */
+  private async guard<T>(op: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw new Error(`store(scylla) ${op}: the store is closed`);
+    const slowMs = this.config.slow_call_ms;
+    const t0 = slowMs > 0 ? performance.now() : 0;
+    try {
+      return await fn();
+    } catch (err) {
+      throw new Error(`store(scylla) ${op}: ${describeError(err)}`, { cause: err });
+    } finally {
+      if (slowMs > 0) {
+        const ms = performance.now() - t0;
+        const st = this.callStats.get(op) ?? { calls: 0, ms: 0, maxMs: 0 };
+        st.calls++;
+        st.ms += ms;
+        st.maxMs = Math.max(st.maxMs, ms);
+        this.callStats.set(op, st);
+        if (ms >= slowMs) console.warn(`store(scylla) slow ${op}: ${ms.toFixed(1)} ms (${this.limiter.inFlight} in flight, ${this.limiter.queued} queued)`);
+      }
+    }
+  }
+}
+
+function toMessage(chatId: string, row: Row): StoredMessage {
+  return {
+    id: num(row.id), chat_id: chatId, seq: num(row.seq), sender: num(row.sender), client_msg_id: row.client_msg_id as string,
+    body: (row.body as Buffer | null) ?? Buffer.alloc(0), sent_at_ms: num(row.sent_at_ms), kind: row.kind as number,
+  };
+}
+
+/** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/chat/chat-id.ts). */
+function directMembers(chatId: string): [number, number] {
+  const dot = chatId.indexOf('.', 2);
+  return [Number(chatId.slice(2, dot)), Number(chatId.slice(dot + 1))];
+}
+
+/** Every statement of the store, qualified with the keyspace (prepared on first use, routed by partition key). */
+function statements(ks: string) {
+  const msgCols = 'id, seq, sender, client_msg_id, body, sent_at_ms, kind';
+  return {
+    userGet: `SELECT phone, display_name, created_ms, last_seen_ms FROM ${ks}.users WHERE id = ?`,
+    userExists: `SELECT created_ms FROM ${ks}.users WHERE id = ?`,
+    userEnsure: `INSERT INTO ${ks}.users (id, created_ms) VALUES (?, ?)`,
+    userRegister: `INSERT INTO ${ks}.users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`,
+    userDelete: `DELETE FROM ${ks}.users WHERE id = ?`,
+    userLastSeen: `UPDATE ${ks}.users SET last_seen_ms = ? WHERE id = ?`,
+    phoneGet: `SELECT id FROM ${ks}.users_by_phone WHERE phone = ?`,
+    phoneClaim: `INSERT INTO ${ks}.users_by_phone (phone, id) VALUES (?, ?) IF NOT EXISTS`,
+    counterGet: `SELECT value FROM ${ks}.id_counters WHERE name = ?`,
+    counterInit: `INSERT INTO ${ks}.id_counters (name, value) VALUES (?, ?) IF NOT EXISTS`,
+    counterCas: `UPDATE ${ks}.id_counters SET value = ? WHERE name = ? IF value = ?`,
+    chatGet: `SELECT kind, name, created_by FROM ${ks}.chats WHERE chat_id = ?`,
+    chatInsert: `INSERT INTO ${ks}.chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?)`,
+    chatRename: `UPDATE ${ks}.chats SET name = ? WHERE chat_id = ?`,
+    membersGet: `SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM ${ks}.chat_members WHERE chat_id = ?`,
+    memberInsert: `INSERT INTO ${ks}.chat_members (chat_id, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    memberUpdate: `UPDATE ${ks}.chat_members SET delivered_id = ?, delivered_seq = ?, read_id = ?, admin = ? WHERE chat_id = ? AND user_id = ?`,
+    memberDelete: `DELETE FROM ${ks}.chat_members WHERE chat_id = ? AND user_id = ?`,
+    userChatInsert: `INSERT INTO ${ks}.user_chats (user_id, chat_id, kind, delivered_id, delivered_seq) VALUES (?, ?, ?, ?, ?)`,
+    userChatDelivered: `UPDATE ${ks}.user_chats SET delivered_id = ?, delivered_seq = ? WHERE user_id = ? AND chat_id = ?`,
+    userChatDelete: `DELETE FROM ${ks}.user_chats WHERE user_id = ? AND chat_id = ?`,
+    inboxTouch: `UPDATE ${ks}.user_chats USING TTL ? SET last_id = ?, last_seq = ? WHERE user_id = ? AND chat_id = ?`,
+    userChatsGet: `SELECT chat_id, kind, delivered_id, delivered_seq, last_seq FROM ${ks}.user_chats WHERE user_id = ?`,
+    messageInsert: `INSERT INTO ${ks}.messages (chat_id, bucket, id, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    messageGet: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id = ?`,
+    messagesBefore: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id < ? LIMIT ?`,
+    messagesAfter: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id > ? ORDER BY id ASC LIMIT ?`,
+    headAtOrBelow: `SELECT id, seq FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id <= ? LIMIT 1`,
+    bucketInsert: `INSERT INTO ${ks}.chat_buckets (chat_id, bucket) VALUES (?, ?)`,
+    bucketsDesc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket <= ? LIMIT ?`,
+    bucketsAsc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket >= ? ORDER BY bucket ASC LIMIT ?`,
+    headWrite: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_id = ?, last_seq = ? WHERE chat_id = ?`,
+    headGet: `SELECT last_seq FROM ${ks}.chat_heads WHERE chat_id = ?`,
+    clientIdInsert: `INSERT INTO ${ks}.client_ids (sender, client_msg_id, chat_id, id) VALUES (?, ?, ?, ?) USING TTL ?`,
+    clientIdGet: `SELECT chat_id, id FROM ${ks}.client_ids WHERE sender = ? AND client_msg_id = ?`,
+    highWaterWrite: `UPDATE ${ks}.id_high_water USING TIMESTAMP ? SET max_id = ? WHERE node = ?`,
+    highWaterAll: `SELECT max_id FROM ${ks}.id_high_water`,
+  };
+}
