@@ -3,7 +3,7 @@
 // destination as a little-endian float64. No acks, receipts or drains: an
 // iteration ends when its message reaches the recipient.
 import { connectTransport, type TransportKind } from '../client/transport';
-import { explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
+import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
 
 const DEST_BYTES = 8;
 
@@ -11,10 +11,10 @@ export class BareLoadDriver implements LoadDriver {
   readonly name = 'bare';
   readonly acks = false;
 
-  constructor(private readonly urls: string[], private readonly kind: TransportKind) {}
+  constructor(private readonly urls: string[], private readonly kind: TransportKind, private readonly totalUsers: number) {}
 
   async connect(globalIndex: number, ev: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection> {
-    const base = this.urls[globalIndex % this.urls.length]!;
+    const base = this.urls[blockOf(globalIndex, this.totalUsers, this.urls.length)]!;
     const url = `${base.replace(/\/+$/, '')}/?id=${globalIndex + 1}`;
     let t;
     try {

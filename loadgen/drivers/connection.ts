@@ -42,7 +42,7 @@ export interface LoadDriver {
 
 export interface TargetSpec {
   driver: 'system' | 'bare';
-  /** One or more gateway URLs; user i uses urls[i % urls.length]. */
+  /** One or more gateway URLs; users are spread over them in contiguous blocks (blockOf). */
   urls: string[];
   /** Token secret (system). */
   secret: string;
@@ -50,6 +50,15 @@ export interface TargetSpec {
   userBase: number;
   transport: 'lean' | 'ws';
   ackDelayMs: number;
+}
+
+/**
+ * Which of `count` targets (gateways, source addresses) global user i uses: contiguous blocks
+ * of users, so every target gets the same share of the online users (i % count would not:
+ * with 70% online and 4 gateways, two gateways got 20,000 connections and two 15,000).
+ */
+export function blockOf(globalIndex: number, totalUsers: number, count: number): number {
+  return Math.min(count - 1, Math.floor((globalIndex * count) / Math.max(1, totalUsers)));
 }
 
 /** The process's open-files limit (soft), from /proc; null when unknown. */

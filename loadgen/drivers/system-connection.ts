@@ -14,10 +14,12 @@ import { frameBatch, encodeClientFrame } from '../../server/common/protocol';
 import { DEFAULT_LIMITS } from '../../server/common/config';
 import { mintToken } from '../../server/common/token';
 import type { TransportKind } from '../client/transport';
-import { explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
+import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
 
 const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
 const TOKEN_TTL_SECONDS = 24 * 3600;
+/** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
+const CONNECT_TIMEOUT_MS = 30_000;
 
 export interface SystemLoadDriverOptions {
   urls: string[];
@@ -25,6 +27,8 @@ export interface SystemLoadDriverOptions {
   userBase: number;
   transport: TransportKind;
   ackDelayMs: number;
+  /** Users of the whole run (all shards), to spread them evenly over the gateways. */
+  totalUsers: number;
 }
 
 /** Queued frames of every connection with something to send this turn. */
@@ -48,13 +52,13 @@ export class SystemLoadDriver implements LoadDriver {
   }
 
   async connect(globalIndex: number, ev: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection> {
-    const url = this.o.urls[globalIndex % this.o.urls.length]!;
+    const url = this.o.urls[blockOf(globalIndex, this.o.totalUsers, this.o.urls.length)]!;
     let client: ChatClient;
     try {
       client = await ChatClient.connect({
         url, kind: this.o.transport, localAddress,
         token: mintToken(this.o.secret, this.userId(globalIndex), TOKEN_TTL_SECONDS),
-        ackDelayMs: this.o.ackDelayMs, autoRead: false,
+        ackDelayMs: this.o.ackDelayMs, autoRead: false, connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });
     } catch (err) {
       throw explainConnectError(err, url);
