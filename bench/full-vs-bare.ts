@@ -20,20 +20,13 @@ import { startSystem } from '../server/launcher';
 import { BareDriver } from '../loadgen/drivers/bare-driver';
 import type { Driver } from '../loadgen/drivers/driver';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad, type PairLoadResult } from '../loadgen/pair-load';
-import { processCpuSeconds } from '../loadgen/proc-cpu';
+import { runPairLoad } from '../loadgen/pair-load';
+import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
 
-const P99_MAX_MS = 100;
 
-interface TargetRun {
-  target: string;
-  result: PairLoadResult;
-  sustainedRate: number;
-  cpuSeconds: Record<string, number>;
-}
 
-async function measure(target: string, driver: Driver, pids: Record<string, number>, users: number, rates: number[], stepS: number): Promise<TargetRun> {
-  const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+async function measure(target: string, driver: Driver, pids: Record<string, number>, users: number, rates: number[], stepS: number): Promise<RampRun> {
+  const cpuSince = cpuMeter(pids);
   const result = await runPairLoad(driver, {
     users,
     stages: rates.map((rate) => ({ rate, durationS: stepS })),
@@ -43,13 +36,8 @@ async function measure(target: string, driver: Driver, pids: Record<string, numb
     progress: (line) => process.stdout.write(`\r  ${target}: ${line}      `),
   });
   process.stdout.write('\n');
-  const cpuSeconds = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (processCpuSeconds(pid) ?? 0) - before[k]!]));
-  cpuSeconds.loadgen = result.loadgenCpuUs / 1e6;
-  let sustainedRate = 0;
-  for (const s of result.stages) {
-    if (s.latency.p99_ms < P99_MAX_MS && s.lost === 0 && s.duplicated === 0) sustainedRate = s.rate;
-  }
-  return { target, result, sustainedRate, cpuSeconds };
+  const cpuSeconds = { ...cpuSince(), loadgen: result.loadgenCpuUs / 1e6 };
+  return { target, result, sustainedRate: sustainedRate(result), cpuSeconds };
 }
 
 function spawnForwarder(): Promise<{ url: string; pid: number; stop: () => void }> {
@@ -65,19 +53,6 @@ function spawnForwarder(): Promise<{ url: string; pid: number; stop: () => void 
   });
 }
 
-function report(run: TargetRun): string[] {
-  const lines = [`${run.target}: sustained ${run.sustainedRate} msg/s at p99 < ${P99_MAX_MS} ms`];
-  for (const s of run.result.stages) {
-    lines.push(
-      `  rate ${String(s.rate).padStart(6)}/s  delivered ${String(s.delivered).padStart(7)}  lost ${s.lost}  dup ${s.duplicated}  ` +
-        `p50 ${s.latency.p50_ms.toFixed(2)}ms  p99 ${s.latency.p99_ms.toFixed(2)}ms  max ${s.latency.max_ms.toFixed(1)}ms`,
-    );
-  }
-  const delivered = run.result.stages.reduce((a, s) => a + s.delivered, 0);
-  const perMsg = Object.entries(run.cpuSeconds).map(([k, s]) => `${k} ${((s * 1e6) / Math.max(1, delivered)).toFixed(1)}us`);
-  lines.push(`  CPU per delivered message over the whole ramp: ${perMsg.join(', ')}`);
-  return lines;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -108,7 +83,7 @@ async function main(): Promise<void> {
   await sys.stop();
 
   console.log('');
-  for (const line of [...report(bare), ...report(full)]) console.log(line);
+  for (const line of [...rampReport(bare), ...rampReport(full)]) console.log(line);
   const ratio = bare.sustainedRate ? full.sustainedRate / bare.sustainedRate : 0;
   console.log(`\nratio full/bare at p99 < ${P99_MAX_MS} ms: ${ratio.toFixed(3)}`);
   if (values.json) writeFileSync(values.json, JSON.stringify({ users, stepS, rates, bare, full, ratio }, null, 2));

@@ -15,24 +15,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSystem } from '../server/launcher';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad, type PairLoadResult } from '../loadgen/pair-load';
-import { processCpuSeconds } from '../loadgen/proc-cpu';
+import { runPairLoad } from '../loadgen/pair-load';
+import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
 import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../server/store/scylla/local-node';
 
-const P99_MAX_MS = 100;
 
-interface TargetRun {
-  target: string;
-  result: PairLoadResult;
-  sustainedRate: number;
-  cpuSeconds: Record<string, number>;
-  loadavgBefore: number[];
-  loadavgAfter: number[];
-}
 
 async function measure(
   target: string, env: Record<string, string>, extraPids: Record<string, number>, users: number, rates: number[], stepS: number, warmSeconds: number,
-): Promise<TargetRun> {
+): Promise<RampRun> {
   const sys = await startSystem({ env: { WA_CHAT_METRICS_PORT: '0', ...env }, startTimeoutMs: 60_000 });
   try {
     // Cold start first, unmeasured and the same for both stores: every user connects, every chat gets its
@@ -47,7 +38,7 @@ async function measure(
         `p50 ${st.latency.p50_ms.toFixed(0)} ms, p99 ${st.latency.p99_ms.toFixed(0)} ms (not measured)`);
     }
     const pids: Record<string, number> = { gateway: sys.gateways[0]!.child.pid!, chat: sys.chat.child.pid!, ...extraPids };
-    const before = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+    const cpuSince = cpuMeter(pids);
     const loadavgBefore = loadavg();
     const result = await runPairLoad(driver, {
       users,
@@ -58,32 +49,13 @@ async function measure(
       progress: (line) => process.stdout.write(`\r  ${target}: ${line}      `),
     });
     process.stdout.write('\n');
-    const cpuSeconds = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, (processCpuSeconds(pid) ?? 0) - before[k]!]));
-    cpuSeconds.loadgen = result.loadgenCpuUs / 1e6;
-    let sustainedRate = 0;
-    for (const s of result.stages) {
-      if (s.latency.p99_ms < P99_MAX_MS && s.lost === 0 && s.duplicated === 0) sustainedRate = s.rate;
-    }
-    return { target, result, sustainedRate, cpuSeconds, loadavgBefore, loadavgAfter: loadavg() };
+    const cpuSeconds = { ...cpuSince(), loadgen: result.loadgenCpuUs / 1e6 };
+    return { target, result, sustainedRate: sustainedRate(result), cpuSeconds, loadavgBefore, loadavgAfter: loadavg() };
   } finally {
     await sys.stop();
   }
 }
 
-function report(run: TargetRun): string[] {
-  const lines = [`${run.target}: sustained ${run.sustainedRate} msg/s at p99 < ${P99_MAX_MS} ms ` +
-    `(load average ${run.loadavgBefore[0]!.toFixed(2)} -> ${run.loadavgAfter[0]!.toFixed(2)})`];
-  for (const s of run.result.stages) {
-    lines.push(
-      `  rate ${String(s.rate).padStart(6)}/s  delivered ${String(s.delivered).padStart(7)}  lost ${s.lost}  dup ${s.duplicated}  ` +
-        `p50 ${s.latency.p50_ms.toFixed(2)}ms  p99 ${s.latency.p99_ms.toFixed(2)}ms  max ${s.latency.max_ms.toFixed(1)}ms`,
-    );
-  }
-  const delivered = run.result.stages.reduce((a, s) => a + s.delivered, 0);
-  const perMsg = Object.entries(run.cpuSeconds).map(([k, s]) => `${k} ${((s * 1e6) / Math.max(1, delivered)).toFixed(1)}us`);
-  lines.push(`  CPU per delivered message over the whole ramp: ${perMsg.join(', ')}`);
-  return lines;
-}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -113,7 +85,7 @@ async function main(): Promise<void> {
     const cassandraPid = node ? Number(readFileSync(join(node.dataDir, 'cassandra.pid'), 'utf8')) : 0;
     console.log(`full path, ScyllaDB store (Cassandra 5 on ${contactPoint}) vs embedded store: ${users} users in pairs, ` +
       `steps of ${stepS}s at ${rates.join(', ')} msg/s; ${cpus().length} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-    const runs: Record<string, TargetRun> = {};
+    const runs: Record<string, RampRun> = {};
     for (const target of values.order!.split(',')) {
       if (target === 'embedded') {
         runs.embedded = await measure('embedded', { WA_STORE: 'embedded' }, {}, users, rates, stepS, warmSeconds);
@@ -127,7 +99,7 @@ async function main(): Promise<void> {
       }
     }
     console.log('');
-    for (const run of Object.values(runs)) for (const line of report(run)) console.log(line);
+    for (const run of Object.values(runs)) for (const line of rampReport(run)) console.log(line);
     const ratio = runs.embedded?.sustainedRate && runs.scylla ? runs.scylla.sustainedRate / runs.embedded.sustainedRate : 0;
     console.log(`\nratio scylla/embedded at p99 < ${P99_MAX_MS} ms: ${ratio.toFixed(3)}`);
     if (values.json) writeFileSync(values.json, JSON.stringify({ users, stepS, rates, contactPoint, runs, ratio }, null, 2));

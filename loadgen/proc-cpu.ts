@@ -1,6 +1,7 @@
 // CPU time of another process on this machine (Linux /proc), to report CPU per
 // message for each process of the system under test.
 import { readFileSync } from 'node:fs';
+import type { RunningSystem } from '../server/launcher';
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86_64
 
@@ -27,4 +28,24 @@ export function processRssBytes(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** The processes of a running system by name ("chat", "gateway-0", ...), with their pids. */
+function systemPids(system: RunningSystem): [string, number][] {
+  const out: [string, number][] = [];
+  if (system.chat?.child.pid) out.push(['chat', system.chat.child.pid]);
+  system.gateways.forEach((g, i) => {
+    if (g.child.pid) out.push([`gateway-${i}`, g.child.pid]);
+  });
+  return out;
+}
+
+/** CPU seconds used so far by each process of the system. */
+export function systemCpuSeconds(system: RunningSystem): Record<string, number> {
+  return Object.fromEntries(systemPids(system).map(([name, pid]) => [name, processCpuSeconds(pid) ?? 0]));
+}
+
+/** Resident set size of each process of the system. */
+export function systemRssBytes(system: RunningSystem): Record<string, number | null> {
+  return Object.fromEntries(systemPids(system).map(([name, pid]) => [name, processRssBytes(pid)]));
 }

@@ -3,7 +3,7 @@
 // least 4 s) or iterations drop; the best rate that held before is this
 // node's capacity figure (the input of the capacity model). The run aborts
 // once the ramp is clearly past the break (abortOnFail on the cumulative p95).
-import { defineScenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const PRODUCTION_MSGS_PER_S = 1.16e6;
@@ -23,19 +23,8 @@ export default defineScenario({
     factor: END_RATE / PRODUCTION_MSGS_PER_S,
     basis: `the ramp tops out at ${END_RATE} msg/s, above what one 2-core box (system and generator together) carries.`,
   },
-  traffic: {
-    users: USERS,
-    onlineShare: 1,
-    contactsPerUser: 4,
-    groupShare: 0,
-    groupSize: 32,
-    groupsPerUser: 0,
-    messageBytes: 100,
-    mediaShare: 0,
-    readReceipts: { probability: 0, delayMs: 0 },
-    ackDelayMs: 5,
-    reconnect: { dropShare: 0 },
-  },
+  // The defaults (seed-sized 1:1 messages, everyone online, no read receipts) but for:
+  traffic: { ...DEFAULT_TRAFFIC, users: USERS },
   options: {
     scenarios: {
       // Opens every chat and warms both ends' JIT, so the ramp measures capacity, not start-up.

@@ -5,7 +5,7 @@
 // DrainDone), each user's drain time, and offline delivery latency (from the
 // moment a user starts reconnecting to each queued message) against the
 // seed's "offline delivery < 500 ms".
-import { defineScenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const PRODUCTION_MSGS_PER_S = 1.16e6;
@@ -28,19 +28,8 @@ export default defineScenario({
     basis: `${USERS} users (${DROPPED} drop and return in ${COMEBACK_S} s: ${Math.round(DROPPED / COMEBACK_S)} reconnects/s, each draining its queue) ` +
       `at ${RATE} msg/s of background traffic: one gateway's share of a regional blip on this 2-core box.`,
   },
-  traffic: {
-    users: USERS,
-    onlineShare: 1,
-    contactsPerUser: 4,
-    groupShare: 0,
-    groupSize: 32,
-    groupsPerUser: 0,
-    messageBytes: 100,
-    mediaShare: 0,
-    readReceipts: { probability: 0, delayMs: 0 },
-    ackDelayMs: 5,
-    reconnect: { dropShare: DROP_SHARE },
-  },
+  // The defaults (seed-sized 1:1 messages, everyone online, no read receipts) but for:
+  traffic: { ...DEFAULT_TRAFFIC, users: USERS, reconnect: { dropShare: DROP_SHARE } },
   options: {
     scenarios: {
       chatter: {

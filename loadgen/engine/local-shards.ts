@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../server/launcher';
-import { processCpuSeconds, processRssBytes } from '../proc-cpu';
+import { systemCpuSeconds, systemRssBytes } from '../proc-cpu';
 import { mergeSummaries, readSummary } from '../merge';
 import type { RunSummary } from './summary';
 import type { RunPlan } from './plan';
@@ -60,7 +60,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       secret = system.secret;
       chatTarget = system.chatTarget;
     }
-    const rssIdle = system ? rssOf(system) : null;
+    const rssIdle = system ? systemRssBytes(system) : null;
     const userBase = PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
     const workers = Math.max(1, Math.floor(availableParallelism() / o.procs));
     const ready: Promise<void>[] = [];
@@ -99,8 +99,8 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     await withTimeout(Promise.all(ready), READY_TIMEOUT_MS, 'shards setting up');
     const setupMs = Date.now() - setupStart;
     const startAt = Date.now() + START_DELAY_MS;
-    const cpuStart = system ? cpuOf(system) : null;
-    const rssConnected = system ? rssOf(system) : null;
+    const cpuStart = system ? systemCpuSeconds(system) : null;
+    const rssConnected = system ? systemRssBytes(system) : null;
     for (const c of children) c.stdin!.end(`START ${startAt}\n`);
     o.log(`all ${o.procs} shards set up in ${(setupMs / 1000).toFixed(1)} s; start at ${new Date(startAt).toISOString()}`);
     const codes = await Promise.all(exited);
@@ -116,8 +116,8 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     merged.phases.setup_ms = setupMs;
     merged.target.started_by_loadgen = system !== null;
     if (system && cpuStart) {
-      const end = cpuOf(system);
-      const rss = rssOf(system);
+      const end = systemCpuSeconds(system);
+      const rss = systemRssBytes(system);
       merged.system = {};
       for (const [name, cpu] of Object.entries(end)) {
         const cpuS = cpu - (cpuStart[name] ?? cpu);
@@ -132,24 +132,6 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     if (system) await system.stop();
   }
-}
-
-function cpuOf(system: RunningSystem): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (system.chat?.child.pid) out.chat = processCpuSeconds(system.chat.child.pid) ?? 0;
-  system.gateways.forEach((g, i) => {
-    if (g.child.pid) out[`gateway-${i}`] = processCpuSeconds(g.child.pid) ?? 0;
-  });
-  return out;
-}
-
-function rssOf(system: RunningSystem): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  if (system.chat?.child.pid) out.chat = processRssBytes(system.chat.child.pid);
-  system.gateways.forEach((g, i) => {
-    if (g.child.pid) out[`gateway-${i}`] = processRssBytes(g.child.pid);
-  });
-  return out;
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

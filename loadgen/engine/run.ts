@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../server/launcher';
-import { processCpuSeconds, processRssBytes } from '../proc-cpu';
+import { systemCpuSeconds, systemRssBytes } from '../proc-cpu';
 import { threadCpuSeconds } from '../proc-thread-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
@@ -169,7 +169,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
     }
-    const rssIdle = system ? processUsageSnapshot(system) : null;
+    const rssIdle = system ? systemRssBytes(system) : null;
     const target: TargetSpec = {
       driver: o.driver, urls: targetUrls, secret, userBase, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs,
     };
@@ -270,14 +270,14 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     }
     // A partial world is a different load than the scenario's: refuse to measure it.
     if (setupFailed > 0) throw new Error(`setup: ${setupFailed} of ${setupFailed + setupConnected} connections failed; first: ${firstError}`);
-    const rssConnected = system ? processUsageSnapshot(system) : null;
+    const rssConnected = system ? systemRssBytes(system) : null;
     setupMs = Date.now() - setupStart;
     log(`setup: ${setupConnected} connections in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
     const startAt = o.waitForStart ? await o.waitForStart() : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
     if (startAt < Date.now()) throw new Error(`--start-at ${startAt} is in the past (now ${Date.now()})`);
-    const sysCpuStart = system ? cpuOf(system) : null;
+    const sysCpuStart = system ? systemCpuSeconds(system) : null;
     measuredStartMs = startAt;
     for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
     setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
@@ -287,13 +287,13 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
     if (system && sysCpuStart) {
-      const end = cpuOf(system);
+      const end = systemCpuSeconds(system);
       systemUsage = {};
       for (const [name, s] of Object.entries(end)) {
         const cpuS = s - (sysCpuStart[name] ?? s);
         systemUsage[name] = {
           cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
-          rss_bytes: processUsageSnapshot(system)[name] ?? null,
+          rss_bytes: systemRssBytes(system)[name] ?? null,
           rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
         };
       }
@@ -357,24 +357,6 @@ export function exitCodeOf(s: RunSummary): number {
 async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {
   const { provisionUsers } = await import('./provision');
   await provisionUsers(chatTarget, first, n);
-}
-
-function cpuOf(system: RunningSystem): Record<string, number> {
-  const out: Record<string, number> = {};
-  if (system.chat?.child.pid) out.chat = processCpuSeconds(system.chat.child.pid) ?? 0;
-  system.gateways.forEach((g, i) => {
-    if (g.child.pid) out[`gateway-${i}`] = processCpuSeconds(g.child.pid) ?? 0;
-  });
-  return out;
-}
-
-function processUsageSnapshot(system: RunningSystem): Record<string, number | null> {
-  const out: Record<string, number | null> = {};
-  if (system.chat?.child.pid) out.chat = processRssBytes(system.chat.child.pid);
-  system.gateways.forEach((g, i) => {
-    if (g.child.pid) out[`gateway-${i}`] = processRssBytes(g.child.pid);
-  });
-  return out;
 }
 
 function mergeExecutorStatus(statuses: WorkerStatus[]): { name: string; state: string; active: number; allocated: number }[] {

@@ -154,8 +154,6 @@ export class ChatEngine<L extends LinkSink> {
   private readonly dirtyWatermarks = new Map<string, { chatId: string; member: MemberState }>();
   private watermarkFlushDue = false;
   private kickPending = false;
-  private lastTickAtMs = 0;
-  private lingerTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly store: MessageStore,
@@ -183,33 +181,16 @@ export class ChatEngine<L extends LinkSink> {
 
   enqueue(link: L, ev: InboundEvent): void {
     this.inbox.push({ link, ev });
-    if (this.lingerTimer !== null && this.inbox.length >= this.limits.linger_items_target) {
-      // Enough gathered: stop lingering, run on the next turn.
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = null;
-      this.scheduled = false;
-    }
     this.schedule();
   }
 
   private schedule(): void {
     if (this.scheduled || this.running || this.closed) return;
     this.scheduled = true;
-    const run = () => {
+    setImmediate(() => {
       this.scheduled = false;
       void this.runTicks();
-    };
-    // Group commit: right after a tick, linger briefly so the next one carries more.
-    const lingerMs = this.limits.tick_linger_us / 1000;
-    const sinceLastMs = performance.now() - this.lastTickAtMs;
-    if (lingerMs > 0 && sinceLastMs < lingerMs && this.inbox.length < this.limits.linger_items_target) {
-      this.lingerTimer = setTimeout(() => {
-        this.lingerTimer = null;
-        run();
-      }, lingerMs - sinceLastMs);
-    } else {
-      setImmediate(run);
-    }
+    });
   }
 
   private async runTicks(): Promise<void> {
@@ -240,7 +221,6 @@ export class ChatEngine<L extends LinkSink> {
 
   private async tick(items: { link: L; ev: InboundEvent }[]): Promise<void> {
     this.stats.ticks++;
-    this.lastTickAtMs = performance.now();
     const nowMs = this.now();
     const batch = emptyBatch();
     if (this.watermarkFlushDue) this.takeDirtyWatermarks(batch);

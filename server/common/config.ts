@@ -45,17 +45,6 @@ export interface Limits {
   group_name_bytes_max: number;
   /** Items in one gRPC stream message; a larger turn is split. Bounds the stream's message size. */
   grpc_batch_items_max: number;
-  /**
-   * Group commit: a chat-service tick that comes sooner than this after the previous one waits
-   * (up to this long) for more work, so the fixed per-tick cost (one store commit, one gRPC write
-   * per gateway) is paid per interval, not per message. Adds at most this much to delivery latency.
-   * Under load ticks run back to back and never wait. Microseconds; 0 turns lingering off.
-   */
-  tick_linger_us: number;
-  /** The same for a gateway's batch to the chat service (one gRPC write per linger). Microseconds. */
-  gateway_batch_linger_us: number;
-  /** Items a tick or gateway batch may gather before it stops lingering. */
-  linger_items_target: number;
   /** Chats whose state (sequence, watermarks) the chat service caches. */
   chat_cache_entries_max: number;
   /** Token lifetime for registered users. */
@@ -82,9 +71,6 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   group_members_max: 256,
   group_name_bytes_max: 100,
   grpc_batch_items_max: 1024,
-  tick_linger_us: 0,
-  gateway_batch_linger_us: 0,
-  linger_items_target: 256,
   chat_cache_entries_max: 200_000,
   token_ttl_seconds: 30 * 24 * 3600,
 });
@@ -96,9 +82,8 @@ export function loadLimits(env: NodeJS.ProcessEnv = process.env): Limits {
     const raw = env[`WA_${key.toUpperCase()}`];
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
-    const zeroAllowed = key.endsWith('_linger_us');
-    if (!Number.isInteger(value) || value < 0 || (value === 0 && !zeroAllowed)) {
-      throw new Error(`WA_${key.toUpperCase()}=${raw}: must be a ${zeroAllowed ? 'non-negative' : 'positive'} integer`);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`WA_${key.toUpperCase()}=${raw}: must be a positive integer`);
     }
     limits[key] = value;
   }

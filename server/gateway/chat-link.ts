@@ -14,9 +14,6 @@ export interface ChatLinkOptions {
   target: string;
   gatewayId: string;
   itemsMax: number;
-  /** Batch linger (gateway_batch_linger_us) and the item count that ends it (linger_items_target). */
-  lingerUs: number;
-  lingerItemsTarget: number;
   sessions: () => { conn: number; user: number }[];
   onBatch: (batch: WireChatBatch) => void;
   onUp?: () => void;
@@ -28,8 +25,7 @@ export class ChatLink {
   private call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch> | null = null;
   private pending: WireInbound[] = [];
   private flushScheduled = false;
-  private lastFlushAtMs = 0;
-  private lingerTimer: NodeJS.Timeout | null = null;
+
   private delayMs = RECONNECT_DELAY_MS_MIN;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
@@ -69,31 +65,15 @@ export class ChatLink {
   push(item: WireInbound): boolean {
     if (!this.up) return false;
     this.pending.push(item);
-    if (this.lingerTimer !== null && this.pending.length >= this.opts.lingerItemsTarget) {
-      clearTimeout(this.lingerTimer);
-      this.lingerTimer = null;
-      this.flushScheduled = false;
-    }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
-      // Right after a flush, linger briefly so the next batch carries more (one gRPC write per linger).
-      const sinceLastMs = performance.now() - this.lastFlushAtMs;
-      const lingerMs = this.opts.lingerUs / 1000;
-      if (lingerMs > 0 && sinceLastMs < lingerMs && this.pending.length < this.opts.lingerItemsTarget) {
-        this.lingerTimer = setTimeout(() => {
-          this.lingerTimer = null;
-          this.flush();
-        }, lingerMs - sinceLastMs);
-      } else {
-        setImmediate(() => this.flush());
-      }
+      setImmediate(() => this.flush());
     }
     return true;
   }
 
   private flush(): void {
     this.flushScheduled = false;
-    this.lastFlushAtMs = performance.now();
     const items = this.pending;
     this.pending = [];
     const call = this.call;

@@ -115,8 +115,6 @@ export class Gateway {
       target: opts.chatTarget,
       gatewayId: opts.gatewayId,
       itemsMax: opts.limits.grpc_batch_items_max,
-      lingerUs: opts.limits.gateway_batch_linger_us,
-      lingerItemsTarget: opts.limits.linger_items_target,
       sessions: () => [...this.sockets.values()].map((ws) => ({ conn: ws.getUserData().id, user: ws.getUserData().user })),
       onBatch: (batch) => this.onChatBatch(batch),
       onUp: () => log(`chat link up (${opts.chatTarget})`),
