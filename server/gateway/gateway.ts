@@ -27,6 +27,8 @@ import { ChatLink } from './chat-link';
 import { loadNativeUws } from './uws';
 
 const REGISTER_BODY_BYTES_MAX = 4096;
+/** uWS send() status: the message was refused because the socket is past maxBackpressure. */
+const SEND_DROPPED = 2;
 
 interface Conn {
   id: number;
@@ -129,9 +131,11 @@ export class Gateway {
       maxPayloadLength: limits.frame_bytes_max * 2,
       idleTimeout: limits.idle_timeout_seconds,
       sendPingsAutomatically: true,
-      // Our own check closes at socket_backpressure_bytes_max; uWS's limit is a safety net above it.
+      // Our own check in flush() closes at socket_backpressure_bytes_max with 4008. uWS must not close
+      // on its own (it drops the TCP connection without a close frame): past its limit it only refuses
+      // the send (status 2), which flush() also turns into a 4008 close.
       maxBackpressure: limits.socket_backpressure_bytes_max + limits.frame_bytes_max,
-      closeOnBackpressureLimit: 1,
+      closeOnBackpressureLimit: 0,
       upgrade: (res, req, context) => this.onUpgrade(res, req, context),
       open: (ws) => this.onOpen(ws),
       message: (ws, message, isBinary) => this.onMessage(ws, message, isBinary),
@@ -433,18 +437,21 @@ export class Gateway {
       const frames = c.out;
       c.out = null;
       if (c.closed || frames === null) continue;
+      let dropped = false;
       if (this.coalesce) {
         const buf = Buffer.allocUnsafe(c.outBytes);
         let at = 0;
         for (const f of frames) at = writeBatchEntry(buf, at, f);
-        ws.cork(() => ws.send(buf, true));
+        ws.cork(() => {
+          if (ws.send(buf, true) === SEND_DROPPED) dropped = true;
+        });
         this.stats.wsMessagesOut++;
       } else {
         // Benchmark comparison only (WA_GATEWAY_COALESCE=0): one WebSocket message and one write per frame.
         for (const f of frames) {
           const one = Buffer.allocUnsafe(batchEntrySize(f.length));
           writeBatchEntry(one, 0, f);
-          ws.send(one, true);
+          if (ws.send(one, true) === SEND_DROPPED) dropped = true;
           this.stats.wsMessagesOut++;
         }
       }
@@ -453,7 +460,7 @@ export class Gateway {
       this.stats.bytesOut += c.outBytes;
       if (c.closeAfterFlush) {
         ws.end(CloseCode.GOING_AWAY, 'closed by server');
-      } else if (ws.getBufferedAmount() > limit) {
+      } else if (dropped || ws.getBufferedAmount() > limit) {
         this.stats.backpressureCloses++;
         this.count('BACKPRESSURE');
         ws.end(CloseCode.BACKPRESSURE, `send buffer over socket_backpressure_bytes_max=${limit}: reconnect to resync`);
