@@ -27,7 +27,7 @@ describe('1:1 messaging end to end', () => {
 
   test('send -> sent ack with the server id -> live delivery -> delivered receipt -> read receipt, in that order', async () => {
     const a = await connectUser(sys);
-    const b = await connectUser(sys, newUserId(), { ackDelayMs: null });
+    const b = await connectReady(sys, newUserId(), { ackDelayMs: null });
     const got: MessageBody[] = [];
     b.onMessage = (m) => got.push(m);
     const sent = await a.send(b.userId, text('hello'));
@@ -284,7 +284,7 @@ describe('durability', () => {
     const sys = await startSystem({});
     try {
       const a = await connectUser(sys);
-      const b = await connectUser(sys, newUserId(), { ackDelayMs: null });
+      const b = await connectReady(sys, newUserId(), { ackDelayMs: null });
       const got: MessageBody[] = [];
       b.onMessage = (m) => got.push(m);
       const sent = await a.send(b.userId, text('unacked'));
