@@ -76,6 +76,7 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
     setup: {
       connected: parts.reduce((a, p) => a + p.setup.connected, 0),
       failed: parts.reduce((a, p) => a + p.setup.failed, 0),
+      groups_created: parts.reduce((a, p) => a + (p.setup.groups_created ?? 0), 0),
       connect_time: setupAgg.toJSON().connect_time ?? null,
     },
     aborted: parts.find((p) => p.aborted)?.aborted ?? null,

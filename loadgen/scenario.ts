@@ -29,9 +29,13 @@ export type Duration = string | number;
  */
 export type Distribution = number | { uniform: [number, number] } | { weighted: [value: number, weight: number][] };
 
-/** The workloads an iteration can run (loadgen/workloads/). `group` arrives with group chats. */
-export type WorkloadName = 'chat' | 'disconnect' | 'reconnect';
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ['chat', 'disconnect', 'reconnect'];
+/**
+ * The workloads an iteration can run (loadgen/workloads/): `chat` sends one message (to a group
+ * with probability groupShare, else 1:1), `group` sends one message to a group, `disconnect` and
+ * `reconnect` drop and bring back users.
+ */
+export type WorkloadName = 'chat' | 'group' | 'disconnect' | 'reconnect';
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['chat', 'group', 'disconnect', 'reconnect'];
 
 export interface TrafficModel {
   /** Simulated users at scale 1 (each is one connection while online). */
@@ -40,11 +44,15 @@ export interface TrafficModel {
   onlineShare: number;
   /** Distinct 1:1 partners each user writes to (in turn, so each gets an equal share). */
   contactsPerUser: number;
-  /** Share of sends that go to a group instead of a 1:1 chat (0 until the group workload lands). */
+  /** Share of the `chat` workload's sends that go to a group instead of a 1:1 chat. */
   groupShare: number;
   /** Members per group, creator included (2 .. the server's group_members_max, 256). */
   groupSize: Distribution;
-  /** Groups each user belongs to (the world's group count is users * groupsPerUser / mean group size). */
+  /**
+   * Groups each user belongs to (the world's group count is users * groupsPerUser / mean group size).
+   * Groups are formed inside each worker thread's slice of users (senders and recipients share a clock),
+   * so a group is at most that slice's size.
+   */
   groupsPerUser: number;
   /** Message body size in bytes (the seed's average is 100 bytes). */
   messageBytes: Distribution;

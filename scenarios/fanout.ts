@@ -9,8 +9,9 @@
 // sends far more than a real one (RATE/USERS vs 1.16M/2B = 0.00058 msg/s),
 // because one box cannot hold the connections of the ~6.9M real users whose
 // traffic RATE stands for; connections are scaled by the user factor,
-// message work by the rate factor. The group share of the production mix
-// arrives with the group workload (groupShare/groupSize are validated now).
+// message work by the rate factor. 30% of sends go to groups of mean size ~8
+// (scenarios/fleet-model.ts: group_message_share, group_members_mean), so
+// each send becomes ~2.7 deliveries.
 import { defineScenario } from '../loadgen/scenario';
 
 const PRODUCTION_USERS = 2e9;
@@ -21,11 +22,12 @@ const USERS = 10_000;
 
 export default defineScenario({
   name: 'fanout',
-  description: "The seed's steady-state 1:1 mix with receipts and offline recipients, at a per-node rate; p99 delivery < 100 ms.",
+  description: "The seed's steady-state mix (70% 1:1, 30% groups) with receipts and offline recipients, at a per-node rate; p99 delivery < 100 ms.",
   production: {
     users: PRODUCTION_USERS,
     messagesPerSecond: PRODUCTION_MSGS_PER_S,
-    notes: '100B msgs/day (average, no peak factor), 100-byte messages, ~70% of users online, ~80% of messages read within seconds.',
+    notes: '100B msgs/day (average, no peak factor), 100-byte messages, 30% of sends to groups of ~8, ~70% of users online, ' +
+      '~80% of messages read within seconds.',
   },
   scale: {
     factor: RATE / PRODUCTION_MSGS_PER_S,
@@ -36,9 +38,10 @@ export default defineScenario({
     users: USERS,
     onlineShare: 0.7,
     contactsPerUser: 8,
-    groupShare: 0,
-    groupSize: { weighted: [[4, 5], [16, 3], [64, 1.5], [256, 0.5]] },
-    groupsPerUser: 0,
+    groupShare: 0.3,
+    // Mean 7.8 members: mostly family/friends groups, a few large ones up to the 256 limit.
+    groupSize: { weighted: [[3, 5], [6, 3], [12, 1.5], [32, 0.45], [256, 0.05]] },
+    groupsPerUser: 2,
     messageBytes: { weighted: [[40, 3], [100, 5], [300, 1.5], [1000, 0.5]] },
     mediaShare: 0,
     readReceipts: { probability: 0.8, delayMs: { uniform: [200, 5000] } },

@@ -48,7 +48,8 @@ function runScenario(name: string, args: string[]): Promise<Run> {
       clearTimeout(timer);
       try {
         const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-        assert.ok(existsSync(join(dir, 'junit.xml')) && existsSync(join(dir, 'summary.txt')), 'junit.xml and summary.txt are written');
+        assert.ok(existsSync(join(dir, 'junit.xml')) && existsSync(join(dir, 'summary.txt')) && existsSync(join(dir, 'report.html')),
+          'junit.xml, summary.txt and report.html are written');
         resolve({ code: code ?? -1, summary, stderr, scraped });
       } catch (err) {
         reject(new Error(`${name}: no summary (exit ${code}): ${(err as Error).message}\n${stderr}`));
@@ -84,19 +85,47 @@ describe('shipped scenarios against the real system', () => {
     const s = r.summary;
     assert.ok(count(s, 'receipt_delivered_latency') > 0 && count(s, 'receipt_read_latency') > 0, 'delivered and read receipts were timed');
     assert.equal(s.metrics.delivery_success!.values.rate, 1);
-    assert.match(r.scraped, /^loadgen_counter_total\{scenario="smoke",run_id="[^"]+",metric="messages_sent"\} \d+$/m);
-    assert.match(r.scraped, /^loadgen_trend_ms\{[^}]*metric="delivery_latency",quantile="0.99"\} [\d.]+$/m);
-    assert.match(r.scraped, /^loadgen_gauge\{[^}]*metric="loadgen_cpu_percent"\} [\d.]+$/m);
+    assert.match(r.scraped, /^wa_loadgen_messages_sent_total\{scenario="smoke"\} [1-9]\d*$/m);
+    assert.match(r.scraped, /^wa_loadgen_delivery_latency_seconds_bucket\{scenario="smoke",le="\+Inf"\} [1-9]\d*$/m);
+    assert.match(r.scraped, /^wa_loadgen_target_rate\{scenario="smoke",executor="chat"\} [\d.]+$/m);
+    assert.match(r.scraped, /^process_cpu_seconds_total [\d.]+$/m);
   });
 
-  test('fanout: the steady-state mix, with offline recipients and read receipts', async () => {
+  test('smoke over the `ws` package transport: the same protocol, nothing lost (first frames included)', async () => {
+    const r = await runScenario('smoke', ['--duration', '3s', '--transport', 'ws', '--metrics-port', 'off']);
+    assertSound(r);
+    assert.equal(r.summary.target.transport, 'ws');
+    assert.equal(r.summary.setup.connected, r.summary.plan.traffic.users, 'every user connected and got its DrainDone');
+  });
+
+  test('fanout: the steady-state mix, with groups, offline recipients and read receipts', async () => {
     const r = await runScenario('fanout', ['--duration', '6s', '--scale', '0.25']);
     assertSound(r);
     const s = r.summary;
     assert.equal(s.plan.traffic.users, 2500);
+    assert.ok((s.setup.groups_created ?? 0) > 100, `group chats were created (${s.setup.groups_created})`);
+    const groupSends = count(s, 'group_messages_sent');
+    assert.ok(groupSends > 0 && groupSends < count(s, 'messages_sent'), 'a share of the sends went to groups');
     assert.ok(count(s, 'delivery_queued_offline') > 0, 'messages to offline users are queued, not lost');
     assert.ok(count(s, 'receipt_read_latency') > 0);
     assert.ok(s.scenario.scale.factor > 0 && /msg\/s/.test(s.scenario.scale.basis));
+  });
+
+  test('group-storm: full 256-member groups all sending; every member gets every message exactly once', async () => {
+    const r = await runScenario('group-storm', ['--duration', '5s', '--scale', '0.5']);
+    assertSound(r);
+    const s = r.summary;
+    assert.equal(s.plan.traffic.users, 1024);
+    assert.equal(s.setup.groups_created, 4, '1024 users in groups of 256');
+    const sends = count(s, 'group_messages_sent');
+    assert.ok(sends > 20, `group messages were sent (${sends})`);
+    assert.equal(count(s, 'messages_sent'), sends, 'group-storm sends only to groups');
+    // Everyone is online and nothing may be lost: each send reaches exactly the 255 other members.
+    assert.equal(count(s, 'messages_delivered'), sends * 255);
+    assert.equal(count(s, 'delivery_latency'), sends * 255, 'every delivery was timed');
+    assert.ok(count(s, 'receipt_delivered_latency') > 0, 'aggregate delivered receipts reached the senders');
+    console.log(`# group-storm (scale 0.5, 5 s): ${sends} group messages, ${count(s, 'messages_delivered')} deliveries, ` +
+      `p99 ${s.metrics.delivery_latency!.values['p(99)']} ms`);
   });
 
   test('reconnect-flood: users drop, queues fill, everyone comes back and drains', async () => {

@@ -13,7 +13,9 @@ import { localShare } from '../loadgen/executors/executor';
 import { planRun, segmentsOf } from '../loadgen/engine/plan';
 import { Arrival, StreamTracker, ABOVE_MAX } from '../loadgen/workers/integrity';
 import { spreadPick } from '../loadgen/workers/world';
-import { encodeSendFrame } from '../loadgen/drivers/system-connection';
+import { GroupTable } from '../loadgen/workers/groups';
+import { Rng } from '../loadgen/engine/distribution';
+import { encodeGroupSendFrame, encodeSendFrame } from '../loadgen/drivers/system-connection';
 import { encodeClientFrame, decodeClientFrame } from '../server/common/protocol';
 import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
 import { exitCodeOf } from '../loadgen/engine/run';
@@ -227,19 +229,66 @@ describe('scenario validation', () => {
     assert.throws(() => planRun(bad({ executor: 'constant-arrival-rate', rate: 10, duration: '1s', preAllocatedVUs: 1, maxVus: 5 })),
       /unknown field "maxVus"/);
     assert.throws(() => planRun(bad({ executor: 'shared-iterations', vus: 1, iterations: 1 })), /executor must be one of/);
-    assert.throws(() => planRun(bad({ executor: 'constant-vus', vus: 1, duration: '1s', exec: 'group' })), /not a workload/);
+    assert.throws(() => planRun(bad({ executor: 'constant-vus', vus: 1, duration: '1s', exec: 'groups' })), /not a workload/);
+    assert.throws(() => planRun(bad({ executor: 'constant-vus', vus: 1, duration: '1s', exec: 'group' })), /exec "group" needs traffic.groupsPerUser > 0/);
     assert.throws(() => planRun(bad({ executor: 'ramping-vus', stages: [] })), /stages needs at least one/);
   });
-  test('the group fields of the traffic model exist and are validated; a group share waits for the group workload', () => {
+  test('the group fields of the traffic model are validated', () => {
     const t = (over: object) => scenario({ traffic: { ...DEFAULT_TRAFFIC, users: 100, ...over } });
     assert.throws(() => planRun(t({ groupSize: 257 })), /groupSize: 257 is outside 2\.\.256/);
     assert.throws(() => planRun(t({ groupSize: { uniform: [1, 10] } })), /outside 2\.\.256/);
     assert.throws(() => planRun(t({ groupShare: 1.5 })), /groupShare must be a share/);
     assert.throws(() => planRun(t({ groupShare: 0.3, groupsPerUser: 0 })), /needs groupsPerUser > 0/);
-    assert.throws(() => planRun(t({ groupShare: 0.3, groupsPerUser: 2 })), /group workload is not implemented yet/);
+    assert.doesNotThrow(() => planRun(t({ groupShare: 0.3, groupsPerUser: 2 })));
     assert.doesNotThrow(() => planRun(t({ groupShare: 0, groupSize: { weighted: [[4, 1], [256, 1]] }, groupsPerUser: 3 })));
     assert.throws(() => planRun(t({ messageBytes: 10 })), /messageBytes: 10 is outside/);
     assert.throws(() => planRun(t({ readReceipts: { probability: 2, delayMs: 0 } })), /probability must be a share/);
+  });
+});
+
+describe('group table (the group workload\'s membership and integrity streams)', () => {
+  const table = (users: number, over: object) => new GroupTable(users, { ...DEFAULT_TRAFFIC, users, ...over }, new Rng(1), 1000);
+  test('groups cover users * groupsPerUser member slots, sizes clamped to the slice and to 256', () => {
+    const g = table(1000, { groupSize: 256, groupsPerUser: 1 });
+    assert.equal(g.count, 4);
+    assert.deepEqual([...g.size], [256, 256, 256, 256]);
+    assert.equal(g.recvStreams, 4 * 256 * 256);
+    const small = table(10, { groupSize: 256, groupsPerUser: 1 });
+    assert.deepEqual([...small.size], [10]);
+    assert.equal(table(100, { groupsPerUser: 0 }).count, 0);
+  });
+  test('member <-> position and (sender, recipient) streams round-trip, wrapping around the slice', () => {
+    const g = table(300, { groupSize: { uniform: [2, 256] }, groupsPerUser: 3 });
+    const seen = new Set<number>();
+    for (let i = 0; i < g.count; i++) {
+      const s = g.size[i]!;
+      for (const pos of [0, 1, s - 1]) {
+        const u = g.member(i, pos);
+        assert.equal(g.positionOf(i, u), pos);
+        for (const rp of [0, s - 1]) {
+          const stream = g.recvStream(i, pos, rp);
+          assert.ok(stream >= 1000 && stream < 1000 + g.recvStreams);
+          assert.equal(g.recipientOfRecv(stream), g.member(i, rp));
+          assert.deepEqual(g.senderOfRecv(stream), { group: i, sender: u });
+          seen.add(stream);
+        }
+      }
+      if (s < 300) assert.equal(g.positionOf(i, g.member(i, s - 1) + 1 === 300 ? 0 : g.member(i, s - 1) + 1), -1, 'the user after the last member is not one');
+    }
+    assert.ok(seen.size > g.count, 'streams are distinct');
+  });
+  test('senders go round robin over created groups and their online members', () => {
+    const g = table(20, { groupSize: 5, groupsPerUser: 1 });
+    assert.equal(g.count, 4);
+    assert.equal(g.nextSend(() => true), null, 'no group created yet');
+    g.setChatId(1, 'g.11');
+    g.setChatId(3, 'g.13');
+    const online = (u: number) => u % 2 === 0;
+    const picks = Array.from({ length: 6 }, () => g.nextSend(online)!);
+    assert.deepEqual(picks.map((p) => p.group), [1, 3, 1, 3, 1, 3]);
+    for (const p of picks) assert.ok(online(g.member(p.group, p.pos)));
+    assert.equal(g.byChat.get('g.13'), 3);
+    assert.equal(g.nextSend(() => false), null);
   });
 });
 
@@ -279,6 +328,17 @@ describe('the hand-encoded Send frame', () => {
       assert.deepEqual(ours, theirs, `ref ${ref} to ${to} len ${len}`);
       const back = decodeClientFrame(ours);
       assert.equal(back.body, 'send');
+    }
+  });
+
+  test('the group send (chat id instead of a user) is byte-identical to protobufjs too', () => {
+    for (const [ref, chat, cmid, len] of [[1, 'g.1', 'a.1', 0], [4_000_000_000, 'g.9007199254740991', '3.zz', 300], [0, 'g.42', 'x', 20_000]] as const) {
+      const body = Buffer.alloc(len, 7);
+      const ours = encodeGroupSendFrame(ref, chat, cmid, body);
+      const send = { chat_id: chat, client_msg_id: cmid, body };
+      assert.deepEqual(ours, Buffer.from(encodeClientFrame(ref > 0 ? { ref, send } : { send })), `ref ${ref} chat ${chat} len ${len}`);
+      const back = decodeClientFrame(ours);
+      assert.ok(back.body === 'send' && back.send.chat_id === chat);
     }
   });
 });

@@ -57,12 +57,26 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
       get bufferedAmount() {
         return ws.bufferedAmount;
       },
-      pause: () => ws.pause(),
-      resume: () => ws.resume(),
+      pause: () => {
+        paused = true;
+        ws.pause();
+      },
+      resume: () => {
+        paused = false;
+        ws.resume();
+      },
     };
+    let paused = false;
     ws.on('message', (data) => t.onmessage(data as Buffer));
     ws.on('close', (code, reason) => t.onclose(code, reason.toString()));
-    ws.once('open', () => resolve(t));
+    ws.once('open', () => {
+      // Frames can come in the same read as the 101 response (the gateway speaks first). The
+      // caller installs its handlers in the continuation of `await connect()`, a microtask chain
+      // that runs before the next I/O turn: keep the socket paused until then (as lean-ws does).
+      ws.pause();
+      resolve(t);
+      setImmediate(() => paused || ws.resume());
+    });
     ws.once('unexpected-response', (_req, res) => {
       reject(new UpgradeRefused(res.statusCode ?? 0, `upgrade refused: HTTP ${res.statusCode}`));
       ws.terminate();

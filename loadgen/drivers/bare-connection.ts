@@ -33,6 +33,9 @@ export class BareLoadDriver implements LoadDriver {
         msg.set(body, DEST_BYTES);
         t.send(msg);
       },
+      sendGroupMessage() {
+        throw new Error('the bare forwarder has no group chats (a scenario with groups needs the real system)');
+      },
       markRead() {},
       heartbeat() {},
       close: () => t.close(),

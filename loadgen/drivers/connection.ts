@@ -26,6 +26,10 @@ export interface ConnectionEvents {
 export interface LoadConnection {
   /** Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch. ref > 0 correlates the reply. */
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
+  /** Queue a message to a group chat (real system only); like sendMessage otherwise. */
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void;
+  /** Create a group with this user as its admin and these global users as members; resolves to its chat id (real system only). */
+  createGroup?(name: string, memberIndexes: number[]): Promise<string>;
   /** Cumulatively mark a chat read up to `upToId` (real system only). */
   markRead(chatId: string, upToId: number): void;
   /** Keep an otherwise silent connection from hitting the server's idle timeout. */

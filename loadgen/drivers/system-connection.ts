@@ -72,7 +72,10 @@ class SystemConnection implements LoadConnection {
   private queued = false;
 
   constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly userBase: number) {
-    client.onMessage = (m) => ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
+    // Group system events (created, member added, ...) carry no load payload; ChatClient still acks them.
+    client.onMessage = (m) => {
+      if (!m.system) ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
+    };
     client.onReceipt = (r) => ev.onReceipt(r.chat_id, r.kind, r.up_to_id);
     client.onDrainDone = (d) => ev.onDrainDone(d.messages);
     client.onClose = (code, reason) => ev.onClose(code, reason);
@@ -84,6 +87,14 @@ class SystemConnection implements LoadConnection {
 
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
     this.push(encodeSendFrame(ref, this.userBase + toIndex, clientMsgId, body));
+  }
+
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void {
+    this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
+  }
+
+  createGroup(name: string, memberIndexes: number[]): Promise<string> {
+    return this.client.createGroup(name, memberIndexes.map((i) => this.userBase + i)).then((g) => g.chat_id);
   }
 
   markRead(chatId: string, upToId: number): void {
@@ -146,6 +157,33 @@ export function encodeSendFrame(ref: number, toUser: number, clientMsgId: string
   out[at++] = 0x1a;
   at = writeVarint(out, at, body.length);
   out.set(body, at);
+  return out;
+}
+
+// ClientFrame{ref, send{client_msg_id = 2, body = 3, chat_id = 4}}: a group send names the chat, not a user.
+export function encodeGroupSendFrame(ref: number, chatId: string, clientMsgId: string, body: Uint8Array): Buffer {
+  const chatBytes = Buffer.byteLength(chatId);
+  const cmidBytes = Buffer.byteLength(clientMsgId);
+  const sendLen = 1 + varintSize(cmidBytes) + cmidBytes + 1 + varintSize(body.length) + body.length + 1 + varintSize(chatBytes) + chatBytes;
+  const total = (ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen;
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  if (ref > 0) {
+    out[at++] = 0x08;
+    at = writeVarint(out, at, ref);
+  }
+  out[at++] = 0x12;
+  at = writeVarint(out, at, sendLen);
+  out[at++] = 0x12;
+  at = writeVarint(out, at, cmidBytes);
+  at += out.write(clientMsgId, at, 'latin1');
+  out[at++] = 0x1a;
+  at = writeVarint(out, at, body.length);
+  out.set(body, at);
+  at += body.length;
+  out[at++] = 0x22;
+  at = writeVarint(out, at, chatBytes);
+  out.write(chatId, at, 'latin1');
   return out;
 }
 

@@ -134,6 +134,8 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   const windowMaxMs = Math.max(...executors.map((e) => e.startMs + e.durationMs + e.gracefulStopMs));
   if (windowMaxMs > RUN_DURATION_MS_MAX) throw new Error(`the run would last ${windowMaxMs} ms; the limit is ${RUN_DURATION_MS_MAX} ms`);
 
+  const grouped = executors.find((e) => e.exec === 'group');
+  if (grouped && !(traffic.groupsPerUser > 0)) throw new Error(`options.scenarios.${grouped.name}: exec "group" needs traffic.groupsPerUser > 0`);
   const names = executors.map((e) => e.name);
   const thresholds = parseThresholds(s.options.thresholds, names);
   const deliveryGraceMs = parseDurationMs(s.options.deliveryGrace ?? DELIVERY_GRACE_MS_DEFAULT, 'options.deliveryGrace');
@@ -150,7 +152,7 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   if (o.durationMs !== undefined) {
     const k = o.durationMs / natural;
     for (const e of executors) {
-      if (e.exec === 'chat' || !e.executor.endsWith('arrival-rate')) continue;
+      if (e.exec === 'chat' || e.exec === 'group' || !e.executor.endsWith('arrival-rate')) continue;
       e.rate /= k;
       e.startRate /= k;
       e.stages = e.stages.map((st) => ({ ...st, target: st.target / k }));
@@ -269,10 +271,6 @@ export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel
   if (!(t.ackDelayMs >= 0 && t.ackDelayMs <= 10_000)) throw new Error(`${w}.ackDelayMs must be within 0..10000`);
   share(t.reconnect?.dropShare, `${w}.reconnect.dropShare`);
   // Fields that exist and validate, ahead of the workloads that will use them.
-  if (t.groupShare > 0) {
-    throw new Error(`${w}.groupShare=${t.groupShare}: the group workload is not implemented yet (group chats are landing in the server); ` +
-      'use groupShare: 0 for now');
-  }
   if (t.mediaShare > 0) throw new Error(`${w}.mediaShare=${t.mediaShare}: the media workload is not implemented yet; use mediaShare: 0`);
   void meanOf;
   void maxOf;

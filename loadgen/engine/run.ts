@@ -137,6 +137,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const setupConnect = new LatencyHistogram();
   let setupConnected = 0;
   let setupFailed = 0;
+  let groupsCreated = 0;
   let systemUsage: Record<string, ProcessUsage> | null = null;
   let cpuPercentSum = 0;
   let cpuIntervals = 0;
@@ -254,7 +255,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       for (const h of handles) h.send({ type: 'abort', reason });
     };
 
-    for (const out of o.outputs) await out.start?.({ plan, runId: o.runId, outDir: o.outDir });
+    for (const out of o.outputs) await out.start?.({ plan, runId: o.runId, outDir: o.outDir, shard: o.shard });
     handles = segments.map((segment, i) => new WorkerHandle(i, {
       workerId: i, plan, segment, target, localAddresses: o.localAddresses, touchOffline, tagged, intervalMs,
     }, onMessage));
@@ -262,17 +263,21 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       `(${Math.round(plan.traffic.onlineShare * 100)}% online at the start) ...`);
     const readies = await withTimeout(Promise.all(handles.map((h) => h.ready)), SETUP_TIMEOUT_MS, 'setup (connecting users)');
     let firstError = '';
+    let groupsFailed = 0;
     for (const r of readies) {
       setupConnect.add(LatencyHistogram.decode(r.setup.connectTime));
       setupConnected += r.setup.connected;
       setupFailed += r.setup.failed;
       firstError ||= r.setup.firstError;
+      groupsCreated += r.setup.groupsCreated;
+      groupsFailed += r.setup.groupsFailed;
     }
+    if (groupsFailed > 0) throw new Error(`setup: ${groupsFailed} group chat(s) could not be created; first: ${firstError}`);
     // A partial world is a different load than the scenario's: refuse to measure it.
     if (setupFailed > 0) throw new Error(`setup: ${setupFailed} of ${setupFailed + setupConnected} connections failed; first: ${firstError}`);
     const rssConnected = system ? systemRssBytes(system) : null;
     setupMs = Date.now() - setupStart;
-    log(`setup: ${setupConnected} connections in ${(setupMs / 1000).toFixed(1)} s`);
+    log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
     const startAt = o.waitForStart ? await o.waitForStart() : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
@@ -333,7 +338,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     phases: {
       setup_ms: setupMs, measured_ms: Math.round(agg.durationMs), grace_ms: Math.round(Math.max(...dones.map((d) => d.graceMs))), teardown_ms: teardownMs,
     },
-    setup: { connected: setupConnected, failed: setupFailed, connect_time: setupAgg.toJSON().connect_time ?? null },
+    setup: { connected: setupConnected, failed: setupFailed, groups_created: groupsCreated, connect_time: setupAgg.toJSON().connect_time ?? null },
     aborted,
     timeline,
     loadgen: { cpu_percent_avg: cpuIntervals ? Math.round((cpuPercentSum / cpuIntervals) * 10) / 10 : 0, busiest_thread_cpu_percent_max: busiestMax, warnings },

@@ -62,7 +62,8 @@ export interface RunSummary {
   interval_ms: number;
   target: { driver: string; urls: string[]; started_by_loadgen: boolean; transport: string };
   phases: { setup_ms: number; measured_ms: number; grace_ms: number; teardown_ms: number };
-  setup: { connected: number; failed: number; connect_time: MetricValues | null };
+  /** groups_created: group chats the workers created for the group workload (absent in older summaries). */
+  setup: { connected: number; failed: number; groups_created?: number; connect_time: MetricValues | null };
   metrics: Record<string, MetricValues>;
   thresholds: { results: ThresholdResult[]; ok: boolean };
   aborted: { reason: string; at_s: number } | null;

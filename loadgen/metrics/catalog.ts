@@ -33,6 +33,7 @@ export const METRICS = {
   iterations_interrupted: { type: 'counter', unit: 'count', description: 'iterations still running when gracefulStop ran out' },
   iteration_timeouts: { type: 'counter', unit: 'count', description: 'iterations whose reply did not come within iterationTimeout' },
   messages_sent: { type: 'counter', unit: 'count', description: 'messages written to the target' },
+  group_messages_sent: { type: 'counter', unit: 'count', description: 'messages written to a group chat (each is delivered to every other member)' },
   messages_rejected: { type: 'counter', unit: 'count', description: 'sends the target refused with an error frame' },
   messages_unacknowledged: { type: 'counter', unit: 'count', description: 'sends with no `sent` ack: the sender\'s connection closed first or the ack timed out (a client would retry them)' },
   messages_delivered: { type: 'counter', unit: 'count', description: 'first deliveries of a message to its recipient (live or drained)' },

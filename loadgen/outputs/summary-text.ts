@@ -31,7 +31,7 @@ function fmtNumber(x: number): string {
   return `${+x.toFixed(2)}`;
 }
 
-function describeExecutor(e: ResolvedExecutor): string {
+export function describeExecutor(e: ResolvedExecutor): string {
   const per = e.timeUnitMs === 1000 ? 's' : formatDurationMs(e.timeUnitMs);
   const common = `gracefulStop: ${formatDurationMs(e.gracefulStopMs)}, exec: ${e.exec}${e.startMs ? `, startTime: ${formatDurationMs(e.startMs)}` : ''}`;
   switch (e.executor) {
@@ -80,6 +80,7 @@ export function renderSummaryText(s: RunSummary): string {
     `${s.target.transport} client, ${s.workers} worker thread(s) x ${s.shards.length === 1 ? `shard ${s.shards[0]!.index + 1}/${s.shards[0]!.count}` : `${s.shards.length} shards merged`}`);
   const ct = s.setup.connect_time?.values;
   out.push(`  phases:   setup ${fmtMs(s.phases.setup_ms)} (${s.setup.connected} connections${s.setup.failed ? `, ${s.setup.failed} FAILED` : ''}` +
+    `${s.setup.groups_created ? `, ${s.setup.groups_created} groups` : ''}` +
     `${ct ? `, connect p(99)=${fmtMs(ct['p(99)']!)}` : ''}) | measured ${fmtMs(s.phases.measured_ms)} | delivery grace ${fmtMs(s.phases.grace_ms)} | ` +
     `teardown ${fmtMs(s.phases.teardown_ms)}`);
   out.push('');

@@ -16,9 +16,10 @@ import type { MetricsRegistry } from '../metrics/registry';
 import type { ConnectionEvents, LoadConnection, LoadDriver } from '../drivers/connection';
 import type { Vu } from '../executors/executor';
 import { intSampler, Rng, type Sampler } from '../engine/distribution';
-import { readHeader, type PayloadHeader } from '../workloads/payload';
+import { HEADER_FLAG_GROUP, readHeader, type PayloadHeader } from '../workloads/payload';
 import { LatencyHistogram } from '../metrics/latency';
 import { Arrival, StreamTracker } from './integrity';
+import { GROUP_POSITIONS_MAX, GroupTable } from './groups';
 
 export const enum UserState {
   Offline = 0,
@@ -41,6 +42,8 @@ const HEARTBEAT_MS = 20_000;
 const READ_BUCKET_MS = 10;
 /** Per sender and chat, messages awaiting their receipts; older ones are forgotten past this. */
 const RECEIPT_QUEUE_MAX = 100_000;
+/** Group creations in flight at once per worker during setup. */
+const SETUP_GROUP_CREATES_IN_FLIGHT_MAX = 16;
 
 /** An in-flight send, pooled; ref on the wire = index + 1. */
 interface PendingSend {
@@ -56,6 +59,8 @@ interface PendingSend {
   scheduledMs: number;
   sentAtMs: number;
   scenario: number;
+  /** The group sent to (stream = group * 256 + sender position), or -1 for a 1:1 message. */
+  group: number;
 }
 
 class ReceiptQueue {
@@ -105,6 +110,9 @@ export interface SetupStats {
   /** Encoded HDR of setup connect times (kept apart from the measured window). */
   connectTime: string;
   firstError: string;
+  /** Group chats created for the group workload, and creations that failed. */
+  groupsCreated: number;
+  groupsFailed: number;
 }
 
 export class World {
@@ -116,7 +124,11 @@ export class World {
   readonly tracker: StreamTracker;
   readonly rng: Rng;
   readonly messageBytes: Sampler;
-  readonly header: PayloadHeader = { scheduledMs: 0, stream: 0, number: 0, slot: 0, scenario: 0 };
+  readonly header: PayloadHeader = { scheduledMs: 0, stream: 0, number: 0, slot: 0, scenario: 0, flags: 0 };
+  /** Group chats among this world's users (none unless the traffic model has groupsPerUser > 0). */
+  readonly groups: GroupTable;
+  /** Messages numbered per group sender stream (group * 256 + position). */
+  private readonly groupNext: Uint32Array;
 
   // online set: O(1) add/remove, O(1) pick
   private readonly onlineList: Int32Array;
@@ -174,8 +186,10 @@ export class World {
     this.offsets = Int32Array.from({ length: this.contacts }, (_, j) => 1 + j * stride);
     this.state = new Uint8Array(this.n);
     this.conns = new Array(this.n).fill(null);
-    this.tracker = new StreamTracker(this.n * this.contacts);
     this.rng = new Rng(0x5eed + segment.index * 7919);
+    this.groups = new GroupTable(this.n, t, new Rng(0x6709 + segment.index * 7919), this.n * this.contacts);
+    this.groupNext = new Uint32Array(this.groups.count * GROUP_POSITIONS_MAX);
+    this.tracker = new StreamTracker(this.n * this.contacts + this.groups.recvStreams);
     this.messageBytes = intSampler(t.messageBytes);
     this.onlineList = new Int32Array(this.n);
     this.contactCursor = new Uint8Array(this.n);
@@ -203,7 +217,9 @@ export class World {
     return this.segment.userFirst + u;
   }
 
+  /** The recipient of a tracker stream: a 1:1 stream (sender * contacts + j) or a group (sender, recipient) stream. */
   recipientOf(stream: number): number {
+    if (stream >= this.groups.streamBase) return this.groups.recipientOfRecv(stream);
     const sender = Math.floor(stream / this.contacts);
     return (sender + this.offsets[stream - sender * this.contacts]!) % this.n;
   }
@@ -271,7 +287,51 @@ export class World {
       }
     };
     await Promise.all(Array.from({ length: Math.min(SETUP_CONNECTS_IN_FLIGHT_MAX, todo.length) }, runOne));
-    return { connected: hist.count, failed, durationMs: this.now() - start, connectTime: hist.encode(), firstError };
+    const groups = await this.createGroups(log);
+    firstError ||= groups.firstError;
+    return {
+      connected: hist.count, failed, durationMs: this.now() - start, connectTime: hist.encode(), firstError,
+      groupsCreated: groups.created, groupsFailed: groups.failed,
+    };
+  }
+
+  /**
+   * Create this world's group chats, each by its first online member (the
+   * server makes the creator its admin). A group with nobody online at the
+   * start is not created and never sent to.
+   */
+  private async createGroups(log: (line: string) => void): Promise<{ created: number; failed: number; firstError: string }> {
+    const g = this.groups;
+    let created = 0;
+    let failed = 0;
+    let firstError = '';
+    if (g.count === 0) return { created, failed, firstError };
+    let next = 0;
+    const createOne = async (i: number): Promise<void> => {
+      const s = g.size[i]!;
+      let creatorPos = 0;
+      while (creatorPos < s && this.state[g.member(i, creatorPos)] !== UserState.Online) creatorPos++;
+      if (creatorPos === s) return;
+      const conn = this.conns[g.member(i, creatorPos)]!;
+      if (!conn.createGroup) throw new Error(`the ${this.driver.name} target has no group chats: the group workload needs the real system`);
+      const others: number[] = [];
+      for (let p = 0; p < s; p++) if (p !== creatorPos) others.push(this.globalIndex(g.member(i, p)));
+      try {
+        g.setChatId(i, await conn.createGroup(`lg ${this.segment.index}.${i}`, others));
+        created++;
+      } catch (err) {
+        failed++;
+        firstError ||= `creating group ${i} (${s} members): ${(err as Error).message}`;
+      }
+    };
+    const runOne = async (): Promise<void> => {
+      while (next < g.count) await createOne(next++);
+    };
+    const t0 = this.now();
+    await Promise.all(Array.from({ length: Math.min(SETUP_GROUP_CREATES_IN_FLIGHT_MAX, g.count) }, runOne));
+    log(`setup: ${created} group chat(s) created in ${Math.round(this.now() - t0)} ms` +
+      `${created < g.count ? ` (${g.count - created} not: ${failed} failed, the rest had nobody online)` : ''}`);
+    return { created, failed, firstError };
   }
 
   /** Open user u's connection; resolves once it is online. */
@@ -315,7 +375,8 @@ export class World {
   }
 
   private abandonOne(p: PendingSend): void {
-    this.tracker.abandon(p.stream, p.number);
+    if (p.group >= 0) this.forEachGroupRecv(p, (stream) => this.tracker.abandon(stream, p.number));
+    else this.tracker.abandon(p.stream, p.number);
     this.metrics.counter.messages_unacknowledged.add(1, p.scenario);
     this.releasePending(p, false);
   }
@@ -388,6 +449,7 @@ export class World {
     p.number = num;
     p.scheduledMs = vu.scheduledMs;
     p.scenario = scenario;
+    p.group = -1;
     this.pendingBySender[sender]!++;
     const now = this.now();
     p.sentAtMs = now;
@@ -401,11 +463,53 @@ export class World {
     m.counter.data_sent.add(body.length, scenario);
   }
 
+  /** Send one message from position `pos` of group g to the group; the iteration ends at the sent ack. */
+  sendGroup(vu: Vu, g: number, pos: number, scenario: number, body: Buffer, writeHeader: (buf: Buffer, stream: number, num: number, slot: number) => void): void {
+    const groups = this.groups;
+    const sender = groups.member(g, pos);
+    const stream = g * GROUP_POSITIONS_MAX + pos;
+    const num = ++this.groupNext[stream]!;
+    const s = groups.size[g]!;
+    // Every other member expects this number next from this sender.
+    for (let k = 0; k < s; k++) if (k !== pos) this.tracker.assign(groups.recvStream(g, pos, k));
+    const p = this.takePending();
+    p.vu = vu;
+    p.gen = vu.gen;
+    p.sender = sender;
+    p.stream = stream;
+    p.number = num;
+    p.scheduledMs = vu.scheduledMs;
+    p.scenario = scenario;
+    p.group = g;
+    this.pendingBySender[sender]!++;
+    const now = this.now();
+    p.sentAtMs = now;
+    writeHeader(body, stream, num, p.index);
+    body[21] = HEADER_FLAG_GROUP;
+    this.conns[sender]!.sendGroupMessage(groups.chatIds[g]!, body, p.index + 1, `g${g.toString(36)}.${pos.toString(36)}.${num.toString(36)}`);
+    this.lastActivityMs[sender] = now;
+    const m = this.metrics;
+    m.counter.messages_sent.add(1, scenario);
+    m.counter.group_messages_sent.add(1, scenario);
+    m.counter.data_sent.add(body.length, scenario);
+  }
+
+  /** The next group send (group, sender position) with an online sender, or null. */
+  nextGroupSend(): { group: number; pos: number } | null {
+    return this.groups.nextSend((u) => this.state[u] === UserState.Online);
+  }
+
+  private forEachGroupRecv(p: PendingSend, f: (stream: number) => void): void {
+    const pos = p.stream - p.group * GROUP_POSITIONS_MAX;
+    const s = this.groups.size[p.group]!;
+    for (let k = 0; k < s; k++) if (k !== pos) f(this.groups.recvStream(p.group, pos, k));
+  }
+
   private takePending(): PendingSend {
     const idx = this.freePending.pop();
     let p: PendingSend;
     if (idx === undefined) {
-      p = { index: this.pending.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0, scenario: 0 };
+      p = { index: this.pending.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0, scenario: 0, group: -1 };
       this.pending.push(p);
     } else {
       p = this.pending[idx]!;
@@ -459,11 +563,16 @@ export class World {
   private onDeliver(r: number, body: Uint8Array, replay: boolean, chatId: string, id: number): void {
     const h = this.header;
     const m = this.metrics;
-    if (!readHeader(body, h) || h.stream >= this.n * this.contacts || this.recipientOf(h.stream) !== r) {
+    if (!readHeader(body, h)) {
       m.counter.errors.add(1);
       return;
     }
-    const arrival = this.tracker.deliver(h.stream, h.number);
+    const stream = h.flags === HEADER_FLAG_GROUP ? this.groupRecvStreamOf(h.stream, r) : h.stream;
+    if (stream < 0 || (h.flags !== HEADER_FLAG_GROUP && (stream >= this.n * this.contacts || this.recipientOf(stream) !== r))) {
+      m.counter.errors.add(1);
+      return;
+    }
+    const arrival = this.tracker.deliver(stream, h.number);
     if (arrival === Arrival.Unknown) {
       m.counter.errors.add(1);
       return;
@@ -489,6 +598,15 @@ export class World {
     }
   }
 
+  /** Tracker stream of a group message (wire stream = group * 256 + sender position) at recipient r; -1 if r is not a member. */
+  private groupRecvStreamOf(wireStream: number, r: number): number {
+    const g = Math.floor(wireStream / GROUP_POSITIONS_MAX);
+    const pos = wireStream - g * GROUP_POSITIONS_MAX;
+    if (g >= this.groups.count || pos >= this.groups.size[g]!) return -1;
+    const rp = this.groups.positionOf(g, r);
+    return rp < 0 || rp === pos ? -1 : this.groups.recvStream(g, pos, rp);
+  }
+
   private onSent(sender: number, ref: number, id: number, chatId: string): void {
     const p = this.pendingOf(ref, sender);
     if (!p) return; // timed out already
@@ -509,7 +627,8 @@ export class World {
     m.counter.errors.add(1);
     const p = this.pendingOf(ref, sender);
     if (!p) return;
-    this.tracker.skip(p.stream, p.number);
+    if (p.group >= 0) this.forEachGroupRecv(p, (stream) => this.tracker.skip(stream, p.number));
+    else this.tracker.skip(p.stream, p.number);
     m.counter.messages_rejected.add(1, p.scenario);
     m.rate.send_success.add(false, p.scenario);
     this.releasePending(p, false);
@@ -667,7 +786,7 @@ export class World {
   outstanding(): { online: number; offline: number } {
     let online = 0;
     let offline = 0;
-    const streams = this.n * this.contacts;
+    const streams = this.tracker.streams;
     for (let s = 0; s < streams; s++) {
       const missing = this.tracker.missing(s);
       if (missing <= 0) continue;
@@ -680,14 +799,15 @@ export class World {
   /** Describe up to `max` lost messages (recipient online, message never arrived), for the log. */
   describeLost(t0: number, max = 5): string[] {
     const out: string[] = [];
-    const streams = this.n * this.contacts;
+    const streams = this.tracker.streams;
     for (let s = 0; s < streams && out.length < max; s++) {
       if (this.tracker.missing(s) <= 0) continue;
       const r = this.recipientOf(s);
       if (this.state[r] !== UserState.Online) continue;
-      const sender = Math.floor(s / this.contacts);
+      const group = s >= this.groups.streamBase ? this.groups.senderOfRecv(s) : null;
+      const sender = group ? group.sender : Math.floor(s / this.contacts);
       const at = this.debugSent?.get(s * 2 ** 24 + this.tracker.missingNumbers(s, 1)[0]!);
-      out.push(`user ${this.globalIndex(sender)} -> ${this.globalIndex(r)}: message #${this.tracker.missingNumbers(s, 3).join(', #')} of ${this.tracker.next[s]}` +
+      out.push(`user ${this.globalIndex(sender)} -> ${group ? `group ${group.group} -> ` : ''}${this.globalIndex(r)}: message #${this.tracker.missingNumbers(s, 3).join(', #')} of ${this.tracker.next[s]}` +
         (at !== undefined ? ` sent at ${((at - t0) / 1000).toFixed(3)}s` : '') +
         (this.reconnectStartMs[r]! > 0 ? `; recipient reconnected at ${((this.reconnectStartMs[r]! - t0) / 1000).toFixed(3)}s` : '') +
         (this.droppedAtMs[r]! > 0 ? `, dropped at ${((this.droppedAtMs[r]! - t0) / 1000).toFixed(3)}s` : ''));

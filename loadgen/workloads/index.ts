@@ -1,16 +1,18 @@
 // The workload registry: `exec` names -> what an iteration does. A new
-// workload (the group storm's `group`) is one file here plus one line below;
-// executors, metrics and outputs need no change.
+// workload is one file here plus one line below; executors, metrics and
+// outputs need no change.
 import type { ResolvedExecutor } from '../engine/plan';
 import type { Workload } from '../executors/executor';
 import type { World } from '../workers/world';
 import { ChatWorkload } from './chat';
 import { DisconnectWorkload } from './disconnect';
+import { GroupWorkload } from './group';
 import { ReconnectWorkload } from './reconnect';
 
 export function createWorkload(world: World, cfg: ResolvedExecutor): Workload {
   switch (cfg.exec) {
     case 'chat': return new ChatWorkload(world, cfg);
+    case 'group': return new GroupWorkload(world, cfg);
     case 'disconnect': return new DisconnectWorkload(world);
     case 'reconnect': return new ReconnectWorkload(world);
   }

@@ -7,8 +7,9 @@
 //   [12..16) u32  number within the stream, 1, 2, 3, ...
 //   [16..20) u32  pending slot of the sending iteration (so a recipient can end it)
 //   [20]     u8   scenario index
-//   [21]     u8   reserved (0)
+//   [21]     u8   flags: HEADER_FLAG_GROUP when stream is a group stream (group * 256 + sender position)
 export const PAYLOAD_HEADER_BYTES = 22;
+export const HEADER_FLAG_GROUP = 1;
 
 export interface PayloadHeader {
   scheduledMs: number;
@@ -16,6 +17,7 @@ export interface PayloadHeader {
   number: number;
   slot: number;
   scenario: number;
+  flags: number;
 }
 
 export function writeHeader(buf: Buffer, scheduledMs: number, stream: number, number: number, slot: number, scenario: number): void {
@@ -36,5 +38,6 @@ export function readHeader(body: Uint8Array, out: PayloadHeader): boolean {
   out.number = b.readUInt32LE(12);
   out.slot = b.readUInt32LE(16);
   out.scenario = b[20]!;
+  out.flags = b[21]!;
   return true;
 }
