@@ -34,6 +34,7 @@ import { summaryTextOutput, renderSummaryText, SUMMARY_TXT } from './outputs/sum
 import { summaryJsonOutput, writeSummaryJson } from './outputs/summary-json';
 import { junitOutput, renderJunit, JUNIT_XML } from './outputs/junit';
 import { metricsEndpointOutput } from './outputs/metrics-endpoint';
+import { reportHtmlOutput, writeReportHtml } from './outputs/report-html';
 import type { Output } from './outputs/output';
 import { runLocalShards, READY_LINE } from './engine/local-shards';
 
@@ -200,7 +201,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     outputs.push(metricsEndpointOutput(port, log));
   }
   if (!values.quiet) outputs.push(progressOutput());
-  outputs.push(summaryJsonOutput, junitOutput, summaryTextOutput);
+  outputs.push(summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput);
   log(`loadgen: ${scenario.name} -> ${outDir}`);
   const procs = Number(values.procs);
   if (!Number.isInteger(procs) || procs < 1 || procs > 64) throw new UsageError('--procs must be an integer within 1..64');
@@ -213,10 +214,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     const merged = await runLocalShards({
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
       secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log,
+      childMetrics: values['metrics-port'] !== 'off',
     });
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
     for (const out of outputs) await out.close?.();
-    log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml} (shards in shard-<i>/)`);
+    log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html} (shards in shard-<i>/)`);
     return merged.exit_code;
   }
   const summary = await runScenario({
@@ -231,7 +233,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     outputs, log,
     waitForStart: values['start-on-stdin'] ? startFromStdin : undefined,
   });
-  log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml}`);
+  log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html}`);
   return summary.exit_code;
 }
 
@@ -260,10 +262,11 @@ function cmdMerge(argv: string[]): number {
   const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
   writeSummaryJson(merged, outDir);
   writeFileSync(join(outDir, JUNIT_XML), renderJunit(merged));
+  writeReportHtml(merged, outDir);
   const text = renderSummaryText(merged);
   writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');
   if (!values.quiet) process.stdout.write(text + '\n');
-  process.stderr.write(`merged ${parts.length} run(s) -> ${relative(process.cwd(), outDir)}/summary.json\n`);
+  process.stderr.write(`merged ${parts.length} run(s) -> ${relative(process.cwd(), outDir)}/{summary.json,report.html}\n`);
   return merged.exit_code;
 }
 

@@ -19,6 +19,8 @@ command -v python3 >/dev/null || need_apt+=(python3)
 # Observability tests: promtool (Debian's prometheus package) and jsonnet (dashboards).
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v jsonnet >/dev/null || need_apt+=(jsonnet)
+# The HTML report's test: Debian's Chromium, driven by playwright-core (never `npx playwright install`: it downloads a browser).
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

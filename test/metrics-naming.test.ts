@@ -3,11 +3,16 @@
 // before and after traffic that touches every path we count: 1:1 load, a
 // group, cross-gateway delivery, an offline queue and its drain, history,
 // presence, pings, and refused input (bad token, malformed frame, self-send,
-// unknown user). The set of series of every wa_* family must be the same
-// after as before: label values are fixed up front, never ids.
+// unknown user). The load generator (`loadgen run smoke` against that
+// system) is scraped as soon as its endpoint is up and again mid-run. The set
+// of series of every wa_* family must be the same after as before: label
+// values are fixed up front, never ids.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ChatClient, ServerError } from '../loadgen/client/chat-client';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
 import { runPairLoad } from '../loadgen/pair-load';
@@ -19,6 +24,8 @@ import { connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
 /** The last word of every wa_* name: a base unit, `total`, or what a count/gauge counts. Extend deliberately. */
 const NAME_ENDINGS = new Set([
   'seconds', 'bytes', 'total', 'items', 'messages', 'events', 'connections', 'users', 'links', 'up', 'info', 'active', 'queued',
+  // the load generator: VUs it runs, shares (0..1), its executors' target rate (iterations per second)
+  'vus', 'ratio', 'rate',
 ]);
 /** Units that are not base units (Prometheus: seconds, bytes). */
 const NON_BASE_UNITS = /_(ms|us|ns|millis|milliseconds|micros|microseconds|nanoseconds|minutes|hours|days|kb|mb|gb|kib|mib|gib|kilobytes|megabytes|percent)(_|$)/;
@@ -36,6 +43,34 @@ interface Scrape {
   process: string;
   text: string;
   families: Map<string, Family>;
+}
+
+async function scrape(process: string, url: string): Promise<Scrape> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200, `${process} ${url}`);
+  assert.match(res.headers.get('content-type') ?? '', /text\/plain/);
+  const text = await res.text();
+  return { process, text, families: parseExposition(text) };
+}
+
+/** The load generator's CLI against `sys`, with its /metrics on a free port. */
+function startLoadgen(sys: RunningSystem): { child: ChildProcess; url: Promise<string>; exited: Promise<number>; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'wa-naming-lg-'));
+  const child = spawn(process.execPath, [join(__dirname, '..', 'loadgen', 'cli.js'), 'run', 'smoke', '--target', sys.gatewayUrl,
+    '--chat-target', sys.chatTarget, '--secret', sys.secret, '--duration', '4s', '--metrics-port', '0', '--quiet', '--out', dir],
+  { stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  const url = new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d;
+      const m = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(err);
+      if (m) resolve(m[1]!);
+    });
+    child.once('exit', (code) => reject(new Error(`loadgen exited ${code} before serving /metrics: ${err}`)));
+  });
+  url.catch(() => {});
+  const exited = new Promise<number>((resolve) => child.once('exit', (code) => resolve(code ?? -1)));
+  return { child, url, exited, dir };
 }
 
 async function scrapeAll(sys: RunningSystem): Promise<Scrape[]> {
@@ -65,14 +100,34 @@ function value(s: Scrape, name: string, labels: Record<string, string> = {}): nu
   assert.fail(`${s.process}: no sample ${name} ${JSON.stringify(labels)}`);
 }
 
-describe('metrics naming and cardinality, every process', { timeout: 90_000 }, () => {
+describe('metrics naming and cardinality, every process', { timeout: 150_000 }, () => {
   let sys: RunningSystem;
+  let loadgenAfter: Scrape;
   let beforeTraffic: Scrape[];
   let afterTraffic: Scrape[];
 
   before(async () => {
     sys = await startSystem({ gateways: 2 });
     beforeTraffic = await scrapeAll(sys);
+
+    // The load generator: scraped before its users connect and again while it sends.
+    const lg = startLoadgen(sys);
+    try {
+      const url = await lg.url;
+      const lgBefore = await scrape('loadgen', url);
+      let lgAfter = lgBefore;
+      await waitFor(async () => {
+        lgAfter = await scrape('loadgen', url);
+        return value(lgAfter, 'wa_loadgen_messages_delivered_total') > 200;
+      }, 30_000, 'load generator traffic');
+      beforeTraffic.push(lgBefore);
+      loadgenAfter = lgAfter;
+      const code = await lg.exited;
+      assert.ok(code === 0 || code === 99, `loadgen exited ${code}`); // 99: a latency threshold on this shared machine
+    } finally {
+      if (lg.child.exitCode === null) lg.child.kill('SIGINT');
+      rmSync(lg.dir, { recursive: true, force: true });
+    }
 
     // 1:1 load on gateway 0.
     const load = await runPairLoad(new SystemDriver({ url: sys.gatewayUrl, secret: sys.secret, userBase: Date.now() % 1_000_000_000 }), {
@@ -111,7 +166,7 @@ describe('metrics naming and cardinality, every process', { timeout: 90_000 }, (
 
     for (const cl of [a, b, c2]) cl.close();
     await sleep(200);
-    afterTraffic = await scrapeAll(sys);
+    afterTraffic = [...await scrapeAll(sys), loadgenAfter];
   });
 
   after(async () => {
@@ -121,7 +176,8 @@ describe('metrics naming and cardinality, every process', { timeout: 90_000 }, (
   it('serves /metrics on every process, with our families and the default process metrics', () => {
     for (const s of afterTraffic) {
       const names = [...s.families.keys()];
-      assert.ok(names.some((n) => n.startsWith(s.process === 'chat' ? 'wa_chat_' : 'wa_gateway_')), `${s.process}: own families`);
+      const own = s.process === 'chat' ? 'wa_chat_' : s.process === 'loadgen' ? 'wa_loadgen_' : 'wa_gateway_';
+      assert.ok(names.some((n) => n.startsWith(own)), `${s.process}: own families`);
       for (const n of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'wa_event_loop_delay_seconds']) {
         assert.ok(s.families.has(n), `${s.process}: ${n}`);
       }
@@ -129,7 +185,13 @@ describe('metrics naming and cardinality, every process', { timeout: 90_000 }, (
   });
 
   it('counts what the traffic did (the scrape reads live state)', () => {
-    const [chat, gw0, gw1] = afterTraffic as [Scrape, Scrape, Scrape];
+    const [chat, gw0, gw1, lg] = afterTraffic as [Scrape, Scrape, Scrape, Scrape];
+    assert.equal(lg.process, 'loadgen');
+    assert.ok(value(lg, 'wa_loadgen_messages_sent_total', { scenario: 'smoke' }) > 200);
+    assert.ok(value(lg, 'wa_loadgen_messages_scheduled_total', { scenario: 'smoke' }) > 200);
+    assert.ok(value(lg, 'wa_loadgen_delivery_latency_seconds_count', { scenario: 'smoke' }) > 200);
+    assert.ok(value(lg, 'wa_loadgen_delivery_latency_seconds_bucket', { scenario: 'smoke', le: '+Inf' }) > 200);
+    assert.equal(value(lg, 'wa_loadgen_connections', { scenario: 'smoke' }), 200);
     assert.ok(value(chat, 'wa_chat_messages_stored_total', { kind: 'direct' }) > 100);
     assert.ok(value(chat, 'wa_chat_messages_stored_total', { kind: 'group' }) >= 1);
     assert.ok(value(chat, 'wa_chat_messages_stored_total', { kind: 'system' }) >= 2);
@@ -156,7 +218,7 @@ describe('metrics naming and cardinality, every process', { timeout: 90_000 }, (
         assert.ok(['counter', 'gauge', 'histogram'].includes(f.type), `${f.name}: type ${f.type}`);
         if (f.type !== 'counter') assert.doesNotMatch(f.name, /_total$/, `${s.process} ${f.name}: _total on a ${f.type}`);
         assert.doesNotMatch(f.name, NON_BASE_UNITS, `${s.process} ${f.name}: use base units (_seconds, _bytes)`);
-        assert.match(f.name, /^wa_(gateway|chat|store|event_loop)_[a-z0-9_]+$/, `${f.name}: wa_<tier>_...`);
+        assert.match(f.name, /^wa_(gateway|chat|store|event_loop|loadgen)_[a-z0-9_]+$/, `${f.name}: wa_<tier>_...`);
         const ending = f.name.slice(f.name.lastIndexOf('_') + 1);
         assert.ok(NAME_ENDINGS.has(ending), `${s.process} ${f.name}: ends in "${ending}", not a unit or a counted noun (${[...NAME_ENDINGS].join(', ')})`);
         if (/latency|duration|delay|lag/.test(f.name)) assert.match(f.name, /_seconds$/, `${f.name}: a time is in seconds`);

@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricNamesIn, PROMETHEUS_DIR, recordingRules } from '../server/metrics/dashboard-queries';
+import { metricNamesIn, panelQueries, PROMETHEUS_DIR, recordingRules } from '../server/metrics/dashboard-queries';
+import { loadgenFamilyNames } from '../loadgen/outputs/metrics-endpoint';
 
 function promtool(...args: string[]): { status: number | null; out: string } {
   const r = spawnSync('promtool', args, { encoding: 'utf8', cwd: PROMETHEUS_DIR });
@@ -14,12 +15,8 @@ function promtool(...args: string[]): { status: number | null; out: string } {
   return { status: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
-/** Names the load generator is asked to export (the lead aligns loadgen/outputs/metrics-endpoint.ts with them). */
-const LOADGEN_NAMES = new Set([
-  'wa_loadgen_delivery_latency_seconds', 'wa_loadgen_messages_scheduled_total', 'wa_loadgen_messages_sent_total',
-  'wa_loadgen_messages_delivered_total', 'wa_loadgen_delivery_lost_total', 'wa_loadgen_delivery_duplicated_total',
-  'wa_loadgen_delivery_out_of_order_total', 'wa_loadgen_dropped_iterations_total', 'wa_loadgen_target_rate',
-]);
+/** What the load generator's /metrics serves (test/prometheus-live.test.ts proves it against a real run). */
+const LOADGEN_NAMES = new Set(loadgenFamilyNames());
 
 describe('prometheus config and rules', () => {
   it('promtool check config: the local-topology config (and the rule files it loads)', () => {
@@ -53,8 +50,19 @@ describe('prometheus config and rules', () => {
       assert.match(r.record, /^[a-z]+:[a-z0-9_]+:[a-z0-9_]+$/, `${r.record}: level:metric:operations`);
       for (const name of metricNamesIn(r.expr)) {
         const base = name.replace(/_(bucket|sum|count)$/, '');
-        if (base.startsWith('wa_loadgen_')) assert.ok(LOADGEN_NAMES.has(base), `${r.record}: ${name} is not an agreed load-generator name`);
+        if (base.startsWith('wa_loadgen_')) assert.ok(LOADGEN_NAMES.has(base), `${r.record}: ${name} is not a metric the load generator exports`);
       }
     }
+  });
+
+  it('every load-generator name a dashboard panel reads is one the load generator exports', () => {
+    let seen = 0;
+    for (const q of panelQueries()) {
+      for (const name of metricNamesIn(q.promql).filter((n) => n.startsWith('wa_loadgen_'))) {
+        seen++;
+        assert.ok(LOADGEN_NAMES.has(name.replace(/_(bucket|sum|count)$/, '')), `${q.dashboard} / ${q.panel}: ${name}`);
+      }
+    }
+    assert.ok(seen >= 10, `${seen} load-generator names in panels`);
   });
 });

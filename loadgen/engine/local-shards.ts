@@ -40,6 +40,8 @@ export interface LocalShardsOptions {
   targetUrls?: string[];
   secret?: string;
   chatTarget?: string;
+  /** Each child serves its own /metrics on a free port (and registers it for Prometheus file_sd). */
+  childMetrics?: boolean;
   log: (line: string) => void;
 }
 
@@ -71,7 +73,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       const args = [
         join(__dirname, '..', 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
         '--user-base', String(userBase), '--out', dir, '--run-id', `${o.runId}-shard${i + 1}of${o.procs}`, '--quiet',
-        '--metrics-port', 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
+        '--metrics-port', o.childMetrics ? '0' : 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
       ];
       if (chatTarget) args.push('--chat-target', chatTarget);
       const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WA_TOKEN_SECRET: secret } });

@@ -14,8 +14,8 @@ export interface IntervalRecord {
   counters: Record<string, number>;
   rates: Record<string, [number, number]>;
   gauges: Record<string, number>;
-  /** Readable per-interval figures of each trend. */
-  trends: Record<string, { count: number; p50: number; p99: number; max: number }>;
+  /** Readable per-interval figures of each trend (p95 since the HTML report; older files: decode `histograms`). */
+  trends: Record<string, { count: number; p50: number; p95?: number; p99: number; max: number }>;
   /** The interval's histograms, compressed base64 (microseconds): the lossless part. */
   histograms: Record<string, string>;
   /** Load generator CPU during the interval, % of one core (process) and the busiest worker thread. */
@@ -52,7 +52,7 @@ export function intervalRecord(index: number, intervalMs: number, snaps: readonl
   }
   for (const [name, h] of hists) {
     const s = h.summary();
-    rec.trends[name] = { count: s.count, p50: s.p50_ms, p99: s.p99_ms, max: s.max_ms };
+    rec.trends[name] = { count: s.count, p50: s.p50_ms, p95: s.p95_ms, p99: s.p99_ms, max: s.max_ms };
     rec.histograms[name] = h.encode();
   }
   return rec;

@@ -45,6 +45,24 @@ export class LatencyHistogram {
     this.h.reset();
   }
 
+  /**
+   * Every recorded value range once: its middle value (µs) and its count
+   * (HDR keeps 3 significant digits, so a "value" is a range 0.1 % wide).
+   */
+  forEachRecorded(fn: (us: number, count: number) => void): void {
+    // The JS build (what hdr.build returns by default) has the iterator; the Histogram interface does not declare it.
+    const h = this.h as hdr.Histogram & {
+      recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } };
+      medianEquivalentValue(v: number): number;
+    };
+    const it = h.recordedValuesIterator;
+    it.reset();
+    while (it.hasNext()) {
+      const v = it.next();
+      fn(h.medianEquivalentValue(v.valueIteratedTo), v.countAtValueIteratedTo);
+    }
+  }
+
   encode(): string {
     return hdr.encodeIntoCompressedBase64(this.h);
   }

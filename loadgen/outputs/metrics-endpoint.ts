@@ -1,13 +1,64 @@
-// A Prometheus /metrics endpoint on loopback while the run lasts (prom-client).
-// Counters are the run's totals, trends are exposed as quantile gauges of the
-// cumulative HDR histograms (prom-client histograms cannot be fed from HDR
-// without losing resolution), plus the generator's own CPU and VUs.
+// The load generator's /metrics for Prometheus (prom-client), on loopback
+// while the run lasts, registered for file service discovery (job
+// wa-loadgen) when WA_PROM_SD_DIR is set, like the system's processes.
+//
+// Names follow Prometheus conventions and are what dashboards/ and
+// prometheus/rules/ query (the k6 names stay in the summary and thresholds):
+//   trend   delivery_latency  -> wa_loadgen_delivery_latency_seconds   histogram
+//   counter messages_sent     -> wa_loadgen_messages_sent_total        counter
+//   counter data_sent (bytes) -> wa_loadgen_data_sent_bytes_total      counter
+//   rate    send_success      -> wa_loadgen_send_success_ratio         gauge (share so far)
+//   gauges  vus, vus_max, connections -> wa_loadgen_vus, wa_loadgen_allocated_vus, wa_loadgen_connections
+// plus what only the coordinator knows: wa_loadgen_messages_scheduled_total and
+// wa_loadgen_target_rate (from the executors' schedule), wa_loadgen_elapsed_seconds,
+// wa_loadgen_busiest_thread_cpu_ratio, and prom-client's process metrics.
+// Labels: `scenario` (the scenario's name) everywhere, `executor` on the target
+// rate: both fixed before the run, so no series appears at runtime.
+//
+// Histograms are fed once per interval from the workers' HDR interval
+// histograms (one decode, one pass over the recorded ranges): nothing is
+// observed per message here. Each process exports its own share of a sharded
+// run (--procs, --shard); sum() over instances is the whole run.
 import { createServer, type Server } from 'node:http';
-import { AddressInfo } from 'node:net';
-import { Gauge, Registry } from 'prom-client';
+import type { AddressInfo } from 'node:net';
+import { COUNTER_NAMES, GAUGE_NAMES, METRICS, RATE_NAMES, TREND_NAMES, type GaugeName } from '../metrics/catalog';
+import { LatencyHistogram } from '../metrics/latency';
+import type { MetricsAggregate } from '../metrics/aggregate';
+import { isArrivalRate, messagesDue, scheduledRate } from '../engine/schedule';
+import type { RunPlan } from '../engine/plan';
+import { CallbackMetric, createProcessMetrics, DELIVERY_BUCKETS_SECONDS, type ProcessMetrics } from '../../server/metrics/registry';
+import { FastHistogram, type HistogramSeries } from '../../server/metrics/fast-histogram';
+import { registerFileSdTarget, type FileSdTarget } from '../../server/metrics/file-sd';
 import type { LiveStatus, Output } from './output';
 
-const QUANTILES = [0.5, 0.9, 0.95, 0.99, 0.999];
+/** The server's delivery buckets (fine around 100 ms, le="0.1" exists) plus room for drains and reconnects. */
+export const LOADGEN_LATENCY_BUCKETS_SECONDS = [...DELIVERY_BUCKETS_SECONDS, 30, 60] as const;
+const PREFIX = 'wa_loadgen_';
+/** The catalog's gauges under Prometheus names; the process CPU gauge is process_cpu_seconds_total there. */
+const GAUGE_EXPORTS: Partial<Record<GaugeName, string>> = { vus: 'vus', vus_max: 'allocated_vus', connections: 'connections' };
+
+/** The exposition name of a catalog metric (null: not exported under its own name). */
+export function promNameOf(metric: string): string | null {
+  const info = (METRICS as Record<string, { type: string; unit: string }>)[metric];
+  if (!info) return null;
+  switch (info.type) {
+    case 'trend': return `${PREFIX}${metric}_seconds`;
+    case 'counter': return `${PREFIX}${metric}${info.unit === 'bytes' ? '_bytes' : ''}_total`;
+    case 'rate': return `${PREFIX}${metric}_ratio`;
+    default: {
+      const g = GAUGE_EXPORTS[metric as GaugeName];
+      return g ? `${PREFIX}${g}` : null;
+    }
+  }
+}
+
+/** Families only the coordinator computes (not catalog metrics). */
+const EXTRA_FAMILIES = ['messages_scheduled_total', 'target_rate', 'elapsed_seconds', 'busiest_thread_cpu_ratio'].map((n) => `${PREFIX}${n}`);
+
+/** Every wa_loadgen_* family /metrics serves (histograms by base name), for checks that run without a run. */
+export function loadgenFamilyNames(): string[] {
+  return [...Object.keys(METRICS).map(promNameOf).filter((n): n is string => n !== null), ...EXTRA_FAMILIES];
+}
 
 export interface MetricsEndpoint extends Output {
   /** Port actually bound (after start). */
@@ -15,21 +66,82 @@ export interface MetricsEndpoint extends Output {
 }
 
 export function metricsEndpointOutput(port: number, log: (line: string) => void): MetricsEndpoint {
-  const registry = new Registry();
-  const labels = ['scenario', 'run_id'];
-  const trend = new Gauge({ name: 'loadgen_trend_ms', help: 'Latency trends of the run so far (ms), by quantile', labelNames: ['metric', 'quantile', ...labels], registers: [registry] });
-  const counter = new Gauge({ name: 'loadgen_counter_total', help: 'Counters of the run so far', labelNames: ['metric', ...labels], registers: [registry] });
-  const gauge = new Gauge({ name: 'loadgen_gauge', help: 'Gauges (vus, vus_max, connections, loadgen_cpu_percent)', labelNames: ['metric', ...labels], registers: [registry] });
-  const rateG = new Gauge({ name: 'loadgen_rate_ratio', help: 'Rates (share of true samples) of the run so far', labelNames: ['metric', ...labels], registers: [registry] });
-  const elapsed = new Gauge({ name: 'loadgen_elapsed_seconds', help: 'Time into the measured window', labelNames: labels, registers: [registry] });
+  let metrics: ProcessMetrics | null = null;
   let server: Server | null = null;
+  let sd: FileSdTarget | null = null;
   let bound = 0;
-  let base: Record<string, string> = {};
+  let agg: MetricsAggregate | null = null;
+  let plan: RunPlan | null = null;
+  /** This process's share of the schedule (a shard runs 1/N of every executor's iterations). */
+  let share = 1;
+  const live = { elapsedS: 0, scheduled: 0, busiest: 0, targetRates: new Map<string, number>() };
+  const trendSeries = new Map<string, HistogramSeries>();
+
+  /** Declare every family and series for this run's scenario. */
+  function declare(p: RunPlan): ProcessMetrics {
+    const m = createProcessMetrics();
+    const registry = m.registry;
+    const labels = { scenario: p.scenario };
+    const one = (v: () => number) => () => [[labels, v()] as const];
+    for (const name of TREND_NAMES) {
+      const h = new FastHistogram({
+        name: promNameOf(name)!, help: `${METRICS[name].description} (seconds)`, buckets: LOADGEN_LATENCY_BUCKETS_SECONDS,
+        label: { name: 'scenario', values: [p.scenario] }, registry,
+      });
+      trendSeries.set(name, h.child(p.scenario));
+    }
+    for (const name of COUNTER_NAMES) {
+      new CallbackMetric({ name: promNameOf(name)!, help: METRICS[name].description, type: 'counter', registry, read: one(() => agg?.counter(name) ?? 0) });
+    }
+    for (const name of RATE_NAMES) {
+      new CallbackMetric({
+        name: promNameOf(name)!, help: `${METRICS[name].description}: share of checks so far`, type: 'gauge', registry,
+        read: one(() => (agg?.rates.has(name) ? agg.value(name, 'rate') : 0)),
+      });
+    }
+    for (const name of GAUGE_NAMES) {
+      const exported = promNameOf(name);
+      if (exported) new CallbackMetric({ name: exported, help: METRICS[name].description, type: 'gauge', registry, read: one(() => agg?.gauges.get(name)?.value ?? 0) });
+    }
+    new CallbackMetric({
+      name: EXTRA_FAMILIES[0]!, type: 'counter', registry, read: one(() => Math.floor(live.scheduled)),
+      help: 'Messages the open-model (arrival-rate) executors had scheduled by now: sent / scheduled below 1 means the rate was not kept',
+    });
+    const arrival = p.executors.filter(isArrivalRate);
+    new CallbackMetric({
+      name: EXTRA_FAMILIES[1]!, type: 'gauge', registry,
+      help: 'Iterations per second each arrival-rate executor is scheduled for now (this process\'s share)',
+      read: () => arrival.map((e) => [{ ...labels, executor: e.name }, live.targetRates.get(e.name) ?? 0] as const),
+    });
+    new CallbackMetric({ name: EXTRA_FAMILIES[2]!, type: 'gauge', registry, read: one(() => live.elapsedS), help: 'Time into the measured window' });
+    new CallbackMetric({
+      name: EXTRA_FAMILIES[3]!, type: 'gauge', registry, read: one(() => live.busiest),
+      help: 'CPU of the busiest worker thread in the last interval, share of one core: near 1 the generator may be the bottleneck',
+    });
+    return m;
+  }
+
+  /** Add one interval's HDR histogram (µs) into a Prometheus series (seconds). */
+  function addInterval(series: HistogramSeries, encoded: string): void {
+    const bounds = series.bounds;
+    LatencyHistogram.decode(encoded).forEachRecorded((us, n) => {
+      const s = us / 1e6;
+      let i = 0;
+      while (i < bounds.length && s > bounds[i]!) i++;
+      series.counts[i]! += n;
+      series.sum += s * n;
+      series.count += n;
+    });
+  }
+
   return {
     name: 'metrics-endpoint',
     port: () => bound,
     async start(ctx) {
-      base = { scenario: ctx.plan.scenario, run_id: ctx.runId };
+      plan = ctx.plan;
+      share = 1 / (ctx.shard?.count ?? 1);
+      metrics = declare(ctx.plan);
+      const registry = metrics.registry;
       server = createServer((req, res) => {
         if (req.url !== '/metrics') {
           res.writeHead(404).end('see /metrics\n');
@@ -42,20 +154,27 @@ export function metricsEndpointOutput(port: number, log: (line: string) => void)
         server!.listen(port, '127.0.0.1', () => resolve());
       });
       bound = (server.address() as AddressInfo).port;
-      log(`metrics: http://127.0.0.1:${bound}/metrics`);
+      sd = registerFileSdTarget('wa-loadgen', bound);
+      log(`metrics: http://127.0.0.1:${bound}/metrics${sd.file ? ` (Prometheus file_sd: ${sd.file})` : ''}`);
     },
-    interval(live: LiveStatus) {
-      const { agg } = live;
-      elapsed.set(base, live.elapsedMs / 1000);
-      for (const [name, h] of agg.trends) {
-        if (h.count === 0) continue;
-        for (const q of QUANTILES) trend.set({ ...base, metric: name, quantile: String(q) }, h.percentileMs(q * 100));
+    interval(l: LiveStatus) {
+      agg = l.agg;
+      live.elapsedS = l.elapsedMs / 1000;
+      live.busiest = (l.last.busiest_thread_cpu_percent ?? 0) / 100;
+      if (plan) {
+        live.scheduled = messagesDue(plan, l.elapsedMs) * share;
+        for (const e of plan.executors) if (isArrivalRate(e)) live.targetRates.set(e.name, (scheduledRate(e, l.elapsedMs) ?? 0) * share);
       }
-      for (const [name, n] of agg.counters) counter.set({ ...base, metric: name }, n);
-      for (const [name, [hits, total]] of agg.rates) rateG.set({ ...base, metric: name }, total ? hits / total : 0);
-      for (const [name, g] of agg.gauges) gauge.set({ ...base, metric: name }, g.value);
+      for (const [name, series] of trendSeries) {
+        const enc = l.last.histograms[name];
+        if (enc) addInterval(series, enc);
+      }
     },
     async close() {
+      // Out of discovery first, so Prometheus stops asking before the port closes.
+      sd?.remove();
+      sd = null;
+      metrics?.close();
       if (server) await new Promise<void>((r) => server!.close(() => r()));
       server = null;
     },

@@ -20,7 +20,8 @@ export interface LiveStatus {
 
 export interface Output {
   readonly name: string;
-  start?(ctx: { plan: RunPlan; runId: string; outDir: string }): Promise<void> | void;
+  /** `shard`: which share of the plan this process runs (absent: all of it). */
+  start?(ctx: { plan: RunPlan; runId: string; outDir: string; shard?: { index: number; count: number } }): Promise<void> | void;
   interval?(live: LiveStatus): void;
   end?(summary: RunSummary, outDir: string): Promise<void> | void;
   /** Release what start() took (sockets, timers). */

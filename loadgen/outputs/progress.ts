@@ -2,26 +2,10 @@
 // integrity and errors, the generator's CPU. On a terminal it rewrites one
 // line each interval; otherwise (CI logs) it prints a line every few seconds.
 import type { LiveStatus, Output } from './output';
-import type { ResolvedExecutor } from '../engine/plan';
+import { scheduledRate } from '../engine/schedule';
 import { fmtMs } from './summary-text';
 
 const NON_TTY_EVERY_MS = 5000;
-
-/** Iterations per second an arrival-rate executor is scheduled for at `tMs` into the run (null: closed model). */
-export function scheduledRate(e: ResolvedExecutor, tMs: number): number | null {
-  const local = tMs - e.startMs;
-  if (local < 0 || local >= e.durationMs) return e.executor.endsWith('arrival-rate') ? 0 : null;
-  if (e.executor === 'constant-arrival-rate') return (e.rate * 1000) / e.timeUnitMs;
-  if (e.executor !== 'ramping-arrival-rate') return null;
-  let t = local;
-  let from = e.startRate;
-  for (const st of e.stages) {
-    if (t < st.durationMs) return ((from + ((st.target - from) * t) / st.durationMs) * 1000) / e.timeUnitMs;
-    t -= st.durationMs;
-    from = st.target;
-  }
-  return (from * 1000) / e.timeUnitMs;
-}
 
 export function progressLine(live: LiveStatus): string {
   const { agg, last, plan } = live;

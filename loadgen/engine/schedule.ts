@@ -1,0 +1,62 @@
+// What the open-model executors are scheduled to do, as a function of time
+// into the run: the rate they are due at, and how many iterations have come
+// due so far (the area under the rate curve). The progress line, the
+// /metrics endpoint (wa_loadgen_target_rate, wa_loadgen_messages_scheduled_total)
+// and the HTML report read the schedule from here; closed-model executors
+// have none (null).
+import type { ResolvedExecutor, RunPlan } from './plan';
+import { rampPieces } from '../executors/ramping-arrival-rate';
+
+/** Workloads whose iterations are not messages (they drop or bring back users). */
+const NON_MESSAGE_EXECS: readonly string[] = ['disconnect', 'reconnect'];
+
+export function isArrivalRate(e: ResolvedExecutor): boolean {
+  return e.executor === 'constant-arrival-rate' || e.executor === 'ramping-arrival-rate';
+}
+
+/** One iteration of this executor sends one message (1:1 or group). */
+export function sendsMessages(e: ResolvedExecutor): boolean {
+  return !NON_MESSAGE_EXECS.includes(e.exec);
+}
+
+/** Iterations per second an arrival-rate executor is scheduled for at `tMs` into the run (null: closed model). */
+export function scheduledRate(e: ResolvedExecutor, tMs: number): number | null {
+  const local = tMs - e.startMs;
+  if (local < 0 || local >= e.durationMs) return isArrivalRate(e) ? 0 : null;
+  if (e.executor === 'constant-arrival-rate') return (e.rate * 1000) / e.timeUnitMs;
+  if (e.executor !== 'ramping-arrival-rate') return null;
+  let t = local;
+  let from = e.startRate;
+  for (const st of e.stages) {
+    if (t < st.durationMs) return ((from + ((st.target - from) * t) / st.durationMs) * 1000) / e.timeUnitMs;
+    t -= st.durationMs;
+    from = st.target;
+  }
+  return (from * 1000) / e.timeUnitMs;
+}
+
+/** Iterations of an arrival-rate executor due by `tMs` into the run, over all shards (continuous; null: closed model). */
+export function iterationsDue(e: ResolvedExecutor, tMs: number): number | null {
+  if (!isArrivalRate(e)) return null;
+  const local = Math.min(Math.max(0, tMs - e.startMs), e.durationMs);
+  if (e.executor === 'constant-arrival-rate') return (local * e.rate) / e.timeUnitMs;
+  let due = 0;
+  for (const p of rampPieces(e.startRate, e.stages, e.timeUnitMs)) {
+    const x = Math.min(Math.max(0, local - p.startMs), p.durationMs);
+    due = p.before + p.rate * x + (p.slope * x * x) / 2;
+    if (local < p.startMs + p.durationMs) break;
+  }
+  return due;
+}
+
+/** Messages the plan's arrival-rate executors scheduled by `tMs` (all shards). */
+export function messagesDue(plan: RunPlan, tMs: number): number {
+  let n = 0;
+  for (const e of plan.executors) if (sendsMessages(e)) n += iterationsDue(e, tMs) ?? 0;
+  return n;
+}
+
+/** Whether any message-sending executor has a schedule (else "scheduled" is undefined: closed model only). */
+export function hasMessageSchedule(plan: RunPlan): boolean {
+  return plan.executors.some((e) => sendsMessages(e) && isArrivalRate(e));
+}
