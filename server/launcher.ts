@@ -22,6 +22,22 @@ export interface SystemOptions {
   startTimeoutMs?: number;
   /** Extra node flags for the server processes (e.g. --cpu-prof); also read from WA_NODE_ARGS. */
   nodeArgs?: string[];
+  /** Run the chat service and/or the gateways under a wrapper command (a profiler). */
+  wrap?: { chat?: WrapCommand; gateway?: WrapCommand };
+  /** How long stop() waits for a process to exit before SIGKILL (default 5 s; wrapped: 120 s). */
+  stopTimeoutMs?: number;
+}
+
+/**
+ * A wrapper (a profiler such as `clinic doctor --dest d --`): the process is spawned as
+ * `<argv...> <node> <nodeArgs> <script>` in its own process group (in `cwd` when given: profilers
+ * drop files in their working directory, and two of them must not share one), and stopped like
+ * Ctrl-C does: SIGINT to the whole group, so the process exits cleanly and the wrapper writes its
+ * output, waiting up to `stopTimeoutMs`.
+ */
+export interface WrapCommand {
+  argv: string[];
+  cwd?: string;
 }
 
 export interface RunningProcess {
@@ -63,7 +79,7 @@ export class RunningSystem {
     // The metrics port: any free one unless the caller fixed it; a restarted chat service keeps its port (same scrape target).
     const metricsPort = this.chatMetricsPort || this.opts.env?.WA_CHAT_METRICS_PORT || '0';
     this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'),
-      { ...this.baseEnv(), WA_CHAT_PORT: String(port), WA_CHAT_METRICS_PORT: String(metricsPort) }, this.opts.verbose, this.nodeArgs());
+      { ...this.baseEnv(), WA_CHAT_PORT: String(port), WA_CHAT_METRICS_PORT: String(metricsPort) }, this.opts.verbose, this.nodeArgs(), this.opts.wrap?.chat);
     const line = await waitForLine(this.chat, /chat listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.chatPort = Number(line[1]);
     this.chatTarget = `127.0.0.1:${this.chatPort}`;
@@ -109,7 +125,7 @@ export class RunningSystem {
     const port = this.gatewayPorts[i] || (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
     const gw = spawnNode(`gateway-${i}`, join(DIST_DIR, 'server/gateway/main.js'), {
       ...this.baseEnv(), WA_GATEWAY_PORT: String(port), WA_CHAT_TARGET: this.chatTarget, WA_GATEWAY_ID: `gw-${i}`,
-    }, this.opts.verbose, this.nodeArgs());
+    }, this.opts.verbose, this.nodeArgs(), this.opts.wrap?.gateway);
     const line = await waitForLine(gw, /gateway listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.gateways[i] = gw;
     this.gatewayPorts[i] = Number(line[1]);
@@ -162,12 +178,16 @@ export class RunningSystem {
   async stop(): Promise<Record<string, string[]>> {
     this.removePromTargets();
     const out: Record<string, string[]> = {};
+    // A wrapped process (a profiler) stops like Ctrl-C (SIGINT to its group) and may take a while to write its output.
+    const stopOne = (child: ChildProcess, w?: WrapCommand) => (w
+      ? killAndWait(child, 'SIGINT', this.opts.stopTimeoutMs ?? 120_000, true)
+      : killAndWait(child, 'SIGTERM', this.opts.stopTimeoutMs));
     for (const g of this.gateways) {
-      await killAndWait(g.child, 'SIGTERM');
+      await stopOne(g.child, this.opts.wrap?.gateway);
       out[g.name] = g.output;
     }
     if (this.chat) {
-      await killAndWait(this.chat.child, 'SIGTERM');
+      await stopOne(this.chat.child, this.opts.wrap?.chat);
       out.chat = this.chat.output;
     }
     return out;
@@ -189,8 +209,10 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   return system;
 }
 
-function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, verbose = false, nodeArgs: string[] = []): RunningProcess {
-  const child = spawn(process.execPath, [...nodeArgs, script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function spawnNode(name: string, script: string, env: NodeJS.ProcessEnv, verbose = false, nodeArgs: string[] = [],
+  wrap?: WrapCommand): RunningProcess {
+  const argv = [...(wrap?.argv ?? []), process.execPath, ...nodeArgs, script];
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'], detached: wrap !== undefined, cwd: wrap?.cwd });
   const proc: RunningProcess = { name, child, output: [] };
   const onData = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n')) {
@@ -230,15 +252,24 @@ function waitForLine(proc: RunningProcess, re: RegExp, timeoutMs: number): Promi
   });
 }
 
-async function killAndWait(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+/** Signal `child` (with `group`, its whole process group, as a terminal's Ctrl-C does) and wait for it to exit. */
+async function killAndWait(child: ChildProcess, signal: NodeJS.Signals, timeoutMs = 5000, group = false): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
+  const send = (sig: NodeJS.Signals) => {
+    try {
+      if (group && child.pid) process.kill(-child.pid, sig);
+      else child.kill(sig);
+    } catch {
+      // already gone
+    }
+  };
   await new Promise<void>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => send('SIGKILL'), timeoutMs);
     child.once('exit', () => {
       clearTimeout(timer);
       resolve();
     });
-    child.kill(signal);
+    send(signal);
   });
 }
 

@@ -44,6 +44,7 @@ import {
   type MessageStore,
   type StoredMessage,
 } from '../store/store';
+import { spinUs } from '../common/debug-slowdown';
 import { directChatId, isDirectChatId } from './chat-id';
 import { RouteRegistry, type ConnState, type GatewayLinkRef } from './routes';
 
@@ -154,6 +155,8 @@ export class ChatEngine<L extends LinkSink> {
   private readonly dirtyWatermarks = new Map<string, { chatId: string; member: MemberState }>();
   private watermarkFlushDue = false;
   private kickPending = false;
+  /** Test aid (server/common/debug-slowdown.ts): CPU µs burnt per accepted message; 0 in production. */
+  debugSlowdownUs = 0;
 
   constructor(
     private readonly store: MessageStore,
@@ -376,6 +379,7 @@ export class ChatEngine<L extends LinkSink> {
       recipients = [to];
       this.addPending(to, 1);
     }
+    if (this.debugSlowdownUs > 0) spinUs(this.debugSlowdownUs);
     const msg = this.append(chat, from, s.send.client_msg_id, s.send.body, MessageKind.User, batch, nowMs);
     if (s.send.chat_id) this.stats.sendsGroup++;
     else this.stats.sendsDirect++;

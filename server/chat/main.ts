@@ -6,6 +6,8 @@
 //   WA_<LIMIT>                 any limit of server/common/config.ts
 //   WA_CHAT_METRICS_PORT (9101; 0 = any free port)   GET /metrics for Prometheus (on WA_CHAT_HOST)
 //   WA_METRICS (1)             0 = no hot-path metric observations (cost comparisons only)
+//   WA_DEBUG_SLOWDOWN_US (0)   TEST AID ONLY: busy-spin this many µs per accepted message (0..10000),
+//                              so the CI perf gate can be shown to fail (server/common/debug-slowdown.ts)
 // The ScyllaDB store (WA_STORE=scylla; every knob in server/store/scylla/config.ts):
 //   WA_SCYLLA_CONTACT_POINTS (127.0.0.1:9042)  comma list of host:port
 //   WA_SCYLLA_KEYSPACE (wa)                    WA_SCYLLA_LOCAL_DC (datacenter1)
@@ -24,6 +26,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_PORTS, envInt, loadLimits } from '../common/config';
 import { loadSecret } from '../common/secret';
+import { debugSlowdownUs } from '../common/debug-slowdown';
 import { SqliteStore } from '../store/embedded/sqlite-store';
 import { flagOverrides, scyllaConfig } from '../store/scylla/config';
 import { openScyllaStore } from '../store/scylla/scylla-store';
@@ -49,6 +52,7 @@ async function main(): Promise<void> {
     },
   });
   const limits = loadLimits(env);
+  const slowdownUs = debugSlowdownUs(env);
   const dataDir = resolve(env.WA_DATA_DIR || 'data');
   const host = env.WA_CHAT_HOST || '127.0.0.1';
   const port = envInt(env, 'WA_CHAT_PORT', DEFAULT_PORTS.chat_grpc_port);
@@ -69,6 +73,8 @@ async function main(): Promise<void> {
     log: (line) => console.log(`chat: ${line}`),
     metrics: metrics.enabled ? chatMetrics.hot : null,
   });
+  server.engine.debugSlowdownUs = slowdownUs;
+  if (slowdownUs > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_US=${slowdownUs}: burning ${slowdownUs} µs of CPU per message (a test aid; never in production)`);
   const metricsServer = await serveMetrics(metrics.registry, host, envInt(env, 'WA_CHAT_METRICS_PORT', CHAT_METRICS_PORT_DEFAULT));
   console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();
