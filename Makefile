@@ -1,5 +1,6 @@
 # The two commands a newcomer needs:
-#   make run    start the system on its embedded defaults, run the smoke load, print the summary, write results/
+#   make run    start the system on its embedded defaults, run the smoke scenario, print the summary, write results/
+#               (make run SCENARIO=fanout ARGS="--duration 20s"; scenarios/<name>.ts, `make scenarios` lists them)
 #   make test   the whole test suite (installs what it needs first)
 # Everything else is below. Targets install their own prerequisites.
 
@@ -7,10 +8,18 @@ NODE_MODULES_STAMP := node_modules/.install-stamp
 BUILD_STAMP := dist/.build-stamp
 TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
+SCENARIO ?= smoke
 
-.PHONY: run test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
+	node dist/loadgen/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
+
+scenarios: $(BUILD_STAMP)
+	node dist/loadgen/cli.js list
+
+# The plain 1:1 pair load (fixed rate, no scenario file): make run-pairs ARGS="--rate 5000 --duration 10"
+run-pairs: $(BUILD_STAMP)
 	node dist/loadgen/run-smoke.js $(ARGS)
 
 test: $(BUILD_STAMP)
@@ -55,6 +64,21 @@ dashboards:
 # Metrics on vs off, two systems side by side under the same load.
 bench-metrics: $(BUILD_STAMP)
 	node dist/server/metrics/bench-overhead.js --concurrent $(ARGS)
+
+# CI performance-regression gate (docs/perf-gate.md): fixed scenario x 5 on fresh systems, compared with
+# results/baselines/perf-gate.json by a noise-aware rule; exit 1 on a regression, 2 when it cannot judge.
+#   make perf-gate; WA_DEBUG_SLOWDOWN_US=50 make perf-gate (the test aid: it must fail); make perf-gate-baseline (refresh, then commit)
+.PHONY: perf-gate perf-gate-baseline profile
+perf-gate: $(BUILD_STAMP)
+	node dist/loadgen/gate/cli.js run $(ARGS)
+
+perf-gate-baseline: $(BUILD_STAMP)
+	node dist/loadgen/gate/cli.js baseline $(ARGS)
+
+# The server under clinic doctor and flame while a scenario runs; reports in results/<run-id>/profile/<tool>/.
+#   make profile SCENARIO=smoke [ARGS="--process both --duration 10s"]
+profile: $(BUILD_STAMP)
+	NO_INSIGHT=1 node dist/loadgen/profile/cli.js $(SCENARIO) $(ARGS)
 
 # Capacity model: the seed's estimates recomputed, what they leave out, the fleet projected from measured runs.
 #   make capacity-ramp; make capacity-probe; make capacity ARGS="--results results/<ramp-run> --results results/<probe-run>"
