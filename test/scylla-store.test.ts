@@ -27,7 +27,7 @@ import { GroupChangeKind, ReceiptKind, type MessageBody } from '../server/common
 import { startSystem, type RunningSystem } from '../server/launcher';
 import { scyllaConfig, type ScyllaConfig } from '../server/store/scylla/config';
 import {
-  flushLocalNode, freePort, killLocalNode, localNodeStatus, restartLocalNode, startLocalNode, stopLocalNode, sweepStaleNodes, wipeLocalNode, type LocalNode,
+  flushLocalNode, freePort, freePorts, killLocalNode, localNodeStatus, restartLocalNode, startLocalNode, stopLocalNode, sweepStaleNodes, wipeLocalNode, type LocalNode,
 } from '../server/store/scylla/local-node';
 import { openScyllaStore, routingKeys, type ScyllaStore } from '../server/store/scylla/scylla-store';
 import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
@@ -484,5 +484,13 @@ process.once('exit', () => {
     } catch {
       // best effort
     }
+  }
+});
+
+test('a local node gets distinct CQL, internode and JMX ports (one port twice made its start fail)', async () => {
+  for (let round = 0; round < 20; round++) {
+    const ports = await freePorts(3);
+    assert.equal(new Set(ports).size, 3, `distinct: ${ports.join(', ')}`);
+    assert.ok(ports.every((p) => Number.isInteger(p) && p > 0));
   }
 });

@@ -72,6 +72,27 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * n distinct free ports: every listener stays open until all are chosen, so the OS cannot hand
+ * the same just-released port out twice (CQL and JMX on one port made a node fail to start).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: ReturnType<typeof createServer>[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((srv) => (srv.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
+}
+
 /** The data dir of a named node under the cache (~/.cache/wa-scale/cassandra/<name>). */
 export function localNodeDir(name: string): string {
   return join(homedir(), '.cache', 'wa-scale', 'cassandra', name);
@@ -80,7 +101,8 @@ export function localNodeDir(name: string): string {
 /** Start (or reuse, if this data dir's node already runs) a node; resolves when CQL answers. */
 export async function startLocalNode(opts: LocalNodeOptions = {}): Promise<LocalNode> {
   const dataDir = opts.dataDir ?? localNodeDir(opts.name ?? 'node');
-  const ports: Ports = { port: opts.port ?? (await freePort()), storagePort: await freePort(), jmxPort: await freePort() };
+  const [cql, storagePort, jmxPort] = await freePorts(3);
+  const ports: Ports = { port: opts.port ?? cql!, storagePort: storagePort!, jmxPort: jmxPort! };
   const t0 = Date.now();
   const out = await script('start', dataDir, ports, opts.log);
   const actual = Number(out.split('\n').pop());
