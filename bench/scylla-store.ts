@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   try {
     let contactPoint = values['contact-point'];
     if (!contactPoint) {
-      node = await startLocalNode({ name: `bench-${Date.now().toString(36)}` });
+      node = await startLocalNode({ name: `bench-${Date.now().toString(36)}`, wipeIfStartFails: true });
       contactPoint = node.contactPoint;
       console.log(`Cassandra 5 node on ${contactPoint} started in ${(node.startMs / 1000).toFixed(1)} s (${node.dataDir})`);
     }

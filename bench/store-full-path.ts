@@ -79,7 +79,7 @@ async function main(): Promise<void> {
   let contactPoint = values['contact-point'];
   try {
     if (!contactPoint) {
-      node = await startLocalNode({ name: `bench-${Date.now().toString(36)}` });
+      node = await startLocalNode({ name: `bench-${Date.now().toString(36)}`, wipeIfStartFails: true });
       contactPoint = node.contactPoint;
     }
     const cassandraPid = node ? Number(readFileSync(join(node.dataDir, 'cassandra.pid'), 'utf8')) : 0;

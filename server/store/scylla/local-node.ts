@@ -35,6 +35,8 @@ export interface LocalNodeOptions {
    * The internode and JMX ports are free ports too: two nodes starting at once must not race for 7000/7199.
    */
   port?: number;
+  /** A throwaway node (benchmarks): if its start fails, stop it and delete its data dir. */
+  wipeIfStartFails?: boolean;
   log?: (line: string) => void;
 }
 
@@ -104,7 +106,13 @@ export async function startLocalNode(opts: LocalNodeOptions = {}): Promise<Local
   const [cql, storagePort, jmxPort] = await freePorts(3);
   const ports: Ports = { port: opts.port ?? cql!, storagePort: storagePort!, jmxPort: jmxPort! };
   const t0 = Date.now();
-  const out = await script('start', dataDir, ports, opts.log);
+  let out: string;
+  try {
+    out = await script('start', dataDir, ports, opts.log);
+  } catch (err) {
+    if (opts.wipeIfStartFails) await wipeLocalNode({ dataDir, log: opts.log }).catch(() => {});
+    throw err;
+  }
   const actual = Number(out.split('\n').pop());
   if (!Number.isInteger(actual) || actual <= 0) throw new Error(`scripts/cassandra.sh start printed no port: ${out}`);
   return { dataDir, ...ports, port: actual, contactPoint: `127.0.0.1:${actual}`, startMs: Date.now() - t0 };
