@@ -106,6 +106,8 @@ export interface SqliteStoreOptions {
   path: string;
   /** 'NORMAL' (default) or 'FULL'. */
   synchronous?: 'NORMAL' | 'FULL';
+  /** WAL content past which the checkpoint thread rewinds the WAL (default 64 MiB; tests use less). */
+  walRestartBytes?: number;
 }
 
 export class SqliteStore implements MessageStore {
@@ -190,7 +192,7 @@ export class SqliteStore implements MessageStore {
     if (options.path !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new Worker(join(__dirname, 'checkpoint-worker.js'), {
-        workerData: { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, restartBytes: WAL_RESTART_BYTES },
+        workerData: { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, restartBytes: options.walRestartBytes ?? WAL_RESTART_BYTES },
       });
       this.checkpointer.unref();
       this.checkpointer.on('error', (err) => console.error(`store: checkpoint worker failed: ${err.message}`));
@@ -206,7 +208,7 @@ export class SqliteStore implements MessageStore {
     if (!this.walPath || ++this.commitsSinceWalCheck < WAL_CHECK_EVERY_COMMITS) return;
     this.commitsSinceWalCheck = 0;
     try {
-      if (statSync(this.walPath).size > WAL_BYTES_MAX) this.db.pragma('wal_checkpoint(RESTART)');
+      if (statSync(this.walPath).size > WAL_BYTES_MAX) this.db.pragma('wal_checkpoint(TRUNCATE)'); // shrinks the file too
     } catch {
       // no WAL file yet
     }
