@@ -140,15 +140,8 @@ class SystemConnection implements LoadConnection {
 export function encodeSendFrame(ref: number, toUser: number, clientMsgId: string, body: Uint8Array): Buffer {
   const cmidBytes = Buffer.byteLength(clientMsgId);
   const sendLen = 1 + varintSize(toUser) + 1 + varintSize(cmidBytes) + cmidBytes + 1 + varintSize(body.length) + body.length;
-  const total = (ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  if (ref > 0) {
-    out[at++] = 0x08;
-    at = writeVarint(out, at, ref);
-  }
-  out[at++] = 0x12;
-  at = writeVarint(out, at, sendLen);
+  const out = Buffer.allocUnsafe((ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen);
+  let at = writeSendPrefix(out, ref, sendLen);
   out[at++] = 0x08;
   at = writeVarint(out, at, toUser);
   out[at++] = 0x12;
@@ -165,15 +158,8 @@ export function encodeGroupSendFrame(ref: number, chatId: string, clientMsgId: s
   const chatBytes = Buffer.byteLength(chatId);
   const cmidBytes = Buffer.byteLength(clientMsgId);
   const sendLen = 1 + varintSize(cmidBytes) + cmidBytes + 1 + varintSize(body.length) + body.length + 1 + varintSize(chatBytes) + chatBytes;
-  const total = (ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen;
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  if (ref > 0) {
-    out[at++] = 0x08;
-    at = writeVarint(out, at, ref);
-  }
-  out[at++] = 0x12;
-  at = writeVarint(out, at, sendLen);
+  const out = Buffer.allocUnsafe((ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen);
+  let at = writeSendPrefix(out, ref, sendLen);
   out[at++] = 0x12;
   at = writeVarint(out, at, cmidBytes);
   at += out.write(clientMsgId, at, 'latin1');
@@ -185,6 +171,17 @@ export function encodeGroupSendFrame(ref: number, chatId: string, clientMsgId: s
   at = writeVarint(out, at, chatBytes);
   out.write(chatId, at, 'latin1');
   return out;
+}
+
+/** ClientFrame.ref (when > 0) and the tag and length of ClientFrame.send; returns where Send's fields start. */
+function writeSendPrefix(out: Buffer, ref: number, sendLen: number): number {
+  let at = 0;
+  if (ref > 0) {
+    out[at++] = 0x08;
+    at = writeVarint(out, at, ref);
+  }
+  out[at++] = 0x12;
+  return writeVarint(out, at, sendLen);
 }
 
 function varintSize(n: number): number {

@@ -441,18 +441,8 @@ export class World {
   send(vu: Vu, sender: number, j: number, scenario: number, body: Buffer, writeHeader: (buf: Buffer, stream: number, num: number, slot: number) => void): void {
     const stream = sender * this.contacts + j;
     const num = this.tracker.assign(stream);
-    const p = this.takePending();
-    p.vu = vu;
-    p.gen = vu.gen;
-    p.sender = sender;
-    p.stream = stream;
-    p.number = num;
-    p.scheduledMs = vu.scheduledMs;
-    p.scenario = scenario;
-    p.group = -1;
-    this.pendingBySender[sender]!++;
-    const now = this.now();
-    p.sentAtMs = now;
+    const p = this.pendSend(vu, sender, stream, num, scenario, -1);
+    const now = p.sentAtMs;
     writeHeader(body, stream, num, p.index);
     this.debugSent?.set(stream * 2 ** 24 + num, now);
     const to = this.recipientOf(stream);
@@ -472,18 +462,8 @@ export class World {
     const s = groups.size[g]!;
     // Every other member expects this number next from this sender.
     for (let k = 0; k < s; k++) if (k !== pos) this.tracker.assign(groups.recvStream(g, pos, k));
-    const p = this.takePending();
-    p.vu = vu;
-    p.gen = vu.gen;
-    p.sender = sender;
-    p.stream = stream;
-    p.number = num;
-    p.scheduledMs = vu.scheduledMs;
-    p.scenario = scenario;
-    p.group = g;
-    this.pendingBySender[sender]!++;
-    const now = this.now();
-    p.sentAtMs = now;
+    const p = this.pendSend(vu, sender, stream, num, scenario, g);
+    const now = p.sentAtMs;
     writeHeader(body, stream, num, p.index);
     body[21] = HEADER_FLAG_GROUP;
     this.conns[sender]!.sendGroupMessage(groups.chatIds[g]!, body, p.index + 1, `g${g.toString(36)}.${pos.toString(36)}.${num.toString(36)}`);
@@ -503,6 +483,22 @@ export class World {
     const pos = p.stream - p.group * GROUP_POSITIONS_MAX;
     const s = this.groups.size[p.group]!;
     for (let k = 0; k < s; k++) if (k !== pos) f(this.groups.recvStream(p.group, pos, k));
+  }
+
+  /** A pending send for this message, stamped now: it waits for its sent ack (or delivery). */
+  private pendSend(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number): PendingSend {
+    const p = this.takePending();
+    p.vu = vu;
+    p.gen = vu.gen;
+    p.sender = sender;
+    p.stream = stream;
+    p.number = num;
+    p.scheduledMs = vu.scheduledMs;
+    p.scenario = scenario;
+    p.group = group;
+    this.pendingBySender[sender]!++;
+    p.sentAtMs = this.now();
+    return p;
   }
 
   private takePending(): PendingSend {
