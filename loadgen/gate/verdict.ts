@@ -2,6 +2,8 @@
 // by the noise-aware rule (./stats.ts), plus an integrity check, rendered as
 // the table CI logs show, as JUnit XML (one test case per gated metric) and as
 // JSON (verdict.json) for tools.
+import { escapeMarkup } from '../outputs/escape';
+import { junitDocument } from '../outputs/junit';
 import { judge, type Judgement } from './stats';
 import { GATED_METRICS, type MetricSamples } from './metrics';
 
@@ -56,9 +58,7 @@ export function renderTable(v: Verdict): string {
   return out.join('\n');
 }
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
-}
+const esc = escapeMarkup;
 
 /** JUnit XML: one test case per gated metric and one for integrity; a regression is a <failure>. */
 export function renderJunit(v: Verdict, seconds: number, timestamp: string): string {
@@ -76,13 +76,5 @@ export function renderJunit(v: Verdict, seconds: number, timestamp: string): str
   cases.push(`    <testcase classname="${suite}" name="integrity (nothing lost, duplicated or out of order)" time="0">` +
     (i.pass ? '</testcase>' : `\n      <failure message="${esc(`lost ${i.lost}, duplicated ${i.duplicated}, out of order ${i.out_of_order}`)}" type="integrity"/>\n    </testcase>`));
   const failures = v.metrics.filter((m) => !m.pass).length + (i.pass ? 0 : 1);
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites tests="${cases.length}" failures="${failures}" time="${seconds.toFixed(3)}">`,
-    `  <testsuite name="${suite}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds.toFixed(3)}" timestamp="${esc(timestamp)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  return junitDocument(suite, cases, failures, seconds.toFixed(3), timestamp);
 }

@@ -2,13 +2,25 @@
 // CI systems show "delivery_latency p(99)<100" as a passed or failed test.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { escapeMarkup } from './escape';
 import type { Output } from './output';
 import type { RunSummary } from '../engine/summary';
 
 export const JUNIT_XML = 'junit.xml';
 
-function esc(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const esc = escapeMarkup;
+
+/** A JUnit document of one suite around its already rendered <testcase> elements. */
+export function junitDocument(suite: string, cases: string[], failures: number, seconds: string, timestamp: string): string {
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites tests="${cases.length}" failures="${failures}" time="${seconds}">`,
+    `  <testsuite name="${esc(suite)}" tests="${cases.length}" failures="${failures}" errors="0" time="${seconds}" timestamp="${esc(timestamp)}">`,
+    ...cases,
+    '  </testsuite>',
+    '</testsuites>',
+    '',
+  ].join('\n');
 }
 
 export function renderJunit(summary: RunSummary): string {
@@ -24,17 +36,7 @@ export function renderJunit(summary: RunSummary): string {
   if (summary.aborted) {
     cases.push(`    <testcase classname="${esc(suite)}" name="run completed" time="${seconds}">\n      <failure message="${esc(`aborted: ${summary.aborted.reason}`)}" type="aborted"/>\n    </testcase>`);
   }
-  const total = cases.length;
-  const failed = failures + (summary.aborted ? 1 : 0);
-  return [
-    '<?xml version="1.0" encoding="UTF-8"?>',
-    `<testsuites tests="${total}" failures="${failed}" time="${seconds}">`,
-    `  <testsuite name="${esc(suite)}" tests="${total}" failures="${failed}" errors="0" time="${seconds}" timestamp="${esc(summary.started_at)}">`,
-    ...cases,
-    '  </testsuite>',
-    '</testsuites>',
-    '',
-  ].join('\n');
+  return junitDocument(suite, cases, failures + (summary.aborted ? 1 : 0), seconds, summary.started_at);
 }
 
 export const junitOutput: Output = {

@@ -5,10 +5,10 @@
 // data-series / data-points, so a test (or a reader with devtools) can count
 // what was drawn.
 
+import { escapeMarkup } from './escape';
+
 /** HTML-escape text and attribute values (quotes included). */
-export function esc(x: unknown): string {
-  return String(x).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
-}
+export const esc = escapeMarkup;
 
 export type Unit = 'ms' | 'per_s' | 'count' | 'percent';
 
