@@ -144,12 +144,7 @@ export function encodeSendFrame(ref: number, toUser: number, clientMsgId: string
   let at = writeSendPrefix(out, ref, sendLen);
   out[at++] = 0x08;
   at = writeVarint(out, at, toUser);
-  out[at++] = 0x12;
-  at = writeVarint(out, at, cmidBytes);
-  at += out.write(clientMsgId, at, 'latin1');
-  out[at++] = 0x1a;
-  at = writeVarint(out, at, body.length);
-  out.set(body, at);
+  writeIdAndBody(out, at, clientMsgId, cmidBytes, body);
   return out;
 }
 
@@ -160,13 +155,7 @@ export function encodeGroupSendFrame(ref: number, chatId: string, clientMsgId: s
   const sendLen = 1 + varintSize(cmidBytes) + cmidBytes + 1 + varintSize(body.length) + body.length + 1 + varintSize(chatBytes) + chatBytes;
   const out = Buffer.allocUnsafe((ref > 0 ? 1 + varintSize(ref) : 0) + 1 + varintSize(sendLen) + sendLen);
   let at = writeSendPrefix(out, ref, sendLen);
-  out[at++] = 0x12;
-  at = writeVarint(out, at, cmidBytes);
-  at += out.write(clientMsgId, at, 'latin1');
-  out[at++] = 0x1a;
-  at = writeVarint(out, at, body.length);
-  out.set(body, at);
-  at += body.length;
+  at = writeIdAndBody(out, at, clientMsgId, cmidBytes, body);
   out[at++] = 0x22;
   at = writeVarint(out, at, chatBytes);
   out.write(chatId, at, 'latin1');
@@ -182,6 +171,17 @@ function writeSendPrefix(out: Buffer, ref: number, sendLen: number): number {
   }
   out[at++] = 0x12;
   return writeVarint(out, at, sendLen);
+}
+
+/** Send.client_msg_id (2) and Send.body (3); returns the offset after the body. */
+function writeIdAndBody(out: Buffer, at: number, clientMsgId: string, cmidBytes: number, body: Uint8Array): number {
+  out[at++] = 0x12;
+  at = writeVarint(out, at, cmidBytes);
+  at += out.write(clientMsgId, at, 'latin1');
+  out[at++] = 0x1a;
+  at = writeVarint(out, at, body.length);
+  out.set(body, at);
+  return at + body.length;
 }
 
 function varintSize(n: number): number {

@@ -81,7 +81,18 @@ export class GroupTable {
 
   /** The local recipient of a group tracker stream (stream >= streamBase). */
   recipientOfRecv(stream: number): number {
-    // Binary search for the group owning the stream: bases ascend.
+    const g = this.groupOfRecv(stream);
+    return this.member(g, (stream - this.recvBase[g]!) % this.size[g]!);
+  }
+
+  /** Sender and group of a group tracker stream (diagnostics). */
+  senderOfRecv(stream: number): { group: number; sender: number } {
+    const g = this.groupOfRecv(stream);
+    return { group: g, sender: this.member(g, Math.floor((stream - this.recvBase[g]!) / this.size[g]!)) };
+  }
+
+  /** The group owning a group tracker stream: a binary search, as the bases ascend. */
+  private groupOfRecv(stream: number): number {
     let lo = 0;
     let hi = this.count - 1;
     while (lo < hi) {
@@ -89,16 +100,7 @@ export class GroupTable {
       if (this.recvBase[mid]! <= stream) lo = mid;
       else hi = mid - 1;
     }
-    const s = this.size[lo]!;
-    return this.member(lo, (stream - this.recvBase[lo]!) % s);
-  }
-
-  /** Sender and group of a group tracker stream (diagnostics). */
-  senderOfRecv(stream: number): { group: number; sender: number } {
-    let g = 0;
-    while (g + 1 < this.count && this.recvBase[g + 1]! <= stream) g++;
-    const s = this.size[g]!;
-    return { group: g, sender: this.member(g, Math.floor((stream - this.recvBase[g]!) / s)) };
+    return lo;
   }
 
   setChatId(g: number, chatId: string): void {

@@ -474,9 +474,11 @@ export class World {
     m.counter.data_sent.add(body.length, scenario);
   }
 
+  private readonly isOnline = (u: number): boolean => this.state[u] === UserState.Online;
+
   /** The next group send (group, sender position) with an online sender, or null. */
   nextGroupSend(): { group: number; pos: number } | null {
-    return this.groups.nextSend((u) => this.state[u] === UserState.Online);
+    return this.groups.nextSend(this.isOnline);
   }
 
   private forEachGroupRecv(p: PendingSend, f: (stream: number) => void): void {
