@@ -4,7 +4,7 @@
 // split into two shards (two processes, one start time) merged into one.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { runNode, type NodeRun } from './helpers/run-node';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,30 +16,10 @@ const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
 const FIXTURE = 'loadgen/fixtures/scenarios/thresholds.ts';
 const RUN_TIMEOUT_MS = 60_000;
 
-interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type CliResult = NodeRun;
 
 function cli(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`loadgen ${args.join(' ')} did not finish in ${RUN_TIMEOUT_MS} ms\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  return runNode(CLI, args, { cwd: join(__dirname, '..', '..'), env: { ...process.env, ...env }, timeoutMs: RUN_TIMEOUT_MS, name: `loadgen ${args.join(' ')}` });
 }
 
 function summaryOf(dir: string): RunSummary {

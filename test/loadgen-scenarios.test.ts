@@ -5,7 +5,7 @@
 // latency threshold may fail here without the run being broken).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { runNode } from './helpers/run-node';
 import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,40 +24,28 @@ interface Run {
 /** Run a scenario through the CLI; scrape /metrics once while it runs. */
 function runScenario(name: string, args: string[]): Promise<Run> {
   const dir = mkdtempSync(join(tmpdir(), `lg-${name}-`));
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, 'run', `scenarios/${name}.ts`, '--quiet', '--out', dir, ...args], {
-      cwd: join(__dirname, '..', '..'), stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    let scraped = '';
-    let scraping = false;
-    p.stdout.resume();
-    p.stderr.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr);
-      if (m && !scraping && /setup: \d+ connections in/.test(stderr)) {
-        scraping = true;
-        setTimeout(() => fetch(m[1]!).then((r) => r.text()).then((t) => (scraped = t), () => {}), 1500);
-      }
-    });
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`${name} did not finish within ${RUN_TIMEOUT_MS} ms\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
+  let scraped = '';
+  let scraping = false;
+  const onStderr = (stderr: string) => {
+    const m = /metrics: (http:\/\/127\.0\.0\.1:\d+\/metrics)/.exec(stderr);
+    if (m && !scraping && /setup: \d+ connections in/.test(stderr)) {
+      scraping = true;
+      setTimeout(() => fetch(m[1]!).then((r) => r.text()).then((t) => (scraped = t), () => {}), 1500);
+    }
+  };
+  const cwd = join(__dirname, '..', '..');
+  return runNode(CLI, ['run', `scenarios/${name}.ts`, '--quiet', '--out', dir, ...args], { cwd, timeoutMs: RUN_TIMEOUT_MS, name, onStderr })
+    .then(({ code, stderr }) => {
       try {
         const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
         assert.ok(existsSync(join(dir, 'junit.xml')) && existsSync(join(dir, 'summary.txt')) && existsSync(join(dir, 'report.html')),
           'junit.xml, summary.txt and report.html are written');
-        resolve({ code: code ?? -1, summary, stderr, scraped });
+        return { code, summary, stderr, scraped };
       } catch (err) {
-        reject(new Error(`${name}: no summary (exit ${code}): ${(err as Error).message}\n${stderr}`));
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+        throw new Error(`${name}: no summary (exit ${code}): ${(err as Error).message}\n${stderr}`);
       }
-    });
-  });
+    })
+    .finally(() => rmSync(dir, { recursive: true, force: true }));
 }
 
 const count = (s: RunSummary, m: string) => s.metrics[m]?.values.count ?? 0;

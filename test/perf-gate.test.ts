@@ -6,7 +6,7 @@
 // throughput proxy named in JUnit). A baseline of another shape is refused (exit 2).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { runNode, type NodeRun } from './helpers/run-node';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,31 +17,11 @@ const SHORT = ['--reps', '3', '--duration', '6s', '--skip', '1'];
 const SLOWDOWN_US = 300;
 const RUN_TIMEOUT_MS = 180_000;
 
-interface GateResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
+type GateResult = NodeRun;
 
 function gate(args: string[], env: Record<string, string> = {}): Promise<GateResult> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const { WA_DEBUG_SLOWDOWN_US: _ignored, ...inherited } = process.env;
-    const p = spawn(process.execPath, [GATE, ...args], { env: { ...inherited, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`perf-gate ${args.join(' ')} did not finish in ${RUN_TIMEOUT_MS} ms\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
-    });
-  });
+  const { WA_DEBUG_SLOWDOWN_US: _ignored, ...inherited } = process.env;
+  return runNode(GATE, args, { env: { ...inherited, ...env }, timeoutMs: RUN_TIMEOUT_MS, name: `perf-gate ${args.join(' ')}` });
 }
 
 interface VerdictJson {

@@ -4,7 +4,7 @@
 // for clinic to write anything, so this also proves the shutdown path).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { spawn } from 'node:child_process';
+import { runNode, type NodeRun } from './helpers/run-node';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,23 +20,8 @@ describe('profile', () => {
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'profile-'));
-    result = await new Promise((resolve, reject) => {
-      const started = Date.now();
-      const p = spawn(process.execPath, [PROFILE, 'smoke', '--duration', '3s', '--out', dir], {
-        env: { ...process.env, NO_INSIGHT: '1' }, stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      p.stdout.on('data', (d) => (stdout += d));
-      p.stderr.on('data', (d) => (stderr += d));
-      const timer = setTimeout(() => {
-        p.kill('SIGKILL');
-        reject(new Error(`profile did not finish in ${RUN_TIMEOUT_MS} ms\n${stderr}`));
-      }, RUN_TIMEOUT_MS);
-      p.on('exit', (code) => {
-        clearTimeout(timer);
-        resolve({ code: code ?? -1, stdout, stderr, ms: Date.now() - started });
-      });
+    result = await runNode(PROFILE, ['smoke', '--duration', '3s', '--out', dir], {
+      env: { ...process.env, NO_INSIGHT: '1' }, timeoutMs: RUN_TIMEOUT_MS, name: 'profile',
     });
     console.log(`# profile smoke --duration 3s: exit ${result.code} in ${(result.ms / 1000).toFixed(1)} s\n${result.stdout.replace(/^/gm, '# ')}`);
   });

@@ -8,7 +8,7 @@
 // A screenshot is kept next to the report (results/<run-id>/report.png).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { runNode, type NodeRun } from './helpers/run-node';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
@@ -21,20 +21,8 @@ const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
 const RUN_TIMEOUT_MS = 90_000;
 const LINE_CHARTS = ['chart-latency', 'chart-rate', 'chart-connections', 'chart-errors', 'chart-cpu'];
 
-function loadgen(args: string[]): Promise<{ code: number; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    p.stderr.on('data', (d: Buffer) => (stderr += d));
-    const timer = setTimeout(() => {
-      p.kill('SIGKILL');
-      reject(new Error(`loadgen ${args.join(' ')} did not finish in ${RUN_TIMEOUT_MS} ms\n${stderr}`));
-    }, RUN_TIMEOUT_MS);
-    p.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stderr });
-    });
-  });
+function loadgen(args: string[]): Promise<NodeRun> {
+  return runNode(CLI, args, { cwd: REPO_ROOT, timeoutMs: RUN_TIMEOUT_MS, name: `loadgen ${args.join(' ')}` });
 }
 
 interface Opened {
