@@ -63,33 +63,33 @@ dashboards:
 
 # Metrics on vs off, two systems side by side under the same load.
 bench-metrics: $(BUILD_STAMP)
-	node dist/server/metrics/bench-overhead.js --concurrent $(ARGS)
+	node dist/bench/metrics-overhead.js --concurrent $(ARGS)
 
 # CI performance-regression gate (docs/perf-gate.md): fixed scenario x 5 on fresh systems, compared with
 # results/baselines/perf-gate.json by a noise-aware rule; exit 1 on a regression, 2 when it cannot judge.
 #   make perf-gate; WA_DEBUG_SLOWDOWN_US=50 make perf-gate (the test aid: it must fail); make perf-gate-baseline (refresh, then commit)
 .PHONY: perf-gate perf-gate-baseline profile
 perf-gate: $(BUILD_STAMP)
-	node dist/loadgen/gate/cli.js run $(ARGS)
+	node dist/tools/perf-gate/cli.js run $(ARGS)
 
 perf-gate-baseline: $(BUILD_STAMP)
-	node dist/loadgen/gate/cli.js baseline $(ARGS)
+	node dist/tools/perf-gate/cli.js baseline $(ARGS)
 
 # The server under clinic doctor and flame while a scenario runs; reports in results/<run-id>/profile/<tool>/.
 #   make profile SCENARIO=smoke [ARGS="--process both --duration 10s"]
 profile: $(BUILD_STAMP)
-	NO_INSIGHT=1 node dist/loadgen/profile/cli.js $(SCENARIO) $(ARGS)
+	NO_INSIGHT=1 node dist/tools/profiler/cli.js $(SCENARIO) $(ARGS)
 
 # Capacity model: the seed's estimates recomputed, what they leave out, the fleet projected from measured runs.
 #   make capacity-ramp; make capacity-probe; make capacity ARGS="--results results/<ramp-run> --results results/<probe-run>"
 capacity: $(BUILD_STAMP)
-	node dist/loadgen/capacity/cli.js $(ARGS)
+	node dist/tools/capacity-model/cli.js $(ARGS)
 
 capacity-ramp: $(BUILD_STAMP)
-	node dist/loadgen/capacity/ramp.js $(ARGS)
+	node dist/tools/capacity-model/ramp.js $(ARGS)
 
 capacity-probe: $(BUILD_STAMP)
-	node dist/loadgen/capacity/probe.js $(ARGS)
+	node dist/tools/capacity-model/probe.js $(ARGS)
 
 # Apache Cassandra 5 (same CQL protocol as ScyllaDB) for the ScyllaDB store: fetched from Maven Central
 # into ~/.cache/wa-scale/cassandra (outside the repo), one node on 127.0.0.1 with a small heap.

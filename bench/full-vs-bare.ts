@@ -16,7 +16,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DIST_DIR } from '../server/common/paths';
-import { startSystem } from '../server/launcher';
+import { startSystem } from '../deploy/local-system';
 import { BareDriver } from '../loadgen/drivers/bare-driver';
 import type { Driver } from '../loadgen/drivers/driver';
 import { SystemDriver } from '../loadgen/drivers/system-driver';

@@ -16,11 +16,12 @@ import { parseArgs } from 'node:util';
 import { ChatClient } from '../loadgen/client/chat-client';
 import { LeanWebSocket } from '../loadgen/client/lean-ws';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
-import { processCpuSeconds } from '../loadgen/proc-cpu';
+import { processCpuSeconds } from '../lib/proc-cpu';
 import { DIST_DIR } from '../server/common/paths';
 import { PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { mintToken } from '../server/common/token';
-import { startSystem } from '../server/launcher';
+import { startSystem } from '../deploy/local-system';
+import { runOpenLoop } from '../lib/open-loop';
 
 const GROUP_SIZE = 256;
 const P99_MAX_MS = 100;
@@ -60,26 +61,17 @@ async function runSteps(label: string, groups: Member[][], rates: number[], step
     hist.reset();
     deliveries = 0;
     const total = Math.round(rate * stepS);
-    const start = performance.now();
-    let k = 0;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const now = performance.now();
-        while (k < total) {
-          const due = start + (k * 1000) / rate;
-          if (due > now) break;
-          for (const members of groups) {
-            const payload = Buffer.alloc(100);
-            payload.writeDoubleLE(due, 0);
-            payload[8] = stage;
-            members[0]!.send(payload);
-          }
-          k++;
+    const start = await runOpenLoop({
+      rate,
+      total,
+      send: (due) => {
+        for (const members of groups) {
+          const payload = Buffer.alloc(100);
+          payload.writeDoubleLE(due, 0);
+          payload[8] = stage;
+          members[0]!.send(payload);
         }
-        if (k >= total) return resolve();
-        setTimeout(tick, 1);
-      };
-      tick();
+      },
     });
     const expected = total * groups.length * (GROUP_SIZE - 1);
     const deadline = performance.now() + 3000;

@@ -1,7 +1,7 @@
 // What the ramp benchmarks (full-vs-bare, store-full-path) share: the CPU the
 // target's processes spent during a ramp, the last rate that held, and the
 // per-stage report lines.
-import { processCpuSeconds } from '../loadgen/proc-cpu';
+import { processCpuSeconds } from '../lib/proc-cpu';
 import type { PairLoadResult } from '../loadgen/pair-load';
 
 export const P99_MAX_MS = 100;

@@ -27,14 +27,15 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, types } from 'cassandra-driver';
-import { directChatId } from '../server/chat/chat-id';
+import { directChatId } from '../server/common/chat-id';
 import { IdGenerator, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
-import { processCpuSeconds } from '../loadgen/proc-cpu';
+import { processCpuSeconds } from '../lib/proc-cpu';
 import { scyllaConfig, SCYLLA_DEFAULTS, type ConsistencyName } from '../server/store/scylla/config';
 import { InFlightLimiter } from '../server/store/scylla/limiter';
-import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../server/store/scylla/local-node';
+import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../deploy/cassandra-node';
 import { openScyllaStore, type ScyllaStore } from '../server/store/scylla/scylla-store';
 import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage, type WatermarkUpdate } from '../server/store/store';
+import { percentileOfSorted as percentile } from '../lib/stats';
 
 const BODY_BYTES = 100;
 const WATERMARK_FLUSH_MS = 200; // server/chat/engine.ts
@@ -50,11 +51,6 @@ interface VariantResult {
   cassandraCpuUsPerMsg: number;
   benchCpuUsPerMsg: number;
   loadavg1: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 class Workload {

@@ -70,6 +70,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { percentileOfSorted as pct } from '../lib/stats';
 
 // ---------------------------------------------------------------- data
 
@@ -375,11 +376,6 @@ interface Result {
   pageP50us: number;
   pageP99us: number;
   rowsPerPage: number;
-}
-
-function pct(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function runConfig(engine: EngineName, batch: number, data: DataSet, seconds: number, readSeconds: number): Promise<Result> {

@@ -13,11 +13,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSystem } from '../server/launcher';
+import { startSystem } from '../deploy/local-system';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
 import { runPairLoad } from '../loadgen/pair-load';
 import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
-import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../server/store/scylla/local-node';
+import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../deploy/cassandra-node';
 
 
 

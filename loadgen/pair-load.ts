@@ -12,9 +12,9 @@
 import { performance } from 'node:perf_hooks';
 import type { Driver, Endpoint } from './drivers/driver';
 import { LatencyHistogram, type LatencySummary } from './metrics/latency';
+import { runOpenLoop } from '../lib/open-loop';
 
 const HEADER_BYTES = 17;
-const TICK_MS = 1;
 
 export interface Stage {
   /** Messages per second across all senders. */
@@ -132,38 +132,30 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     const { rate, durationS } = opts.stages[s]!;
     const stage = stages[s]!;
     const total = Math.round(rate * durationS);
-    const start = performance.now();
-    let nextProgress = start + 1000;
-    let k = 0;
-    await new Promise<void>((resolve) => {
-      const tick = () => {
-        const now = performance.now();
-        // Send everything due by now, each stamped with its own scheduled time.
-        while (k < total) {
-          const due = start + (k * 1000) / rate;
-          if (due > now) break;
-          const to = sender ^ 1;
-          const n = ++numbers[sender]!;
-          payload.writeDoubleLE(due, 0);
-          payload.writeUInt32LE(sender, 8);
-          payload.writeUInt32LE(n, 12);
-          payload[16] = s;
-          endpoints[sender]!.send(to, payload);
-          stage.scheduled++;
-          k++;
-          sender = sender + 1 === opts.users ? 0 : sender + 1;
-        }
-        if (now >= nextProgress) {
-          nextProgress += 1000;
-          progress(
-            `stage ${s + 1}/${opts.stages.length} ${((now - start) / 1000).toFixed(0)}s rate ${rate}/s sent ${stage.scheduled} ` +
-              `delivered ${stage.delivered} p99 ${stage.hist.percentileMs(99).toFixed(1)}ms`,
-          );
-        }
-        if (k >= total) return resolve();
-        setTimeout(tick, TICK_MS);
-      };
-      tick();
+    let nextProgress = performance.now() + 1000;
+    const start = await runOpenLoop({
+      rate,
+      total,
+      // Each send stamped with its own scheduled time.
+      send: (due) => {
+        const to = sender ^ 1;
+        const n = ++numbers[sender]!;
+        payload.writeDoubleLE(due, 0);
+        payload.writeUInt32LE(sender, 8);
+        payload.writeUInt32LE(n, 12);
+        payload[16] = s;
+        endpoints[sender]!.send(to, payload);
+        stage.scheduled++;
+        sender = sender + 1 === opts.users ? 0 : sender + 1;
+      },
+      onWake: (now, start) => {
+        if (now < nextProgress) return;
+        nextProgress += 1000;
+        progress(
+          `stage ${s + 1}/${opts.stages.length} ${((now - start) / 1000).toFixed(0)}s rate ${rate}/s sent ${stage.scheduled} ` +
+            `delivered ${stage.delivered} p99 ${stage.hist.percentileMs(99).toFixed(1)}ms`,
+        );
+      },
     });
     const elapsedS = (performance.now() - start) / 1000;
     // Let this stage's stragglers arrive before judging it (short between stages).

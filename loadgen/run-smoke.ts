@@ -10,11 +10,11 @@ import { hostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../server/common/paths';
-import { startSystem, type RunningSystem } from '../server/launcher';
+import { startSystem, type RunningSystem } from '../deploy/local-system';
 import type { TransportKind } from './client/transport';
 import { SystemDriver } from './drivers/system-driver';
 import { runPairLoad, type PairLoadResult } from './pair-load';
-import { processCpuSeconds } from './proc-cpu';
+import { processCpuSeconds } from '../lib/proc-cpu';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -10,7 +10,7 @@
 // because one box cannot hold the connections of the ~6.9M real users whose
 // traffic RATE stands for; connections are scaled by the user factor,
 // message work by the rate factor. 30% of sends go to groups of mean size ~8
-// (scenarios/fleet-model.ts: group_message_share, group_members_mean), so
+// (tools/capacity-model/fleet-model.ts: group_message_share, group_members_mean), so
 // each send becomes ~2.7 deliveries.
 import { defineScenario } from '../loadgen/scenario';
 

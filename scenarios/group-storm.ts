@@ -6,7 +6,7 @@
 // integrity per (sender, recipient) pair inside each group.
 //
 // Production: the seed's 2B users; at its 1.16M msg/s average, 30% of sends
-// go to groups (scenarios/fleet-model.ts: group_message_share). A storm is
+// go to groups (tools/capacity-model/fleet-model.ts: group_message_share). A storm is
 // modelled as STORM_PRODUCTION_GROUP_MSGS_PER_S group messages/s into full
 // 256-member groups, i.e. ~25M deliveries/s fleet-wide. Here: RATE group
 // messages/s over GROUPS full groups (every user in one group), which is the

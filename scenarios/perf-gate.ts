@@ -1,4 +1,4 @@
-// perf-gate: the CI regression gate's fixed load (loadgen/gate/, docs/perf-gate.md).
+// perf-gate: the CI regression gate's fixed load (tools/perf-gate/, docs/perf-gate.md).
 // Two phases, each judged on its last seconds (the gate drops the first ones):
 //
 //   throughput  closed model: VUS virtual users each send a 1:1 message and

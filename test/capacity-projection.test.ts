@@ -9,17 +9,17 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SEED_FLEET_MODEL } from '../scenarios/fleet-model';
+import { SEED_FLEET_MODEL } from '../tools/capacity-model/fleet-model';
 import { REPO_ROOT } from '../server/common/paths';
-import { readResults } from '../loadgen/capacity/adapters';
-import { deriveLoad } from '../loadgen/capacity/load';
-import { emptyMeasurements, mergeMeasurements, parseAssumptions } from '../loadgen/capacity/measured';
-import { projectFleet, replicatedHeadroom, statelessHeadroom, type TierProjection } from '../loadgen/capacity/projection';
-import { failureWhatIf } from '../loadgen/capacity/failure';
-import { buildReport } from '../loadgen/capacity/report';
+import { readResults } from '../tools/capacity-model/adapters';
+import { deriveLoad } from '../tools/capacity-model/load';
+import { emptyMeasurements, mergeMeasurements, parseAssumptions } from '../tools/capacity-model/measured';
+import { projectFleet, replicatedHeadroom, statelessHeadroom, type TierProjection } from '../tools/capacity-model/projection';
+import { failureWhatIf } from '../tools/capacity-model/failure';
+import { buildReport } from '../tools/capacity-model/report';
 
 const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'capacity');
-const CLI = join(REPO_ROOT, 'dist', 'loadgen', 'capacity', 'cli.js');
+const CLI = join(REPO_ROOT, 'dist', 'tools', 'capacity-model', 'cli.js');
 const P99_MS_MAX = SEED_FLEET_MODEL.delivery_latency_ms_max;
 
 function tier(tiers: TierProjection[], name: string): TierProjection {

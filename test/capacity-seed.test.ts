@@ -3,12 +3,12 @@
 // assumptions add on top (what the seed leaves out).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { SEED_FLEET_MODEL } from '../scenarios/fleet-model';
-import { deriveLoad } from '../loadgen/capacity/load';
-import { emptyMeasurements, parseAssumptions } from '../loadgen/capacity/measured';
-import { applyOverrides, loadFleetModel, validateFleetModel } from '../loadgen/capacity/model';
-import { listOmissions } from '../loadgen/capacity/omissions';
-import { checkSeed, type SeedCheckRow } from '../loadgen/capacity/seed';
+import { SEED_FLEET_MODEL } from '../tools/capacity-model/fleet-model';
+import { deriveLoad } from '../tools/capacity-model/load';
+import { emptyMeasurements, parseAssumptions } from '../tools/capacity-model/measured';
+import { applyOverrides, loadFleetModel, validateFleetModel } from '../tools/capacity-model/model';
+import { listOmissions } from '../tools/capacity-model/omissions';
+import { checkSeed, type SeedCheckRow } from '../tools/capacity-model/seed';
 
 function approx(actual: number, expected: number, relative = 1e-12): void {
   assert.ok(Math.abs(actual - expected) <= Math.abs(expected) * relative, `${actual} is not ${expected}`);

@@ -3,9 +3,9 @@
 // back to the linear model (and says so) when the data cannot carry a fit.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { renderUslSvg } from '../loadgen/capacity/render/svg';
-import { fitUsl, uslPeakConcurrency, uslThroughput, type UslParams } from '../loadgen/capacity/usl';
-import type { UslPoint } from '../loadgen/capacity/measured';
+import { renderUslSvg } from '../tools/capacity-model/render/svg';
+import { fitUsl, uslPeakConcurrency, uslThroughput, type UslParams } from '../tools/capacity-model/usl';
+import type { UslPoint } from '../tools/capacity-model/measured';
 
 /** Deterministic noise: mulberry32. */
 function rng(seed: number): () => number {

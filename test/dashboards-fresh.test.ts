@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DASHBOARDS_DIR } from '../server/metrics/dashboard-queries';
+import { DASHBOARDS_DIR } from './helpers/dashboard-queries';
 
 describe('dashboards are fresh', () => {
   const sources = readdirSync(DASHBOARDS_DIR).filter((f) => f.endsWith('.jsonnet')).sort();

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dashboardFiles, loadDashboard, panelQueries, type Dashboard } from '../server/metrics/dashboard-queries';
+import { dashboardFiles, loadDashboard, panelQueries, type Dashboard } from './helpers/dashboard-queries';
 
 const SCHEMA_VERSION_MIN = 36; // Grafana 9.x+; current Grafana migrates anything newer than 30 forward
 const PANEL_TYPES = new Set(['row', 'timeseries', 'stat', 'heatmap']);

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MessageBody, ReceiptBody } from '../server/common/protocol';
 import { GroupChangeKind, ReceiptKind } from '../server/common/protocol';
-import type { RunningSystem } from '../server/launcher';
-import { startSystem } from '../server/launcher';
+import type { RunningSystem } from '../deploy/local-system';
+import { startSystem } from '../deploy/local-system';
 import { bodyText, connectReady, connectUser, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';
 
 const isCode = (code: string) => (e: Error & { code?: string }) => e.code === code;

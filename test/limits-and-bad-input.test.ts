@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import WebSocket from 'ws';
 import { ChatClient, ServerError } from '../loadgen/client/chat-client';
 import { UpgradeRefused } from '../loadgen/client/transport';
-import { directChatId } from '../server/chat/chat-id';
+import { directChatId } from '../server/common/chat-id';
 import { CloseCode, ErrorCode } from '../server/common/errors';
 import {
   encodeClientFrame,
@@ -20,8 +20,9 @@ import {
   type MessageBody,
 } from '../server/common/protocol';
 import { mintToken, newSecret } from '../server/common/token';
-import { startSystem, type RunningSystem } from '../server/launcher';
+import { startSystem, type RunningSystem } from '../deploy/local-system';
 import { bodyText, connectUser, newUserId, sleep, text, waitFor, type TestClient } from './helpers/system';
+import { withTimeout } from '../lib/async';
 
 const LIMITS = {
   text_bytes_max: 1000,
@@ -122,15 +123,6 @@ async function upgradeStatus(url: string, headers: Record<string, string>): Prom
   }
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms waiting for ${what}`)), ms);
-    }),
-  ]);
-}
 
 async function postRegister(sys: RunningSystem, body: string): Promise<{ status: number; json: Record<string, unknown> | null; raw: string }> {
   const res = await fetch(`${sys.gatewayHttp(0)}/v1/register`, {

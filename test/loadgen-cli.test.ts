@@ -8,12 +8,12 @@ import { runNode, type NodeRun } from './helpers/run-node';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BARE_FORWARDER, startRelay, type RelayProcess } from '../loadgen/fixtures/processes';
+import { BARE_FORWARDER, startRelay, type RelayProcess } from './fixtures/loadgen/processes';
 import type { RunSummary } from '../loadgen/engine/summary';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
 
 const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
-const FIXTURE = 'loadgen/fixtures/scenarios/thresholds.ts';
+const FIXTURE = 'test/fixtures/loadgen/scenarios/thresholds.ts';
 const RUN_TIMEOUT_MS = 60_000;
 
 type CliResult = NodeRun;

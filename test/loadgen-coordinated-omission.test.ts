@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../loadgen/engine/run';
 import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
-import { BARE_FORWARDER, startRelay, type RelayProcess } from '../loadgen/fixtures/processes';
+import { BARE_FORWARDER, startRelay, type RelayProcess } from './fixtures/loadgen/processes';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
 import type { RunSummary } from '../loadgen/engine/summary';
 

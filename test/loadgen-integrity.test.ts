@@ -1,6 +1,6 @@
 // Integrity counting is exact: a relay that drops one message in N,
 // duplicates one in M and swaps one in R with the next of the same
-// sender->recipient pair (loadgen/fixtures/faulty-relay.ts) is caught with
+// sender->recipient pair (test/fixtures/loadgen/faulty-relay.ts) is caught with
 // exactly the counts the relay reports, and the run fails its thresholds.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../loadgen/engine/run';
 import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
-import { FAULTY_RELAY, startRelay, type RelayProcess } from '../loadgen/fixtures/processes';
+import { FAULTY_RELAY, startRelay, type RelayProcess } from './fixtures/loadgen/processes';
 import { summaryJsonOutput } from '../loadgen/outputs/summary-json';
 import { junitOutput } from '../loadgen/outputs/junit';
 

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { MessageBody, ReceiptBody } from '../server/common/protocol';
 import { ReceiptKind } from '../server/common/protocol';
-import { directChatId } from '../server/chat/chat-id';
-import type { RunningSystem } from '../server/launcher';
-import { startSystem } from '../server/launcher';
+import { directChatId } from '../server/common/chat-id';
+import type { RunningSystem } from '../deploy/local-system';
+import { startSystem } from '../deploy/local-system';
 import { bodyText, connectReady, connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
 
 describe('1:1 messaging end to end', () => {

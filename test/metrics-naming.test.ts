@@ -17,7 +17,7 @@ import { ChatClient, ServerError } from '../loadgen/client/chat-client';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
 import { runPairLoad } from '../loadgen/pair-load';
 import { frameBatch, GroupChangeKind } from '../server/common/protocol';
-import { startSystem, type RunningSystem } from '../server/launcher';
+import { startSystem, type RunningSystem } from '../deploy/local-system';
 import { parseExposition, withoutFamilies, type Family } from '../server/metrics/exposition';
 import { connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
 

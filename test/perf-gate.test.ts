@@ -1,4 +1,4 @@
-// The CI performance gate end to end, as a pipeline runs it (loadgen/gate/cli.ts),
+// The CI performance gate end to end, as a pipeline runs it (tools/perf-gate/cli.ts),
 // with a short configuration so the suite stays fast: a baseline recorded here
 // (2 rounds x 3 repetitions), then the gate on the unchanged build twice in a
 // row (both must pass: no false alarm), then with the server's slowdown knob
@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const GATE = join(__dirname, '..', 'loadgen', 'gate', 'cli.js');
+const GATE = join(__dirname, '..', 'tools', 'perf-gate', 'cli.js');
 const SHORT = ['--reps', '3', '--duration', '6s', '--skip', '1'];
 /** µs of CPU per message the knob adds in the failing run: several times a message's whole cost. */
 const SLOWDOWN_US = 300;

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PROFILE = join(__dirname, '..', 'loadgen', 'profile', 'cli.js');
+const PROFILE = join(__dirname, '..', 'tools', 'profiler', 'cli.js');
 const RUN_TIMEOUT_MS = 300_000;
 /** A real clinic report embeds its visualiser and data: hundreds of KiB. */
 const REPORT_BYTES_MIN = 100_000;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricNamesIn, panelQueries, PROMETHEUS_DIR, recordingRules } from '../server/metrics/dashboard-queries';
+import { metricNamesIn, panelQueries, PROMETHEUS_DIR, recordingRules } from './helpers/dashboard-queries';
 import { loadgenFamilyNames } from '../loadgen/outputs/metrics-endpoint';
 
 function promtool(...args: string[]): { status: number | null; out: string } {

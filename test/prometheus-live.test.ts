@@ -20,8 +20,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST_DIR, REPO_ROOT } from '../server/common/paths';
-import { startSystem, waitFor, type RunningSystem } from '../server/launcher';
-import { panelQueries, recordingRules } from '../server/metrics/dashboard-queries';
+import { startSystem, waitFor, type RunningSystem } from '../deploy/local-system';
+import { panelQueries, recordingRules } from './helpers/dashboard-queries';
 
 const SCRAPE_INTERVAL = '1s';
 /** $__rate_interval for the panels: Grafana uses >= 4 scrape intervals. */

@@ -20,15 +20,15 @@ import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'cassandra-driver';
-import { directChatId } from '../server/chat/chat-id';
+import { directChatId } from '../server/common/chat-id';
 import { IdGenerator, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { REPO_ROOT } from '../server/common/paths';
 import { GroupChangeKind, ReceiptKind, type MessageBody } from '../server/common/protocol';
-import { startSystem, type RunningSystem } from '../server/launcher';
+import { startSystem, type RunningSystem } from '../deploy/local-system';
 import { scyllaConfig, type ScyllaConfig } from '../server/store/scylla/config';
 import {
   flushLocalNode, freePort, freePorts, killLocalNode, localNodeStatus, restartLocalNode, startLocalNode, stopLocalNode, sweepStaleNodes, wipeLocalNode, type LocalNode,
-} from '../server/store/scylla/local-node';
+} from '../deploy/cassandra-node';
 import { openScyllaStore, routingKeys, type ScyllaStore } from '../server/store/scylla/scylla-store';
 import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
 import { defineStoreConformance, plainMessage } from './helpers/store-conformance';

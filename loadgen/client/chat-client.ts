@@ -8,6 +8,7 @@
 // `ackDelayMs` (TCP's delayed ack), so a burst of N deliveries costs one ack
 // frame, not N. It de-duplicates deliveries by (chat, seq) since delivery is
 // at-least-once.
+import { TurnBatcher } from '../../lib/turn-batcher';
 import {
   decodeServerBatch,
   encodeClientFrame,
@@ -66,8 +67,7 @@ export class ChatClient {
   closed = false;
   closeCode = 0;
   duplicates = 0;
-  private out: Uint8Array[] = [];
-  private flushScheduled = false;
+  private readonly out = new TurnBatcher<Uint8Array>((frames) => this.flush(frames));
   private nextRef = 1;
   private nextCmid = 1;
   private readonly requests = new Map<number, PendingRequest>();
@@ -219,17 +219,10 @@ export class ChatClient {
 
   private queue(frame: ClientFrameInit): void {
     this.out.push(encodeClientFrame(frame));
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const frames = this.out;
-    this.out = [];
-    if (this.closed || frames.length === 0) return;
+  private flush(frames: Uint8Array[]): void {
+    if (this.closed) return;
     // Split at the server's frame-count and (half its) byte limits.
     let start = 0;
     let bytes = 0;

@@ -29,6 +29,7 @@
 import * as net from 'node:net';
 import { isUtf8 } from 'node:buffer';
 import { createHash, randomBytes, randomFillSync } from 'node:crypto';
+import { TurnBatcher } from '../../lib/turn-batcher';
 
 export interface LeanWsOptions {
   url: string;
@@ -124,22 +125,12 @@ function align8(n: number): number {
 // One nextTick flushes every connection that queued frames this turn: ticks
 // run right after the current I/O callback, so frames sent while handling one
 // TCP chunk leave in one write, with no added latency.
-let flushQueue: LeanWebSocket[] = [];
-let flushScheduled = false;
-
-function flushAll(): void {
-  flushScheduled = false;
-  const queue = flushQueue;
-  flushQueue = [];
+const flushQueue = new TurnBatcher<LeanWebSocket>((queue) => {
   for (let i = 0; i < queue.length; i++) queue[i].flushOut();
-}
+}, process.nextTick);
 
 function scheduleFlush(ws: LeanWebSocket): void {
   flushQueue.push(ws);
-  if (!flushScheduled) {
-    flushScheduled = true;
-    process.nextTick(flushAll);
-  }
 }
 
 /** Close codes an endpoint may put on the wire (RFC 6455 7.4, IANA registry). */

@@ -9,6 +9,7 @@
 // copy into the turn's batch; per reply: ChatClient's protobuf decode, one
 // switch. The server's rate limit is per connection (2000 frames/s by
 // default): scenarios spread senders so that no user comes near it.
+import { TurnBatcher } from '../../lib/turn-batcher';
 import { ChatClient } from '../client/chat-client';
 import { frameBatch, encodeClientFrame } from '../../server/common/protocol';
 import { DEFAULT_LIMITS } from '../../server/common/config';
@@ -32,14 +33,9 @@ export interface SystemLoadDriverOptions {
 }
 
 /** Queued frames of every connection with something to send this turn. */
-const dirty: SystemConnection[] = [];
-let flushScheduled = false;
-
-function flushAll(): void {
-  flushScheduled = false;
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flush();
-  dirty.length = 0;
-}
+const dirty = new TurnBatcher<SystemConnection>((conns) => {
+  for (let i = 0; i < conns.length; i++) conns[i]!.flush();
+});
 
 export class SystemLoadDriver implements LoadDriver {
   readonly name = 'system';
@@ -114,10 +110,6 @@ class SystemConnection implements LoadConnection {
     if (!this.queued) {
       this.queued = true;
       dirty.push(this);
-      if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flushAll);
-      }
     }
   }
 

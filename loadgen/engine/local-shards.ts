@@ -15,12 +15,12 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
-import { startSystem, type RunningSystem } from '../../server/launcher';
-import { systemCpuSeconds, systemRssBytes } from '../proc-cpu';
+import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import { mergeSummaries, readSummary } from '../merge';
 import type { RunSummary } from './summary';
 import type { RunPlan } from './plan';
 import type { Scenario } from '../scenario';
+import { withTimeout } from '../../lib/async';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */
 export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
@@ -62,7 +62,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       secret = system.secret;
       chatTarget = system.chatTarget;
     }
-    const rssIdle = system ? systemRssBytes(system) : null;
+    const rssIdle = system ? system.rssBytes() : null;
     const userBase = PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
     const workers = Math.max(1, Math.floor(availableParallelism() / o.procs));
     const ready: Promise<void>[] = [];
@@ -101,8 +101,8 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     await withTimeout(Promise.all(ready), READY_TIMEOUT_MS, 'shards setting up');
     const setupMs = Date.now() - setupStart;
     const startAt = Date.now() + START_DELAY_MS;
-    const cpuStart = system ? systemCpuSeconds(system) : null;
-    const rssConnected = system ? systemRssBytes(system) : null;
+    const cpuStart = system ? system.cpuSeconds() : null;
+    const rssConnected = system ? system.rssBytes() : null;
     for (const c of children) c.stdin!.end(`START ${startAt}\n`);
     o.log(`all ${o.procs} shards set up in ${(setupMs / 1000).toFixed(1)} s; start at ${new Date(startAt).toISOString()}`);
     const codes = await Promise.all(exited);
@@ -118,8 +118,8 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     merged.phases.setup_ms = setupMs;
     merged.target.started_by_loadgen = system !== null;
     if (system && cpuStart) {
-      const end = systemCpuSeconds(system);
-      const rss = systemRssBytes(system);
+      const end = system.cpuSeconds();
+      const rss = system.rssBytes();
       merged.system = {};
       for (const [name, cpu] of Object.entries(end)) {
         const cpuS = cpu - (cpuStart[name] ?? cpu);
@@ -134,14 +134,4 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     if (system) await system.stop();
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-    }),
-  ]);
 }

@@ -15,9 +15,8 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
-import { startSystem, type RunningSystem } from '../../server/launcher';
-import { systemCpuSeconds, systemRssBytes } from '../proc-cpu';
-import { threadCpuSeconds } from '../proc-thread-cpu';
+import { startSystem, type RunningSystem } from '../../deploy/local-system';
+import { threadCpuSeconds } from '../../lib/proc-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
 import { abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../thresholds';
@@ -29,6 +28,7 @@ import type { Output } from '../outputs/output';
 import { planRun, segmentsOf, slice, type RunPlan } from './plan';
 import { intervalRecord, type IntervalRecord } from './timeline';
 import { finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
+import { withTimeout } from '../../lib/async';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -170,7 +170,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
     }
-    const rssIdle = system ? systemRssBytes(system) : null;
+    const rssIdle = system ? system.rssBytes() : null;
     const target: TargetSpec = {
       driver: o.driver, urls: targetUrls, secret, userBase, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs,
     };
@@ -275,14 +275,14 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     if (groupsFailed > 0) throw new Error(`setup: ${groupsFailed} group chat(s) could not be created; first: ${firstError}`);
     // A partial world is a different load than the scenario's: refuse to measure it.
     if (setupFailed > 0) throw new Error(`setup: ${setupFailed} of ${setupFailed + setupConnected} connections failed; first: ${firstError}`);
-    const rssConnected = system ? systemRssBytes(system) : null;
+    const rssConnected = system ? system.rssBytes() : null;
     setupMs = Date.now() - setupStart;
     log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
     const startAt = o.waitForStart ? await o.waitForStart() : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
     if (startAt < Date.now()) throw new Error(`--start-at ${startAt} is in the past (now ${Date.now()})`);
-    const sysCpuStart = system ? systemCpuSeconds(system) : null;
+    const sysCpuStart = system ? system.cpuSeconds() : null;
     measuredStartMs = startAt;
     for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
     setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
@@ -292,13 +292,13 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
     if (system && sysCpuStart) {
-      const end = systemCpuSeconds(system);
+      const end = system.cpuSeconds();
       systemUsage = {};
       for (const [name, s] of Object.entries(end)) {
         const cpuS = s - (sysCpuStart[name] ?? s);
         systemUsage[name] = {
           cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
-          rss_bytes: systemRssBytes(system)[name] ?? null,
+          rss_bytes: system.rssBytes()[name] ?? null,
           rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
         };
       }
@@ -383,14 +383,4 @@ function mergeExecutorStatus(statuses: WorkerStatus[]): { name: string; state: s
 function minNonNeg(xs: number[]): number {
   const v = xs.filter((x) => x >= 0);
   return v.length ? Math.min(...v) : -1;
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms`)), ms);
-    }),
-  ]);
 }

@@ -12,7 +12,7 @@ import { BareLoadDriver } from '../drivers/bare-connection';
 import { SystemLoadDriver } from '../drivers/system-connection';
 import type { LoadDriver } from '../drivers/connection';
 import { Scheduler } from './scheduler';
-import { threadCpuSeconds } from '../proc-thread-cpu';
+import { threadCpuSeconds } from '../../lib/proc-cpu';
 
 const init = workerData as WorkerInit;
 const port = parentPort!;

@@ -45,7 +45,7 @@ import {
   type StoredMessage,
 } from '../store/store';
 import { spinUs } from '../common/debug-slowdown';
-import { directChatId, isDirectChatId } from './chat-id';
+import { directChatId, isDirectChatId } from '../common/chat-id';
 import { RouteRegistry, type ConnState, type GatewayLinkRef } from './routes';
 
 /** What the engine asks a gateway link to send. */

@@ -3,6 +3,7 @@
 // addresses to one gateway during a turn and writes it as one ChatBatch (split
 // at grpc_batch_items_max) once per event-loop turn.
 import * as grpc from '@grpc/grpc-js';
+import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
 import { type Limits } from '../common/config';
 import { chatServiceDefinition, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from '../common/grpc-defs';
 import { mintToken } from '../common/token';
@@ -16,8 +17,7 @@ const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164
 const PROVISION_COUNT_MAX = 1_000_000;
 
 export class GatewayLink implements LinkSink {
-  private pending: WireOutbound[] = [];
-  private flushScheduled = false;
+  private readonly pending = new TurnBatcher<WireOutbound>((items) => this.flush(items));
   batchesSent = 0;
   itemsSent = 0;
 
@@ -33,19 +33,11 @@ export class GatewayLink implements LinkSink {
     this.pending.push({
       frame: item.frame, users: item.users ?? [], conns: item.conns ?? [], recv_at_us: item.recv_at_us ?? 0, close: item.close ?? false,
     });
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const items = this.pending;
-    this.pending = [];
+  private flush(items: WireOutbound[]): void {
     if (this.call.cancelled || this.call.destroyed) return;
-    for (let i = 0; i < items.length; i += this.itemsMax) {
-      const chunk = i === 0 && items.length <= this.itemsMax ? items : items.slice(i, i + this.itemsMax);
+    for (const chunk of chunksOf(items, this.itemsMax)) {
       this.call.write({ items: chunk });
       this.batchItems?.observe(chunk.length);
       this.batchesSent++;

@@ -1,7 +1,7 @@
 // A test aid, never for production: WA_DEBUG_SLOWDOWN_US=<n> makes the chat
 // service busy-spin n microseconds of CPU for every message it accepts, on the
 // hot path (inside the tick, before the message is stored). It exists so the
-// CI performance gate (loadgen/gate/, docs/perf-gate.md) can be shown to fail
+// CI performance gate (tools/perf-gate/, docs/perf-gate.md) can be shown to fail
 // on a known, measured regression. Off (0) unless the variable is set; read
 // once at start; bounded so a typo cannot turn the service into a heater.
 

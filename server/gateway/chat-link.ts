@@ -5,6 +5,7 @@
 // and says Hello again with every session it holds, so the chat service
 // rebuilds its routes and drains what those users missed.
 import * as grpc from '@grpc/grpc-js';
+import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
 import { ChatServiceClient, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireInbound } from '../common/grpc-defs';
 
 const RECONNECT_DELAY_MS_MIN = 50;
@@ -23,8 +24,7 @@ export interface ChatLinkOptions {
 export class ChatLink {
   readonly client: grpc.Client & Record<string, (...args: unknown[]) => unknown>;
   private call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch> | null = null;
-  private pending: WireInbound[] = [];
-  private flushScheduled = false;
+  private readonly pending = new TurnBatcher<WireInbound>((items) => this.flush(items));
 
   private delayMs = RECONNECT_DELAY_MS_MIN;
   private closed = false;
@@ -65,22 +65,14 @@ export class ChatLink {
   push(item: WireInbound): boolean {
     if (!this.up) return false;
     this.pending.push(item);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(() => this.flush());
-    }
     return true;
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    const items = this.pending;
-    this.pending = [];
+  private flush(items: WireInbound[]): void {
     const call = this.call;
     if (!call || !this.up) return;
     const sentAtUs = monoUs();
-    for (let i = 0; i < items.length; i += this.opts.itemsMax) {
-      const chunk = items.length <= this.opts.itemsMax ? items : items.slice(i, i + this.opts.itemsMax);
+    for (const chunk of chunksOf(items, this.opts.itemsMax)) {
       call.write({ items: chunk, sent_at_us: sentAtUs });
       this.batchesSent++;
       this.itemsSent += chunk.length;
@@ -90,7 +82,7 @@ export class ChatLink {
   private down(call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>, reason: string): void {
     if (this.call !== call) return;
     this.call = null;
-    this.pending = [];
+    this.pending.clear();
     const wasUp = this.up;
     this.up = false;
     if (wasUp) this.opts.onDown?.(reason);

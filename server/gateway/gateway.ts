@@ -16,6 +16,7 @@
 // in `stats`, read when /metrics is scraped; the one per-message observation
 // is the delivery latency, made in flush() with one clock read per turn.
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
+import { TurnBatcher } from '../../lib/turn-batcher';
 import { type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch } from '../common/grpc-defs';
@@ -78,8 +79,8 @@ export class Gateway {
   private listenSocket: us_listen_socket | null = null;
   private readonly sockets = new Map<number, WebSocket<Conn>>();
   private readonly byUser = new Map<number, number[]>();
-  private dirty: WebSocket<Conn>[] = [];
-  private flushScheduled = false;
+  /** Sockets with frames queued this turn; flushed once per turn. */
+  private readonly dirty = new TurnBatcher<WebSocket<Conn>>((sockets) => this.flush(sockets));
   private nextConnId = 1;
   /** Coalesce a socket's frames per turn into one message (default). WA_GATEWAY_COALESCE=0 turns it off for comparisons. */
   private readonly coalesce = process.env.WA_GATEWAY_COALESCE !== '0';
@@ -415,10 +416,6 @@ export class Gateway {
       c.out = [frame];
       c.outBytes = batchEntrySize(frame.length);
       this.dirty.push(ws);
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(() => this.flush());
-      }
     } else {
       c.out.push(frame);
       c.outBytes += batchEntrySize(frame.length);
@@ -426,10 +423,7 @@ export class Gateway {
   }
 
   /** Once per turn: each dirty socket gets its frames as one ServerBatch. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const dirty = this.dirty;
-    this.dirty = [];
+  private flush(dirty: WebSocket<Conn>[]): void {
     const round = ++this.flushRound;
     const limit = this.opts.limits.socket_backpressure_bytes_max;
     for (const ws of dirty) {

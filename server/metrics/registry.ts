@@ -76,7 +76,7 @@ export function createProcessMetrics(env: NodeJS.ProcessEnv = process.env): Proc
 
 /**
  * prom-client's default collectors, minus two continuous costs measured on the
- * full 1:1 path (bench-overhead.ts --concurrent, CPU per message, metrics on vs off):
+ * full 1:1 path (bench/metrics-overhead.ts --concurrent, CPU per message, metrics on vs off):
  *   - the GC collector, a PerformanceObserver on every garbage collection
  *     (~0.2 ms of CPU per GC; +15-20 % CPU in an allocation-heavy loop): left out
  *     unless WA_METRICS_GC=1 (nodejs_gc_duration_seconds);

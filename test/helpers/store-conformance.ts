@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { directChatId } from '../../server/chat/chat-id';
+import { directChatId } from '../../server/common/chat-id';
 import { IdGenerator, PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import {
   ChatKind,

@@ -4,12 +4,12 @@ import { ChatClient, type ChatClientOptions } from '../../loadgen/client/chat-cl
 import type { ServerFrame } from '../../server/common/protocol';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { mintToken } from '../../server/common/token';
-import { startSystem, type RunningSystem, type SystemOptions } from '../../server/launcher';
+import { startSystem, type RunningSystem, type SystemOptions } from '../../deploy/local-system';
 import * as grpc from '@grpc/grpc-js';
 import { ChatServiceClient } from '../../server/common/grpc-defs';
 
-export { waitFor } from '../../server/launcher';
-import { waitFor as waitForCondition } from '../../server/launcher';
+export { waitFor } from '../../deploy/local-system';
+import { waitFor as waitForCondition } from '../../deploy/local-system';
 
 let nextUser = PROVISIONED_USER_ID_MIN + (Date.now() % 1_000_000) * 1000;
 

@@ -23,7 +23,7 @@
 // them on a timeout without risking a double effect. Only registration uses LWTs.
 import { Client, errors, policies, types } from 'cassandra-driver';
 import { idTimeMs, ID_EPOCH_MS, PROVISIONED_USER_ID_MIN } from '../../common/ids';
-import { isDirectChatId } from '../../chat/chat-id';
+import { isDirectChatId } from '../../common/chat-id';
 import {
   ChatKind,
   clientKey,
@@ -789,7 +789,7 @@ function toMessage(chatId: string, row: Row): StoredMessage {
   };
 }
 
-/** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/chat/chat-id.ts). */
+/** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/common/chat-id.ts). */
 function directMembers(chatId: string): [number, number] {
   const dot = chatId.indexOf('.', 2);
   return [Number(chatId.slice(2, dot)), Number(chatId.slice(dot + 1))];

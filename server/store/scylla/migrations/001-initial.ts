@@ -2,7 +2,7 @@
 // scale. Why each table looks the way it does is in docs/design/005-scylla-store.md;
 // the short version sits beside each statement. Every statement is idempotent
 // (IF NOT EXISTS), so a migration interrupted halfway can simply run again.
-import type { Migration } from './index';
+import type { Migration } from './migration';
 
 export const initial: Migration = {
   version: 1,

@@ -6,12 +6,9 @@
 // checksum and refuses an edited one); add a new one with the next version.
 // Table names are unqualified: the migrator runs them inside the keyspace.
 import { initial } from './001-initial';
+import type { Migration } from './migration';
 
-export interface Migration {
-  version: number;
-  name: string;
-  statements: string[];
-}
+export type { Migration };
 
 export const MIGRATIONS: readonly Migration[] = [initial];
 

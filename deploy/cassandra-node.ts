@@ -1,0 +1,214 @@
+// A local Apache Cassandra 5 node for the ScyllaDB store's tests and benchmarks,
+// through scripts/cassandra.sh (which fetches it from Maven Central on first use).
+// Not used by the running system: production points WA_SCYLLA_CONTACT_POINTS at
+// a real ScyllaDB cluster.
+import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '../server/common/paths';
+
+const run = promisify(execFile);
+const SCRIPT = join(REPO_ROOT, 'scripts', 'cassandra.sh');
+/** First fetch from Maven Central (~60 s) plus a start under load. */
+const START_TIMEOUT_MS = 240_000;
+
+export interface LocalNode {
+  /** WA_CASSANDRA_DATA of this node (its own data, logs, pid file). */
+  dataDir: string;
+  port: number;
+  storagePort: number;
+  jmxPort: number;
+  contactPoint: string;
+  /** How long the last start took (fetch included). */
+  startMs: number;
+}
+
+export interface LocalNodeOptions {
+  /** Default: ~/.cache/wa-scale/cassandra/<name>. */
+  dataDir?: string;
+  name?: string;
+  /**
+   * CQL port; default: a free port, so a node someone else runs on 9042 is never reused (or stopped) by us.
+   * The internode and JMX ports are free ports too: two nodes starting at once must not race for 7000/7199.
+   */
+  port?: number;
+  /** A throwaway node (benchmarks): if its start fails, stop it and delete its data dir. */
+  wipeIfStartFails?: boolean;
+  log?: (line: string) => void;
+}
+
+type Ports = { port: number; storagePort: number; jmxPort: number };
+
+function nodeEnv(dataDir: string, ports?: Ports): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WA_CASSANDRA_DATA: dataDir };
+  if (ports) {
+    env.WA_CASSANDRA_PORT = String(ports.port);
+    env.WA_CASSANDRA_STORAGE_PORT = String(ports.storagePort);
+    env.WA_CASSANDRA_JMX_PORT = String(ports.jmxPort);
+  }
+  return env;
+}
+
+async function script(cmd: string, dataDir: string, ports: Ports | undefined, log?: (line: string) => void): Promise<string> {
+  try {
+    const { stdout, stderr } = await run('bash', [SCRIPT, cmd], { env: nodeEnv(dataDir, ports), timeout: START_TIMEOUT_MS, maxBuffer: 16 << 20 });
+    for (const line of stderr.split('\n')) if (line.trim()) log?.(line);
+    return stdout.trim();
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`scripts/cassandra.sh ${cmd} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * n distinct free ports: every listener stays open until all are chosen, so the OS cannot hand
+ * the same just-released port out twice (CQL and JMX on one port made a node fail to start).
+ */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers: ReturnType<typeof createServer>[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const srv = createServer();
+      servers.push(srv);
+      await new Promise<void>((resolve, reject) => {
+        srv.once('error', reject);
+        srv.listen(0, '127.0.0.1', () => resolve());
+      });
+    }
+    return servers.map((srv) => (srv.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
+  }
+}
+
+/** The data dir of a named node under the cache (~/.cache/wa-scale/cassandra/<name>). */
+export function localNodeDir(name: string): string {
+  return join(homedir(), '.cache', 'wa-scale', 'cassandra', name);
+}
+
+/** Start (or reuse, if this data dir's node already runs) a node; resolves when CQL answers. */
+export async function startLocalNode(opts: LocalNodeOptions = {}): Promise<LocalNode> {
+  const dataDir = opts.dataDir ?? localNodeDir(opts.name ?? 'node');
+  const [cql, storagePort, jmxPort] = await freePorts(3);
+  const ports: Ports = { port: opts.port ?? cql!, storagePort: storagePort!, jmxPort: jmxPort! };
+  const t0 = Date.now();
+  let out: string;
+  try {
+    out = await script('start', dataDir, ports, opts.log);
+  } catch (err) {
+    if (opts.wipeIfStartFails) await wipeLocalNode({ dataDir, log: opts.log }).catch(() => {});
+    throw err;
+  }
+  const actual = Number(out.split('\n').pop());
+  if (!Number.isInteger(actual) || actual <= 0) throw new Error(`scripts/cassandra.sh start printed no port: ${out}`);
+  return { dataDir, ...ports, port: actual, contactPoint: `127.0.0.1:${actual}`, startMs: Date.now() - t0 };
+}
+
+/**
+ * Stop whatever node runs in this data dir and delete its data (dropping a
+ * keyspace instead costs seconds each). Give every concurrent user its own
+ * data dir: this stops the node of whoever else uses the same one.
+ */
+export async function wipeLocalNode(opts: LocalNodeOptions = {}): Promise<void> {
+  const dataDir = opts.dataDir ?? localNodeDir(opts.name ?? 'node');
+  await script('stop', dataDir, undefined, opts.log);
+  await script('wipe', dataDir, undefined, opts.log);
+}
+
+/** Restart a stopped (or killed) node on the same port. */
+export async function restartLocalNode(node: LocalNode, log?: (line: string) => void): Promise<LocalNode> {
+  const t0 = Date.now();
+  await script('start', node.dataDir, node, log);
+  node.startMs = Date.now() - t0;
+  return node;
+}
+
+/** Graceful stop (SIGTERM: Cassandra drains), as `scripts/cassandra.sh stop`. */
+export async function stopLocalNode(node: LocalNode, log?: (line: string) => void): Promise<void> {
+  await script('stop', node.dataDir, node, log);
+}
+
+/** SIGKILL the node's JVM (no drain, no memtable flush): what survives is what the commitlog holds. */
+export async function killLocalNode(node: LocalNode): Promise<void> {
+  const pid = Number(readFileSync(join(node.dataDir, 'cassandra.pid'), 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 1) throw new Error(`no pid in ${node.dataDir}/cassandra.pid`);
+  process.kill(pid, 'SIGKILL');
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`pid ${pid} still alive 30 s after SIGKILL`);
+}
+
+/**
+ * `nodetool flush <keyspaces>`: memtables to SSTables. The test node runs with
+ * -Dcassandra.unsafesystem=true (scripts/cassandra.sh: fast DDL), so schema
+ * changes are not in its commitlog; a test that kills the JVM flushes
+ * system_schema first, or the tables (and the commitlog entries for them) are
+ * gone after the restart. Production nodes do not run with that flag.
+ */
+export async function flushLocalNode(node: LocalNode, keyspaces: string[]): Promise<void> {
+  try {
+    await run('bash', [SCRIPT, 'nodetool', 'flush', ...keyspaces], { env: nodeEnv(node.dataDir, node), timeout: 60_000 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`nodetool flush ${keyspaces.join(' ')} failed: ${e.stderr?.trim() || e.message}`);
+  }
+}
+
+/** "running ..." or "stopped". */
+export async function localNodeStatus(node: LocalNode): Promise<string> {
+  try {
+    return (await run('bash', [SCRIPT, 'status'], { env: nodeEnv(node.dataDir) })).stdout.trim();
+  } catch (err) {
+    return ((err as { stdout?: string }).stdout ?? '').trim() || (err as Error).message;
+  }
+}
+
+/**
+ * Wipe nodes named `<prefix>*` under the cache that are stopped and older than
+ * `minAgeMs`: what runs killed before their cleanup left behind. Running nodes
+ * (someone else's run) are left alone.
+ */
+export async function sweepStaleNodes(prefix: string, minAgeMs = 3600_000): Promise<string[]> {
+  const root = localNodeDir('');
+  let names: string[];
+  try {
+    names = readdirSync(root).filter((n) => n.startsWith(prefix));
+  } catch {
+    return [];
+  }
+  const swept: string[] = [];
+  for (const name of names) {
+    const dataDir = join(root, name);
+    try {
+      if (Date.now() - statSync(dataDir).mtimeMs < minAgeMs) continue;
+      const status = await localNodeStatus({ dataDir, port: 0, storagePort: 0, jmxPort: 0, contactPoint: '', startMs: 0 });
+      if (status !== 'stopped') continue;
+      await script('wipe', dataDir, undefined);
+      swept.push(name);
+    } catch {
+      // not ours to judge: leave it
+    }
+  }
+  return swept;
+}

@@ -1,0 +1,205 @@
+// The fleet for the model's load, from what one node was measured to carry.
+// Each tier is sized by every constraint that applies to it (throughput,
+// memory, network, disk, operations); the largest wins, then headroom is added
+// for losing a node or a zone. A constraint whose per-node figure nobody
+// measured says "not measured" and the tier's count becomes "at least".
+//
+// Node = a machine like the measured one. Throughput figures from a run where
+// the whole system shared one machine are lower bounds for a dedicated node, so
+// counts built on them are upper bounds; the CPU-bound column shows the other
+// side (a node's cores fully busy at the measured CPU per message).
+import type { FleetModel } from './fleet-model';
+import { toBits, type Load } from './load';
+import type { FigureBasis, MeasuredField, MeasuredFigure, Measurements } from './measured';
+import { BITS_PER_BYTE, BYTES_PER_GIB } from './units';
+
+export type ConstraintBasis = FigureBasis | 'model' | 'cpu-extrapolated' | 'not measured';
+
+export interface Constraint {
+  name: string;
+  demand: number;
+  demand_unit: string;
+  /** What one node can do, before the utilisation ceiling; null when not measured. */
+  capacity_per_node: number | null;
+  /** What we plan to use of it at peak. */
+  usable_per_node: number | null;
+  basis: ConstraintBasis;
+  source: string;
+  nodes: number | null;
+  note?: string;
+  /**
+   * main     - sizes the tier
+   * cpu      - the CPU-bound extrapolation: its own column, never the tier's count
+   * stand-in - a figure measured on something else (the embedded store for ScyllaDB): shown, never used
+   */
+  kind: 'main' | 'cpu' | 'stand-in';
+}
+
+export type TierName = 'gateway' | 'chat' | 'scylla' | 'redis';
+
+export interface TierProjection {
+  tier: TierName;
+  title: string;
+  constraints: Constraint[];
+  /** The constraint that sets the count. */
+  binding: string | null;
+  nodes_required: number | null;
+  /** Nodes with headroom: what to run. */
+  nodes: number | null;
+  headroom: string;
+  /** False when a constraint of the tier is not measured: `nodes` is then a floor. */
+  complete: boolean;
+  /** The same tier sized with the CPU-bound extrapolation in place of the measured throughput. */
+  nodes_cpu_basis: number | null;
+  notes: string[];
+}
+
+export interface NetworkProjection {
+  client_ingress_bits_per_s_peak: number;
+  client_egress_bits_per_s_peak: number;
+  media_bits_per_s_peak: number;
+  internal_rpc_bits_per_s_peak: number;
+  store_replication_bits_per_s_peak: number;
+  /** Client egress per gateway over its NIC, at the projected gateway count. */
+  gateway_nic_share_peak: number | null;
+}
+
+export interface FleetProjection {
+  tiers: TierProjection[];
+  network: NetworkProjection;
+  node_cpus: number | null;
+  notes: string[];
+}
+
+function figureConstraint(
+  name: string, demand: number, demandUnit: string, figure: MeasuredFigure | undefined, field: MeasuredField,
+  perNode: (f: MeasuredFigure) => number, utilisation: number,
+): Constraint {
+  if (!figure) {
+    return { name, demand, demand_unit: demandUnit, capacity_per_node: null, usable_per_node: null, basis: 'not measured', source: field, nodes: null, kind: 'main' };
+  }
+  const capacity = perNode(figure);
+  const usable = capacity * utilisation;
+  return {
+    name, demand, demand_unit: demandUnit, capacity_per_node: capacity, usable_per_node: usable,
+    basis: figure.basis, source: figure.source, nodes: Math.ceil(demand / usable), note: figure.note, kind: 'main',
+  };
+}
+
+function modelConstraint(name: string, demand: number, demandUnit: string, capacity: number, usable: number, source: string): Constraint {
+  return { name, demand, demand_unit: demandUnit, capacity_per_node: capacity, usable_per_node: usable, basis: 'model', source, nodes: Math.ceil(demand / usable), kind: 'main' };
+}
+
+function cpuConstraint(name: string, demand: number, figure: MeasuredFigure | undefined, cpus: number | null, utilisation: number): Constraint | null {
+  if (!figure) return null;
+  const cores = cpus ?? 1;
+  const capacity = (cores * 1e6) / figure.value;
+  const usable = capacity * utilisation;
+  return {
+    name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: capacity, usable_per_node: usable,
+    basis: 'cpu-extrapolated', source: figure.source, nodes: Math.ceil(demand / usable), kind: 'cpu',
+    note: `${cpus ?? 'one (machine not recorded)'} core(s) fully busy at ${figure.value.toFixed(1)} us per message`,
+  };
+}
+
+/** Stateless tiers: survive one node (N+1) and one zone (the other zones carry the peak). */
+export function statelessHeadroom(required: number, zones: number): number {
+  const nPlusOne = required + 1;
+  const zoneLoss = zones > 1 ? zones * Math.ceil(required / (zones - 1)) : nPlusOne;
+  return Math.max(nPlusOne, zoneLoss);
+}
+
+/** Replicated store, one replica per zone: nodes come in whole racks (one per zone). */
+export function replicatedHeadroom(required: number, zones: number): number {
+  return zones * Math.ceil(required / zones);
+}
+
+function tier(
+  name: TierName, title: string, constraints: Constraint[], headroom: (required: number) => number, headroomText: string, notes: string[],
+): TierProjection {
+  const main = constraints.filter((c) => c.kind === 'main');
+  const sized = main.filter((c) => c.nodes !== null);
+  const binding = sized.reduce<Constraint | null>((best, c) => (best && best.nodes! >= c.nodes! ? best : c), null);
+  const required = binding ? binding.nodes! : null;
+  const cpu = constraints.find((c) => c.kind === 'cpu');
+  let cpuRequired: number | null = null;
+  if (cpu && cpu.nodes !== null) {
+    const others = main.filter((c) => c.name !== 'throughput' && c.nodes !== null).map((c) => c.nodes!);
+    cpuRequired = Math.max(cpu.nodes, ...others);
+  }
+  return {
+    tier: name, title, constraints,
+    binding: binding?.name ?? null,
+    nodes_required: required,
+    nodes: required === null ? null : headroom(required),
+    headroom: headroomText,
+    complete: main.every((c) => c.nodes !== null),
+    nodes_cpu_basis: cpuRequired === null ? null : headroom(cpuRequired),
+    notes,
+  };
+}
+
+export function projectFleet(m: FleetModel, load: Load, measured: Measurements): FleetProjection {
+  const f = measured.figures;
+  const cpus = measured.machine?.cpus ?? null;
+  const util = m.node_utilisation_max;
+  const stateless = (r: number) => statelessHeadroom(r, m.zones);
+  const statelessText = `max(N+1, ${m.zones} zones x ceil(N / ${Math.max(1, m.zones - 1)}))`;
+
+  const gatewayEgressBitsPerS = toBits(load.gateway_egress_bytes_per_s_peak);
+  const gateway = tier('gateway', 'Gateways (uWS, client connections)', [
+    figureConstraint('throughput', load.gateway_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.gateway_msgs_per_s_at_p99, 'gateway_msgs_per_s_at_p99', (x) => x.value, util),
+    ...[cpuConstraint('throughput (CPU-bound)', load.gateway_msg_equivalents_per_s_peak, f.gateway_cpu_us_per_msg, cpus, util)].filter((c): c is Constraint => c !== null),
+    figureConstraint('memory', load.connections_peak, 'connections', f.connections_per_gib, 'connections_per_gib', (x) => x.value * m.gateway_connection_memory_gib, 1),
+    modelConstraint('network', gatewayEgressBitsPerS, 'bit/s', m.gateway_nic_bits_per_s, m.gateway_nic_bits_per_s * util, 'model: gateway_nic_bits_per_s'),
+  ], stateless, statelessText, [
+    'Throughput counts every device delivery (and presence notification) as a whole 1:1 message, as the measured runs carry them.',
+    'Heartbeats are not in the throughput sizing: uWS answers pings natively and no run has measured their cost.',
+  ]);
+
+  const chat = tier('chat', 'Chat-service nodes (order, persist, fan out)', [
+    figureConstraint('throughput', load.chat_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.chat_msgs_per_s_at_p99, 'chat_msgs_per_s_at_p99', (x) => x.value, util),
+    ...[cpuConstraint('throughput (CPU-bound)', load.chat_msg_equivalents_per_s_peak, f.chat_cpu_us_per_msg, cpus, util)].filter((c): c is Constraint => c !== null),
+  ], stateless, statelessText, ['A chat is owned by one node (rendezvous hashing); a lost node\'s chats move to the others, hence the same headroom as gateways.']);
+
+  const standingBytes = load.message_store_physical_bytes_standing + load.user_data_physical_bytes;
+  const storeFigure = f.store_writes_per_s;
+  const storeIsScylla = storeFigure !== undefined && /scylla|cassandra/i.test(storeFigure.engine ?? '');
+  const scyllaNotes = ['Reads (history, drains) are not modelled; writes and disk are.'];
+  const writes = figureConstraint('writes', load.store_replica_writes_per_s_peak, 'replica writes/s', storeIsScylla ? storeFigure : undefined,
+    'store_writes_per_s', (x) => x.value, util);
+  const scyllaConstraints = [writes];
+  if (storeFigure && !storeIsScylla) {
+    const standIn = figureConstraint('writes (stand-in)', load.store_replica_writes_per_s_peak, 'replica writes/s', storeFigure, 'store_writes_per_s', (x) => x.value, util);
+    scyllaConstraints.push({ ...standIn, kind: 'stand-in' });
+    scyllaNotes.push(`The only store write figure was measured on ${storeFigure.engine ?? 'another engine'}, not ScyllaDB: shown as a stand-in, not used. ` +
+      'A ScyllaDB (or Cassandra) run gives the real one.');
+  }
+  scyllaConstraints.push(modelConstraint('disk', standingBytes, 'B', m.store_node_disk_bytes, m.store_node_disk_bytes * m.store_disk_fill_max_share, 'model: store_node_disk_bytes'));
+  if (m.replication_factor < m.zones) scyllaNotes.push(`replication_factor ${m.replication_factor} < zones ${m.zones}: a zone loss makes some data unavailable.`);
+  const scylla = tier('scylla', 'ScyllaDB nodes (message store)', scyllaConstraints,
+    (r) => replicatedHeadroom(r, m.zones), `${m.zones} racks x ceil(N / ${m.zones}) (a replica per zone absorbs a node or zone loss)`, scyllaNotes);
+
+  const replicas = m.redis_replicas_per_primary;
+  const redis = tier('redis', 'Redis (routes, presence)', [
+    figureConstraint('ops', load.redis_ops_per_s_peak, 'ops/s', f.redis_ops_per_s, 'redis_ops_per_s', (x) => x.value, util),
+    modelConstraint('memory', load.redis_route_bytes, 'B', m.redis_node_memory_gib * BYTES_PER_GIB, m.redis_node_memory_gib * BYTES_PER_GIB, 'model: redis_node_memory_gib'),
+  ], (r) => r * (1 + replicas), `primaries x (1 + ${replicas} replica${replicas === 1 ? '' : 's'}) in other zones`, [
+    'A single-threaded Redis node: ops/s is per node (per core); memory holds one route per connection.',
+  ]);
+
+  const gatewayCount = gateway.nodes;
+  const network: NetworkProjection = {
+    client_ingress_bits_per_s_peak: toBits(load.gateway_ingress_bytes_per_s_peak),
+    client_egress_bits_per_s_peak: gatewayEgressBitsPerS,
+    media_bits_per_s_peak: toBits(load.media_upload_bytes_per_s_peak + load.media_download_bytes_per_s_peak),
+    internal_rpc_bits_per_s_peak: (load.sends_per_s_peak + load.device_deliveries_per_s_peak) *
+      (m.message_bytes + m.envelope_bytes_per_message + m.e2e_overhead_bytes_per_message) * BITS_PER_BYTE,
+    store_replication_bits_per_s_peak: load.sends_per_s_peak * load.stored_message_bytes * m.replication_factor * BITS_PER_BYTE,
+    gateway_nic_share_peak: gatewayCount ? gatewayEgressBitsPerS / gatewayCount / m.gateway_nic_bits_per_s : null,
+  };
+  const notes: string[] = [];
+  if (cpus) notes.push(`A node is a machine like the measured one: ${cpus} cores${measured.machine?.hostname ? ` (${measured.machine.hostname})` : ''}.`);
+  else notes.push('The measured machine is not recorded: node counts are per machine of unknown size, the CPU-bound column per core.');
+  return { tiers: [gateway, chat, scylla, redis], network, node_cpus: cpus, notes };
+}
