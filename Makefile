@@ -6,7 +6,7 @@
 
 NODE_MODULES_STAMP := node_modules/.install-stamp
 BUILD_STAMP := dist/.build-stamp
-TS_SOURCES := $(shell find server loadgen scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
+TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test scripts -name '*.ts' 2>/dev/null) tsconfig.json
 ARGS ?=
 SCENARIO ?= smoke
 
