@@ -4,11 +4,11 @@
 // a real ScyllaDB cluster.
 import { execFile } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from '../server/common/paths';
+import { freePort, freePorts } from '../lib/net';
 
 const run = promisify(execFile);
 const SCRIPT = join(REPO_ROOT, 'scripts', 'cassandra.sh');
@@ -63,37 +63,7 @@ async function script(cmd: string, dataDir: string, ports: Ports | undefined, lo
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/**
- * n distinct free ports: every listener stays open until all are chosen, so the OS cannot hand
- * the same just-released port out twice (CQL and JMX on one port made a node fail to start).
- */
-export async function freePorts(n: number): Promise<number[]> {
-  const servers: ReturnType<typeof createServer>[] = [];
-  try {
-    for (let i = 0; i < n; i++) {
-      const srv = createServer();
-      servers.push(srv);
-      await new Promise<void>((resolve, reject) => {
-        srv.once('error', reject);
-        srv.listen(0, '127.0.0.1', () => resolve());
-      });
-    }
-    return servers.map((srv) => (srv.address() as { port: number }).port);
-  } finally {
-    await Promise.all(servers.map((srv) => new Promise((resolve) => srv.close(resolve))));
-  }
-}
+export { freePort, freePorts };
 
 /** The data dir of a named node under the cache (~/.cache/wa-scale/cassandra/<name>). */
 export function localNodeDir(name: string): string {

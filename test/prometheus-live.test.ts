@@ -16,12 +16,12 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DIST_DIR, REPO_ROOT } from '../server/common/paths';
 import { startSystem, waitFor, type RunningSystem } from '../deploy/local-system';
 import { panelQueries, recordingRules } from './helpers/dashboard-queries';
+import { freePort } from '../lib/net';
 
 const SCRAPE_INTERVAL = '1s';
 /** $__rate_interval for the panels: Grafana uses >= 4 scrape intervals. */
@@ -37,16 +37,6 @@ interface QueryResult {
   data?: { resultType: string; result: { metric: Record<string, string>; value: [number, string] }[] };
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function lineFrom(child: ChildProcess, re: RegExp, timeoutMs: number): Promise<RegExpExecArray | null> {
   return new Promise((resolve) => {

@@ -11,7 +11,6 @@
 // generator shares the machine with the gateway, so both rates are lower bounds.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -24,6 +23,7 @@ import { ChatClient } from '../../loadgen/client/chat-client';
 import { processRssBytes } from '../../lib/proc-cpu';
 import { PROBE_KIND, type ProbeReport } from './adapters/probe';
 import { BYTES_PER_GIB } from './units';
+import { freePort } from '../../lib/net';
 
 /** Above this, one process's file descriptors (ulimit) and one loopback address's ports run short. */
 const CONNECTIONS_MAX = 15_000;
@@ -74,16 +74,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
-  });
-}
 
 function hasCommand(cmd: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
