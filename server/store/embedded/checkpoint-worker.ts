@@ -46,3 +46,15 @@ const timer = setInterval(() => {
   }
 }, intervalMs);
 
+
+// The store's close() posts 'stop' and waits for the answer (then terminates the thread): stop
+// checkpointing, close the database connection and the flushed file's descriptor (a terminated
+// thread does not close descriptors it opened), say so.
+parentPort?.on('message', (message) => {
+  if (message !== 'stop' || stopped) return;
+  stopped = true;
+  clearInterval(timer);
+  closeSync(dbFd);
+  db.close();
+  parentPort?.postMessage({ stopped: true });
+});
