@@ -5,16 +5,16 @@
 import * as grpc from '@grpc/grpc-js';
 import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
 import { type Limits } from '../common/config';
-import { chatServiceDefinition, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from '../common/grpc-defs';
+import { ProtocolError } from '../common/errors';
+import { chatServiceDefinition, monoUs, streamChannelOptions, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from '../common/grpc-defs';
 import { mintToken } from '../common/token';
 import { PROVISIONED_USER_ID_MIN } from '../common/ids';
+import { provisionProblem, registrationOf } from '../common/validation';
 import type { MessageStore } from '../store/store';
 import type { ChatHotMetrics } from '../metrics/chat-metrics';
 import type { HistogramSeries } from '../metrics/fast-histogram';
-import { ChatEngine, type LinkSink, type OutboundInit } from './engine';
-
-const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164
-const PROVISION_COUNT_MAX = 1_000_000;
+import { ChatEngine } from './engine';
+import type { LinkSink, OutboundInit } from './wire';
 
 export class GatewayLink implements LinkSink {
   private readonly pending = new TurnBatcher<WireOutbound>((items) => this.flush(items));
@@ -54,20 +54,25 @@ export interface ChatServerOptions {
   port: number;
   nodeId?: number;
   log?: (line: string) => void;
+  /** Log every drain step (WA_DEBUG_DRAIN=1). */
+  debugDrain?: boolean;
   /** Per-batch and per-tick observation points (server/metrics/chat-metrics.ts); none when metrics are off. */
   metrics?: ChatHotMetrics | null;
 }
 
 export class ChatServer {
   readonly engine: ChatEngine<GatewayLink>;
-  private readonly server = new grpc.Server(STREAM_CHANNEL_OPTIONS);
+  private readonly server: grpc.Server;
   private readonly links = new Set<GatewayLink>();
   port = 0;
   private hopUsSum = 0;
   private hopBatches = 0;
 
   constructor(private readonly opts: ChatServerOptions) {
-    this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, opts.nodeId ?? 0);
+    this.server = new grpc.Server(streamChannelOptions(opts.limits));
+    this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
+      nodeId: opts.nodeId ?? 0, debugLog: opts.debugDrain ? (line) => console.log(line) : null,
+    });
     const m = opts.metrics;
     if (m) {
       this.engine.onTick = (seconds, events) => {
@@ -169,29 +174,17 @@ export class ChatServer {
   }
 
   private async onRegister(req: { phone: string; display_name: string }) {
-    const phone = String(req.phone ?? '');
-    const name = String(req.display_name ?? '');
-    if (!PHONE_RE.test(phone)) {
-      return { user_id: 0, token: '', error_code: 'INVALID_ARGUMENT', error_message: 'phone must be E.164, e.g. +14155550123' };
-    }
-    if (name.length === 0 || Buffer.byteLength(name) > this.opts.limits.display_name_bytes_max) {
-      return {
-        user_id: 0, token: '', error_code: 'INVALID_ARGUMENT',
-        error_message: `display_name must be 1..${this.opts.limits.display_name_bytes_max} bytes`,
-      };
-    }
-    const { id } = await this.opts.store.registerUser(phone, name, Date.now());
+    const r = registrationOf(String(req.phone ?? ''), String(req.display_name ?? ''), this.opts.limits);
+    if (r instanceof ProtocolError) return { user_id: 0, token: '', error_code: r.code, error_message: r.message };
+    const { id } = await this.opts.store.registerUser(r.phone, r.display_name, Date.now());
     return { user_id: id, token: mintToken(this.opts.tokenSecret, id, this.opts.limits.token_ttl_seconds), error_code: '', error_message: '' };
   }
 
   private async onProvision(req: { first_user: number; count: number }) {
     const first = Number(req.first_user);
     const count = Number(req.count);
-    if (!Number.isSafeInteger(first) || first < PROVISIONED_USER_ID_MIN || count < 1 || count > PROVISION_COUNT_MAX) {
-      throw Object.assign(new Error(`provision: first_user >= ${PROVISIONED_USER_ID_MIN}, count 1..${PROVISION_COUNT_MAX}`), {
-        code: grpc.status.INVALID_ARGUMENT,
-      });
-    }
+    const problem = provisionProblem(first, count, PROVISIONED_USER_ID_MIN, this.opts.limits);
+    if (problem) throw Object.assign(new Error(problem.message), { code: grpc.status.INVALID_ARGUMENT });
     return { created: await this.opts.store.provisionUsers(first, count, Date.now()) };
   }
 }

@@ -1,14 +1,11 @@
-// The chat service process. Configuration comes from the environment:
-//   WA_CHAT_HOST (127.0.0.1), WA_CHAT_PORT (50051; 0 = any free port)
-//   WA_DATA_DIR (./data)       where the embedded store and the token secret live
-//   WA_STORE (embedded)        the store engine: embedded (SQLite) or scylla
-//   WA_NODE_ID (0)             0..15, part of every message id this node mints
-//   WA_<LIMIT>                 any limit of server/common/config.ts
-//   WA_CHAT_METRICS_PORT (9101; 0 = any free port)   GET /metrics for Prometheus (on WA_CHAT_HOST)
-//   WA_METRICS (1)             0 = no hot-path metric observations (cost comparisons only)
-//   WA_DEBUG_SLOWDOWN_US (0)   TEST AID ONLY: busy-spin this many µs per accepted message (0..10000),
-//                              so the CI perf gate can be shown to fail (server/common/debug-slowdown.ts)
-// The ScyllaDB store (WA_STORE=scylla; every knob in server/store/scylla/config.ts):
+// The chat service process. Every setting comes from the environment, read
+// by server/common/config.ts (chatSettings, where each variable is described):
+//   WA_CHAT_HOST, WA_CHAT_PORT, WA_CHAT_METRICS_PORT, WA_DATA_DIR, WA_STORE
+//   (embedded | scylla), WA_NODE_ID, WA_SQLITE_SYNC, WA_TOKEN_SECRET(_FILE),
+//   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), and the test aid
+//   WA_DEBUG_SLOWDOWN_US (burn µs per accepted message so the CI perf gate can
+//   be shown to fail; never in production).
+// The ScyllaDB store (WA_STORE=scylla; every knob in server/common/config-scylla.ts):
 //   WA_SCYLLA_CONTACT_POINTS (127.0.0.1:9042)  comma list of host:port
 //   WA_SCYLLA_KEYSPACE (wa)                    WA_SCYLLA_LOCAL_DC (datacenter1)
 //   WA_SCYLLA_CONSISTENCY (LOCAL_QUORUM)       or LOCAL_ONE, QUORUM, ...: every read and write
@@ -22,23 +19,21 @@
 // migrate) makes the process exit 1 with one clear line within a few seconds.
 // On start it prints `chat metrics listening <port>`, then one line
 // `chat listening <host>:<port>` (launchers wait for it).
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PORTS, envInt, loadLimits } from '../common/config';
+import { chatSettings, loadLimits, type ChatSettings } from '../common/config';
 import { loadSecret } from '../common/secret';
-import { debugSlowdownUs } from '../common/debug-slowdown';
 import { SqliteStore } from '../store/embedded/sqlite-store';
-import { flagOverrides, scyllaConfig } from '../store/scylla/config';
+import { flagOverrides, scyllaConfigFromEnvironment } from '../store/scylla/config';
 import { openScyllaStore } from '../store/scylla/scylla-store';
 import { ChatMetrics, type ChatMetricsSource } from '../metrics/chat-metrics';
-import { CHAT_METRICS_PORT_DEFAULT, serveMetrics } from '../metrics/http';
+import { serveMetrics } from '../metrics/http';
 import { InstrumentedStore, StoreMetrics } from '../metrics/instrumented-store';
 import { createProcessMetrics } from '../metrics/registry';
 import type { MessageStore } from '../store/store';
 import { ChatServer } from './grpc-server';
 
 async function main(): Promise<void> {
-  const env = process.env;
   const { values: flags } = parseArgs({
     options: {
       store: { type: 'string' },
@@ -51,14 +46,12 @@ async function main(): Promise<void> {
       migrate: { type: 'boolean' },
     },
   });
-  const limits = loadLimits(env);
-  const slowdownUs = debugSlowdownUs(env);
-  const dataDir = resolve(env.WA_DATA_DIR || 'data');
-  const host = env.WA_CHAT_HOST || '127.0.0.1';
-  const port = envInt(env, 'WA_CHAT_PORT', DEFAULT_PORTS.chat_grpc_port);
-  const secret = loadSecret(env, dataDir, true);
-  const metrics = createProcessMetrics(env);
-  const rawStore = await openStore(flags.store || env.WA_STORE || 'embedded', dataDir, flags);
+  const limits = loadLimits();
+  const settings = chatSettings();
+  const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs } = settings;
+  const secret = loadSecret(settings.secret, true);
+  const metrics = createProcessMetrics();
+  const rawStore = await openStore(flags.store || settings.store, settings, flags);
   const storeMetrics = new StoreMetrics(metrics.registry, rawStore.engine);
   const store = metrics.enabled ? new InstrumentedStore(rawStore, storeMetrics) : rawStore;
   const chatMetrics: ChatMetrics = new ChatMetrics(metrics.registry, (): ChatMetricsSource => ({
@@ -69,13 +62,13 @@ async function main(): Promise<void> {
     drains: () => server.engine.drainCounts(),
   }));
   const server: ChatServer = new ChatServer({
-    store, limits, tokenSecret: secret, host, port, nodeId: envInt(env, 'WA_NODE_ID', 0),
+    store, limits, tokenSecret: secret, host, port, nodeId: settings.node_id, debugDrain: settings.debug_drain,
     log: (line) => console.log(`chat: ${line}`),
     metrics: metrics.enabled ? chatMetrics.hot : null,
   });
   server.engine.debugSlowdownUs = slowdownUs;
   if (slowdownUs > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_US=${slowdownUs}: burning ${slowdownUs} µs of CPU per message (a test aid; never in production)`);
-  const metricsServer = await serveMetrics(metrics.registry, host, envInt(env, 'WA_CHAT_METRICS_PORT', CHAT_METRICS_PORT_DEFAULT));
+  const metricsServer = await serveMetrics(metrics.registry, host, settings.metrics_port);
   console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();
   console.log(`chat listening ${host}:${bound} store=${store.engine} data=${dataDir}`);
@@ -94,12 +87,12 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'));
 }
 
-async function openStore(kind: string, dataDir: string, flags: Record<string, string | boolean | undefined>): Promise<MessageStore> {
+async function openStore(kind: string, settings: ChatSettings, flags: Record<string, string | boolean | undefined>): Promise<MessageStore> {
   switch (kind) {
     case 'embedded':
-      return new SqliteStore({ path: join(dataDir, 'messages.sqlite'), synchronous: process.env.WA_SQLITE_SYNC === 'FULL' ? 'FULL' : 'NORMAL' });
+      return new SqliteStore({ path: join(settings.data_dir, 'messages.sqlite'), synchronous: settings.sqlite_synchronous });
     case 'scylla':
-      return openScyllaStore(scyllaConfig(process.env, flagOverrides(flags)), (line) => console.log(`chat: ${line}`));
+      return openScyllaStore(scyllaConfigFromEnvironment(flagOverrides(flags)), (line) => console.log(`chat: ${line}`));
     default:
       throw new Error(`WA_STORE=${kind}: unknown store (known: embedded, scylla)`);
   }

@@ -1,9 +1,16 @@
-// Every limit and default of the system, in one place. Each has a name that
-// carries its unit, a default, and a one-line why. Processes read overrides
-// from the environment (WA_<NAME>, e.g. WA_TEXT_BYTES_MAX=2048) so tests and
-// operators change a limit without touching code.
+// Every limit and setting of the system, in one place. Each limit has a name
+// that carries its unit, a default, and a one-line why. Processes read
+// overrides from the environment (WA_<NAME>, e.g. WA_TEXT_BYTES_MAX=2048) so
+// tests and operators change a limit without touching code.
+//
+// This module (with config-scylla.ts for the ScyllaDB store's settings) is the
+// only code of server/ that reads the environment: every variable a process
+// understands is named below, with its default. test/architecture.test.ts
+// fails the suite if another server module reads process.env.
+import { join, resolve } from 'node:path';
 
 export interface Limits {
+  // ---- what one client may send (the gateway's edge checks, server/common/validation.ts)
   /** Largest WebSocket message a client may send; bigger closes with 1009 (past twice this, uWS drops the TCP connection). Fits a batch of a few max-size texts. */
   frame_bytes_max: number;
   /** Largest message body (ciphertext) in one Send. WhatsApp's text limit is ~65k chars; 64 KiB of ciphertext. */
@@ -22,6 +29,22 @@ export interface Limits {
   socket_backpressure_bytes_max: number;
   /** Seconds without any frame (or ping) before a connection is closed and the user marked offline. */
   idle_timeout_seconds: number;
+  /** Contacts one connection may watch for presence. */
+  presence_watch_max: number;
+  /** Registration: display name length. */
+  display_name_bytes_max: number;
+  /** Registration: the HTTP body (phone and display name as JSON) is tiny; anything bigger is refused with 413. */
+  register_body_bytes_max: number;
+  /** Group size including the creator (WhatsApp's classic 256). A 257th member -> GROUP_FULL. */
+  group_members_max: number;
+  /** Group name length. */
+  group_name_bytes_max: number;
+  /** History page size cap. */
+  history_page_max: number;
+  /** Token lifetime for registered users. */
+  token_ttl_seconds: number;
+
+  // ---- queues and drains (server/chat)
   /**
    * Undelivered (not yet acknowledged) messages for one user across their chats, whether the user is
    * offline or online but not acking; a send beyond it -> QUEUE_FULL. Bounds the offline queue.
@@ -33,22 +56,38 @@ export interface Limits {
   drain_page_messages_max: number;
   /** Drains running at once on a chat node; a reconnect flood waits its turn instead of knocking the tier over. */
   drain_concurrent_max: number;
-  /** History page size cap. */
-  history_page_max: number;
-  /** Contacts one connection may watch for presence. */
-  presence_watch_max: number;
-  /** Registration: display name length. */
-  display_name_bytes_max: number;
-  /** Group size including the creator (WhatsApp's classic 256). A 257th member -> GROUP_FULL. */
-  group_members_max: number;
-  /** Group name length. */
-  group_name_bytes_max: number;
-  /** Items in one gRPC stream message; a larger turn is split. Bounds the stream's message size. */
-  grpc_batch_items_max: number;
+  /** A draining client that has not acked its page within this gives its drain slot back (it resumes on its next connect). */
+  drain_ack_timeout_ms: number;
+  /** How often stalled drains are looked for. */
+  drain_expiry_check_ms: number;
+  /** Drain admission rounds in one tick (drains that finish at once free their slot in the same tick); the rest waits a tick. */
+  drain_rounds_per_tick_max: number;
+  /** Watermark moves are written at most this often (one row per moved member, not one per ack); a crash only causes redelivery. */
+  watermark_flush_ms: number;
+  /** A group receipt whose range fell out of the in-memory ring reads at most this many messages to find the senders. */
+  aggregate_scan_messages_max: number;
+  /** Bulk provisioning of load-test users: users per call. */
+  provision_users_per_call_max: number;
+
+  // ---- the chat engine's caches (server/chat/caches.ts): memory bounds, each entry reloads from the store
   /** Chats whose state (sequence, watermarks) the chat service caches. */
   chat_cache_entries_max: number;
-  /** Token lifetime for registered users. */
-  token_ttl_seconds: number;
+  /** (id, seq, sender) of the last messages per cached chat: resolves acks and group receipts without a store read. */
+  recent_messages_per_chat_max: number;
+  /** (sender, client_msg_id) pairs remembered for idempotent retries before the store is asked (~100 B each). */
+  client_ids_cached_max: number;
+  /** User ids known to exist (a set of numbers; cleared when full). */
+  known_users_cached_max: number;
+
+  // ---- internal hops (gRPC between gateways and chat nodes)
+  /** Items in one gRPC stream message; a larger turn is split. Bounds the stream's message size. */
+  grpc_batch_items_max: number;
+  /** Largest gRPC message either side accepts: grpc_batch_items_max items of up to frame_bytes_max each fit with room. */
+  grpc_message_bytes_max: number;
+  /** A gateway whose chat stream broke retries after this, doubling up to chat_link_retry_ms_max. */
+  chat_link_retry_ms_min: number;
+  /** Longest wait between a gateway's reconnect attempts: a restarted chat service is found within this. */
+  chat_link_retry_ms_max: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -61,18 +100,31 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   conn_frames_burst_max: 4_000,
   socket_backpressure_bytes_max: 1024 * 1024,
   idle_timeout_seconds: 60,
+  presence_watch_max: 64,
+  display_name_bytes_max: 64,
+  register_body_bytes_max: 4096,
+  group_members_max: 256,
+  group_name_bytes_max: 100,
+  history_page_max: 100,
+  token_ttl_seconds: 30 * 24 * 3600,
   offline_queue_messages_max: 10_000,
   offline_queue_ttl_seconds: 30 * 24 * 3600,
   drain_page_messages_max: 500,
   drain_concurrent_max: 64,
-  history_page_max: 100,
-  presence_watch_max: 64,
-  display_name_bytes_max: 64,
-  group_members_max: 256,
-  group_name_bytes_max: 100,
-  grpc_batch_items_max: 1024,
+  drain_ack_timeout_ms: 10_000,
+  drain_expiry_check_ms: 1000,
+  drain_rounds_per_tick_max: 64,
+  watermark_flush_ms: 200,
+  aggregate_scan_messages_max: 1000,
+  provision_users_per_call_max: 1_000_000,
   chat_cache_entries_max: 200_000,
-  token_ttl_seconds: 30 * 24 * 3600,
+  recent_messages_per_chat_max: 32,
+  client_ids_cached_max: 100_000,
+  known_users_cached_max: 1_000_000,
+  grpc_batch_items_max: 1024,
+  grpc_message_bytes_max: 64 * 1024 * 1024,
+  chat_link_retry_ms_min: 50,
+  chat_link_retry_ms_max: 2000,
 });
 
 /** Limits with WA_<NAME> environment overrides applied; a malformed override fails loudly. */
@@ -89,6 +141,9 @@ export function loadLimits(env: NodeJS.ProcessEnv = process.env): Limits {
   }
   // idle timeout: uWS accepts 0 (off) or >= 8 seconds.
   if (limits.idle_timeout_seconds < 8) throw new Error('WA_IDLE_TIMEOUT_SECONDS: uWS needs at least 8 seconds');
+  if (limits.chat_link_retry_ms_min > limits.chat_link_retry_ms_max) {
+    throw new Error('WA_CHAT_LINK_RETRY_MS_MIN: must not exceed WA_CHAT_LINK_RETRY_MS_MAX');
+  }
   return limits;
 }
 
@@ -109,4 +164,135 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): 
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name}=${raw}: must be a non-negative integer`);
   return value;
+}
+
+// ---------------------------------------------------------------- process settings
+
+/** Where the token secret comes from (server/common/secret.ts): the variable itself, else a file. */
+export interface SecretSettings {
+  /** WA_TOKEN_SECRET: the secret itself (tests, containers). */
+  secret: string;
+  /** WA_TOKEN_SECRET_FILE (default <data dir>/token-secret): the chat service creates it, mode 0600, on first start. */
+  file: string;
+}
+
+/** The chat service process (server/chat/main.ts). */
+export interface ChatSettings {
+  /** WA_CHAT_HOST (127.0.0.1). */
+  host: string;
+  /** WA_CHAT_PORT (50051; 0 = any free port). */
+  port: number;
+  /** WA_CHAT_METRICS_PORT (9101; 0 = any free port): GET /metrics for Prometheus, on the same host. */
+  metrics_port: number;
+  /** WA_DATA_DIR (./data): the embedded store and the token secret file. */
+  data_dir: string;
+  /** WA_STORE (embedded): embedded (SQLite) or scylla. */
+  store: string;
+  /** WA_NODE_ID (0): part of every message id this node mints (server/common/ids.ts). */
+  node_id: number;
+  /** WA_SQLITE_SYNC (NORMAL): FULL fsyncs every commit (see server/store/embedded/sqlite-store.ts). */
+  sqlite_synchronous: 'NORMAL' | 'FULL';
+  /** WA_DEBUG_DRAIN=1: log every drain step (operators chasing a reconnect problem). */
+  debug_drain: boolean;
+  /** WA_DEBUG_SLOWDOWN_US: TEST AID ONLY (server/common/debug-slowdown.ts). */
+  debug_slowdown_us: number;
+  secret: SecretSettings;
+}
+
+export const CHAT_METRICS_PORT_DEFAULT = 9101;
+
+export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings {
+  const dataDir = resolve(env.WA_DATA_DIR || 'data');
+  const sync = env.WA_SQLITE_SYNC || 'NORMAL';
+  if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`WA_SQLITE_SYNC=${sync}: must be NORMAL or FULL`);
+  return {
+    host: env.WA_CHAT_HOST || '127.0.0.1',
+    port: envInt(env, 'WA_CHAT_PORT', DEFAULT_PORTS.chat_grpc_port),
+    metrics_port: envInt(env, 'WA_CHAT_METRICS_PORT', CHAT_METRICS_PORT_DEFAULT),
+    data_dir: dataDir,
+    store: env.WA_STORE || 'embedded',
+    node_id: envInt(env, 'WA_NODE_ID', 0),
+    sqlite_synchronous: sync,
+    debug_drain: env.WA_DEBUG_DRAIN === '1',
+    debug_slowdown_us: debugSlowdownUs(env),
+    secret: secretSettings(env, dataDir),
+  };
+}
+
+/** The gateway process (server/gateway/main.ts). */
+export interface GatewaySettings {
+  /** WA_GATEWAY_HOST (127.0.0.1). */
+  host: string;
+  /** WA_GATEWAY_PORT (9001; 0 = any free port). Prometheus scrapes GET /metrics on the same port. */
+  port: number;
+  /** WA_CHAT_TARGET (127.0.0.1:50051): the chat service's gRPC address. */
+  chat_target: string;
+  /** WA_GATEWAY_ID (gw-<pid>). */
+  gateway_id: string;
+  /** WA_GATEWAY_COALESCE (1): 0 writes one WebSocket message per frame instead of one per socket per turn (benchmark comparisons only). */
+  coalesce: boolean;
+  secret: SecretSettings;
+}
+
+export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySettings {
+  return {
+    host: env.WA_GATEWAY_HOST || '127.0.0.1',
+    port: envInt(env, 'WA_GATEWAY_PORT', DEFAULT_PORTS.gateway_port),
+    chat_target: env.WA_CHAT_TARGET || `127.0.0.1:${DEFAULT_PORTS.chat_grpc_port}`,
+    gateway_id: env.WA_GATEWAY_ID || `gw-${process.pid}`,
+    coalesce: gatewayCoalesce(env),
+    secret: secretSettings(env, resolve(env.WA_DATA_DIR || 'data')),
+  };
+}
+
+/** WA_GATEWAY_COALESCE: read on its own too, by gateways started in process (tests, benches). */
+export function gatewayCoalesce(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.WA_GATEWAY_COALESCE !== '0';
+}
+
+function secretSettings(env: NodeJS.ProcessEnv, dataDir: string): SecretSettings {
+  return { secret: env.WA_TOKEN_SECRET ?? '', file: env.WA_TOKEN_SECRET_FILE || join(dataDir, 'token-secret') };
+}
+
+/** Metrics switches of every process (server/metrics/registry.ts). */
+export interface MetricsSettings {
+  /** WA_METRICS (1): 0 skips hot-path observations (the cost comparison's "off" side). */
+  enabled: boolean;
+  /** WA_METRICS_DEFAULTS (1): 0 leaves out prom-client's default collectors (to measure them apart). */
+  defaults: boolean;
+  /** WA_METRICS_GC (0): 1 adds prom-client's GC histogram (a perf_hooks observer per GC). */
+  gc: boolean;
+  /** WA_PROM_SD_DIR: where processes on ephemeral ports register for Prometheus file discovery (unset: nowhere). */
+  prom_sd_dir: string;
+}
+
+export function metricsSettings(env: NodeJS.ProcessEnv = process.env): MetricsSettings {
+  return {
+    enabled: env.WA_METRICS !== '0',
+    defaults: env.WA_METRICS_DEFAULTS !== '0',
+    gc: env.WA_METRICS_GC === '1',
+    prom_sd_dir: env.WA_PROM_SD_DIR ?? '',
+  };
+}
+
+/** UWS_USE_FALLBACK=1 asks the uWS package for its pure-JS fallback: the gateway refuses to start with it. */
+export function uwsFallbackRequested(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /^(1|true)$/i.test(env.UWS_USE_FALLBACK ?? '');
+}
+
+/** The largest slowdown accepted: 10 ms per message is already a ~100x regression. */
+export const DEBUG_SLOWDOWN_US_MAX = 10_000;
+
+/**
+ * WA_DEBUG_SLOWDOWN_US (0): TEST AID ONLY, µs of CPU burnt per accepted message (server/common/debug-slowdown.ts);
+ * a malformed or out-of-range value fails loudly.
+ */
+export function debugSlowdownUs(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.WA_DEBUG_SLOWDOWN_US;
+  if (raw === undefined || raw === '') return 0;
+  const us = Number(raw);
+  if (!Number.isInteger(us) || us < 0 || us > DEBUG_SLOWDOWN_US_MAX) {
+    throw new Error(`WA_DEBUG_SLOWDOWN_US=${raw}: must be an integer within 0..${DEBUG_SLOWDOWN_US_MAX} (microseconds per message; a test aid)`);
+  }
+  return us;
 }

@@ -2,13 +2,15 @@
 // Unary control calls use @grpc/proto-loader's plain objects. The hot Connect
 // stream uses protobufjs's generated codecs directly: proto-loader converts
 // every message with toObject/fromObject on top of encode/decode, which
-// doubled the per-item cost of the stream (measured with bench/grpc-stream.ts).
+// doubled the per-item cost of the stream (measured when the stream was built;
+// the bench that showed it is no longer in the tree).
 // Longs are numbers (ids stay below 2^53; see ./protocol.ts, which switches
 // protobufjs's Long support off for the whole process).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { join } from 'node:path';
+import type { Limits } from './config';
 import { PROTO_DIR } from './paths';
 import './protocol';
 
@@ -70,19 +72,25 @@ export interface WireChatBatch {
   items: WireOutbound[];
 }
 
+/** Keepalive pings on an idle stream notice a dead peer within about this (ping interval + its timeout). */
+const KEEPALIVE_TIME_MS = 10_000;
+const KEEPALIVE_TIMEOUT_MS = 5_000;
+
 /** Channel options for the hot stream: big messages allowed (a batch), keepalive to notice dead peers. */
-export const STREAM_CHANNEL_OPTIONS: grpc.ChannelOptions = {
-  'grpc.max_receive_message_length': 64 * 1024 * 1024,
-  'grpc.max_send_message_length': 64 * 1024 * 1024,
-  'grpc.keepalive_time_ms': 10_000,
-  'grpc.keepalive_timeout_ms': 5_000,
-  'grpc.keepalive_permit_without_calls': 1,
-  'grpc.http2.min_time_between_pings_ms': 5_000,
-  // grpc-js's channel backoff grows to minutes by default; a restarted chat
-  // service must be found again within a couple of seconds.
-  'grpc.initial_reconnect_backoff_ms': 100,
-  'grpc.max_reconnect_backoff_ms': 2_000,
-};
+export function streamChannelOptions(limits: Pick<Limits, 'grpc_message_bytes_max' | 'chat_link_retry_ms_max'>): grpc.ChannelOptions {
+  return {
+    'grpc.max_receive_message_length': limits.grpc_message_bytes_max,
+    'grpc.max_send_message_length': limits.grpc_message_bytes_max,
+    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_time_between_pings_ms': KEEPALIVE_TIMEOUT_MS,
+    // grpc-js's channel backoff grows to minutes by default; a restarted chat
+    // service must be found again within a couple of seconds.
+    'grpc.initial_reconnect_backoff_ms': 100,
+    'grpc.max_reconnect_backoff_ms': limits.chat_link_retry_ms_max,
+  };
+}
 
 /** Monotonic microseconds (CLOCK_MONOTONIC: comparable between processes on one machine). */
 export function monoUs(): number {

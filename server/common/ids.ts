@@ -10,6 +10,8 @@
 // never makes ids go backwards. Why not 64 full bits: see
 // docs/design/001-message-ids.md.
 
+import { invariant } from '../../lib/invariant';
+
 export const ID_EPOCH_MS = Date.UTC(2025, 0, 1);
 const NODE_BITS = 4;
 const SEQ_BITS = 8;
@@ -20,6 +22,7 @@ const MS_SHIFT = 2 ** (NODE_BITS + SEQ_BITS);
 export class IdGenerator {
   private lastMs = 0;
   private seq = 0;
+  private lastId = 0;
 
   constructor(
     private readonly nodeId: number,
@@ -42,7 +45,10 @@ export class IdGenerator {
       this.lastMs++;
       this.seq = 0;
     }
-    return this.lastMs * MS_SHIFT + this.nodeId * (1 << SEQ_BITS) + this.seq;
+    const id = this.lastMs * MS_SHIFT + this.nodeId * (1 << SEQ_BITS) + this.seq;
+    invariant(id > this.lastId, 'ids strictly increase per node');
+    this.lastId = id;
+    return id;
   }
 
   /** After a restart: never mint an id at or below one already stored. */

@@ -1,21 +1,17 @@
 // The token secret shared by chat service (mints tokens at registration) and
 // gateways (verify them). Never in the repository: WA_TOKEN_SECRET, or a file
 // (WA_TOKEN_SECRET_FILE, default <data dir>/token-secret) that the chat service
-// generates with mode 0600 on first start.
+// generates with mode 0600 on first start (settings: server/common/config.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
+import type { SecretSettings } from './config';
 import { newSecret } from './token';
 
 const SECRET_CHARS_MIN = 32;
 
-export function secretFilePath(env: NodeJS.ProcessEnv, dataDir: string): string {
-  return env.WA_TOKEN_SECRET_FILE || join(dataDir, 'token-secret');
-}
-
-export function loadSecret(env: NodeJS.ProcessEnv, dataDir: string, createIfMissing: boolean): string {
-  const fromEnv = env.WA_TOKEN_SECRET;
-  if (fromEnv) return check(fromEnv, 'WA_TOKEN_SECRET');
-  const file = secretFilePath(env, dataDir);
+export function loadSecret(settings: SecretSettings, createIfMissing: boolean): string {
+  if (settings.secret) return check(settings.secret, 'WA_TOKEN_SECRET');
+  const file = settings.file;
   if (!existsSync(file)) {
     if (!createIfMissing) throw new Error(`no token secret: set WA_TOKEN_SECRET or create ${file} (the chat service creates it on first start)`);
     mkdirSync(dirname(file), { recursive: true });

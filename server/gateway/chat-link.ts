@@ -6,15 +6,14 @@
 // rebuilds its routes and drains what those users missed.
 import * as grpc from '@grpc/grpc-js';
 import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
-import { ChatServiceClient, monoUs, STREAM_CHANNEL_OPTIONS, type WireChatBatch, type WireGatewayBatch, type WireInbound } from '../common/grpc-defs';
-
-const RECONNECT_DELAY_MS_MIN = 50;
-const RECONNECT_DELAY_MS_MAX = 2000;
+import type { Limits } from '../common/config';
+import { ChatServiceClient, monoUs, streamChannelOptions, type WireChatBatch, type WireGatewayBatch, type WireInbound } from '../common/grpc-defs';
 
 export interface ChatLinkOptions {
   target: string;
   gatewayId: string;
-  itemsMax: number;
+  /** grpc_batch_items_max, grpc_message_bytes_max and the reconnect delays (chat_link_retry_ms_*). */
+  limits: Limits;
   sessions: () => { conn: number; user: number }[];
   onBatch: (batch: WireChatBatch) => void;
   onUp?: () => void;
@@ -26,7 +25,7 @@ export class ChatLink {
   private call: grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch> | null = null;
   private readonly pending = new TurnBatcher<WireInbound>((items) => this.flush(items));
 
-  private delayMs = RECONNECT_DELAY_MS_MIN;
+  private delayMs: number;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   up = false;
@@ -34,7 +33,8 @@ export class ChatLink {
   itemsSent = 0;
 
   constructor(private readonly opts: ChatLinkOptions) {
-    this.client = new ChatServiceClient(opts.target, grpc.credentials.createInsecure(), STREAM_CHANNEL_OPTIONS) as never;
+    this.delayMs = opts.limits.chat_link_retry_ms_min;
+    this.client = new ChatServiceClient(opts.target, grpc.credentials.createInsecure(), streamChannelOptions(opts.limits)) as never;
   }
 
   start(): void {
@@ -46,7 +46,7 @@ export class ChatLink {
       if (!gotData) {
         // The first (empty) batch is the chat service's welcome: only now is the link usable.
         gotData = true;
-        this.delayMs = RECONNECT_DELAY_MS_MIN;
+        this.delayMs = this.opts.limits.chat_link_retry_ms_min;
         this.up = true;
         this.opts.onUp?.();
       }
@@ -72,7 +72,7 @@ export class ChatLink {
     const call = this.call;
     if (!call || !this.up) return;
     const sentAtUs = monoUs();
-    for (const chunk of chunksOf(items, this.opts.itemsMax)) {
+    for (const chunk of chunksOf(items, this.opts.limits.grpc_batch_items_max)) {
       call.write({ items: chunk, sent_at_us: sentAtUs });
       this.batchesSent++;
       this.itemsSent += chunk.length;
@@ -88,7 +88,7 @@ export class ChatLink {
     if (wasUp) this.opts.onDown?.(reason);
     if (this.closed) return;
     this.reconnectTimer = setTimeout(() => this.start(), this.delayMs);
-    this.delayMs = Math.min(this.delayMs * 2, RECONNECT_DELAY_MS_MAX);
+    this.delayMs = Math.min(this.delayMs * 2, this.opts.limits.chat_link_retry_ms_max);
   }
 
   /** Unary control calls (registration). */

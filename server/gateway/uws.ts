@@ -7,6 +7,7 @@
 // binary for this platform and ABI directly, and refuse to run otherwise.
 import { dirname, join } from 'node:path';
 import type * as UwsTypes from 'uWebSockets.js';
+import { uwsFallbackRequested } from '../common/config';
 
 export type Uws = typeof UwsTypes;
 
@@ -20,7 +21,7 @@ let loaded: NativeUws | null = null;
 
 export function loadNativeUws(): NativeUws {
   if (loaded) return loaded;
-  if (/^(1|true)$/i.test(process.env.UWS_USE_FALLBACK ?? '')) {
+  if (uwsFallbackRequested()) {
     throw new Error('UWS_USE_FALLBACK is set: refusing to run the gateway on the pure-JS uWS fallback (unset it)');
   }
   const pkgDir = dirname(require.resolve('uWebSockets.js/package.json'));

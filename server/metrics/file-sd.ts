@@ -5,6 +5,7 @@
 // The job directories are the scrape jobs of prometheus/prometheus.yml.
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { metricsSettings } from '../common/config';
 
 export type PromJob = 'wa-gateway' | 'wa-chat' | 'wa-loadgen';
 
@@ -17,8 +18,7 @@ export interface FileSdTarget {
 
 /** Register `127.0.0.1:<port>` under `job`; labels are added to every series scraped from it. */
 export function registerFileSdTarget(job: PromJob, port: number, labels: Record<string, string> = {},
-  env: NodeJS.ProcessEnv = process.env): FileSdTarget {
-  const dir = env.WA_PROM_SD_DIR;
+  dir: string = metricsSettings().prom_sd_dir): FileSdTarget {
   if (!dir) return { file: null, remove: () => {} };
   mkdirSync(join(dir, job), { recursive: true });
   const file = join(dir, job, `${process.pid}-${port}.json`);

@@ -4,9 +4,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
-/** The chat service's metrics port when WA_CHAT_METRICS_PORT is unset (gateways serve /metrics on their own port). */
-export const CHAT_METRICS_PORT_DEFAULT = 9101;
-
 export interface MetricsServer {
   port: number;
   close(): Promise<void>;

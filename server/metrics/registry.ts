@@ -15,6 +15,7 @@
 // WA_METRICS_DEFAULTS=0 drops only the default collectors (same purpose);
 // WA_METRICS_GC=1 adds prom-client's GC collector, left out by default (costly, see collectDefaults).
 import { collectDefaultMetrics, Registry, type Metric } from 'prom-client';
+import { metricsSettings, type MetricsSettings } from '../common/config';
 import { FastHistogram } from './fast-histogram';
 
 /** Server-side delivery latency: fine around the 100 ms target (0.05 / 0.075 / 0.1 / 0.15), le="0.1" exists for SLO ratios. */
@@ -30,11 +31,6 @@ const LOOP_SAMPLE_INTERVAL_MS = 100;
 /** prom-client's event-loop monitor (nodejs_eventloop_lag_*): its default 10 ms timer costs measurably on the full path (see collectDefaults). */
 const LOOP_MONITOR_RESOLUTION_MS = 100;
 
-/** False when WA_METRICS=0: hot-path observations are skipped (the cost comparison's "off" side). */
-export function metricsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
-  return env.WA_METRICS !== '0';
-}
-
 export interface ProcessMetrics {
   registry: Registry;
   enabled: boolean;
@@ -43,9 +39,9 @@ export interface ProcessMetrics {
 }
 
 /** A registry for one process, with the default metrics and the event-loop delay histogram. */
-export function createProcessMetrics(env: NodeJS.ProcessEnv = process.env): ProcessMetrics {
+export function createProcessMetrics(settings: MetricsSettings = metricsSettings()): ProcessMetrics {
   const registry = new Registry();
-  const enabled = metricsEnabled(env);
+  const enabled = settings.enabled;
   let timer: NodeJS.Timeout | null = null;
   // The histogram is registered either way so the set of names does not depend on the switch.
   const loop = new FastHistogram({
@@ -56,7 +52,7 @@ export function createProcessMetrics(env: NodeJS.ProcessEnv = process.env): Proc
   });
   if (enabled) {
     // WA_METRICS_DEFAULTS=0: without prom-client's default collectors (to measure them apart).
-    if (env.WA_METRICS_DEFAULTS !== '0') collectDefaults(registry, env.WA_METRICS_GC === '1');
+    if (settings.defaults) collectDefaults(registry, settings.gc);
     let expected = performance.now() + LOOP_SAMPLE_INTERVAL_MS;
     timer = setInterval(() => {
       const now = performance.now();

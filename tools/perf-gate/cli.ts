@@ -20,7 +20,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { debugSlowdownUs, DEBUG_SLOWDOWN_US_MAX } from '../../server/common/debug-slowdown';
+import { debugSlowdownUs, DEBUG_SLOWDOWN_US_MAX } from '../../server/common/config';
 import { REPO_ROOT } from '../../server/common/paths';
 import { loadScenario } from '../../loadgen/cli';
 import { parseDurationMs } from '../../loadgen/engine/duration';

@@ -8,7 +8,7 @@
 // Exit 0 when the keyspace is at this build's version, 1 otherwise.
 import { Client } from 'cassandra-driver';
 import { parseArgs } from 'node:util';
-import { flagOverrides, scyllaConfig } from './config';
+import { flagOverrides, scyllaConfigFromEnvironment } from './config';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
 import { migrate, schemaProblem, schemaState } from './schema';
 import { describeError } from './scylla-store';
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     console.log('usage: migrate.js [--contact-points h:p,...] [--keyspace ks] [--local-dc dc] [--rf n] [--bucket-ms n] [--status]');
     return;
   }
-  const config = scyllaConfig(process.env, flagOverrides(values));
+  const config = scyllaConfigFromEnvironment(flagOverrides(values));
   const client = new Client({
     contactPoints: config.contact_points,
     localDataCenter: config.local_dc,

@@ -1,0 +1,170 @@
+// Offline-queue drains. A connecting user first receives everything it
+// missed, oldest first, one page at a time: the next page leaves when the
+// client has acked the last one (flow control by acks), and at most
+// drain_concurrent_max users drain at once (a reconnect flood queues instead
+// of stampeding the store). Live messages for a draining user are held back
+// and picked up by the drain, so per-chat order holds across the switch.
+import { invariant } from '../../lib/invariant';
+import { idFloorForTime } from '../common/ids';
+import type { StoredMessage } from '../store/store';
+import { advanceDelivered } from './chat-state';
+import type { EngineContext } from './context';
+import type { ConnState, GatewayLinkRef } from './routes';
+
+interface Drain<L extends GatewayLinkRef> {
+  user: number;
+  conn: ConnState<L>;
+  active: boolean;
+  /** chat -> highest id sent in the current page and not yet acked. */
+  outstanding: Map<string, number>;
+  sent: number;
+  deadlineMs: number;
+}
+
+export class Drains<L extends GatewayLinkRef> {
+  private readonly byUser = new Map<number, Drain<L>>();
+  private readonly queue: Drain<L>[] = [];
+  private active = 0;
+
+  constructor(
+    private readonly ctx: EngineContext<L>,
+    /** Ask for another tick (a drain has more to do although no gateway sent anything). */
+    private readonly kick: () => void,
+  ) {}
+
+  isDraining(user: number): boolean {
+    return this.byUser.has(user);
+  }
+
+  /** A connection opened: queue its drain (replacing one its user already had). */
+  start(state: ConnState<L>): void {
+    this.ctx.debugLog?.(`chat: drain user=${state.user} conn=${state.conn} start`);
+    if (this.ctx.routes.conn(state.link, state.conn) !== state) return; // closed in the same tick
+    const existing = this.byUser.get(state.user);
+    if (existing) this.end(existing);
+    const drain: Drain<L> = { user: state.user, conn: state, active: false, outstanding: new Map(), sent: 0, deadlineMs: 0 };
+    this.byUser.set(state.user, drain);
+    this.queue.push(drain);
+  }
+
+  /** A connection closed: its drain (if it was this connection's) ends. */
+  connectionClosed(state: ConnState<L>): void {
+    const drain = this.byUser.get(state.user);
+    if (drain && drain.conn === state) this.end(drain);
+  }
+
+  /** The user's delivered watermark in a chat moved: the page it was waiting for there may be acked. */
+  delivered(user: number, chatId: string, deliveredId: number): void {
+    const drain = this.byUser.get(user);
+    if (!drain) return;
+    const outstanding = drain.outstanding.get(chatId);
+    if (outstanding !== undefined && deliveredId >= outstanding) drain.outstanding.delete(chatId);
+  }
+
+  /** A user left or was removed mid-drain: stop waiting for its ack in that chat. */
+  chatGone(user: number, chatId: string): void {
+    this.byUser.get(user)?.outstanding.delete(chatId);
+  }
+
+  /** Admit queued drains into free slots and send the next page of every drain whose last page was acked. */
+  async step(nowMs: number): Promise<void> {
+    const max = this.ctx.limits.drain_concurrent_max;
+    // Drains that finish at once (nothing pending: the common case) free their
+    // slot in this same tick, so keep admitting queued ones; bounded per tick.
+    for (let round = 0; round < this.ctx.limits.drain_rounds_per_tick_max; round++) {
+      while (this.active < max && this.queue.length > 0) {
+        const next = this.queue.shift()!;
+        if (this.byUser.get(next.user) !== next) continue;
+        next.active = true;
+        this.active++;
+      }
+      invariant(this.active <= max, 'active drains within drain_concurrent_max');
+      for (const drain of [...this.byUser.values()]) {
+        if (!drain.active || drain.outstanding.size > 0) continue;
+        await this.sendPage(drain, nowMs);
+      }
+      if (this.queue.length === 0 || this.active >= max) return;
+    }
+    this.kick();
+  }
+
+  private async sendPage(drain: Drain<L>, nowMs: number): Promise<void> {
+    const { ctx } = this;
+    const ttlFloorId = idFloorForTime(nowMs - ctx.limits.offline_queue_ttl_seconds * 1000);
+    const pending = await ctx.store.pendingChats(drain.user);
+    pending.sort((x, y) => x.delivered_id - y.delivered_id);
+    const page: StoredMessage[] = [];
+    let moved = false;
+    for (const p of pending) {
+      if (page.length === ctx.limits.drain_page_messages_max) break;
+      if (await this.pageChat(drain, p.chat_id, ttlFloorId, page)) moved = true;
+    }
+    invariant(page.length <= ctx.limits.drain_page_messages_max, 'a drain page within drain_page_messages_max');
+    if (page.length > 0) {
+      ctx.debugLog?.(`chat: drain user=${drain.user} conn=${drain.conn.conn} page=${page.length} chats=${[...drain.outstanding.keys()].join(',')}`);
+      ctx.out.emit({ t: 'replay', to: drain.conn, msgs: page });
+      drain.sent += page.length;
+      ctx.stats.deliveriesReplayed += page.length;
+      drain.deadlineMs = nowMs + ctx.limits.drain_ack_timeout_ms;
+      return;
+    }
+    if (moved && pending.length > 0) {
+      this.kick(); // watermarks moved without sending: look again next tick
+      return;
+    }
+    ctx.debugLog?.(`chat: drain user=${drain.user} done sent=${drain.sent}`);
+    ctx.out.emit({ t: 'drain_done', to: drain.conn, messages: drain.sent });
+    ctx.stats.drainsCompleted++;
+    this.end(drain);
+  }
+
+  /** Add one chat's missed messages to the page; returns whether the watermark moved without sending (nothing deliverable). */
+  private async pageChat(drain: Drain<L>, chatId: string, ttlFloorId: number, page: StoredMessage[]): Promise<boolean> {
+    const { ctx } = this;
+    const chat = await ctx.chats.get(chatId);
+    const member = chat?.members.get(drain.user);
+    if (!chat || !member) return false;
+    const budget = ctx.limits.drain_page_messages_max - page.length;
+    const rows = await ctx.store.messagesAfter(chat.chat_id, Math.max(member.delivered_id, ttlFloorId - 1), budget);
+    let lastSent = 0;
+    for (const m of rows) {
+      if (m.sender === drain.user) continue;
+      page.push(m);
+      lastSent = m.id;
+    }
+    if (lastSent > 0) {
+      drain.outstanding.set(chat.chat_id, lastSent);
+      return false;
+    }
+    if (rows.length === 0 && member.delivered_id >= ttlFloorId - 1) return false;
+    // Nothing to deliver (own messages, or everything expired): move the
+    // watermark past it without waiting for the client.
+    const head = rows.length > 0 ? rows[rows.length - 1]! : await ctx.store.headAtOrBelow(chat.chat_id, chat.last_id);
+    if (!head || head.seq <= member.delivered_seq) return false;
+    ctx.pending.add(drain.user, member.delivered_seq - head.seq);
+    advanceDelivered(member, head.id, head.seq);
+    ctx.watermarks.mark(chat.chat_id, member);
+    return true;
+  }
+
+  private end(drain: Drain<L>): void {
+    if (this.byUser.get(drain.user) === drain) this.byUser.delete(drain.user);
+    if (drain.active) {
+      drain.active = false;
+      this.active--;
+      invariant(this.active >= 0, 'active drains never below zero');
+    }
+  }
+
+  /** A client that stops acking mid-drain gives its slot back; the rest waits for its next connect. */
+  expire(nowMs: number): void {
+    for (const drain of this.byUser.values()) {
+      if (drain.active && drain.outstanding.size > 0 && drain.deadlineMs < nowMs) this.end(drain);
+    }
+    if (this.queue.length > 0 && this.active < this.ctx.limits.drain_concurrent_max) this.kick();
+  }
+
+  counts(): { active: number; queued: number } {
+    return { active: this.active, queued: this.queue.length };
+  }
+}

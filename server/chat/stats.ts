@@ -1,0 +1,29 @@
+// The chat engine's counters: plain numbers bumped on the hot path, read by
+// server/metrics/chat-metrics.ts when Prometheus scrapes (never observed per
+// message).
+
+export interface EngineStats {
+  ticks: number;
+  messagesStored: number;
+  /** User messages stored, by chat kind (messagesStored also counts group system events). */
+  sendsDirect: number;
+  sendsGroup: number;
+  /** Sends answered with an error frame. */
+  sendsRejected: number;
+  deliveriesLive: number;
+  deliveriesReplayed: number;
+  duplicatesSuppressed: number;
+  drainsCompleted: number;
+  presenceOnline: number;
+  presenceOffline: number;
+  presenceUpdatesSent: number;
+  /** Error frames sent, by code. */
+  errors: Record<string, number>;
+}
+
+export function newEngineStats(): EngineStats {
+  return {
+    ticks: 0, messagesStored: 0, sendsDirect: 0, sendsGroup: 0, sendsRejected: 0, deliveriesLive: 0, deliveriesReplayed: 0,
+    duplicatesSuppressed: 0, drainsCompleted: 0, presenceOnline: 0, presenceOffline: 0, presenceUpdatesSent: 0, errors: {},
+  };
+}
