@@ -22,7 +22,7 @@
 // counters, no appends), so all are marked isIdempotent: the driver may retry
 // them on a timeout without risking a double effect. Only registration uses LWTs.
 import { Client, errors, policies, types } from 'cassandra-driver';
-import { idTimeMs, ID_EPOCH_MS, PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { idTimeMs, ID_EPOCH_MS, nodeOfId, PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { isDirectChatId } from '../../common/chat-id';
 import {
   ChatKind,
@@ -54,9 +54,6 @@ const PROVISION_CHUNK_USERS = 4096;
 const ID_ALLOC_ATTEMPTS_MAX = 64;
 /** Extra time the whole connect may take beyond one contact point's connect timeout. */
 const CONNECT_SLACK_MS = 2000;
-// The node bits of an id (server/common/ids.ts): id / 2^(sequence bits), modulo 2^(node bits).
-const SEQUENCE_IDS = 256;
-const NODES = 16;
 const USER_ID_COUNTER = 'user_id';
 
 const CL: Record<ConsistencyName, number> = {
@@ -521,7 +518,7 @@ export class ScyllaStore implements MessageStore {
           if (!prev || m.id > prev.id) byUser.set(u, m);
         }
       }
-      const node = Math.floor(m.id / SEQUENCE_IDS) % NODES;
+      const node = nodeOfId(m.id);
       if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
     }
     for (const [chatId, m] of lastOfChat) {
