@@ -32,15 +32,9 @@ import {
   clientKey,
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { EMBEDDED_STORE_LIMITS } from './limits';
 
 const SCHEMA_VERSION = 4;
-const CHAT_NUMS_CACHED_MAX = 500_000;
-const CLIENT_IDS_PER_QUERY = 64;
-const CHECKPOINT_INTERVAL_MS = 200;
-/** Past this the checkpoint thread makes the writer rewind the WAL (RESTART), so its file stays near this size. */
-const WAL_RESTART_BYTES = 64 * 1024 * 1024;
-const WAL_BYTES_MAX = 1024 * 1024 * 1024;
-const WAL_CHECK_EVERY_COMMITS = 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -192,7 +186,7 @@ export class SqliteStore implements MessageStore {
     if (options.path !== ':memory:') {
       this.db.pragma('wal_autocheckpoint = 0');
       this.checkpointer = new Worker(join(__dirname, 'checkpoint-worker.js'), {
-        workerData: { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, restartBytes: options.walRestartBytes ?? WAL_RESTART_BYTES },
+        workerData: { path: options.path, intervalMs: EMBEDDED_STORE_LIMITS.checkpoint_interval_ms, restartBytes: options.walRestartBytes ?? EMBEDDED_STORE_LIMITS.wal_restart_bytes },
       });
       this.checkpointer.unref();
       this.checkpointer.on('error', (err) => console.error(`store: checkpoint worker failed: ${err.message}`));
@@ -202,13 +196,13 @@ export class SqliteStore implements MessageStore {
 
   /**
    * Safety net for the checkpoint thread: if the WAL still grows past
-   * WAL_BYTES_MAX (thread dead or starved), checkpoint here, blocking.
+   * wal_bytes_max (thread dead or starved), checkpoint here, blocking.
    */
   private guardWal(): void {
-    if (!this.walPath || ++this.commitsSinceWalCheck < WAL_CHECK_EVERY_COMMITS) return;
+    if (!this.walPath || ++this.commitsSinceWalCheck < EMBEDDED_STORE_LIMITS.wal_check_every_commits) return;
     this.commitsSinceWalCheck = 0;
     try {
-      if (statSync(this.walPath).size > WAL_BYTES_MAX) this.db.pragma('wal_checkpoint(TRUNCATE)'); // shrinks the file too
+      if (statSync(this.walPath).size > EMBEDDED_STORE_LIMITS.wal_bytes_max) this.db.pragma('wal_checkpoint(TRUNCATE)'); // shrinks the file too
     } catch {
       // no WAL file yet
     }
@@ -265,11 +259,12 @@ export class SqliteStore implements MessageStore {
   }
 
   async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
-    // One statement per CLIENT_IDS_PER_QUERY pairs: the binding's per-call
+    // One statement per client_ids_per_query pairs: the binding's per-call
     // overhead, not SQLite's index seek, dominates a lookup per message.
     const found = new Map<string, StoredMessage>();
-    for (let i = 0; i < keys.length; i += CLIENT_IDS_PER_QUERY) {
-      const chunk = keys.slice(i, i + CLIENT_IDS_PER_QUERY);
+    const perQuery = EMBEDDED_STORE_LIMITS.client_ids_per_query;
+    for (let i = 0; i < keys.length; i += perQuery) {
+      const chunk = keys.slice(i, i + perQuery);
       const args: (number | string)[] = [];
       for (const k of chunk) args.push(k.sender, k.client_msg_id);
       for (const row of this.clientIdQuery(chunk.length).all(args) as MessageRow[]) {
@@ -346,7 +341,7 @@ export class SqliteStore implements MessageStore {
   }
 
   private rememberNum(chatId: string, num: number): void {
-    if (this.nums.size >= CHAT_NUMS_CACHED_MAX) this.nums.clear();
+    if (this.nums.size >= EMBEDDED_STORE_LIMITS.chat_nums_cached_max) this.nums.clear();
     this.nums.set(chatId, num);
   }
 
