@@ -38,22 +38,9 @@ import {
 } from '../store';
 import { type ConsistencyName, type ScyllaConfig } from './config';
 import { InFlightLimiter } from './limiter';
+import { SCYLLA_STORE_LIMITS } from './limits';
 import { migrate, schemaProblem, schemaState } from './schema';
 
-/** Chats whose membership (and members' persisted watermarks) the store keeps in memory. */
-const MEMBER_CACHE_CHATS_MAX = 200_000;
-/** Chats whose newest written bucket is remembered (a chat_buckets row is written once per chat per bucket). */
-const BUCKET_CACHE_CHATS_MAX = 500_000;
-/** Bucket rows read per step when history or a drain walks a chat's buckets. */
-const BUCKETS_PER_READ = 8;
-/** Rows per page when reading a whole partition (a user's chats). */
-const PAGE_ROWS = 1000;
-/** Users checked or created per round by provisionUsers (bounds the promises alive at once). */
-const PROVISION_CHUNK_USERS = 4096;
-/** Compare-and-set rounds for one registration id before giving up (contention from other nodes). */
-const ID_ALLOC_ATTEMPTS_MAX = 64;
-/** Extra time the whole connect may take beyond one contact point's connect timeout. */
-const CONNECT_SLACK_MS = 2000;
 const USER_ID_COUNTER = 'user_id';
 
 const CL: Record<ConsistencyName, number> = {
@@ -141,8 +128,8 @@ function writeBytes(w: Write): number {
 
 /**
  * Connect, check (or migrate) the schema, and return a ready store. Fails with
- * a clear error, within connect_timeout_ms + 2 s, when no contact point answers
- * or the keyspace is missing/behind and migrate is off.
+ * a clear error, within connect_timeout_ms + connect_slack_ms (2 s), when no
+ * contact point answers or the keyspace is missing/behind and migrate is off.
  */
 export async function openScyllaStore(config: ScyllaConfig, log: (line: string) => void = () => {}): Promise<ScyllaStore> {
   const client = new Client({
@@ -159,7 +146,7 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
     protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
   });
   const where = config.contact_points.join(', ');
-  const deadlineMs = config.connect_timeout_ms + CONNECT_SLACK_MS;
+  const deadlineMs = config.connect_timeout_ms + SCYLLA_STORE_LIMITS.connect_slack_ms;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -274,7 +261,7 @@ export class ScyllaStore implements MessageStore {
       return row ? num(row.value) : null;
     };
     let current = await readCurrent();
-    for (let attempt = 0; attempt < ID_ALLOC_ATTEMPTS_MAX; attempt++) {
+    for (let attempt = 0; attempt < SCYLLA_STORE_LIMITS.id_alloc_attempts_max; attempt++) {
       const next = (current ?? 0) + 1;
       if (next >= PROVISIONED_USER_ID_MIN) throw new Error(`registration ids exhausted (${PROVISIONED_USER_ID_MIN - 1} users)`);
       try {
@@ -290,14 +277,15 @@ export class ScyllaStore implements MessageStore {
         current = await readCurrent();
       }
     }
-    throw new Error(`registration id: no compare-and-set succeeded in ${ID_ALLOC_ATTEMPTS_MAX} attempts (contention)`);
+    throw new Error(`registration id: no compare-and-set succeeded in ${SCYLLA_STORE_LIMITS.id_alloc_attempts_max} attempts (contention)`);
   }
 
   async provisionUsers(first: number, count: number, nowMs: number): Promise<number> {
     return this.guard('provisionUsers', async () => {
       let created = 0;
-      for (let start = 0; start < count; start += PROVISION_CHUNK_USERS) {
-        const ids = Array.from({ length: Math.min(PROVISION_CHUNK_USERS, count - start) }, (_, i) => first + start + i);
+      const chunk = SCYLLA_STORE_LIMITS.provision_chunk_users;
+      for (let start = 0; start < count; start += chunk) {
+        const ids = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => first + start + i);
         const existing = await this.existing(ids);
         const missing = ids.filter((id) => !existing.has(id));
         await this.limiter.forEach(missing, (id) => this.client.execute(this.q.userEnsure, [id, nowMs], this.write));
@@ -378,7 +366,7 @@ export class ScyllaStore implements MessageStore {
 
   private cacheMembers(chatId: string, entry: CachedChat): void {
     this.memberCache.delete(chatId);
-    if (this.memberCache.size >= MEMBER_CACHE_CHATS_MAX) {
+    if (this.memberCache.size >= SCYLLA_STORE_LIMITS.member_cache_chats_max) {
       const oldest = this.memberCache.keys().next().value;
       if (oldest !== undefined) this.memberCache.delete(oldest);
     }
@@ -554,7 +542,7 @@ export class ScyllaStore implements MessageStore {
     for (const [key, bucket] of newBuckets) {
       const chatId = key.slice(0, key.indexOf('\u0000'));
       if ((this.bucketCache.get(chatId) ?? -1) < bucket) {
-        if (this.bucketCache.size >= BUCKET_CACHE_CHATS_MAX) this.bucketCache.clear();
+        if (this.bucketCache.size >= SCYLLA_STORE_LIMITS.bucket_cache_chats_max) this.bucketCache.clear();
         this.bucketCache.set(chatId, bucket);
       }
     }
@@ -678,16 +666,17 @@ export class ScyllaStore implements MessageStore {
 
   /**
    * Visit the chat's non-empty buckets from `from` (inclusive) in `dir` order
-   * until `visit` returns false; reads the bucket index BUCKETS_PER_READ at a time.
+   * until `visit` returns false; reads the bucket index buckets_per_read at a time.
    */
   private async walkBuckets(chatId: string, from: number, dir: 'asc' | 'desc', visit: (bucket: number) => Promise<boolean>): Promise<void> {
+    const perRead = SCYLLA_STORE_LIMITS.buckets_per_read;
     let cursor = from;
     for (;;) {
-      const rs = await this.client.execute(dir === 'desc' ? this.q.bucketsDesc : this.q.bucketsAsc, [chatId, cursor, BUCKETS_PER_READ], this.read);
+      const rs = await this.client.execute(dir === 'desc' ? this.q.bucketsDesc : this.q.bucketsAsc, [chatId, cursor, perRead], this.read);
       for (const row of rs.rows) {
         if (!(await visit(num(row.bucket)))) return;
       }
-      if (rs.rowLength < BUCKETS_PER_READ) return;
+      if (rs.rowLength < perRead) return;
       const last = num(rs.rows[rs.rowLength - 1]!.bucket);
       cursor = dir === 'desc' ? last - 1 : last + 1;
     }
@@ -749,7 +738,7 @@ export class ScyllaStore implements MessageStore {
     const rows: Row[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.client.execute(query, params, { ...this.read, fetchSize: PAGE_ROWS, pageState });
+      const rs = await this.client.execute(query, params, { ...this.read, fetchSize: SCYLLA_STORE_LIMITS.page_rows, pageState });
       for (const r of rs.rows) rows.push(r);
       pageState = rs.pageState ?? undefined;
     } while (pageState);
