@@ -29,7 +29,8 @@ import { scyllaConfig, type ScyllaConfig } from '../server/store/scylla/config';
 import {
   flushLocalNode, freePort, freePorts, killLocalNode, localNodeStatus, restartLocalNode, startLocalNode, stopLocalNode, sweepStaleNodes, wipeLocalNode, type LocalNode,
 } from '../deploy/cassandra-node';
-import { openScyllaStore, routingKeys, type ScyllaStore } from '../server/store/scylla/scylla-store';
+import { routingKeys } from '../server/store/scylla/routing-keys';
+import { openScyllaStore, type ScyllaStore } from '../server/store/scylla/scylla-store';
 import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
 import { defineStoreConformance, plainMessage } from './helpers/store-conformance';
 import { bodyText, connectReady, connectUser, newUserId, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';

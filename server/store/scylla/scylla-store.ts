@@ -22,7 +22,7 @@
 // counters, no appends), so all are marked isIdempotent: the driver may retry
 // them on a timeout without risking a double effect. Only registration uses LWTs.
 import { Client, errors, policies, types } from 'cassandra-driver';
-import { idTimeMs, ID_EPOCH_MS, nodeOfId, PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { nodeOfId, PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { isDirectChatId } from '../../common/chat-id';
 import {
   ChatKind,
@@ -36,37 +36,16 @@ import {
   type StoredMessage,
   type UserRecord,
 } from '../store';
-import { type ConsistencyName, type ScyllaConfig } from './config';
+import { asBuffer, num, toMessage, type Row } from './cells';
+import { type ScyllaConfig } from './config';
+import { describeError } from './describe-error';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from './limits';
+import { bucketOfId, kComposite, kInt, kLong, kText } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
+import { consistencyLevel, requestOptions, statements, type RequestOptions, type Statements } from './statements';
 
 const USER_ID_COUNTER = 'user_id';
-
-const CL: Record<ConsistencyName, number> = {
-  LOCAL_ONE: types.consistencies.localOne,
-  LOCAL_QUORUM: types.consistencies.localQuorum,
-  ONE: types.consistencies.one,
-  TWO: types.consistencies.two,
-  THREE: types.consistencies.three,
-  QUORUM: types.consistencies.quorum,
-  EACH_QUORUM: types.consistencies.eachQuorum,
-  ALL: types.consistencies.all,
-};
-
-type Long = types.Long;
-type Row = types.Row;
-
-/** A bigint cell as a JS number (ours are < 2^53, docs/design/001-message-ids.md); null -> 0. */
-function num(v: unknown): number {
-  if (v === null || v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  return (v as Long).toNumber();
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
 
 /** The members of one chat as last written (or read) by this store: the single writer of its chats. */
 interface CachedChat {
@@ -87,37 +66,6 @@ interface MemberPlan {
 
 /** A statement of a commit: query, parameters, and the serialized partition key (routing and batch grouping). */
 type Write = [query: string, params: unknown[], routingKey: Buffer];
-
-// Partition keys serialized as the protocol does, for token-aware routing of batches (the driver computes
-// them itself for single prepared statements, but a batch is routed by the key it is given). The test
-// checks them against the server's token().
-export const routingKeys = { text: kText, long: kLong, int: kInt, composite: kComposite };
-
-function kText(s: string): Buffer {
-  return Buffer.from(s, 'utf8');
-}
-function kLong(n: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000) >>> 0, 0);
-  b.writeUInt32BE(n >>> 0, 4);
-  return b;
-}
-function kInt(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeInt32BE(n, 0);
-  return b;
-}
-/** A composite partition key: each component as [u16 length][bytes][0]. */
-function kComposite(a: Buffer, b: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(a.length + b.length + 6);
-  out.writeUInt16BE(a.length, 0);
-  a.copy(out, 2);
-  out[2 + a.length] = 0;
-  out.writeUInt16BE(b.length, 3 + a.length);
-  b.copy(out, 5 + a.length);
-  out[5 + a.length + b.length] = 0;
-  return out;
-}
 
 /** Rough bytes a statement adds to a batch (values plus framing), to stay under the server's batch size warning. */
 function writeBytes(w: Write): number {
@@ -141,7 +89,7 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
       // A restarted node is back in use within ~10 s instead of the default's 10 min ceiling.
       reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
     },
-    queryOptions: { consistency: CL[config.consistency], serialConsistency: types.consistencies.localSerial, prepare: true },
+    queryOptions: { consistency: consistencyLevel(config.consistency), serialConsistency: types.consistencies.localSerial, prepare: true },
     socketOptions: { connectTimeout: config.connect_timeout_ms, readTimeout: config.request_timeout_ms },
     protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
   });
@@ -183,23 +131,13 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
   }
 }
 
-/** One line for a driver error: which hosts failed and why, not a stack of wrappers. */
-export function describeError(err: unknown): string {
-  if (err instanceof errors.NoHostAvailableError) {
-    const inner = Object.entries((err.innerErrors ?? {}) as Record<string, unknown>)
-      .map(([host, e]) => `${host}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    return inner.length > 0 ? `no node answered (${inner.join('; ')})` : err.message;
-  }
-  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
-}
-
 export class ScyllaStore implements MessageStore {
   readonly engine = 'scylla';
   private readonly limiter: InFlightLimiter;
-  private readonly q: ReturnType<typeof statements>;
-  private readonly write: { prepare: true; isIdempotent: true; consistency: number };
-  private readonly read: { prepare: true; isIdempotent: true; consistency: number };
-  private readonly lwt: { prepare: true; isIdempotent: false; consistency: number; serialConsistency: number };
+  private readonly q: Statements;
+  private readonly write: RequestOptions['write'];
+  private readonly read: RequestOptions['read'];
+  private readonly lwt: RequestOptions['lwt'];
   private readonly memberCache = new Map<string, CachedChat>();
   private readonly bucketCache = new Map<string, number>();
   private idAlloc: Promise<unknown> = Promise.resolve();
@@ -215,15 +153,15 @@ export class ScyllaStore implements MessageStore {
   ) {
     this.limiter = new InFlightLimiter(config.requests_in_flight_max);
     this.q = statements(config.keyspace);
-    const consistency = CL[config.consistency];
-    this.write = { prepare: true, isIdempotent: true, consistency };
-    this.read = { prepare: true, isIdempotent: true, consistency };
-    this.lwt = { prepare: true, isIdempotent: false, consistency, serialConsistency: types.consistencies.localSerial };
+    const options = requestOptions(config.consistency);
+    this.write = options.write;
+    this.read = options.read;
+    this.lwt = options.lwt;
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
   bucketOf(id: number): number {
-    return Math.floor((idTimeMs(Math.max(0, id)) - ID_EPOCH_MS) / this.bucketMs);
+    return bucketOfId(id, this.bucketMs);
   }
 
   // ---------------------------------------------------------------- users
@@ -768,59 +706,8 @@ export class ScyllaStore implements MessageStore {
   }
 }
 
-function toMessage(chatId: string, row: Row): StoredMessage {
-  return {
-    id: num(row.id), chat_id: chatId, seq: num(row.seq), sender: num(row.sender), client_msg_id: row.client_msg_id as string,
-    body: (row.body as Buffer | null) ?? Buffer.alloc(0), sent_at_ms: num(row.sent_at_ms), kind: row.kind as number,
-  };
-}
-
 /** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/common/chat-id.ts). */
 function directMembers(chatId: string): [number, number] {
   const dot = chatId.indexOf('.', 2);
   return [Number(chatId.slice(2, dot)), Number(chatId.slice(dot + 1))];
-}
-
-/** Every statement of the store, qualified with the keyspace (prepared on first use, routed by partition key). */
-function statements(ks: string) {
-  const msgCols = 'id, seq, sender, client_msg_id, body, sent_at_ms, kind';
-  return {
-    userGet: `SELECT phone, display_name, created_ms, last_seen_ms FROM ${ks}.users WHERE id = ?`,
-    userExists: `SELECT created_ms FROM ${ks}.users WHERE id = ?`,
-    userEnsure: `INSERT INTO ${ks}.users (id, created_ms) VALUES (?, ?)`,
-    userRegister: `INSERT INTO ${ks}.users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`,
-    userDelete: `DELETE FROM ${ks}.users WHERE id = ?`,
-    userLastSeen: `UPDATE ${ks}.users SET last_seen_ms = ? WHERE id = ?`,
-    phoneGet: `SELECT id FROM ${ks}.users_by_phone WHERE phone = ?`,
-    phoneClaim: `INSERT INTO ${ks}.users_by_phone (phone, id) VALUES (?, ?) IF NOT EXISTS`,
-    counterGet: `SELECT value FROM ${ks}.id_counters WHERE name = ?`,
-    counterInit: `INSERT INTO ${ks}.id_counters (name, value) VALUES (?, ?) IF NOT EXISTS`,
-    counterCas: `UPDATE ${ks}.id_counters SET value = ? WHERE name = ? IF value = ?`,
-    chatGet: `SELECT kind, name, created_by FROM ${ks}.chats WHERE chat_id = ?`,
-    chatInsert: `INSERT INTO ${ks}.chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?)`,
-    chatRename: `UPDATE ${ks}.chats SET name = ? WHERE chat_id = ?`,
-    membersGet: `SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM ${ks}.chat_members WHERE chat_id = ?`,
-    memberInsert: `INSERT INTO ${ks}.chat_members (chat_id, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    memberUpdate: `UPDATE ${ks}.chat_members SET delivered_id = ?, delivered_seq = ?, read_id = ?, admin = ? WHERE chat_id = ? AND user_id = ?`,
-    memberDelete: `DELETE FROM ${ks}.chat_members WHERE chat_id = ? AND user_id = ?`,
-    userChatInsert: `INSERT INTO ${ks}.user_chats (user_id, chat_id, kind, delivered_id, delivered_seq) VALUES (?, ?, ?, ?, ?)`,
-    userChatDelivered: `UPDATE ${ks}.user_chats SET delivered_id = ?, delivered_seq = ? WHERE user_id = ? AND chat_id = ?`,
-    userChatDelete: `DELETE FROM ${ks}.user_chats WHERE user_id = ? AND chat_id = ?`,
-    inboxTouch: `UPDATE ${ks}.user_chats USING TTL ? SET last_id = ?, last_seq = ? WHERE user_id = ? AND chat_id = ?`,
-    userChatsGet: `SELECT chat_id, kind, delivered_id, delivered_seq, last_seq FROM ${ks}.user_chats WHERE user_id = ?`,
-    messageInsert: `INSERT INTO ${ks}.messages (chat_id, bucket, id, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    messageGet: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id = ?`,
-    messagesBefore: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id < ? LIMIT ?`,
-    messagesAfter: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id > ? ORDER BY id ASC LIMIT ?`,
-    headAtOrBelow: `SELECT id, seq FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id <= ? LIMIT 1`,
-    bucketInsert: `INSERT INTO ${ks}.chat_buckets (chat_id, bucket) VALUES (?, ?)`,
-    bucketsDesc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket <= ? LIMIT ?`,
-    bucketsAsc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket >= ? ORDER BY bucket ASC LIMIT ?`,
-    headWrite: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_id = ?, last_seq = ? WHERE chat_id = ?`,
-    headGet: `SELECT last_seq FROM ${ks}.chat_heads WHERE chat_id = ?`,
-    clientIdInsert: `INSERT INTO ${ks}.client_ids (sender, client_msg_id, chat_id, id) VALUES (?, ?, ?, ?) USING TTL ?`,
-    clientIdGet: `SELECT chat_id, id FROM ${ks}.client_ids WHERE sender = ? AND client_msg_id = ?`,
-    highWaterWrite: `UPDATE ${ks}.id_high_water USING TIMESTAMP ? SET max_id = ? WHERE node = ?`,
-    highWaterAll: `SELECT max_id FROM ${ks}.id_high_water`,
-  };
 }
