@@ -13,7 +13,7 @@
 // No read-before-write on any of it: the members of the chats this node owns are
 // cached here (memberCache; one partition read on a miss).
 // A commit's writes go out in one round, grouped by replica into small unlogged
-// batches (send()), at most requests_in_flight_max requests at once. Measured on
+// batches (sender.ts), at most requests_in_flight_max requests at once. Measured on
 // Cassandra 5 on 2 shared cores (bench/scylla-store.ts): ~150-450 us of server CPU
 // per message for the commit, ~1.7 ms with the engine's lookup read and watermarks
 // at small ticks: the node, not this process, is what saturates.
@@ -21,8 +21,8 @@
 // Every commit write is an idempotent upsert or delete (absolute values, no
 // counters, no appends), so all are marked isIdempotent: the driver may retry
 // them on a timeout without risking a double effect. Only registration uses LWTs.
-import { Client, errors, policies, types } from 'cassandra-driver';
-import { nodeOfId, PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { Client, policies, types } from 'cassandra-driver';
+import { nodeOfId } from '../../common/ids';
 import { isDirectChatId } from '../../common/chat-id';
 import {
   ChatKind,
@@ -41,11 +41,11 @@ import { type ScyllaConfig } from './config';
 import { describeError } from './describe-error';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from './limits';
+import { RegisteredIds } from './registered-ids';
 import { bucketOfId, kComposite, kInt, kLong, kText } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
+import { WriteSender, type Write } from './sender';
 import { consistencyLevel, requestOptions, statements, type RequestOptions, type Statements } from './statements';
-
-const USER_ID_COUNTER = 'user_id';
 
 /** The members of one chat as last written (or read) by this store: the single writer of its chats. */
 interface CachedChat {
@@ -62,16 +62,6 @@ interface MemberPlan {
   after: MemberState | null;
   /** `after` is a new row (added, or removed and added back): written whole. */
   fresh: boolean;
-}
-
-/** A statement of a commit: query, parameters, and the serialized partition key (routing and batch grouping). */
-type Write = [query: string, params: unknown[], routingKey: Buffer];
-
-/** Rough bytes a statement adds to a batch (values plus framing), to stay under the server's batch size warning. */
-function writeBytes(w: Write): number {
-  let n = 16 + w[2].length;
-  for (const v of w[1]) n += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? v.length : 8;
-  return n;
 }
 
 /**
@@ -140,7 +130,8 @@ export class ScyllaStore implements MessageStore {
   private readonly lwt: RequestOptions['lwt'];
   private readonly memberCache = new Map<string, CachedChat>();
   private readonly bucketCache = new Map<string, number>();
-  private idAlloc: Promise<unknown> = Promise.resolve();
+  private readonly sender: WriteSender;
+  private readonly registeredIds: RegisteredIds;
   /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
   private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
   private closed = false;
@@ -157,6 +148,8 @@ export class ScyllaStore implements MessageStore {
     this.write = options.write;
     this.read = options.read;
     this.lwt = options.lwt;
+    this.sender = new WriteSender(client, config, this.limiter, this.write);
+    this.registeredIds = new RegisteredIds(client, this.q, options);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
@@ -172,50 +165,13 @@ export class ScyllaStore implements MessageStore {
       if (existing) return { id: num(existing.id), created: false };
       // The user row first, then the phone claim: a lost claim leaves an orphan row to delete, never a phone
       // pointing at no user.
-      const id = await this.nextRegisteredId();
+      const id = await this.registeredIds.next();
       await this.client.execute(this.q.userRegister, [id, phone, displayName, nowMs], this.write);
       const claim = (await this.client.execute(this.q.phoneClaim, [phone, id], this.lwt)).first();
       if (claim['[applied]']) return { id, created: true };
       await this.client.execute(this.q.userDelete, [id], this.write);
       return { id: num(claim.id), created: false };
     });
-  }
-
-  /**
-   * The next registration id: compare-and-set on a counter row (LWT). Calls in
-   * this process queue behind each other, so they do not contend with
-   * themselves; other nodes' registrations only cost a retry.
-   */
-  private nextRegisteredId(): Promise<number> {
-    const next = this.idAlloc.then(() => this.casCounter());
-    this.idAlloc = next.catch(() => {});
-    return next;
-  }
-
-  private async casCounter(): Promise<number> {
-    const serial = { ...this.read, consistency: types.consistencies.localSerial };
-    const readCurrent = async (): Promise<number | null> => {
-      const row = (await this.client.execute(this.q.counterGet, [USER_ID_COUNTER], serial)).first();
-      return row ? num(row.value) : null;
-    };
-    let current = await readCurrent();
-    for (let attempt = 0; attempt < SCYLLA_STORE_LIMITS.id_alloc_attempts_max; attempt++) {
-      const next = (current ?? 0) + 1;
-      if (next >= PROVISIONED_USER_ID_MIN) throw new Error(`registration ids exhausted (${PROVISIONED_USER_ID_MIN - 1} users)`);
-      try {
-        const rs = current === null
-          ? await this.client.execute(this.q.counterInit, [USER_ID_COUNTER, next], this.lwt)
-          : await this.client.execute(this.q.counterCas, [next, USER_ID_COUNTER, current], this.lwt);
-        const row = rs.first();
-        if (row['[applied]']) return next;
-        current = num(row.value);
-      } catch (err) {
-        // A CAS write timeout may or may not have applied: read the truth and go on (an id may be skipped, never reused).
-        if (!(err instanceof errors.ResponseError && err.code === types.responseErrorCodes.writeTimeout)) throw err;
-        current = await readCurrent();
-      }
-    }
-    throw new Error(`registration id: no compare-and-set succeeded in ${SCYLLA_STORE_LIMITS.id_alloc_attempts_max} attempts (contention)`);
   }
 
   async provisionUsers(first: number, count: number, nowMs: number): Promise<number> {
@@ -462,7 +418,7 @@ export class ScyllaStore implements MessageStore {
 
     // 4. One round of concurrent requests, at most requests_in_flight_max at once.
     try {
-      await this.send(writes);
+      await this.sender.send(writes);
     } catch (err) {
       // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
       for (const chatId of chats.keys()) this.memberCache.delete(chatId);
@@ -484,54 +440,6 @@ export class ScyllaStore implements MessageStore {
         this.bucketCache.set(chatId, bucket);
       }
     }
-  }
-
-  /**
-   * Send a commit's writes. With batching on (batch_statements_max > 1), writes
-   * whose partitions live on the same replica go together in unlogged batches
-   * of at most batch_statements_max statements / batch_bytes_max bytes, routed
-   * to that replica: one request instead of many, and no extra hop (the
-   * coordinator owns every partition of its batch). Unlogged: no batch log, no
-   * atomicity across partitions, which a commit does not need (every write is
-   * an idempotent upsert; a failed commit is not acknowledged and is retried by
-   * the client). Otherwise one request per write.
-   */
-  private async send(writes: Write[]): Promise<void> {
-    const maxStatements = this.config.batch_statements_max;
-    if (maxStatements <= 1 || writes.length <= 1) {
-      await this.limiter.forEach(writes, (w) => this.client.execute(w[0], w[1], this.write));
-      return;
-    }
-    const byReplica = new Map<string, Write[]>();
-    for (const w of writes) {
-      const replicas = this.client.getReplicas(this.config.keyspace, w[2]);
-      const key = replicas && replicas.length > 0 ? replicas[0]!.address : '';
-      let group = byReplica.get(key);
-      if (!group) byReplica.set(key, (group = []));
-      group.push(w);
-    }
-    const requests: Write[][] = [];
-    const maxBytes = this.config.batch_bytes_max;
-    for (const group of byReplica.values()) {
-      let batch: Write[] = [];
-      let bytes = 0;
-      for (const w of group) {
-        const size = writeBytes(w);
-        if (batch.length > 0 && (batch.length >= maxStatements || bytes + size > maxBytes)) {
-          requests.push(batch);
-          batch = [];
-          bytes = 0;
-        }
-        batch.push(w);
-        bytes += size;
-      }
-      if (batch.length > 0) requests.push(batch);
-    }
-    await this.limiter.forEach(requests, (r) =>
-      r.length === 1
-        ? this.client.execute(r[0]![0], r[0]![1], this.write)
-        : this.client.batch(r.map((w) => ({ query: w[0], params: w[1] })), { ...this.write, logged: false, routingKey: r[0]![2] }),
-    );
   }
 
   /** The writes that take one member from `before` to `after` (nothing if nothing changed). */
