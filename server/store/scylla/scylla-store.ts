@@ -11,7 +11,7 @@
 // (fan-out on read: a 256-member group costs 3 writes, not 258).
 // Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
 // No read-before-write on any of it: the members of the chats this node owns are
-// cached here (memberCache; one partition read on a miss).
+// cached here (chat-cache.ts; one partition read on a miss).
 // A commit's writes go out in one round, grouped by replica into small unlogged
 // batches (sender.ts), at most requests_in_flight_max requests at once. Measured on
 // Cassandra 5 on 2 shared cores (bench/scylla-store.ts): ~150-450 us of server CPU
@@ -21,9 +21,13 @@
 // Every commit write is an idempotent upsert or delete (absolute values, no
 // counters, no appends), so all are marked isIdempotent: the driver may retry
 // them on a timeout without risking a double effect. Only registration uses LWTs.
+//
+// This file: connecting, the store's reads, and the commit's steps. Its parts:
+// commit-plan.ts (a CommitBatch -> the writes), sender.ts (writes grouped by
+// replica into batches), chat-cache.ts (members and buckets of the chats this
+// node writes), statements.ts (the CQL), routing-keys.ts (partition keys),
+// registered-ids.ts (registration ids), cells.ts (driver values), limits.ts.
 import { Client, policies, types } from 'cassandra-driver';
-import { nodeOfId } from '../../common/ids';
-import { isDirectChatId } from '../../common/chat-id';
 import {
   ChatKind,
   clientKey,
@@ -36,33 +40,18 @@ import {
   type StoredMessage,
   type UserRecord,
 } from '../store';
-import { asBuffer, num, toMessage, type Row } from './cells';
+import { num, toMessage, type Row } from './cells';
+import { ChatCache, type CachedChat } from './chat-cache';
+import { applyCommit, chatsToLoad, forgetCommit, newCommitPlan, planCommit, type PlanContext } from './commit-plan';
 import { type ScyllaConfig } from './config';
 import { describeError } from './describe-error';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from './limits';
 import { RegisteredIds } from './registered-ids';
-import { bucketOfId, kComposite, kInt, kLong, kText } from './routing-keys';
+import { bucketOfId } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
-import { WriteSender, type Write } from './sender';
+import { WriteSender } from './sender';
 import { consistencyLevel, requestOptions, statements, type RequestOptions, type Statements } from './statements';
-
-/** The members of one chat as last written (or read) by this store: the single writer of its chats. */
-interface CachedChat {
-  kind: number;
-  members: Map<number, MemberState>;
-}
-
-/** What one commit does to one chat member, folded from the batch's ordered changes and watermarks. */
-interface MemberPlan {
-  chatId: string;
-  kind: number;
-  user: number;
-  before: MemberState | null;
-  after: MemberState | null;
-  /** `after` is a new row (added, or removed and added back): written whole. */
-  fresh: boolean;
-}
 
 /**
  * Connect, check (or migrate) the schema, and return a ready store. Fails with
@@ -128,9 +117,9 @@ export class ScyllaStore implements MessageStore {
   private readonly write: RequestOptions['write'];
   private readonly read: RequestOptions['read'];
   private readonly lwt: RequestOptions['lwt'];
-  private readonly memberCache = new Map<string, CachedChat>();
-  private readonly bucketCache = new Map<string, number>();
+  private readonly cache = new ChatCache();
   private readonly sender: WriteSender;
+  private readonly planContext: PlanContext;
   private readonly registeredIds: RegisteredIds;
   /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
   private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
@@ -149,6 +138,7 @@ export class ScyllaStore implements MessageStore {
     this.read = options.read;
     this.lwt = options.lwt;
     this.sender = new WriteSender(client, config, this.limiter, this.write);
+    this.planContext = { q: this.q, cache: this.cache, bucketMs, config };
     this.registeredIds = new RegisteredIds(client, this.q, options);
   }
 
@@ -226,7 +216,7 @@ export class ScyllaStore implements MessageStore {
       const row = chatRs.first();
       if (!row) return null;
       const kind = row.kind as number;
-      this.cacheMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
+      this.cache.rememberMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
       return {
         chat_id: chatId, kind, last_id: head?.id ?? 0, last_seq: head?.seq ?? 0, members,
         name: row.name ?? '', created_by: num(row.created_by),
@@ -248,23 +238,14 @@ export class ScyllaStore implements MessageStore {
 
   /** Membership of a chat as persisted, from the cache or (on a miss) the store; null if the chat does not exist. */
   private async cachedChat(chatId: string): Promise<CachedChat | null> {
-    const hit = this.memberCache.get(chatId);
+    const hit = this.cache.members.get(chatId);
     if (hit) return hit;
     const [chatRs, members] = await Promise.all([this.client.execute(this.q.chatGet, [chatId], this.read), this.readMembers(chatId)]);
     const row = chatRs.first();
     if (!row) return null;
     const entry = { kind: row.kind as number, members };
-    this.cacheMembers(chatId, entry);
+    this.cache.rememberMembers(chatId, entry);
     return entry;
-  }
-
-  private cacheMembers(chatId: string, entry: CachedChat): void {
-    this.memberCache.delete(chatId);
-    if (this.memberCache.size >= SCYLLA_STORE_LIMITS.member_cache_chats_max) {
-      const oldest = this.memberCache.keys().next().value;
-      if (oldest !== undefined) this.memberCache.delete(oldest);
-    }
-    this.memberCache.set(chatId, entry);
   }
 
   async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
@@ -292,177 +273,24 @@ export class ScyllaStore implements MessageStore {
   }
 
   private async commitBatch(batch: CommitBatch): Promise<void> {
-    const newChats = new Map<string, ChatState>();
-    for (const c of batch.new_chats) newChats.set(c.chat_id, c);
-
+    const plan = newCommitPlan(batch);
     // 1. Membership of every existing chat whose members this commit touches (a read only on a cache miss).
-    const toLoad = new Set<string>();
-    for (const ch of batch.member_changes) if (!newChats.has(ch.chat_id) && !this.memberCache.has(ch.chat_id)) toLoad.add(ch.chat_id);
-    for (const w of batch.watermarks) if (!newChats.has(w.chat_id) && !this.memberCache.has(w.chat_id)) toLoad.add(w.chat_id);
-    const chats = new Map<string, CachedChat>();
-    await this.limiter.forEach([...toLoad], async (chatId) => {
+    await this.limiter.forEach(chatsToLoad(batch, plan, this.cache), async (chatId) => {
       const c = await this.cachedChat(chatId);
       if (!c) throw new Error(`chat ${chatId} does not exist`);
     });
-    const chatOf = (chatId: string): CachedChat => {
-      let c = chats.get(chatId);
-      if (c) return c;
-      const nc = newChats.get(chatId);
-      c = this.memberCache.get(chatId) ?? (nc ? { kind: nc.kind, members: new Map() } : undefined);
-      if (!c) throw new Error(`chat ${chatId} does not exist`);
-      chats.set(chatId, c);
-      return c;
-    };
-
-    // 2. Fold member changes (in order) and watermarks into one plan per (chat, member).
-    const plans = new Map<string, MemberPlan>();
-    const planFor = (chatId: string, user: number): MemberPlan => {
-      const key = `${chatId}\u0000${user}`;
-      let p = plans.get(key);
-      if (!p) {
-        const chat = chatOf(chatId);
-        const before = chat.members.get(user) ?? null;
-        p = { chatId, kind: chat.kind, user, before, after: before ? { ...before } : null, fresh: false };
-        plans.set(key, p);
-      }
-      return p;
-    };
-    for (const chat of batch.new_chats) {
-      for (const m of chat.members.values()) {
-        const p = planFor(chat.chat_id, m.user);
-        if (p.after === null) {
-          p.after = { ...m };
-          p.fresh = true;
-        }
-      }
-    }
-    for (const ch of batch.member_changes) {
-      if ('remove' in ch) {
-        const p = planFor(ch.chat_id, ch.remove);
-        p.after = null;
-        p.fresh = false;
-      } else {
-        const p = planFor(ch.chat_id, ch.member.user);
-        if (p.after !== null) {
-          p.after.admin = ch.member.admin; // an existing member: only the admin flag changes, watermarks never go back
-        } else {
-          p.after = { ...ch.member };
-          p.fresh = true;
-        }
-      }
-    }
-    for (const w of batch.watermarks) {
-      const chat = chatOf(w.chat_id);
-      const key = `${w.chat_id}\u0000${w.user}`;
-      if (!plans.has(key) && !chat.members.has(w.user)) continue; // not a member: a watermark never makes one
-      const p = planFor(w.chat_id, w.user);
-      if (p.after === null) continue;
-      if (w.delivered_id > p.after.delivered_id) p.after.delivered_id = w.delivered_id;
-      if (w.delivered_seq > p.after.delivered_seq) p.after.delivered_seq = w.delivered_seq;
-      if (w.read_id > p.after.read_id) p.after.read_id = w.read_id;
-    }
-
-    // 3. The writes.
-    const q = this.q;
-    const writes: Write[] = [];
-    const names = new Map<string, string>();
-    for (const r of batch.chat_renames) names.set(r.chat_id, r.name);
-    for (const c of batch.new_chats) {
-      writes.push([q.chatInsert, [c.chat_id, c.kind, names.get(c.chat_id) ?? c.name, c.created_by], kText(c.chat_id)]);
-      names.delete(c.chat_id);
-    }
-    for (const [chatId, name] of names) writes.push([q.chatRename, [name, chatId], kText(chatId)]);
-    for (const p of plans.values()) this.memberWrites(p, writes);
-
-    const newBuckets = new Map<string, number>();
-    const lastOfChat = new Map<string, StoredMessage>();
-    const lastFromOther = new Map<string, Map<number, StoredMessage>>(); // direct chats: member -> newest message not sent by them
-    const highWater = new Map<number, number>();
-    const clientTtl = this.config.client_id_ttl_seconds;
-    for (const m of batch.messages) {
-      const bucket = this.bucketOf(m.id);
-      writes.push([q.messageInsert, [m.chat_id, bucket, m.id, m.seq, m.sender, m.client_msg_id, asBuffer(m.body), m.sent_at_ms, m.kind],
-        kComposite(kText(m.chat_id), kLong(bucket))]);
-      writes.push([q.clientIdInsert, [m.sender, m.client_msg_id, m.chat_id, m.id, clientTtl], kComposite(kLong(m.sender), kText(m.client_msg_id))]);
-      const bucketKey = `${m.chat_id}\u0000${bucket}`;
-      if (this.bucketCache.get(m.chat_id) !== bucket && !newBuckets.has(bucketKey)) {
-        newBuckets.set(bucketKey, bucket);
-        writes.push([q.bucketInsert, [m.chat_id, bucket], kText(m.chat_id)]);
-      }
-      const last = lastOfChat.get(m.chat_id);
-      if (!last || m.id > last.id) lastOfChat.set(m.chat_id, m);
-      if (isDirectChatId(m.chat_id)) {
-        let byUser = lastFromOther.get(m.chat_id);
-        if (!byUser) lastFromOther.set(m.chat_id, (byUser = new Map()));
-        for (const u of directMembers(m.chat_id)) {
-          if (u === m.sender) continue;
-          const prev = byUser.get(u);
-          if (!prev || m.id > prev.id) byUser.set(u, m);
-        }
-      }
-      const node = nodeOfId(m.id);
-      if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
-    }
-    for (const [chatId, m] of lastOfChat) {
-      // Groups: the head, for pendingChats. Timestamp = id: the newest id wins whatever order writes land in.
-      if (!isDirectChatId(chatId)) writes.push([q.headWrite, [m.id, m.id, m.seq, chatId], kText(chatId)]);
-    }
-    const inboxTtl = this.config.inbox_ttl_seconds;
-    for (const [chatId, byUser] of lastFromOther) {
-      for (const [user, m] of byUser) writes.push([q.inboxTouch, [inboxTtl, m.id, m.seq, user, chatId], kLong(user)]);
-    }
-    for (const [node, id] of highWater) writes.push([q.highWaterWrite, [id, id, node], kInt(node)]);
-    const lastSeen = new Map<number, number>();
-    for (const u of batch.last_seen) lastSeen.set(u.user, u.last_seen_ms);
-    for (const [user, ms] of lastSeen) writes.push([q.userLastSeen, [ms, user], kLong(user)]);
-
+    // 2. Fold member changes (in order) and watermarks into one plan per (chat, member); 3. list the writes.
+    planCommit(batch, plan, this.planContext);
     // 4. One round of concurrent requests, at most requests_in_flight_max at once.
     try {
-      await this.sender.send(writes);
+      await this.sender.send(plan.writes);
     } catch (err) {
       // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
-      for (const chatId of chats.keys()) this.memberCache.delete(chatId);
-      for (const chatId of lastOfChat.keys()) this.bucketCache.delete(chatId);
-      throw new Error(`commit of ${writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
+      forgetCommit(plan, this.cache);
+      throw new Error(`commit of ${plan.writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
     }
-
     // 5. Only now does the cache move.
-    for (const p of plans.values()) {
-      const chat = chats.get(p.chatId)!;
-      if (p.after) chat.members.set(p.user, p.after);
-      else chat.members.delete(p.user);
-    }
-    for (const [chatId, chat] of chats) if (newChats.has(chatId) || this.memberCache.has(chatId)) this.cacheMembers(chatId, chat);
-    for (const [key, bucket] of newBuckets) {
-      const chatId = key.slice(0, key.indexOf('\u0000'));
-      if ((this.bucketCache.get(chatId) ?? -1) < bucket) {
-        if (this.bucketCache.size >= SCYLLA_STORE_LIMITS.bucket_cache_chats_max) this.bucketCache.clear();
-        this.bucketCache.set(chatId, bucket);
-      }
-    }
-  }
-
-  /** The writes that take one member from `before` to `after` (nothing if nothing changed). */
-  private memberWrites(p: MemberPlan, writes: Write[]): void {
-    const q = this.q;
-    const { before, after } = p;
-    if (after === null) {
-      if (before !== null) {
-        writes.push([q.memberDelete, [p.chatId, p.user], kText(p.chatId)]);
-        writes.push([q.userChatDelete, [p.user, p.chatId], kLong(p.user)]);
-      }
-      return;
-    }
-    if (p.fresh || before === null) {
-      writes.push([q.memberInsert, [p.chatId, p.user, after.delivered_id, after.delivered_seq, after.read_id, after.joined_seq, after.admin], kText(p.chatId)]);
-      writes.push([q.userChatInsert, [p.user, p.chatId, p.kind, after.delivered_id, after.delivered_seq], kLong(p.user)]);
-      return;
-    }
-    const deliveredMoved = after.delivered_id !== before.delivered_id || after.delivered_seq !== before.delivered_seq;
-    if (deliveredMoved || after.read_id !== before.read_id || after.admin !== before.admin) {
-      writes.push([q.memberUpdate, [after.delivered_id, after.delivered_seq, after.read_id, after.admin, p.chatId, p.user], kText(p.chatId)]);
-    }
-    if (deliveredMoved) writes.push([q.userChatDelivered, [after.delivered_id, after.delivered_seq, p.user, p.chatId], kLong(p.user)]);
+    applyCommit(plan, this.cache);
   }
 
   // ---------------------------------------------------------------- reading a chat
@@ -612,10 +440,4 @@ export class ScyllaStore implements MessageStore {
       }
     }
   }
-}
-
-/** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/common/chat-id.ts). */
-function directMembers(chatId: string): [number, number] {
-  const dot = chatId.indexOf('.', 2);
-  return [Number(chatId.slice(2, dot)), Number(chatId.slice(dot + 1))];
 }
