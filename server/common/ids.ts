@@ -18,6 +18,10 @@ const SEQ_BITS = 8;
 const SEQ_MAX = (1 << SEQ_BITS) - 1;
 export const NODE_ID_MAX = (1 << NODE_BITS) - 1;
 const MS_SHIFT = 2 ** (NODE_BITS + SEQ_BITS);
+/** Ids one node may mint per millisecond (2^sequence bits). */
+const SEQ_IDS = 1 << SEQ_BITS;
+/** Nodes that may mint ids at once (2^node bits). */
+const NODES = 1 << NODE_BITS;
 
 export class IdGenerator {
   private lastMs = 0;
@@ -64,6 +68,11 @@ export class IdGenerator {
 /** Wall-clock milliseconds (Unix epoch) at which an id was minted. */
 export function idTimeMs(id: number): number {
   return Math.floor(id / MS_SHIFT) + ID_EPOCH_MS;
+}
+
+/** The node that minted an id: id / 2^(sequence bits), modulo 2^(node bits). */
+export function nodeOfId(id: number): number {
+  return Math.floor(id / SEQ_IDS) % NODES;
 }
 
 /** The smallest id that could be minted at wall-clock time `ms`. */

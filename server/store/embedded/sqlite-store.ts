@@ -32,15 +32,9 @@ import {
   clientKey,
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
+import { EMBEDDED_STORE_LIMITS } from './limits';
 
 const SCHEMA_VERSION = 4;
-const CHAT_NUMS_CACHED_MAX = 500_000;
-const CLIENT_IDS_PER_QUERY = 64;
-const CHECKPOINT_INTERVAL_MS = 200;
-/** Past this the checkpoint thread makes the writer rewind the WAL (RESTART), so its file stays near this size. */
-const WAL_RESTART_BYTES = 64 * 1024 * 1024;
-const WAL_BYTES_MAX = 1024 * 1024 * 1024;
-const WAL_CHECK_EVERY_COMMITS = 1000;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -90,6 +84,10 @@ CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_num, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (sender, client_msg_id);
 `;
 
+/** The message columns every read of StoredMessage rows selects (messages m joined with chats c). */
+const MESSAGE_COLS = `c.chat_id AS chat_id, m.id AS id, m.seq AS seq, m.sender AS sender, m.client_msg_id AS client_msg_id,
+      m.body AS body, m.sent_at_ms AS sent_at_ms, m.kind AS kind`;
+
 interface MessageRow {
   chat_id: string;
   id: number;
@@ -117,98 +115,29 @@ export class SqliteStore implements MessageStore {
   private readonly commitTx: (batch: CommitBatch) => void;
   private readonly nums = new Map<string, number>();
   private readonly clientIdQueries = new Map<number, Statement>();
-  private cols = '';
   private checkpointer: Worker | null = null;
   private walPath: string | null = null;
   private commitsSinceWalCheck = 0;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
-    this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
-    this.db.pragma('temp_store = MEMORY');
-    this.db.pragma('cache_size = -65536'); // 64 MiB page cache
-    // The writer never truncates the WAL: truncating a big WAL (its pages still being written
-    // back) blocked this thread for ~300 ms at 2k msg/s (measured: one commit, one stall per
-    // run). The checkpoint thread keeps the WAL bounded instead (checkpoint-worker.ts).
-    this.db.pragma('journal_size_limit = -1');
-    this.db.exec(SCHEMA);
-    const version = this.db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-    if (!version) {
-      this.db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
-    } else if (Number(version.value) !== SCHEMA_VERSION) {
-      throw new Error(`store ${options.path}: schema version ${version.value}, this build needs ${SCHEMA_VERSION}`);
-    }
-    const p = (sql: string) => this.db.prepare(sql);
-    const cols = (this.cols = `c.chat_id AS chat_id, m.id AS id, m.seq AS seq, m.sender AS sender, m.client_msg_id AS client_msg_id,
-      m.body AS body, m.sent_at_ms AS sent_at_ms, m.kind AS kind`);
-    this.s = {
-      userByPhone: p(`SELECT id FROM users WHERE phone = ?`),
-      maxUser: p(`SELECT COALESCE(MAX(id), 0) AS id FROM users WHERE id < ${PROVISIONED_USER_ID_MIN}`),
-      insertUser: p(`INSERT INTO users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`),
-      ensureUser: p(`INSERT OR IGNORE INTO users (id, created_ms) VALUES (?, ?)`),
-      getUser: p(`SELECT id, COALESCE(phone, '') AS phone, display_name, last_seen_ms FROM users WHERE id = ?`),
-      userExists: p(`SELECT 1 AS x FROM users WHERE id = ?`),
-      chat: p(`SELECT num, chat_id, kind, name, created_by FROM chats WHERE chat_id = ?`),
-      head: p(`SELECT id, seq FROM messages WHERE chat_num = ? ORDER BY id DESC LIMIT 1`),
-      chatMembers: p(`SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM members WHERE chat_num = ?`),
-      insertChat: p(`INSERT INTO chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING`),
-      insertMember: p(
-        `INSERT OR IGNORE INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      upsertMember: p(
-        `INSERT INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (chat_num, user_id) DO UPDATE SET admin = excluded.admin`,
-      ),
-      deleteMember: p(`DELETE FROM members WHERE chat_num = ? AND user_id = ?`),
-      renameChat: p(`UPDATE chats SET name = ? WHERE num = ?`),
-      insertMessage: p(
-        `INSERT INTO messages (id, chat_num, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      ),
-      watermark: p(
-        `UPDATE members SET delivered_id = MAX(delivered_id, ?), delivered_seq = MAX(delivered_seq, ?), read_id = MAX(read_id, ?)
-         WHERE chat_num = ? AND user_id = ?`,
-      ),
-      lastSeen: p(`UPDATE users SET last_seen_ms = ? WHERE id = ?`),
-      historyTop: p(`SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? ORDER BY m.id DESC LIMIT ?`),
-      historyBefore: p(
-        `SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`,
-      ),
-      after: p(
-        `SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?`,
-      ),
-      headAtOrBelow: p(`SELECT id, seq FROM messages WHERE chat_num = ? AND id <= ? ORDER BY id DESC LIMIT 1`),
-      pendingChats: p(
-        `SELECT c.chat_id AS chat_id, m.delivered_id AS delivered_id,
-           (SELECT x.seq FROM messages x WHERE x.chat_num = m.chat_num ORDER BY x.id DESC LIMIT 1) - m.delivered_seq AS pending
-         FROM members m JOIN chats c ON c.num = m.chat_num
-         WHERE m.user_id = ? AND EXISTS (SELECT 1 FROM messages x WHERE x.chat_num = m.chat_num AND x.id > m.delivered_id)`,
-      ),
-      maxMessageId: p(`SELECT COALESCE(MAX(id), 0) AS id FROM messages`),
-      chatNum: p(`SELECT num FROM chats WHERE chat_id = ?`),
-    };
+    this.db = openDatabase(options);
+    this.s = prepareStatements(this.db);
     this.commitTx = this.db.transaction((batch: CommitBatch) => this.applyBatch(batch));
     if (options.path !== ':memory:') {
-      this.db.pragma('wal_autocheckpoint = 0');
-      this.checkpointer = new Worker(join(__dirname, 'checkpoint-worker.js'), {
-        workerData: { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS, restartBytes: options.walRestartBytes ?? WAL_RESTART_BYTES },
-      });
-      this.checkpointer.unref();
-      this.checkpointer.on('error', (err) => console.error(`store: checkpoint worker failed: ${err.message}`));
+      this.checkpointer = startCheckpointer(this.db, options);
       this.walPath = `${options.path}-wal`;
     }
   }
 
   /**
    * Safety net for the checkpoint thread: if the WAL still grows past
-   * WAL_BYTES_MAX (thread dead or starved), checkpoint here, blocking.
+   * wal_bytes_max (thread dead or starved), checkpoint here, blocking.
    */
   private guardWal(): void {
-    if (!this.walPath || ++this.commitsSinceWalCheck < WAL_CHECK_EVERY_COMMITS) return;
+    if (!this.walPath || ++this.commitsSinceWalCheck < EMBEDDED_STORE_LIMITS.wal_check_every_commits) return;
     this.commitsSinceWalCheck = 0;
     try {
-      if (statSync(this.walPath).size > WAL_BYTES_MAX) this.db.pragma('wal_checkpoint(TRUNCATE)'); // shrinks the file too
+      if (statSync(this.walPath).size > EMBEDDED_STORE_LIMITS.wal_bytes_max) this.db.pragma('wal_checkpoint(TRUNCATE)'); // shrinks the file too
     } catch {
       // no WAL file yet
     }
@@ -265,11 +194,12 @@ export class SqliteStore implements MessageStore {
   }
 
   async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
-    // One statement per CLIENT_IDS_PER_QUERY pairs: the binding's per-call
+    // One statement per client_ids_per_query pairs: the binding's per-call
     // overhead, not SQLite's index seek, dominates a lookup per message.
     const found = new Map<string, StoredMessage>();
-    for (let i = 0; i < keys.length; i += CLIENT_IDS_PER_QUERY) {
-      const chunk = keys.slice(i, i + CLIENT_IDS_PER_QUERY);
+    const perQuery = EMBEDDED_STORE_LIMITS.client_ids_per_query;
+    for (let i = 0; i < keys.length; i += perQuery) {
+      const chunk = keys.slice(i, i + perQuery);
       const args: (number | string)[] = [];
       for (const k of chunk) args.push(k.sender, k.client_msg_id);
       for (const row of this.clientIdQuery(chunk.length).all(args) as MessageRow[]) {
@@ -284,7 +214,7 @@ export class SqliteStore implements MessageStore {
     if (!stmt) {
       const values = Array.from({ length: pairs }, () => '(?, ?)').join(', ');
       stmt = this.db.prepare(
-        `SELECT ${this.cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE (m.sender, m.client_msg_id) IN (VALUES ${values})`,
+        `SELECT ${MESSAGE_COLS} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE (m.sender, m.client_msg_id) IN (VALUES ${values})`,
       );
       this.clientIdQueries.set(pairs, stmt);
     }
@@ -346,7 +276,7 @@ export class SqliteStore implements MessageStore {
   }
 
   private rememberNum(chatId: string, num: number): void {
-    if (this.nums.size >= CHAT_NUMS_CACHED_MAX) this.nums.clear();
+    if (this.nums.size >= EMBEDDED_STORE_LIMITS.chat_nums_cached_max) this.nums.clear();
     this.nums.set(chatId, num);
   }
 
@@ -393,4 +323,95 @@ export class SqliteStore implements MessageStore {
     }
     if (this.db.open) this.db.close();
   }
+}
+
+/** Open (or create) the database file: pragmas, schema, and this build's schema version check. */
+function openDatabase(options: SqliteStoreOptions): Db {
+  if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+  const db = new Database(options.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
+  db.pragma('temp_store = MEMORY');
+  db.pragma('cache_size = -65536'); // 64 MiB page cache
+  // The writer never truncates the WAL: truncating a big WAL (its pages still being written
+  // back) blocked this thread for ~300 ms at 2k msg/s (measured: one commit, one stall per
+  // run). The checkpoint thread keeps the WAL bounded instead (checkpoint-worker.ts).
+  db.pragma('journal_size_limit = -1');
+  db.exec(SCHEMA);
+  const version = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
+  if (!version) {
+    db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
+  } else if (Number(version.value) !== SCHEMA_VERSION) {
+    throw new Error(`store ${options.path}: schema version ${version.value}, this build needs ${SCHEMA_VERSION}`);
+  }
+  return db;
+}
+
+/** The store's statements, prepared once. */
+function prepareStatements(db: Db): Record<string, Statement> {
+  const p = (sql: string) => db.prepare(sql);
+  const cols = MESSAGE_COLS;
+  return {
+    userByPhone: p(`SELECT id FROM users WHERE phone = ?`),
+    maxUser: p(`SELECT COALESCE(MAX(id), 0) AS id FROM users WHERE id < ${PROVISIONED_USER_ID_MIN}`),
+    insertUser: p(`INSERT INTO users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`),
+    ensureUser: p(`INSERT OR IGNORE INTO users (id, created_ms) VALUES (?, ?)`),
+    getUser: p(`SELECT id, COALESCE(phone, '') AS phone, display_name, last_seen_ms FROM users WHERE id = ?`),
+    userExists: p(`SELECT 1 AS x FROM users WHERE id = ?`),
+    chat: p(`SELECT num, chat_id, kind, name, created_by FROM chats WHERE chat_id = ?`),
+    head: p(`SELECT id, seq FROM messages WHERE chat_num = ? ORDER BY id DESC LIMIT 1`),
+    chatMembers: p(`SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM members WHERE chat_num = ?`),
+    insertChat: p(`INSERT INTO chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?) ON CONFLICT (chat_id) DO NOTHING`),
+    insertMember: p(
+      `INSERT OR IGNORE INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    upsertMember: p(
+      `INSERT INTO members (chat_num, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (chat_num, user_id) DO UPDATE SET admin = excluded.admin`,
+    ),
+    deleteMember: p(`DELETE FROM members WHERE chat_num = ? AND user_id = ?`),
+    renameChat: p(`UPDATE chats SET name = ? WHERE num = ?`),
+    insertMessage: p(
+      `INSERT INTO messages (id, chat_num, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    watermark: p(
+      `UPDATE members SET delivered_id = MAX(delivered_id, ?), delivered_seq = MAX(delivered_seq, ?), read_id = MAX(read_id, ?)
+       WHERE chat_num = ? AND user_id = ?`,
+    ),
+    lastSeen: p(`UPDATE users SET last_seen_ms = ? WHERE id = ?`),
+    historyTop: p(`SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? ORDER BY m.id DESC LIMIT ?`),
+    historyBefore: p(
+      `SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?`,
+    ),
+    after: p(
+      `SELECT ${cols} FROM messages m JOIN chats c ON c.num = m.chat_num WHERE m.chat_num = ? AND m.id > ? ORDER BY m.id ASC LIMIT ?`,
+    ),
+    headAtOrBelow: p(`SELECT id, seq FROM messages WHERE chat_num = ? AND id <= ? ORDER BY id DESC LIMIT 1`),
+    pendingChats: p(
+      `SELECT c.chat_id AS chat_id, m.delivered_id AS delivered_id,
+         (SELECT x.seq FROM messages x WHERE x.chat_num = m.chat_num ORDER BY x.id DESC LIMIT 1) - m.delivered_seq AS pending
+       FROM members m JOIN chats c ON c.num = m.chat_num
+       WHERE m.user_id = ? AND EXISTS (SELECT 1 FROM messages x WHERE x.chat_num = m.chat_num AND x.id > m.delivered_id)`,
+    ),
+    maxMessageId: p(`SELECT COALESCE(MAX(id), 0) AS id FROM messages`),
+    chatNum: p(`SELECT num FROM chats WHERE chat_id = ?`),
+  };
+}
+
+/**
+ * Hand WAL checkpoints to a thread of their own (checkpoint-worker.ts): this
+ * connection stops checkpointing, so a commit never waits for one.
+ */
+function startCheckpointer(db: Db, options: SqliteStoreOptions): Worker {
+  db.pragma('wal_autocheckpoint = 0');
+  const worker = new Worker(join(__dirname, 'checkpoint-worker.js'), {
+    workerData: {
+      path: options.path,
+      intervalMs: EMBEDDED_STORE_LIMITS.checkpoint_interval_ms,
+      restartBytes: options.walRestartBytes ?? EMBEDDED_STORE_LIMITS.wal_restart_bytes,
+    },
+  });
+  worker.unref();
+  worker.on('error', (err) => console.error(`store: checkpoint worker failed: ${err.message}`));
+  return worker;
 }

@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { flagOverrides, scyllaConfigFromEnvironment } from './config';
 import { LATEST_SCHEMA_VERSION } from './migrations/index';
 import { migrate, schemaProblem, schemaState } from './schema';
-import { describeError } from './scylla-store';
+import { describeError } from './describe-error';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({

@@ -11,9 +11,9 @@
 // (fan-out on read: a 256-member group costs 3 writes, not 258).
 // Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
 // No read-before-write on any of it: the members of the chats this node owns are
-// cached here (memberCache; one partition read on a miss).
+// cached here (chat-cache.ts; one partition read on a miss).
 // A commit's writes go out in one round, grouped by replica into small unlogged
-// batches (send()), at most requests_in_flight_max requests at once. Measured on
+// batches (sender.ts), at most requests_in_flight_max requests at once. Measured on
 // Cassandra 5 on 2 shared cores (bench/scylla-store.ts): ~150-450 us of server CPU
 // per message for the commit, ~1.7 ms with the engine's lookup read and watermarks
 // at small ticks: the node, not this process, is what saturates.
@@ -21,9 +21,13 @@
 // Every commit write is an idempotent upsert or delete (absolute values, no
 // counters, no appends), so all are marked isIdempotent: the driver may retry
 // them on a timeout without risking a double effect. Only registration uses LWTs.
-import { Client, errors, policies, types } from 'cassandra-driver';
-import { idTimeMs, ID_EPOCH_MS, PROVISIONED_USER_ID_MIN } from '../../common/ids';
-import { isDirectChatId } from '../../common/chat-id';
+//
+// This file: connecting, the store's reads, and the commit's steps. Its parts:
+// commit-plan.ts (a CommitBatch -> the writes), sender.ts (writes grouped by
+// replica into batches), chat-cache.ts (members and buckets of the chats this
+// node writes), statements.ts (the CQL), routing-keys.ts (partition keys),
+// registered-ids.ts (registration ids), cells.ts (driver values), limits.ts.
+import { Client, policies, types } from 'cassandra-driver';
 import {
   ChatKind,
   clientKey,
@@ -36,116 +40,23 @@ import {
   type StoredMessage,
   type UserRecord,
 } from '../store';
-import { type ConsistencyName, type ScyllaConfig } from './config';
+import { num, toMessage, type Row } from './cells';
+import { ChatCache, type CachedChat } from './chat-cache';
+import { applyCommit, chatsToLoad, forgetCommit, newCommitPlan, planCommit, type PlanContext } from './commit-plan';
+import { type ScyllaConfig } from './config';
+import { describeError } from './describe-error';
 import { InFlightLimiter } from './limiter';
+import { SCYLLA_STORE_LIMITS } from './limits';
+import { RegisteredIds } from './registered-ids';
+import { bucketOfId } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
-
-/** Chats whose membership (and members' persisted watermarks) the store keeps in memory. */
-const MEMBER_CACHE_CHATS_MAX = 200_000;
-/** Chats whose newest written bucket is remembered (a chat_buckets row is written once per chat per bucket). */
-const BUCKET_CACHE_CHATS_MAX = 500_000;
-/** Bucket rows read per step when history or a drain walks a chat's buckets. */
-const BUCKETS_PER_READ = 8;
-/** Rows per page when reading a whole partition (a user's chats). */
-const PAGE_ROWS = 1000;
-/** Users checked or created per round by provisionUsers (bounds the promises alive at once). */
-const PROVISION_CHUNK_USERS = 4096;
-/** Compare-and-set rounds for one registration id before giving up (contention from other nodes). */
-const ID_ALLOC_ATTEMPTS_MAX = 64;
-/** Extra time the whole connect may take beyond one contact point's connect timeout. */
-const CONNECT_SLACK_MS = 2000;
-// The node bits of an id (server/common/ids.ts): id / 2^(sequence bits), modulo 2^(node bits).
-const SEQUENCE_IDS = 256;
-const NODES = 16;
-const USER_ID_COUNTER = 'user_id';
-
-const CL: Record<ConsistencyName, number> = {
-  LOCAL_ONE: types.consistencies.localOne,
-  LOCAL_QUORUM: types.consistencies.localQuorum,
-  ONE: types.consistencies.one,
-  TWO: types.consistencies.two,
-  THREE: types.consistencies.three,
-  QUORUM: types.consistencies.quorum,
-  EACH_QUORUM: types.consistencies.eachQuorum,
-  ALL: types.consistencies.all,
-};
-
-type Long = types.Long;
-type Row = types.Row;
-
-/** A bigint cell as a JS number (ours are < 2^53, docs/design/001-message-ids.md); null -> 0. */
-function num(v: unknown): number {
-  if (v === null || v === undefined) return 0;
-  if (typeof v === 'number') return v;
-  return (v as Long).toNumber();
-}
-
-function asBuffer(b: Uint8Array): Buffer {
-  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
-}
-
-/** The members of one chat as last written (or read) by this store: the single writer of its chats. */
-interface CachedChat {
-  kind: number;
-  members: Map<number, MemberState>;
-}
-
-/** What one commit does to one chat member, folded from the batch's ordered changes and watermarks. */
-interface MemberPlan {
-  chatId: string;
-  kind: number;
-  user: number;
-  before: MemberState | null;
-  after: MemberState | null;
-  /** `after` is a new row (added, or removed and added back): written whole. */
-  fresh: boolean;
-}
-
-/** A statement of a commit: query, parameters, and the serialized partition key (routing and batch grouping). */
-type Write = [query: string, params: unknown[], routingKey: Buffer];
-
-// Partition keys serialized as the protocol does, for token-aware routing of batches (the driver computes
-// them itself for single prepared statements, but a batch is routed by the key it is given). The test
-// checks them against the server's token().
-export const routingKeys = { text: kText, long: kLong, int: kInt, composite: kComposite };
-
-function kText(s: string): Buffer {
-  return Buffer.from(s, 'utf8');
-}
-function kLong(n: number): Buffer {
-  const b = Buffer.allocUnsafe(8);
-  b.writeUInt32BE(Math.floor(n / 0x1_0000_0000) >>> 0, 0);
-  b.writeUInt32BE(n >>> 0, 4);
-  return b;
-}
-function kInt(n: number): Buffer {
-  const b = Buffer.allocUnsafe(4);
-  b.writeInt32BE(n, 0);
-  return b;
-}
-/** A composite partition key: each component as [u16 length][bytes][0]. */
-function kComposite(a: Buffer, b: Buffer): Buffer {
-  const out = Buffer.allocUnsafe(a.length + b.length + 6);
-  out.writeUInt16BE(a.length, 0);
-  a.copy(out, 2);
-  out[2 + a.length] = 0;
-  out.writeUInt16BE(b.length, 3 + a.length);
-  b.copy(out, 5 + a.length);
-  out[5 + a.length + b.length] = 0;
-  return out;
-}
-
-/** Rough bytes a statement adds to a batch (values plus framing), to stay under the server's batch size warning. */
-function writeBytes(w: Write): number {
-  let n = 16 + w[2].length;
-  for (const v of w[1]) n += Buffer.isBuffer(v) ? v.length : typeof v === 'string' ? v.length : 8;
-  return n;
-}
+import { WriteSender } from './sender';
+import { consistencyLevel, requestOptions, statements, type RequestOptions, type Statements } from './statements';
 
 /**
  * Connect, check (or migrate) the schema, and return a ready store. Fails with
- * a clear error, within connect_timeout_ms + 2 s, when no contact point answers
- * or the keyspace is missing/behind and migrate is off.
+ * a clear error, within connect_timeout_ms + connect_slack_ms (2 s), when no
+ * contact point answers or the keyspace is missing/behind and migrate is off.
  */
 export async function openScyllaStore(config: ScyllaConfig, log: (line: string) => void = () => {}): Promise<ScyllaStore> {
   const client = new Client({
@@ -157,12 +68,12 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
       // A restarted node is back in use within ~10 s instead of the default's 10 min ceiling.
       reconnection: new policies.reconnection.ExponentialReconnectionPolicy(500, 10_000, false),
     },
-    queryOptions: { consistency: CL[config.consistency], serialConsistency: types.consistencies.localSerial, prepare: true },
+    queryOptions: { consistency: consistencyLevel(config.consistency), serialConsistency: types.consistencies.localSerial, prepare: true },
     socketOptions: { connectTimeout: config.connect_timeout_ms, readTimeout: config.request_timeout_ms },
     protocolOptions: { maxSchemaAgreementWaitSeconds: 10 },
   });
   const where = config.contact_points.join(', ');
-  const deadlineMs = config.connect_timeout_ms + CONNECT_SLACK_MS;
+  const deadlineMs = config.connect_timeout_ms + SCYLLA_STORE_LIMITS.connect_slack_ms;
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -199,26 +110,17 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
   }
 }
 
-/** One line for a driver error: which hosts failed and why, not a stack of wrappers. */
-export function describeError(err: unknown): string {
-  if (err instanceof errors.NoHostAvailableError) {
-    const inner = Object.entries((err.innerErrors ?? {}) as Record<string, unknown>)
-      .map(([host, e]) => `${host}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`);
-    return inner.length > 0 ? `no node answered (${inner.join('; ')})` : err.message;
-  }
-  return err instanceof Error ? err.message.split('\n')[0]! : String(err);
-}
-
 export class ScyllaStore implements MessageStore {
   readonly engine = 'scylla';
   private readonly limiter: InFlightLimiter;
-  private readonly q: ReturnType<typeof statements>;
-  private readonly write: { prepare: true; isIdempotent: true; consistency: number };
-  private readonly read: { prepare: true; isIdempotent: true; consistency: number };
-  private readonly lwt: { prepare: true; isIdempotent: false; consistency: number; serialConsistency: number };
-  private readonly memberCache = new Map<string, CachedChat>();
-  private readonly bucketCache = new Map<string, number>();
-  private idAlloc: Promise<unknown> = Promise.resolve();
+  private readonly q: Statements;
+  private readonly write: RequestOptions['write'];
+  private readonly read: RequestOptions['read'];
+  private readonly lwt: RequestOptions['lwt'];
+  private readonly cache = new ChatCache();
+  private readonly sender: WriteSender;
+  private readonly planContext: PlanContext;
+  private readonly registeredIds: RegisteredIds;
   /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
   private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
   private closed = false;
@@ -231,15 +133,18 @@ export class ScyllaStore implements MessageStore {
   ) {
     this.limiter = new InFlightLimiter(config.requests_in_flight_max);
     this.q = statements(config.keyspace);
-    const consistency = CL[config.consistency];
-    this.write = { prepare: true, isIdempotent: true, consistency };
-    this.read = { prepare: true, isIdempotent: true, consistency };
-    this.lwt = { prepare: true, isIdempotent: false, consistency, serialConsistency: types.consistencies.localSerial };
+    const options = requestOptions(config.consistency);
+    this.write = options.write;
+    this.read = options.read;
+    this.lwt = options.lwt;
+    this.sender = new WriteSender(client, config, this.limiter, this.write);
+    this.planContext = { q: this.q, cache: this.cache, bucketMs, config };
+    this.registeredIds = new RegisteredIds(client, this.q, options);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
   bucketOf(id: number): number {
-    return Math.floor((idTimeMs(Math.max(0, id)) - ID_EPOCH_MS) / this.bucketMs);
+    return bucketOfId(id, this.bucketMs);
   }
 
   // ---------------------------------------------------------------- users
@@ -250,7 +155,7 @@ export class ScyllaStore implements MessageStore {
       if (existing) return { id: num(existing.id), created: false };
       // The user row first, then the phone claim: a lost claim leaves an orphan row to delete, never a phone
       // pointing at no user.
-      const id = await this.nextRegisteredId();
+      const id = await this.registeredIds.next();
       await this.client.execute(this.q.userRegister, [id, phone, displayName, nowMs], this.write);
       const claim = (await this.client.execute(this.q.phoneClaim, [phone, id], this.lwt)).first();
       if (claim['[applied]']) return { id, created: true };
@@ -259,48 +164,12 @@ export class ScyllaStore implements MessageStore {
     });
   }
 
-  /**
-   * The next registration id: compare-and-set on a counter row (LWT). Calls in
-   * this process queue behind each other, so they do not contend with
-   * themselves; other nodes' registrations only cost a retry.
-   */
-  private nextRegisteredId(): Promise<number> {
-    const next = this.idAlloc.then(() => this.casCounter());
-    this.idAlloc = next.catch(() => {});
-    return next;
-  }
-
-  private async casCounter(): Promise<number> {
-    const serial = { ...this.read, consistency: types.consistencies.localSerial };
-    const readCurrent = async (): Promise<number | null> => {
-      const row = (await this.client.execute(this.q.counterGet, [USER_ID_COUNTER], serial)).first();
-      return row ? num(row.value) : null;
-    };
-    let current = await readCurrent();
-    for (let attempt = 0; attempt < ID_ALLOC_ATTEMPTS_MAX; attempt++) {
-      const next = (current ?? 0) + 1;
-      if (next >= PROVISIONED_USER_ID_MIN) throw new Error(`registration ids exhausted (${PROVISIONED_USER_ID_MIN - 1} users)`);
-      try {
-        const rs = current === null
-          ? await this.client.execute(this.q.counterInit, [USER_ID_COUNTER, next], this.lwt)
-          : await this.client.execute(this.q.counterCas, [next, USER_ID_COUNTER, current], this.lwt);
-        const row = rs.first();
-        if (row['[applied]']) return next;
-        current = num(row.value);
-      } catch (err) {
-        // A CAS write timeout may or may not have applied: read the truth and go on (an id may be skipped, never reused).
-        if (!(err instanceof errors.ResponseError && err.code === types.responseErrorCodes.writeTimeout)) throw err;
-        current = await readCurrent();
-      }
-    }
-    throw new Error(`registration id: no compare-and-set succeeded in ${ID_ALLOC_ATTEMPTS_MAX} attempts (contention)`);
-  }
-
   async provisionUsers(first: number, count: number, nowMs: number): Promise<number> {
     return this.guard('provisionUsers', async () => {
       let created = 0;
-      for (let start = 0; start < count; start += PROVISION_CHUNK_USERS) {
-        const ids = Array.from({ length: Math.min(PROVISION_CHUNK_USERS, count - start) }, (_, i) => first + start + i);
+      const chunk = SCYLLA_STORE_LIMITS.provision_chunk_users;
+      for (let start = 0; start < count; start += chunk) {
+        const ids = Array.from({ length: Math.min(chunk, count - start) }, (_, i) => first + start + i);
         const existing = await this.existing(ids);
         const missing = ids.filter((id) => !existing.has(id));
         await this.limiter.forEach(missing, (id) => this.client.execute(this.q.userEnsure, [id, nowMs], this.write));
@@ -347,7 +216,7 @@ export class ScyllaStore implements MessageStore {
       const row = chatRs.first();
       if (!row) return null;
       const kind = row.kind as number;
-      this.cacheMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
+      this.cache.rememberMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
       return {
         chat_id: chatId, kind, last_id: head?.id ?? 0, last_seq: head?.seq ?? 0, members,
         name: row.name ?? '', created_by: num(row.created_by),
@@ -369,23 +238,14 @@ export class ScyllaStore implements MessageStore {
 
   /** Membership of a chat as persisted, from the cache or (on a miss) the store; null if the chat does not exist. */
   private async cachedChat(chatId: string): Promise<CachedChat | null> {
-    const hit = this.memberCache.get(chatId);
+    const hit = this.cache.members.get(chatId);
     if (hit) return hit;
     const [chatRs, members] = await Promise.all([this.client.execute(this.q.chatGet, [chatId], this.read), this.readMembers(chatId)]);
     const row = chatRs.first();
     if (!row) return null;
     const entry = { kind: row.kind as number, members };
-    this.cacheMembers(chatId, entry);
+    this.cache.rememberMembers(chatId, entry);
     return entry;
-  }
-
-  private cacheMembers(chatId: string, entry: CachedChat): void {
-    this.memberCache.delete(chatId);
-    if (this.memberCache.size >= MEMBER_CACHE_CHATS_MAX) {
-      const oldest = this.memberCache.keys().next().value;
-      if (oldest !== undefined) this.memberCache.delete(oldest);
-    }
-    this.memberCache.set(chatId, entry);
   }
 
   async findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {
@@ -413,225 +273,24 @@ export class ScyllaStore implements MessageStore {
   }
 
   private async commitBatch(batch: CommitBatch): Promise<void> {
-    const newChats = new Map<string, ChatState>();
-    for (const c of batch.new_chats) newChats.set(c.chat_id, c);
-
+    const plan = newCommitPlan(batch);
     // 1. Membership of every existing chat whose members this commit touches (a read only on a cache miss).
-    const toLoad = new Set<string>();
-    for (const ch of batch.member_changes) if (!newChats.has(ch.chat_id) && !this.memberCache.has(ch.chat_id)) toLoad.add(ch.chat_id);
-    for (const w of batch.watermarks) if (!newChats.has(w.chat_id) && !this.memberCache.has(w.chat_id)) toLoad.add(w.chat_id);
-    const chats = new Map<string, CachedChat>();
-    await this.limiter.forEach([...toLoad], async (chatId) => {
+    await this.limiter.forEach(chatsToLoad(batch, plan, this.cache), async (chatId) => {
       const c = await this.cachedChat(chatId);
       if (!c) throw new Error(`chat ${chatId} does not exist`);
     });
-    const chatOf = (chatId: string): CachedChat => {
-      let c = chats.get(chatId);
-      if (c) return c;
-      const nc = newChats.get(chatId);
-      c = this.memberCache.get(chatId) ?? (nc ? { kind: nc.kind, members: new Map() } : undefined);
-      if (!c) throw new Error(`chat ${chatId} does not exist`);
-      chats.set(chatId, c);
-      return c;
-    };
-
-    // 2. Fold member changes (in order) and watermarks into one plan per (chat, member).
-    const plans = new Map<string, MemberPlan>();
-    const planFor = (chatId: string, user: number): MemberPlan => {
-      const key = `${chatId}\u0000${user}`;
-      let p = plans.get(key);
-      if (!p) {
-        const chat = chatOf(chatId);
-        const before = chat.members.get(user) ?? null;
-        p = { chatId, kind: chat.kind, user, before, after: before ? { ...before } : null, fresh: false };
-        plans.set(key, p);
-      }
-      return p;
-    };
-    for (const chat of batch.new_chats) {
-      for (const m of chat.members.values()) {
-        const p = planFor(chat.chat_id, m.user);
-        if (p.after === null) {
-          p.after = { ...m };
-          p.fresh = true;
-        }
-      }
-    }
-    for (const ch of batch.member_changes) {
-      if ('remove' in ch) {
-        const p = planFor(ch.chat_id, ch.remove);
-        p.after = null;
-        p.fresh = false;
-      } else {
-        const p = planFor(ch.chat_id, ch.member.user);
-        if (p.after !== null) {
-          p.after.admin = ch.member.admin; // an existing member: only the admin flag changes, watermarks never go back
-        } else {
-          p.after = { ...ch.member };
-          p.fresh = true;
-        }
-      }
-    }
-    for (const w of batch.watermarks) {
-      const chat = chatOf(w.chat_id);
-      const key = `${w.chat_id}\u0000${w.user}`;
-      if (!plans.has(key) && !chat.members.has(w.user)) continue; // not a member: a watermark never makes one
-      const p = planFor(w.chat_id, w.user);
-      if (p.after === null) continue;
-      if (w.delivered_id > p.after.delivered_id) p.after.delivered_id = w.delivered_id;
-      if (w.delivered_seq > p.after.delivered_seq) p.after.delivered_seq = w.delivered_seq;
-      if (w.read_id > p.after.read_id) p.after.read_id = w.read_id;
-    }
-
-    // 3. The writes.
-    const q = this.q;
-    const writes: Write[] = [];
-    const names = new Map<string, string>();
-    for (const r of batch.chat_renames) names.set(r.chat_id, r.name);
-    for (const c of batch.new_chats) {
-      writes.push([q.chatInsert, [c.chat_id, c.kind, names.get(c.chat_id) ?? c.name, c.created_by], kText(c.chat_id)]);
-      names.delete(c.chat_id);
-    }
-    for (const [chatId, name] of names) writes.push([q.chatRename, [name, chatId], kText(chatId)]);
-    for (const p of plans.values()) this.memberWrites(p, writes);
-
-    const newBuckets = new Map<string, number>();
-    const lastOfChat = new Map<string, StoredMessage>();
-    const lastFromOther = new Map<string, Map<number, StoredMessage>>(); // direct chats: member -> newest message not sent by them
-    const highWater = new Map<number, number>();
-    const clientTtl = this.config.client_id_ttl_seconds;
-    for (const m of batch.messages) {
-      const bucket = this.bucketOf(m.id);
-      writes.push([q.messageInsert, [m.chat_id, bucket, m.id, m.seq, m.sender, m.client_msg_id, asBuffer(m.body), m.sent_at_ms, m.kind],
-        kComposite(kText(m.chat_id), kLong(bucket))]);
-      writes.push([q.clientIdInsert, [m.sender, m.client_msg_id, m.chat_id, m.id, clientTtl], kComposite(kLong(m.sender), kText(m.client_msg_id))]);
-      const bucketKey = `${m.chat_id}\u0000${bucket}`;
-      if (this.bucketCache.get(m.chat_id) !== bucket && !newBuckets.has(bucketKey)) {
-        newBuckets.set(bucketKey, bucket);
-        writes.push([q.bucketInsert, [m.chat_id, bucket], kText(m.chat_id)]);
-      }
-      const last = lastOfChat.get(m.chat_id);
-      if (!last || m.id > last.id) lastOfChat.set(m.chat_id, m);
-      if (isDirectChatId(m.chat_id)) {
-        let byUser = lastFromOther.get(m.chat_id);
-        if (!byUser) lastFromOther.set(m.chat_id, (byUser = new Map()));
-        for (const u of directMembers(m.chat_id)) {
-          if (u === m.sender) continue;
-          const prev = byUser.get(u);
-          if (!prev || m.id > prev.id) byUser.set(u, m);
-        }
-      }
-      const node = Math.floor(m.id / SEQUENCE_IDS) % NODES;
-      if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
-    }
-    for (const [chatId, m] of lastOfChat) {
-      // Groups: the head, for pendingChats. Timestamp = id: the newest id wins whatever order writes land in.
-      if (!isDirectChatId(chatId)) writes.push([q.headWrite, [m.id, m.id, m.seq, chatId], kText(chatId)]);
-    }
-    const inboxTtl = this.config.inbox_ttl_seconds;
-    for (const [chatId, byUser] of lastFromOther) {
-      for (const [user, m] of byUser) writes.push([q.inboxTouch, [inboxTtl, m.id, m.seq, user, chatId], kLong(user)]);
-    }
-    for (const [node, id] of highWater) writes.push([q.highWaterWrite, [id, id, node], kInt(node)]);
-    const lastSeen = new Map<number, number>();
-    for (const u of batch.last_seen) lastSeen.set(u.user, u.last_seen_ms);
-    for (const [user, ms] of lastSeen) writes.push([q.userLastSeen, [ms, user], kLong(user)]);
-
+    // 2. Fold member changes (in order) and watermarks into one plan per (chat, member); 3. list the writes.
+    planCommit(batch, plan, this.planContext);
     // 4. One round of concurrent requests, at most requests_in_flight_max at once.
     try {
-      await this.send(writes);
+      await this.sender.send(plan.writes);
     } catch (err) {
       // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
-      for (const chatId of chats.keys()) this.memberCache.delete(chatId);
-      for (const chatId of lastOfChat.keys()) this.bucketCache.delete(chatId);
-      throw new Error(`commit of ${writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
+      forgetCommit(plan, this.cache);
+      throw new Error(`commit of ${plan.writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
     }
-
     // 5. Only now does the cache move.
-    for (const p of plans.values()) {
-      const chat = chats.get(p.chatId)!;
-      if (p.after) chat.members.set(p.user, p.after);
-      else chat.members.delete(p.user);
-    }
-    for (const [chatId, chat] of chats) if (newChats.has(chatId) || this.memberCache.has(chatId)) this.cacheMembers(chatId, chat);
-    for (const [key, bucket] of newBuckets) {
-      const chatId = key.slice(0, key.indexOf('\u0000'));
-      if ((this.bucketCache.get(chatId) ?? -1) < bucket) {
-        if (this.bucketCache.size >= BUCKET_CACHE_CHATS_MAX) this.bucketCache.clear();
-        this.bucketCache.set(chatId, bucket);
-      }
-    }
-  }
-
-  /**
-   * Send a commit's writes. With batching on (batch_statements_max > 1), writes
-   * whose partitions live on the same replica go together in unlogged batches
-   * of at most batch_statements_max statements / batch_bytes_max bytes, routed
-   * to that replica: one request instead of many, and no extra hop (the
-   * coordinator owns every partition of its batch). Unlogged: no batch log, no
-   * atomicity across partitions, which a commit does not need (every write is
-   * an idempotent upsert; a failed commit is not acknowledged and is retried by
-   * the client). Otherwise one request per write.
-   */
-  private async send(writes: Write[]): Promise<void> {
-    const maxStatements = this.config.batch_statements_max;
-    if (maxStatements <= 1 || writes.length <= 1) {
-      await this.limiter.forEach(writes, (w) => this.client.execute(w[0], w[1], this.write));
-      return;
-    }
-    const byReplica = new Map<string, Write[]>();
-    for (const w of writes) {
-      const replicas = this.client.getReplicas(this.config.keyspace, w[2]);
-      const key = replicas && replicas.length > 0 ? replicas[0]!.address : '';
-      let group = byReplica.get(key);
-      if (!group) byReplica.set(key, (group = []));
-      group.push(w);
-    }
-    const requests: Write[][] = [];
-    const maxBytes = this.config.batch_bytes_max;
-    for (const group of byReplica.values()) {
-      let batch: Write[] = [];
-      let bytes = 0;
-      for (const w of group) {
-        const size = writeBytes(w);
-        if (batch.length > 0 && (batch.length >= maxStatements || bytes + size > maxBytes)) {
-          requests.push(batch);
-          batch = [];
-          bytes = 0;
-        }
-        batch.push(w);
-        bytes += size;
-      }
-      if (batch.length > 0) requests.push(batch);
-    }
-    await this.limiter.forEach(requests, (r) =>
-      r.length === 1
-        ? this.client.execute(r[0]![0], r[0]![1], this.write)
-        : this.client.batch(r.map((w) => ({ query: w[0], params: w[1] })), { ...this.write, logged: false, routingKey: r[0]![2] }),
-    );
-  }
-
-  /** The writes that take one member from `before` to `after` (nothing if nothing changed). */
-  private memberWrites(p: MemberPlan, writes: Write[]): void {
-    const q = this.q;
-    const { before, after } = p;
-    if (after === null) {
-      if (before !== null) {
-        writes.push([q.memberDelete, [p.chatId, p.user], kText(p.chatId)]);
-        writes.push([q.userChatDelete, [p.user, p.chatId], kLong(p.user)]);
-      }
-      return;
-    }
-    if (p.fresh || before === null) {
-      writes.push([q.memberInsert, [p.chatId, p.user, after.delivered_id, after.delivered_seq, after.read_id, after.joined_seq, after.admin], kText(p.chatId)]);
-      writes.push([q.userChatInsert, [p.user, p.chatId, p.kind, after.delivered_id, after.delivered_seq], kLong(p.user)]);
-      return;
-    }
-    const deliveredMoved = after.delivered_id !== before.delivered_id || after.delivered_seq !== before.delivered_seq;
-    if (deliveredMoved || after.read_id !== before.read_id || after.admin !== before.admin) {
-      writes.push([q.memberUpdate, [after.delivered_id, after.delivered_seq, after.read_id, after.admin, p.chatId, p.user], kText(p.chatId)]);
-    }
-    if (deliveredMoved) writes.push([q.userChatDelivered, [after.delivered_id, after.delivered_seq, p.user, p.chatId], kLong(p.user)]);
+    applyCommit(plan, this.cache);
   }
 
   // ---------------------------------------------------------------- reading a chat
@@ -681,16 +340,17 @@ export class ScyllaStore implements MessageStore {
 
   /**
    * Visit the chat's non-empty buckets from `from` (inclusive) in `dir` order
-   * until `visit` returns false; reads the bucket index BUCKETS_PER_READ at a time.
+   * until `visit` returns false; reads the bucket index buckets_per_read at a time.
    */
   private async walkBuckets(chatId: string, from: number, dir: 'asc' | 'desc', visit: (bucket: number) => Promise<boolean>): Promise<void> {
+    const perRead = SCYLLA_STORE_LIMITS.buckets_per_read;
     let cursor = from;
     for (;;) {
-      const rs = await this.client.execute(dir === 'desc' ? this.q.bucketsDesc : this.q.bucketsAsc, [chatId, cursor, BUCKETS_PER_READ], this.read);
+      const rs = await this.client.execute(dir === 'desc' ? this.q.bucketsDesc : this.q.bucketsAsc, [chatId, cursor, perRead], this.read);
       for (const row of rs.rows) {
         if (!(await visit(num(row.bucket)))) return;
       }
-      if (rs.rowLength < BUCKETS_PER_READ) return;
+      if (rs.rowLength < perRead) return;
       const last = num(rs.rows[rs.rowLength - 1]!.bucket);
       cursor = dir === 'desc' ? last - 1 : last + 1;
     }
@@ -752,7 +412,7 @@ export class ScyllaStore implements MessageStore {
     const rows: Row[] = [];
     let pageState: string | undefined;
     do {
-      const rs = await this.client.execute(query, params, { ...this.read, fetchSize: PAGE_ROWS, pageState });
+      const rs = await this.client.execute(query, params, { ...this.read, fetchSize: SCYLLA_STORE_LIMITS.page_rows, pageState });
       for (const r of rs.rows) rows.push(r);
       pageState = rs.pageState ?? undefined;
     } while (pageState);
@@ -780,61 +440,4 @@ export class ScyllaStore implements MessageStore {
       }
     }
   }
-}
-
-function toMessage(chatId: string, row: Row): StoredMessage {
-  return {
-    id: num(row.id), chat_id: chatId, seq: num(row.seq), sender: num(row.sender), client_msg_id: row.client_msg_id as string,
-    body: (row.body as Buffer | null) ?? Buffer.alloc(0), sent_at_ms: num(row.sent_at_ms), kind: row.kind as number,
-  };
-}
-
-/** The two members of a 1:1 chat, from its id ("d.<low>.<high>", server/common/chat-id.ts). */
-function directMembers(chatId: string): [number, number] {
-  const dot = chatId.indexOf('.', 2);
-  return [Number(chatId.slice(2, dot)), Number(chatId.slice(dot + 1))];
-}
-
-/** Every statement of the store, qualified with the keyspace (prepared on first use, routed by partition key). */
-function statements(ks: string) {
-  const msgCols = 'id, seq, sender, client_msg_id, body, sent_at_ms, kind';
-  return {
-    userGet: `SELECT phone, display_name, created_ms, last_seen_ms FROM ${ks}.users WHERE id = ?`,
-    userExists: `SELECT created_ms FROM ${ks}.users WHERE id = ?`,
-    userEnsure: `INSERT INTO ${ks}.users (id, created_ms) VALUES (?, ?)`,
-    userRegister: `INSERT INTO ${ks}.users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`,
-    userDelete: `DELETE FROM ${ks}.users WHERE id = ?`,
-    userLastSeen: `UPDATE ${ks}.users SET last_seen_ms = ? WHERE id = ?`,
-    phoneGet: `SELECT id FROM ${ks}.users_by_phone WHERE phone = ?`,
-    phoneClaim: `INSERT INTO ${ks}.users_by_phone (phone, id) VALUES (?, ?) IF NOT EXISTS`,
-    counterGet: `SELECT value FROM ${ks}.id_counters WHERE name = ?`,
-    counterInit: `INSERT INTO ${ks}.id_counters (name, value) VALUES (?, ?) IF NOT EXISTS`,
-    counterCas: `UPDATE ${ks}.id_counters SET value = ? WHERE name = ? IF value = ?`,
-    chatGet: `SELECT kind, name, created_by FROM ${ks}.chats WHERE chat_id = ?`,
-    chatInsert: `INSERT INTO ${ks}.chats (chat_id, kind, name, created_by) VALUES (?, ?, ?, ?)`,
-    chatRename: `UPDATE ${ks}.chats SET name = ? WHERE chat_id = ?`,
-    membersGet: `SELECT user_id, delivered_id, delivered_seq, read_id, joined_seq, admin FROM ${ks}.chat_members WHERE chat_id = ?`,
-    memberInsert: `INSERT INTO ${ks}.chat_members (chat_id, user_id, delivered_id, delivered_seq, read_id, joined_seq, admin) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    memberUpdate: `UPDATE ${ks}.chat_members SET delivered_id = ?, delivered_seq = ?, read_id = ?, admin = ? WHERE chat_id = ? AND user_id = ?`,
-    memberDelete: `DELETE FROM ${ks}.chat_members WHERE chat_id = ? AND user_id = ?`,
-    userChatInsert: `INSERT INTO ${ks}.user_chats (user_id, chat_id, kind, delivered_id, delivered_seq) VALUES (?, ?, ?, ?, ?)`,
-    userChatDelivered: `UPDATE ${ks}.user_chats SET delivered_id = ?, delivered_seq = ? WHERE user_id = ? AND chat_id = ?`,
-    userChatDelete: `DELETE FROM ${ks}.user_chats WHERE user_id = ? AND chat_id = ?`,
-    inboxTouch: `UPDATE ${ks}.user_chats USING TTL ? SET last_id = ?, last_seq = ? WHERE user_id = ? AND chat_id = ?`,
-    userChatsGet: `SELECT chat_id, kind, delivered_id, delivered_seq, last_seq FROM ${ks}.user_chats WHERE user_id = ?`,
-    messageInsert: `INSERT INTO ${ks}.messages (chat_id, bucket, id, seq, sender, client_msg_id, body, sent_at_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    messageGet: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id = ?`,
-    messagesBefore: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id < ? LIMIT ?`,
-    messagesAfter: `SELECT ${msgCols} FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id > ? ORDER BY id ASC LIMIT ?`,
-    headAtOrBelow: `SELECT id, seq FROM ${ks}.messages WHERE chat_id = ? AND bucket = ? AND id <= ? LIMIT 1`,
-    bucketInsert: `INSERT INTO ${ks}.chat_buckets (chat_id, bucket) VALUES (?, ?)`,
-    bucketsDesc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket <= ? LIMIT ?`,
-    bucketsAsc: `SELECT bucket FROM ${ks}.chat_buckets WHERE chat_id = ? AND bucket >= ? ORDER BY bucket ASC LIMIT ?`,
-    headWrite: `UPDATE ${ks}.chat_heads USING TIMESTAMP ? SET last_id = ?, last_seq = ? WHERE chat_id = ?`,
-    headGet: `SELECT last_seq FROM ${ks}.chat_heads WHERE chat_id = ?`,
-    clientIdInsert: `INSERT INTO ${ks}.client_ids (sender, client_msg_id, chat_id, id) VALUES (?, ?, ?, ?) USING TTL ?`,
-    clientIdGet: `SELECT chat_id, id FROM ${ks}.client_ids WHERE sender = ? AND client_msg_id = ?`,
-    highWaterWrite: `UPDATE ${ks}.id_high_water USING TIMESTAMP ? SET max_id = ? WHERE node = ?`,
-    highWaterAll: `SELECT max_id FROM ${ks}.id_high_water`,
-  };
 }
