@@ -138,3 +138,21 @@ function validate(c: ScyllaConfig): void {
   if (c.bucket_ms !== null && (!Number.isSafeInteger(c.bucket_ms) || c.bucket_ms < 1)) throw new Error('WA_SCYLLA_BUCKET_MS: must be >= 1');
   if (c.inbox_ttl_seconds < 1) throw new Error('inbox_ttl_seconds: must be >= 1');
 }
+
+/** The ScyllaDB store's internal bounds: cache sizes, read sizes, rounds and the connect deadline's slack. */
+export const SCYLLA_STORE_LIMITS = Object.freeze({
+  /** Chats whose membership (and members' persisted watermarks) the store keeps in memory. */
+  member_cache_chats_max: 200_000,
+  /** Chats whose newest written bucket is remembered (a chat_buckets row is written once per chat per bucket). */
+  bucket_cache_chats_max: 500_000,
+  /** Bucket rows read per step when history or a drain walks a chat's buckets. */
+  buckets_per_read: 8,
+  /** Rows per page when reading a whole partition (a user's chats). */
+  page_rows: 1000,
+  /** Users checked or created per round by provisionUsers (bounds the promises alive at once). */
+  provision_chunk_users: 4096,
+  /** Compare-and-set rounds for one registration id before giving up (contention from other nodes). */
+  id_alloc_attempts_max: 64,
+  /** Extra time the whole connect may take beyond one contact point's connect timeout. */
+  connect_slack_ms: 2000,
+});

@@ -166,6 +166,45 @@ export function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number): 
   return value;
 }
 
+// ---------------------------------------------------------------- fixed bounds (not overridable)
+
+/** Tokens and the secret that signs them (server/common/token.ts, secret.ts). */
+export const AUTH_LIMITS = Object.freeze({
+  /** A bearer token longer than this is refused before any parsing or HMAC (our tokens are ~100 characters). */
+  token_chars_max: 256,
+  /** A shorter token secret is refused at start: an HMAC key needs entropy. */
+  secret_chars_min: 32,
+});
+
+/** The internal gRPC stream's keepalive (server/common/grpc-defs.ts): a dead peer is noticed within about the sum. */
+export const GRPC_KEEPALIVE = Object.freeze({
+  /** An idle stream pings this often. */
+  ping_interval_ms: 10_000,
+  /** A ping unanswered this long ends the stream (the gateway reconnects, the chat service drops the link's routes). */
+  ping_timeout_ms: 5_000,
+});
+
+// ---------------------------------------------------------------- store internals
+// Bounds inside the store engines: not protocol limits, so not overridable
+// from the environment; the ScyllaDB store's are in config-scylla.ts with its
+// settings.
+
+/** The embedded (SQLite) store: cache sizes, query sizes and the WAL's bounds. */
+export const EMBEDDED_STORE_LIMITS = Object.freeze({
+  /** Chat id -> integer key entries kept in memory; the map is cleared when full (a miss costs one index seek). */
+  chat_nums_cached_max: 500_000,
+  /** (sender, client_msg_id) pairs looked up per statement: the binding's per-call overhead, not the index seek, dominates a lookup. */
+  client_ids_per_query: 64,
+  /** How often the checkpoint thread copies committed WAL pages into the database file (PASSIVE: it never blocks the writer, so it may run often). */
+  checkpoint_interval_ms: 200,
+  /** Past this the checkpoint thread makes the writer rewind the WAL (RESTART), so its file stays near this size. */
+  wal_restart_bytes: 64 * 1024 * 1024,
+  /** Safety net: a WAL this big (checkpoint thread dead or starved) is checkpointed and truncated by the writer itself. */
+  wal_bytes_max: 1024 * 1024 * 1024,
+  /** Commits between two checks of the WAL's size against wal_bytes_max: a safety net, so not a stat() on every commit. */
+  wal_check_every_commits: 1000,
+});
+
 // ---------------------------------------------------------------- process settings
 
 /** Where the token secret comes from (server/common/secret.ts): the variable itself, else a file. */

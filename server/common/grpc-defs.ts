@@ -10,7 +10,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import protobuf from 'protobufjs';
 import { join } from 'node:path';
-import type { Limits } from './config';
+import { GRPC_KEEPALIVE, type Limits } from './config';
 import { PROTO_DIR } from './paths';
 import './protocol';
 
@@ -72,19 +72,15 @@ export interface WireChatBatch {
   items: WireOutbound[];
 }
 
-/** Keepalive pings on an idle stream notice a dead peer within about this (ping interval + its timeout). */
-const KEEPALIVE_TIME_MS = 10_000;
-const KEEPALIVE_TIMEOUT_MS = 5_000;
-
 /** Channel options for the hot stream: big messages allowed (a batch), keepalive to notice dead peers. */
 export function streamChannelOptions(limits: Pick<Limits, 'grpc_message_bytes_max' | 'chat_link_retry_ms_max'>): grpc.ChannelOptions {
   return {
     'grpc.max_receive_message_length': limits.grpc_message_bytes_max,
     'grpc.max_send_message_length': limits.grpc_message_bytes_max,
-    'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
-    'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    'grpc.keepalive_time_ms': GRPC_KEEPALIVE.ping_interval_ms,
+    'grpc.keepalive_timeout_ms': GRPC_KEEPALIVE.ping_timeout_ms,
     'grpc.keepalive_permit_without_calls': 1,
-    'grpc.http2.min_time_between_pings_ms': KEEPALIVE_TIMEOUT_MS,
+    'grpc.http2.min_time_between_pings_ms': GRPC_KEEPALIVE.ping_timeout_ms,
     // grpc-js's channel backoff grows to minutes by default; a restarted chat
     // service must be found again within a couple of seconds.
     'grpc.initial_reconnect_backoff_ms': 100,

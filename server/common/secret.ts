@@ -4,10 +4,8 @@
 // generates with mode 0600 on first start (settings: server/common/config.ts).
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { SecretSettings } from './config';
+import { AUTH_LIMITS, type SecretSettings } from './config';
 import { newSecret } from './token';
-
-const SECRET_CHARS_MIN = 32;
 
 export function loadSecret(settings: SecretSettings, createIfMissing: boolean): string {
   if (settings.secret) return check(settings.secret, 'WA_TOKEN_SECRET');
@@ -21,6 +19,6 @@ export function loadSecret(settings: SecretSettings, createIfMissing: boolean): 
 }
 
 function check(secret: string, where: string): string {
-  if (secret.length < SECRET_CHARS_MIN) throw new Error(`token secret from ${where} is shorter than ${SECRET_CHARS_MIN} characters`);
+  if (secret.length < AUTH_LIMITS.secret_chars_min) throw new Error(`token secret from ${where} is shorter than ${AUTH_LIMITS.secret_chars_min} characters`);
   return secret;
 }

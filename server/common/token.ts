@@ -3,8 +3,7 @@
 // so the gateway verifies on upgrade without a store lookup, and a load test
 // can mint a million tokens from the shared secret without a registration storm.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
-const TOKEN_CHARS_MAX = 256;
+import { AUTH_LIMITS } from './config';
 
 export interface TokenClaims {
   userId: number;
@@ -23,7 +22,7 @@ export function mintToken(secret: string, userId: number, ttlSeconds: number, no
 
 /** The claims of a valid, unexpired token; null for anything else. Never throws. */
 export function verifyToken(secret: string, token: string | undefined | null, nowMs = Date.now()): TokenClaims | null {
-  if (typeof token !== 'string' || token.length === 0 || token.length > TOKEN_CHARS_MAX) return null;
+  if (typeof token !== 'string' || token.length === 0 || token.length > AUTH_LIMITS.token_chars_max) return null;
   const dot = token.indexOf('.');
   if (dot <= 0 || dot !== token.lastIndexOf('.')) return null;
   const payload = token.slice(0, dot);

@@ -32,7 +32,7 @@ import {
   clientKey,
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
-import { EMBEDDED_STORE_LIMITS } from './limits';
+import { EMBEDDED_STORE_LIMITS } from '../../common/config';
 
 const SCHEMA_VERSION = 4;
 

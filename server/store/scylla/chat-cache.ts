@@ -3,7 +3,7 @@
 // read-before-write, and each chat's newest bucket, so a chat_buckets row is
 // written once per chat per bucket. Both bounded (SCYLLA_STORE_LIMITS).
 import { type MemberState } from '../store';
-import { SCYLLA_STORE_LIMITS } from './limits';
+import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 
 /** The members of one chat as last written (or read) by this store: the single writer of its chats. */
 export interface CachedChat {

@@ -4,7 +4,7 @@
 import { errors, types, type Client } from 'cassandra-driver';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { num } from './cells';
-import { SCYLLA_STORE_LIMITS } from './limits';
+import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { type RequestOptions, type Statements } from './statements';
 
 const USER_ID_COUNTER = 'user_id';

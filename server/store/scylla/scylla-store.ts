@@ -46,7 +46,7 @@ import { applyCommit, chatsToLoad, forgetCommit, newCommitPlan, planCommit, type
 import { type ScyllaConfig } from './config';
 import { describeError } from './describe-error';
 import { InFlightLimiter } from './limiter';
-import { SCYLLA_STORE_LIMITS } from './limits';
+import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { RegisteredIds } from './registered-ids';
 import { bucketOfId } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
