@@ -4,8 +4,10 @@
 // embedded engine does one transaction and a networked one (ScyllaDB) one round
 // of concurrent writes. Every call may be async.
 //
-// Implementations: server/store/embedded (SQLite, the zero-setup default).
-// The conformance suite test/store-conformance.test.ts runs against each.
+// Implementations: server/store/embedded (SQLite, the zero-setup default) and
+// server/store/scylla (ScyllaDB over CQL; tested on Apache Cassandra 5). The
+// conformance suite (test/helpers/store-conformance/, run by
+// test/store-conformance.test.ts and test/scylla-store.test.ts) runs against each.
 
 export interface StoredMessage {
   /** Time-ordered id (server/common/ids.ts). */
