@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricsAggregate } from './metrics/aggregate';
 import { LatencyHistogram } from './metrics/latency';
-import { parseThresholds } from './thresholds';
+import { parseThresholds } from './model/thresholds';
 import { mergeTimelines } from './engine/timeline';
 import { finishSummary, SUMMARY_VERSION, type RunSummary } from './engine/summary';
 import { exitCodeOf } from './engine/run';

@@ -18,8 +18,8 @@ import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import { mergeSummaries, readSummary } from '../merge';
 import type { RunSummary } from './summary';
-import type { RunPlan } from './plan';
-import type { Scenario } from '../scenario';
+import type { RunPlan } from '../model/plan';
+import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */

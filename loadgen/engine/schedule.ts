@@ -4,7 +4,7 @@
 // /metrics endpoint (wa_loadgen_target_rate, wa_loadgen_messages_scheduled_total)
 // and the HTML report read the schedule from here; closed-model executors
 // have none (null).
-import type { ResolvedExecutor, RunPlan } from './plan';
+import type { ResolvedExecutor, RunPlan } from '../model/plan';
 import { rampPieces } from '../executors/ramping-arrival-rate';
 
 /** Workloads whose iterations are not messages (they drop or bring back users). */

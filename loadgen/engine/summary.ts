@@ -4,11 +4,11 @@
 // summary like any other.
 import { cpus, hostname, loadavg } from 'node:os';
 import type { MetricsAggregate, MetricValues } from '../metrics/aggregate';
-import { evaluateAll, type ThresholdResult } from '../thresholds';
+import { evaluateAll, type ThresholdResult } from '../model/thresholds';
 import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
 import type { IntervalRecord } from './timeline';
-import type { RunPlan } from './plan';
-import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../scenario';
+import type { RunPlan } from '../model/plan';
+import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
 
 export const SUMMARY_VERSION = 1;
 

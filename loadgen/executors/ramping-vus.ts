@@ -2,7 +2,8 @@
 // through each stage's target. VUs above the target finish their current
 // iteration and leave (gracefulRampDown bounds that by the executor's
 // graceful stop).
-import { localShare, type Vu } from './executor';
+import { stripedShare } from '../model/segments';
+import type { Vu } from './executor';
 import { ClosedModelExecutor } from './closed';
 
 export class RampingVus extends ClosedModelExecutor {
@@ -27,7 +28,7 @@ export class RampingVus extends ClosedModelExecutor {
   }
 
   protected override adjust(now: number): void {
-    const want = localShare(this.target(now), this.host.segment);
+    const want = stripedShare(this.target(now), this.host.segment);
     while (this.alive < want) {
       const vu = this.parked.pop() ?? this.newVu();
       vu.retiring = false;

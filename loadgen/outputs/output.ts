@@ -3,7 +3,7 @@
 // summary is final). Each lives in its own file; the coordinator knows only
 // this interface.
 import type { MetricsAggregate } from '../metrics/aggregate';
-import type { RunPlan } from '../engine/plan';
+import type { RunPlan } from '../model/plan';
 import type { RunSummary } from '../engine/summary';
 import type { IntervalRecord } from '../engine/timeline';
 

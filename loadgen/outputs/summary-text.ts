@@ -6,9 +6,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Output } from './output';
 import type { RunSummary } from '../engine/summary';
-import { metricInfo, splitMetricName } from '../metrics/catalog';
-import { formatDurationMs } from '../engine/duration';
-import type { ResolvedExecutor } from '../engine/plan';
+import { metricInfo, splitMetricName } from '../model/metric-catalog';
+import { formatDurationMs } from '../model/duration';
+import type { ResolvedExecutor } from '../model/plan';
 
 export const SUMMARY_TXT = 'summary.txt';
 const NAME_WIDTH = 34;

@@ -12,8 +12,8 @@
 // On the wire, a group message's header carries stream = g * 256 + sender
 // position (GROUP_POSITIONS_MAX = the server's 256-member limit) and the
 // group flag, so a recipient finds its tracker stream without a lookup.
-import type { TrafficModel } from '../scenario';
-import { intSampler, type Rng } from '../engine/distribution';
+import type { TrafficModel } from '../model/scenario';
+import { intSampler, type Rng } from '../model/distribution';
 
 /** Positions per group on the wire (the server's group_members_max). */
 export const GROUP_POSITIONS_MAX = 256;

@@ -1,5 +1,6 @@
 // Messages between the coordinator (main thread) and its worker threads.
-import type { RunPlan, Segment } from '../engine/plan';
+import type { RunPlan } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { TargetSpec } from '../drivers/connection';
 import type { MetricsSnapshot } from '../metrics/registry';
 import type { SetupStats } from './world';

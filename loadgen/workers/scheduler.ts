@@ -3,7 +3,8 @@
 // the world's periodic work, then the interval snapshot when one is due.
 // After the last executor ends it waits out the delivery grace (until every
 // accepted message to an online recipient arrived, or the grace ran out).
-import type { ResolvedExecutor, RunPlan, Segment } from '../engine/plan';
+import type { ResolvedExecutor, RunPlan } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { MetricsRegistry, MetricsSnapshot } from '../metrics/registry';
 import type { Executor, ExecutorHost, Workload } from '../executors/executor';
 import { createExecutor } from '../executors';

@@ -11,12 +11,13 @@
 //   receipt:   pops of the chat's receipt queue, 1 HDR record per covered message
 // All of it on one thread, so one clock (performance.now()) stamps both ends.
 import { performance } from 'node:perf_hooks';
-import type { RunPlan, Segment } from '../engine/plan';
+import type { RunPlan } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { MetricsRegistry } from '../metrics/registry';
 import type { ConnectionEvents, LoadConnection, LoadDriver } from '../drivers/connection';
 import type { Vu } from '../executors/executor';
-import { intSampler, Rng, type Sampler } from '../engine/distribution';
-import { HEADER_FLAG_GROUP, readHeader, type PayloadHeader } from '../workloads/payload';
+import { intSampler, Rng, type Sampler } from '../model/distribution';
+import { HEADER_FLAG_GROUP, readHeader, type PayloadHeader } from '../model/payload';
 import { LatencyHistogram } from '../metrics/latency';
 import { Arrival, StreamTracker } from './integrity';
 import { GROUP_POSITIONS_MAX, GroupTable } from './groups';

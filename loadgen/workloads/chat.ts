@@ -5,7 +5,7 @@
 // contactsPerUser sends, so a short warm-up covers them all), sized by the
 // traffic model. It ends when the target durably accepts it (the `sent` ack)
 // or, on a bare target, when the recipient gets it.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Vu, Workload } from '../executors/executor';
 import type { World } from '../workers/world';
 import { BodyPool, sendToNextGroup } from './group';

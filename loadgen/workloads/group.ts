@@ -3,10 +3,10 @@
 // within a group), sized by the traffic model. The server stores it once and
 // fans it out to every other member; each recipient's delivery is timed from
 // the iteration's scheduled time. The iteration ends at the `sent` ack.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Vu, Workload } from '../executors/executor';
 import type { World } from '../workers/world';
-import { PAYLOAD_HEADER_BYTES, writeHeader } from './payload';
+import { PAYLOAD_HEADER_BYTES, writeHeader } from '../model/payload';
 
 /** Reusable zero-padded bodies per size, stamped with the scheduled time of the iteration being sent. */
 export class BodyPool {

@@ -1,7 +1,7 @@
 // The workload registry: `exec` names -> what an iteration does. A new
 // workload is one file here plus one line below; executors, metrics and
 // outputs need no change.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Workload } from '../executors/executor';
 import type { World } from '../workers/world';
 import { ChatWorkload } from './chat';

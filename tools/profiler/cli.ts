@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import { loadScenario } from '../../loadgen/cli';
-import { parseDurationMs } from '../../loadgen/engine/duration';
+import { parseDurationMs } from '../../loadgen/model/duration';
 import { runScenario } from '../../loadgen/engine/run';
 import { junitOutput } from '../../loadgen/outputs/junit';
 import { summaryJsonOutput } from '../../loadgen/outputs/summary-json';
