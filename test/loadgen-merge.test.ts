@@ -10,7 +10,7 @@ import { MetricsAggregate } from '../loadgen/metrics/aggregate';
 import { finishSummary, machineInfo, SUMMARY_VERSION, type RunSummary } from '../loadgen/engine/summary';
 import { intervalRecord, type IntervalRecord } from '../loadgen/engine/timeline';
 import { planRun } from '../loadgen/model/plan';
-import { mergeSummaries } from '../loadgen/merge';
+import { mergeSummaries } from '../loadgen/engine/merge';
 import { Rng } from '../loadgen/model/distribution';
 import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 

@@ -18,11 +18,10 @@ import { Rng } from '../loadgen/model/distribution';
 import { encodeGroupSendFrame, encodeSendFrame } from '../loadgen/drivers/system-connection';
 import { encodeClientFrame, decodeClientFrame } from '../server/common/protocol';
 import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
-import { exitCodeOf } from '../loadgen/engine/run';
 import { analyseBreakpoint } from '../loadgen/engine/breakpoint';
 import { intervalRecord } from '../loadgen/engine/timeline';
 import { MetricsRegistry } from '../loadgen/metrics/registry';
-import type { RunSummary } from '../loadgen/engine/summary';
+import { exitCodeOf, type RunSummary } from '../loadgen/engine/summary';
 
 function scenario(over: Partial<Scenario> = {}): Scenario {
   return {

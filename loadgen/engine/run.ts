@@ -19,16 +19,16 @@ import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import { threadCpuSeconds } from '../../lib/proc-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
-import { abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../model/thresholds';
+import { abortingThreshold } from '../model/thresholds';
 import type { Scenario } from '../model/scenario';
 import type { TargetSpec } from '../drivers/connection';
 import type { FromWorker, ToWorker, WorkerDone, WorkerInit, WorkerStatus } from '../workers/protocol';
 import type { MetricsSnapshot } from '../metrics/registry';
-import type { Output } from '../outputs/output';
+import type { Output } from './output';
 import { planRun, type RunPlan } from '../model/plan';
 import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
-import { finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
+import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
@@ -353,11 +353,6 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   summary.exit_code = exitCodeOf(summary);
   for (const out of o.outputs) await out.end?.(summary, o.outDir);
   return summary;
-}
-
-export function exitCodeOf(s: RunSummary): number {
-  const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  return !s.thresholds.ok || abortedByThreshold ? EXIT_THRESHOLDS_FAILED : s.aborted ? 105 : 0;
 }
 
 async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {

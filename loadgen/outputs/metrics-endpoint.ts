@@ -29,7 +29,7 @@ import type { RunPlan } from '../model/plan';
 import { CallbackMetric, createProcessMetrics, DELIVERY_BUCKETS_SECONDS, type ProcessMetrics } from '../../server/metrics/registry';
 import { FastHistogram, type HistogramSeries } from '../../server/metrics/fast-histogram';
 import { registerFileSdTarget, type FileSdTarget } from '../../server/metrics/file-sd';
-import type { LiveStatus, Output } from './output';
+import type { LiveStatus, Output } from '../engine/output';
 
 /** The server's delivery buckets (fine around 100 ms, le="0.1" exists) plus room for drains and reconnects. */
 export const LOADGEN_LATENCY_BUCKETS_SECONDS = [...DELIVERY_BUCKETS_SECONDS, 30, 60] as const;

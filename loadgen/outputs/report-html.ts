@@ -7,7 +7,7 @@
 // production figures, command, machine). Everything interpolated is escaped.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
 import { splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';

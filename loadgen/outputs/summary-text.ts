@@ -4,7 +4,7 @@
 // the generator's own warnings. Printed to stdout and kept as summary.txt.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
 import { metricInfo, splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';

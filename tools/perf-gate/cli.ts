@@ -22,7 +22,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { debugSlowdownUs, DEBUG_SLOWDOWN_US_MAX } from '../../server/common/debug-slowdown';
 import { REPO_ROOT } from '../../server/common/paths';
-import { loadScenario } from '../../loadgen/cli';
+import { loadScenario } from '../../loadgen/commands/scenario-files';
 import { parseDurationMs } from '../../loadgen/model/duration';
 import { planRun, type RunPlan } from '../../loadgen/model/plan';
 import type { Scenario } from '../../loadgen/model/scenario';

@@ -21,7 +21,7 @@ import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
-import { loadScenario } from '../../loadgen/cli';
+import { loadScenario } from '../../loadgen/commands/scenario-files';
 import { parseDurationMs } from '../../loadgen/model/duration';
 import { runScenario } from '../../loadgen/engine/run';
 import { junitOutput } from '../../loadgen/outputs/junit';

@@ -16,8 +16,8 @@ import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
-import { mergeSummaries, readSummary } from '../merge';
-import type { RunSummary } from './summary';
+import { mergeSummaries, readSummary } from '../engine/merge';
+import type { RunSummary } from '../engine/summary';
 import type { RunPlan } from '../model/plan';
 import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
@@ -71,7 +71,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       const dir = join(o.outDir, `shard-${i + 1}`);
       mkdirSync(dir, { recursive: true });
       const args = [
-        join(__dirname, '..', 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
+        join(__dirname, 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
         '--user-base', String(userBase), '--out', dir, '--run-id', `${o.runId}-shard${i + 1}of${o.procs}`, '--quiet',
         '--metrics-port', o.childMetrics ? '0' : 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
       ];
