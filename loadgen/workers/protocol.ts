@@ -3,7 +3,7 @@ import type { RunPlan } from '../model/plan';
 import type { Segment } from '../model/segments';
 import type { TargetSpec } from '../drivers/connection';
 import type { MetricsSnapshot } from '../metrics/registry';
-import type { SetupStats } from './world';
+import type { SetupStats } from '../world/setup';
 
 export interface WorkerInit {
   workerId: number;

@@ -3,7 +3,7 @@
 // outputs need no change.
 import type { ResolvedExecutor } from '../model/plan';
 import type { Workload } from '../executors/executor';
-import type { World } from '../workers/world';
+import type { World } from '../world/world';
 import { ChatWorkload } from './chat';
 import { DisconnectWorkload } from './disconnect';
 import { GroupWorkload } from './group';

@@ -79,6 +79,19 @@ export class GroupTable {
     return this.recvBase[g]! + senderPos * this.size[g]! + recipientPos;
   }
 
+  /**
+   * The tracker stream of a group message that arrived at local user r, from
+   * its wire stream (group * 256 + sender position); -1 if r is not a member
+   * of that group, is the sender itself, or the wire stream names no sender.
+   */
+  recvStreamAt(wireStream: number, r: number): number {
+    const g = Math.floor(wireStream / GROUP_POSITIONS_MAX);
+    const pos = wireStream - g * GROUP_POSITIONS_MAX;
+    if (g >= this.count || pos >= this.size[g]!) return -1;
+    const rp = this.positionOf(g, r);
+    return rp < 0 || rp === pos ? -1 : this.recvStream(g, pos, rp);
+  }
+
   /** The local recipient of a group tracker stream (stream >= streamBase). */
   recipientOfRecv(stream: number): number {
     const g = this.groupOfRecv(stream);
