@@ -31,10 +31,10 @@ import { METRICS } from '../model/metric-catalog';
 import { mergeSummaries, readSummary } from '../engine/merge';
 import { progressOutput } from '../outputs/progress';
 import { summaryTextOutput, renderSummaryText, SUMMARY_TXT } from '../outputs/summary-text';
-import { summaryJsonOutput, writeSummaryJson } from '../outputs/summary-json';
-import { junitOutput, renderJunit, JUNIT_XML } from '../outputs/junit';
+import { summaryJsonOutput } from '../outputs/summary-json';
+import { junitOutput } from '../outputs/junit';
 import { metricsEndpointOutput } from '../outputs/metrics-endpoint';
-import { reportHtmlOutput, writeReportHtml } from '../outputs/report-html';
+import { reportHtmlOutput } from '../outputs/report-html';
 import type { Output } from '../engine/output';
 import { runLocalShards, READY_LINE } from './local-shards';
 import { listScenarioNames, loadScenario } from './scenario-files';
@@ -211,7 +211,7 @@ function startFromStdin(): Promise<number> {
   });
 }
 
-function cmdMerge(argv: string[]): number {
+async function cmdMerge(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
   if (positionals.length === 0) throw new UsageError('merge needs run directories (each with a summary.json)');
   const parts = positionals.map(readSummary);
@@ -219,9 +219,7 @@ function cmdMerge(argv: string[]): number {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
   mkdirSync(outDir, { recursive: true });
   const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
-  writeSummaryJson(merged, outDir);
-  writeFileSync(join(outDir, JUNIT_XML), renderJunit(merged));
-  writeReportHtml(merged, outDir);
+  for (const out of [summaryJsonOutput, junitOutput, reportHtmlOutput]) await out.end?.(merged, outDir);
   const text = renderSummaryText(merged);
   writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');
   if (!values.quiet) process.stdout.write(text + '\n');
@@ -255,7 +253,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
-      case 'merge': return cmdMerge(rest);
+      case 'merge': return await cmdMerge(rest);
       case 'list': return cmdList();
       case undefined: case 'help': case '-h': case '--help':
         process.stdout.write(USAGE + '\n');

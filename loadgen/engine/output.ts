@@ -8,6 +8,7 @@ import type { MetricsAggregate } from '../metrics/aggregate';
 import type { RunPlan } from '../model/plan';
 import type { RunSummary } from './summary';
 import type { IntervalRecord } from './timeline';
+import type { ExecutorStatus } from '../workers/protocol';
 
 export interface LiveStatus {
   elapsedMs: number;
@@ -17,7 +18,7 @@ export interface LiveStatus {
   /** The interval just completed (all workers reported it). */
   last: IntervalRecord;
   intervalMs: number;
-  executors: { name: string; state: string; active: number; allocated: number }[];
+  executors: ExecutorStatus[];
 }
 
 export interface Output {

@@ -2,6 +2,7 @@
 // through each stage's target. VUs above the target finish their current
 // iteration and leave (gracefulRampDown bounds that by the executor's
 // graceful stop).
+import { stageValueAt } from '../model/plan';
 import { stripedShare } from '../model/segments';
 import type { Vu } from './executor';
 import { ClosedModelExecutor } from './closed';
@@ -17,14 +18,7 @@ export class RampingVus extends ClosedModelExecutor {
 
   /** Global VU target at `now`, linearly interpolated within the current stage. */
   private target(now: number): number {
-    let t = now - this.startAt;
-    let from = this.cfg.startVUs;
-    for (const st of this.cfg.stages) {
-      if (t < st.durationMs) return Math.round(from + ((st.target - from) * t) / st.durationMs);
-      t -= st.durationMs;
-      from = st.target;
-    }
-    return from;
+    return Math.round(stageValueAt(this.cfg.startVUs, this.cfg.stages, now - this.startAt));
   }
 
   protected override adjust(now: number): void {

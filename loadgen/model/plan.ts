@@ -33,6 +33,18 @@ export interface ResolvedStage {
   target: number;
 }
 
+/** Where stages starting at `start` are `tMs` after they begin: linear within each stage, the last target after the end. */
+export function stageValueAt(start: number, stages: readonly ResolvedStage[], tMs: number): number {
+  let t = tMs;
+  let from = start;
+  for (const st of stages) {
+    if (t < st.durationMs) return from + ((st.target - from) * t) / st.durationMs;
+    t -= st.durationMs;
+    from = st.target;
+  }
+  return from;
+}
+
 /** One executor after validation, scaling and defaults (plain data: it crosses to worker threads). */
 export interface ResolvedExecutor {
   name: string;
