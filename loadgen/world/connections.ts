@@ -71,7 +71,7 @@ export class Connections {
 
   /** User u's connection while it is online. */
   connection(u: number): LoadConnection | null {
-    return this.conns[u]!;
+    return this.conns[u];
   }
 
   /** We closed u's connection ourselves (it must not reconnect by itself). */

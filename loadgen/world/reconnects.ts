@@ -116,7 +116,7 @@ export class Reconnects {
 
   /** Nobody waits for u's DrainDone any more (its connect failed or its connection went): who was waiting. */
   cancelDrain(u: number): DrainWait | null {
-    const waiting = this.awaitingDrain[u]!;
+    const waiting = this.awaitingDrain[u];
     this.awaitingDrain[u] = null;
     return waiting;
   }
