@@ -57,7 +57,7 @@ async function scrape(process: string, url: string): Promise<Scrape> {
 function startLoadgen(sys: RunningSystem): { child: ChildProcess; url: Promise<string>; exited: Promise<number>; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wa-naming-lg-'));
   const child = spawn(process.execPath, [join(__dirname, '..', 'loadgen', 'commands', 'cli.js'), 'run', 'smoke', '--target', sys.gatewayUrl,
-    '--chat-target', sys.chatTarget, '--secret', sys.secret, '--duration', '4s', '--metrics-port', '0', '--quiet', '--out', dir],
+    '--chat-target', sys.chatTarget, `--secret=${sys.secret}`, '--duration', '4s', '--metrics-port', '0', '--quiet', '--out', dir],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = new Promise<string>((resolve, reject) => {
