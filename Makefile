@@ -13,14 +13,14 @@ SCENARIO ?= smoke
 .PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
-	node dist/loadgen/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
+	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
 
 scenarios: $(BUILD_STAMP)
-	node dist/loadgen/cli.js list
+	node dist/loadgen/commands/cli.js list
 
 # The plain 1:1 pair load (fixed rate, no scenario file): make run-pairs ARGS="--rate 5000 --duration 10"
 run-pairs: $(BUILD_STAMP)
-	node dist/loadgen/run-smoke.js $(ARGS)
+	node dist/loadgen/commands/run-pairs.js $(ARGS)
 
 test: $(BUILD_STAMP)
 	node scripts/run-tests.mjs $(ARGS)

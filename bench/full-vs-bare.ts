@@ -20,7 +20,7 @@ import { startSystem } from '../deploy/local-system';
 import { BareDriver } from '../loadgen/drivers/bare-driver';
 import type { Driver } from '../loadgen/drivers/driver';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad } from '../loadgen/pair-load';
+import { runPairLoad } from '../loadgen/engine/pair-load';
 import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
 
 

@@ -19,7 +19,7 @@ import { writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad, type PairLoadResult } from '../loadgen/pair-load';
+import { runPairLoad, type PairLoadResult } from '../loadgen/engine/pair-load';
 import { processCpuSeconds } from '../lib/proc-cpu';
 import { startSystem } from '../deploy/local-system';
 import { median } from '../lib/stats';

@@ -2,7 +2,7 @@
 // target's processes spent during a ramp, the last rate that held, and the
 // per-stage report lines.
 import { processCpuSeconds } from '../lib/proc-cpu';
-import type { PairLoadResult } from '../loadgen/pair-load';
+import type { PairLoadResult } from '../loadgen/engine/pair-load';
 
 export const P99_MAX_MS = 100;
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSystem } from '../deploy/local-system';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad } from '../loadgen/pair-load';
+import { runPairLoad } from '../loadgen/engine/pair-load';
 import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
 import { startLocalNode, stopLocalNode, wipeLocalNode, type LocalNode } from '../deploy/cassandra-node';
 

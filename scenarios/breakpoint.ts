@@ -3,7 +3,7 @@
 // least 4 s) or iterations drop; the best rate that held before is this
 // node's capacity figure (the input of the capacity model). The run aborts
 // once the ramp is clearly past the break (abortOnFail on the cumulative p95).
-import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/model/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const PRODUCTION_MSGS_PER_S = 1.16e6;

@@ -12,7 +12,7 @@
 // message work by the rate factor. 30% of sends go to groups of mean size ~8
 // (tools/capacity-model/fleet-model.ts: group_message_share, group_members_mean), so
 // each send becomes ~2.7 deliveries.
-import { defineScenario } from '../loadgen/scenario';
+import { defineScenario } from '../loadgen/model/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const PRODUCTION_MSGS_PER_S = 1.16e6;

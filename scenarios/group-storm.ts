@@ -11,7 +11,7 @@
 // 256-member groups, i.e. ~25M deliveries/s fleet-wide. Here: RATE group
 // messages/s over GROUPS full groups (every user in one group), which is the
 // fan-out one 2-core box carries with the generator beside it.
-import { defineScenario } from '../loadgen/scenario';
+import { defineScenario } from '../loadgen/model/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const STORM_PRODUCTION_GROUP_MSGS_PER_S = 100_000;

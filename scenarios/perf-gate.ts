@@ -14,7 +14,7 @@
 // calibration, so nothing in it may need the real system (no receipts, no
 // groups, no offline users). Change anything here and refresh the committed
 // baseline (`make perf-gate-baseline`): the gate refuses a baseline of another shape.
-import { defineScenario, DEFAULT_TRAFFIC } from '../loadgen/scenario';
+import { defineScenario, DEFAULT_TRAFFIC } from '../loadgen/model/scenario';
 
 const PRODUCTION_MSGS_PER_S = 1.16e6;
 /** Messages in flight in the throughput phase (one per VU). */

@@ -5,7 +5,7 @@
 // DrainDone), each user's drain time, and offline delivery latency (from the
 // moment a user starts reconnecting to each queued message) against the
 // seed's "offline delivery < 500 ms".
-import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, defineScenario } from '../loadgen/model/scenario';
 
 const PRODUCTION_USERS = 2e9;
 const PRODUCTION_MSGS_PER_S = 1.16e6;

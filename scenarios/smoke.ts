@@ -1,7 +1,7 @@
 // smoke: a few seconds of the seed's 1:1 traffic at a small fraction of one
 // node's capacity. `make run` and CI run it: if this fails, something basic
 // is broken (messages lost, duplicated, reordered, or latency way off).
-import { defineScenario } from '../loadgen/scenario';
+import { defineScenario } from '../loadgen/model/scenario';
 
 const PRODUCTION_MSGS_PER_S = 1.16e6; // the seed: 100B messages/day
 const RATE = 1000; // msgs/s here at --scale 1

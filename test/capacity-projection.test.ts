@@ -40,10 +40,10 @@ describe('fleet projection from a real smoke run of the load generator', () => {
 
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'capacity-smoke-'));
-    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/loadgen/run-smoke.js'), '--users', '20', '--rate', '500', '--duration', '2', '--out', dir], {
+    const run = spawnSync(process.execPath, [join(REPO_ROOT, 'dist/loadgen/commands/run-pairs.js'), '--users', '20', '--rate', '500', '--duration', '2', '--out', dir], {
       encoding: 'utf8', timeout: 90_000,
     });
-    assert.equal(run.status, 0, `run-smoke failed:\n${run.stdout}\n${run.stderr}`);
+    assert.equal(run.status, 0, `run-pairs failed:\n${run.stdout}\n${run.stderr}`);
     summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as SmokeSummary;
   });
   after(() => rmSync(dir, { recursive: true, force: true }));

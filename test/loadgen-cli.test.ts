@@ -12,7 +12,7 @@ import { BARE_FORWARDER, startRelay, type RelayProcess } from './fixtures/loadge
 import type { RunSummary } from '../loadgen/engine/summary';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
 
-const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
+const CLI = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
 const FIXTURE = 'test/fixtures/loadgen/scenarios/thresholds.ts';
 const RUN_TIMEOUT_MS = 60_000;
 

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../loadgen/engine/run';
-import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 import { BARE_FORWARDER, startRelay, type RelayProcess } from './fixtures/loadgen/processes';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
 import type { RunSummary } from '../loadgen/engine/summary';

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../loadgen/engine/run';
-import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
+import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 import { FAULTY_RELAY, startRelay, type RelayProcess } from './fixtures/loadgen/processes';
 import { summaryJsonOutput } from '../loadgen/outputs/summary-json';
 import { junitOutput } from '../loadgen/outputs/junit';

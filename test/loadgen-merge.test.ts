@@ -9,10 +9,10 @@ import { MetricsRegistry } from '../loadgen/metrics/registry';
 import { MetricsAggregate } from '../loadgen/metrics/aggregate';
 import { finishSummary, machineInfo, SUMMARY_VERSION, type RunSummary } from '../loadgen/engine/summary';
 import { intervalRecord, type IntervalRecord } from '../loadgen/engine/timeline';
-import { planRun } from '../loadgen/engine/plan';
-import { mergeSummaries } from '../loadgen/merge';
-import { Rng } from '../loadgen/engine/distribution';
-import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
+import { planRun } from '../loadgen/model/plan';
+import { mergeSummaries } from '../loadgen/engine/merge';
+import { Rng } from '../loadgen/model/distribution';
+import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 
 const scenario: Scenario = {
   name: 'merge', description: 'merge test', production: { users: 2e9, messagesPerSecond: 1.16e6, notes: '' }, scale: { factor: 1e-6, basis: '' },

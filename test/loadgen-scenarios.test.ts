@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunSummary } from '../loadgen/engine/summary';
 
-const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
+const CLI = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
 const RUN_TIMEOUT_MS = 90_000;
 
 interface Run {

@@ -5,7 +5,7 @@
 // the executors really scheduled.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ResolvedExecutor, RunPlan } from '../loadgen/engine/plan';
+import type { ResolvedExecutor, RunPlan } from '../loadgen/model/plan';
 import { iterationsDue, messagesDue, scheduledRate } from '../loadgen/engine/schedule';
 import { rampPieces, rampTimeOf } from '../loadgen/executors/ramping-arrival-rate';
 

@@ -4,25 +4,24 @@
 // Send frame (pinned against protobufjs).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseDurationMs, formatDurationMs } from '../loadgen/engine/duration';
-import { parseThresholds, evaluateAll, abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../loadgen/thresholds';
+import { parseDurationMs, formatDurationMs } from '../loadgen/model/duration';
+import { parseThresholds, evaluateAll, abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../loadgen/model/thresholds';
 import { MetricsAggregate } from '../loadgen/metrics/aggregate';
 import { LatencyHistogram } from '../loadgen/metrics/latency';
 import { rampPieces, rampTimeOf } from '../loadgen/executors/ramping-arrival-rate';
-import { localShare } from '../loadgen/executors/executor';
-import { planRun, segmentsOf } from '../loadgen/engine/plan';
-import { Arrival, StreamTracker, ABOVE_MAX } from '../loadgen/workers/integrity';
-import { spreadPick } from '../loadgen/workers/world';
-import { GroupTable } from '../loadgen/workers/groups';
-import { Rng } from '../loadgen/engine/distribution';
+import { planRun } from '../loadgen/model/plan';
+import { segmentsOf, stripedShare } from '../loadgen/model/segments';
+import { Arrival, StreamTracker, ABOVE_MAX } from '../loadgen/world/stream-tracker';
+import { spreadPick } from '../loadgen/world/online-set';
+import { GroupTable } from '../loadgen/world/groups';
+import { Rng } from '../loadgen/model/distribution';
 import { encodeGroupSendFrame, encodeSendFrame } from '../loadgen/drivers/system-connection';
 import { encodeClientFrame, decodeClientFrame } from '../server/common/protocol';
-import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/scenario';
-import { exitCodeOf } from '../loadgen/engine/run';
+import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 import { analyseBreakpoint } from '../loadgen/engine/breakpoint';
 import { intervalRecord } from '../loadgen/engine/timeline';
 import { MetricsRegistry } from '../loadgen/metrics/registry';
-import type { RunSummary } from '../loadgen/engine/summary';
+import { exitCodeOf, type RunSummary } from '../loadgen/engine/summary';
 
 function scenario(over: Partial<Scenario> = {}): Scenario {
   return {
@@ -150,7 +149,7 @@ describe('arrival schedules and segments', () => {
     for (const total of [1, 7, 100, 1001]) {
       for (const count of [1, 2, 3, 8]) {
         let sum = 0;
-        for (let index = 0; index < count; index++) sum += localShare(total, { index, count });
+        for (let index = 0; index < count; index++) sum += stripedShare(total, { index, count });
         assert.equal(sum, total, `${total} over ${count}`);
       }
     }

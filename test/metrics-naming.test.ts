@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatClient, ServerError } from '../loadgen/client/chat-client';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad } from '../loadgen/pair-load';
+import { runPairLoad } from '../loadgen/engine/pair-load';
 import { frameBatch, GroupChangeKind } from '../server/common/protocol';
 import { startSystem, type RunningSystem } from '../deploy/local-system';
 import { parseExposition, withoutFamilies, type Family } from '../server/metrics/exposition';
@@ -56,8 +56,8 @@ async function scrape(process: string, url: string): Promise<Scrape> {
 /** The load generator's CLI against `sys`, with its /metrics on a free port. */
 function startLoadgen(sys: RunningSystem): { child: ChildProcess; url: Promise<string>; exited: Promise<number>; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), 'wa-naming-lg-'));
-  const child = spawn(process.execPath, [join(__dirname, '..', 'loadgen', 'cli.js'), 'run', 'smoke', '--target', sys.gatewayUrl,
-    '--chat-target', sys.chatTarget, '--secret', sys.secret, '--duration', '4s', '--metrics-port', '0', '--quiet', '--out', dir],
+  const child = spawn(process.execPath, [join(__dirname, '..', 'loadgen', 'commands', 'cli.js'), 'run', 'smoke', '--target', sys.gatewayUrl,
+    '--chat-target', sys.chatTarget, `--secret=${sys.secret}`, '--duration', '4s', '--metrics-port', '0', '--quiet', '--out', dir],
   { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   const url = new Promise<string>((resolve, reject) => {

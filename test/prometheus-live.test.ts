@@ -120,10 +120,10 @@ describe('dashboards and rules against a live Prometheus', { timeout: 120_000 },
     // The system and the load generator register themselves (WA_PROM_SD_DIR).
     process.env.WA_PROM_SD_DIR = sdDir;
     sys = await startSystem({});
-    const cli = join(DIST_DIR, 'loadgen', 'cli.js');
+    const cli = join(DIST_DIR, 'loadgen', 'commands', 'cli.js');
     assert.ok(existsSync(cli), `no ${cli}: build first`);
     loadgen = spawn(process.execPath, [cli, 'run', 'smoke', '--target', sys.gatewayUrl, '--chat-target', sys.chatTarget,
-      '--secret', sys.secret, '--duration', `${LOAD_DURATION_S}s`, '--metrics-port', '0', '--quiet', '--out', join(dir, 'loadgen')],
+      `--secret=${sys.secret}`, '--duration', `${LOAD_DURATION_S}s`, '--metrics-port', '0', '--quiet', '--out', join(dir, 'loadgen')],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, WA_PROM_SD_DIR: sdDir } });
     const lg = loadgen;
     loadgenExit = new Promise((resolve) => lg.once('exit', (code) => resolve(code ?? -1)));

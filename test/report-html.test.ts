@@ -17,7 +17,7 @@ import { launchChromium, toUrl, type Browser } from '../scripts/chromium';
 import type { RunSummary } from '../loadgen/engine/summary';
 import { renderReportHtml, REPORT_HTML } from '../loadgen/outputs/report-html';
 
-const CLI = join(__dirname, '..', 'loadgen', 'cli.js');
+const CLI = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
 const RUN_TIMEOUT_MS = 90_000;
 const LINE_CHARTS = ['chart-latency', 'chart-rate', 'chart-connections', 'chart-errors', 'chart-cpu'];
 

@@ -4,12 +4,12 @@
 // (the first failure that lasts `sustain`, 4 s by default; shorter ones are
 // reported as blips) and report the highest delivered rate of a window that
 // held before it: the node's sustained capacity under that criterion.
-import { parseThresholds, evaluateAll } from '../thresholds';
-import { parseDurationMs } from './duration';
+import { parseThresholds, evaluateAll } from '../model/thresholds';
+import { parseDurationMs } from '../model/duration';
 import { windowAggregate, type IntervalRecord } from './timeline';
-import type { BreakpointSpec } from '../scenario';
+import type { BreakpointSpec } from '../model/scenario';
 import { round3 } from '../metrics/aggregate';
-import type { ResolvedExecutor } from './plan';
+import type { ResolvedExecutor } from '../model/plan';
 
 export interface BreakpointWindow {
   t_s: number;

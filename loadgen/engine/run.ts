@@ -14,21 +14,22 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
-import { startSystem, type RunningSystem } from '../../deploy/local-system';
+import type { RunningSystem } from '../../deploy/local-system';
 import { threadCpuSeconds } from '../../lib/proc-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
-import { abortingThreshold, EXIT_THRESHOLDS_FAILED } from '../thresholds';
-import type { Scenario } from '../scenario';
+import { abortingThreshold } from '../model/thresholds';
+import type { Scenario } from '../model/scenario';
 import type { TargetSpec } from '../drivers/connection';
-import type { FromWorker, ToWorker, WorkerDone, WorkerInit, WorkerStatus } from '../workers/protocol';
+import type { ExecutorStatus, FromWorker, ToWorker, WorkerDone, WorkerInit, WorkerStatus } from '../workers/protocol';
 import type { MetricsSnapshot } from '../metrics/registry';
-import type { Output } from '../outputs/output';
-import { planRun, segmentsOf, slice, type RunPlan } from './plan';
+import type { Output } from './output';
+import { planRun, type RunPlan } from '../model/plan';
+import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
-import { finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
+import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
+import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -153,17 +154,17 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     if (targetUrls.length === 0) {
       if (o.driver === 'bare') throw new Error('--driver bare needs --target (the bare forwarder is not started by loadgen)');
       log(`setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
-      system = await startSystem({ gateways: o.scenario.system?.gateways ?? 1, env: o.scenario.system?.env });
-      targetUrls = system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`);
-      secret = system.secret;
-      chatTarget = system.chatTarget;
+      const local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system);
+      system = local.system;
+      targetUrls = local.urls;
+      secret = local.secret;
+      chatTarget = local.chatTarget;
       log(`setup: gateways ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${system.opts.dataDir}`);
     } else if (o.driver === 'system' && !secret) {
       throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
     }
     o.onSystem?.(system);
-    // Fresh users per run (repeated runs on one store must not see each other's chats): 10M ids per run slot.
-    const userBase = o.userBase ?? PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
+    const userBase = o.userBase ?? freshUserBase();
     const shardUsers = slice(plan.traffic.users, o.shard.count, o.shard.index);
     if (o.driver === 'system' && chatTarget) {
       const t = Date.now();
@@ -291,18 +292,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     dones = await Promise.all(handles.map((h) => h.done));
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
-    if (system && sysCpuStart) {
-      const end = system.cpuSeconds();
-      systemUsage = {};
-      for (const [name, s] of Object.entries(end)) {
-        const cpuS = s - (sysCpuStart[name] ?? s);
-        systemUsage[name] = {
-          cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
-          rss_bytes: system.rssBytes()[name] ?? null,
-          rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
-        };
-      }
-    }
+    if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
   } finally {
     // ---------------------------------------------------------------- teardown
     if (sigint) process.off('SIGINT', sigint);
@@ -354,18 +344,13 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   return summary;
 }
 
-export function exitCodeOf(s: RunSummary): number {
-  const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  return !s.thresholds.ok || abortedByThreshold ? EXIT_THRESHOLDS_FAILED : s.aborted ? 105 : 0;
-}
-
 async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {
   const { provisionUsers } = await import('./provision');
   await provisionUsers(chatTarget, first, n);
 }
 
-function mergeExecutorStatus(statuses: WorkerStatus[]): { name: string; state: string; active: number; allocated: number }[] {
-  const byName = new Map<string, { name: string; state: string; active: number; allocated: number }>();
+function mergeExecutorStatus(statuses: WorkerStatus[]): ExecutorStatus[] {
+  const byName = new Map<string, ExecutorStatus>();
   for (const s of statuses) {
     for (const e of s.executors) {
       const m = byName.get(e.name);

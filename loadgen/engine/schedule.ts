@@ -4,7 +4,7 @@
 // /metrics endpoint (wa_loadgen_target_rate, wa_loadgen_messages_scheduled_total)
 // and the HTML report read the schedule from here; closed-model executors
 // have none (null).
-import type { ResolvedExecutor, RunPlan } from './plan';
+import { stageValueAt, type ResolvedExecutor, type RunPlan } from '../model/plan';
 import { rampPieces } from '../executors/ramping-arrival-rate';
 
 /** Workloads whose iterations are not messages (they drop or bring back users). */
@@ -25,14 +25,7 @@ export function scheduledRate(e: ResolvedExecutor, tMs: number): number | null {
   if (local < 0 || local >= e.durationMs) return isArrivalRate(e) ? 0 : null;
   if (e.executor === 'constant-arrival-rate') return (e.rate * 1000) / e.timeUnitMs;
   if (e.executor !== 'ramping-arrival-rate') return null;
-  let t = local;
-  let from = e.startRate;
-  for (const st of e.stages) {
-    if (t < st.durationMs) return ((from + ((st.target - from) * t) / st.durationMs) * 1000) / e.timeUnitMs;
-    t -= st.durationMs;
-    from = st.target;
-  }
-  return (from * 1000) / e.timeUnitMs;
+  return (stageValueAt(e.startRate, e.stages, local) * 1000) / e.timeUnitMs;
 }
 
 /** Iterations of an arrival-rate executor due by `tMs` into the run, over all shards (continuous; null: closed model). */

@@ -4,13 +4,17 @@
 // summary like any other.
 import { cpus, hostname, loadavg } from 'node:os';
 import type { MetricsAggregate, MetricValues } from '../metrics/aggregate';
-import { evaluateAll, type ThresholdResult } from '../thresholds';
+import { evaluateAll, EXIT_THRESHOLDS_FAILED, type ThresholdResult } from '../model/thresholds';
 import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
 import type { IntervalRecord } from './timeline';
-import type { RunPlan } from './plan';
-import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../scenario';
+import type { RunPlan } from '../model/plan';
+import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
 
 export const SUMMARY_VERSION = 1;
+/** The summary's file in a run directory (what `loadgen merge` and the tools read). */
+export const SUMMARY_JSON = 'summary.json';
+/** k6's exit code for a run stopped by Ctrl-C. */
+const EXIT_INTERRUPTED = 105;
 
 export interface ReconnectReport {
   users_dropped: number;
@@ -130,4 +134,10 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
     ...s, metrics: agg.toJSON(), thresholds: { results, ok },
     reports, loadgen: { ...s.loadgen, warnings }, exit_code: 0,
   };
+}
+
+/** The run's exit code (k6's): 99 when thresholds failed or abortOnFail stopped it, 105 interrupted, else 0. */
+export function exitCodeOf(s: RunSummary): number {
+  const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
+  return !s.thresholds.ok || abortedByThreshold ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
 }

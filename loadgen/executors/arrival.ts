@@ -4,8 +4,9 @@
 // up to maxVUs; past that it is dropped and counted (k6's dropped_iterations).
 // Each iteration carries its due time, and latencies count from it, so a
 // stalled target or a late generator shows in the percentiles.
-import type { ResolvedExecutor } from '../engine/plan';
-import { Executor, ITERATIONS_PER_TICK_MAX, localShare, type ExecutorHost, type Vu } from './executor';
+import type { ResolvedExecutor } from '../model/plan';
+import { stripedShare } from '../model/segments';
+import { Executor, ITERATIONS_PER_TICK_MAX, type ExecutorHost, type Vu } from './executor';
 
 /** Global iteration n -> ms after the executor's start (Infinity past the end). */
 export interface ArrivalSchedule {
@@ -23,9 +24,9 @@ export abstract class ArrivalRateExecutor extends Executor {
   constructor(cfg: ResolvedExecutor, host: ExecutorHost) {
     super(cfg, host);
     const seg = host.segment;
-    const pre = localShare(cfg.preAllocatedVUs, seg);
+    const pre = stripedShare(cfg.preAllocatedVUs, seg);
     // A segment with a share of the rate needs at least one VU, else all its iterations drop.
-    this.maxLocal = Math.max(1, localShare(cfg.maxVUs, seg), pre);
+    this.maxLocal = Math.max(1, stripedShare(cfg.maxVUs, seg), pre);
     for (let i = 0; i < Math.max(1, pre); i++) this.free.push(this.newVu());
     this.n = seg.index;
     this.nextDue = Infinity;

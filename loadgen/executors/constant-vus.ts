@@ -1,10 +1,11 @@
 // constant-vus (k6): `vus` VUs loop iterations for `duration`.
-import { localShare, type Vu } from './executor';
+import { stripedShare } from '../model/segments';
+import type { Vu } from './executor';
 import { ClosedModelExecutor } from './closed';
 
 export class ConstantVus extends ClosedModelExecutor {
   protected onStart(): void {
-    const n = localShare(this.cfg.vus, this.host.segment);
+    const n = stripedShare(this.cfg.vus, this.host.segment);
     for (let i = 0; i < n; i++) this.ready.push(this.newVu());
   }
 

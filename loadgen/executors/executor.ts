@@ -5,9 +5,10 @@
 //   constant-vus, ramping-vus, per-vu-iterations  closed model: each VU loops
 //
 // Times are the worker's monotonic clock in ms (performance.now()). An
-// executor owns the segment share of its scenario (see engine/plan.ts):
+// executor owns the segment share of its scenario (see model/segments.ts):
 // iterations n = index, index + count, ... and VUs likewise.
-import type { ResolvedExecutor, Segment } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { MetricsRegistry } from '../metrics/registry';
 
 /** A virtual user: an execution slot. Objects are reused; `gen` tells a late reply from the current iteration's. */
@@ -155,9 +156,4 @@ export abstract class Executor {
     this.active = 0;
     this.state = 'done';
   }
-}
-
-/** A segment's share of a global count split by striping (v goes to segment v mod count). */
-export function localShare(total: number, seg: { index: number; count: number }): number {
-  return total <= seg.index ? 0 : Math.ceil((total - seg.index) / seg.count);
 }

@@ -1,5 +1,5 @@
 // The executor registry: k6's names -> one class each.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Executor, ExecutorHost } from './executor';
 import { ConstantArrivalRate } from './constant-arrival-rate';
 import { RampingArrivalRate } from './ramping-arrival-rate';

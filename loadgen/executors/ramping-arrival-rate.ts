@@ -3,7 +3,7 @@
 // area under the rate curve reaches n (an exact quadratic solve per stage,
 // so stages and segments add up to exactly the right count).
 import { ArrivalRateExecutor, type ArrivalSchedule } from './arrival';
-import type { ResolvedStage } from '../engine/plan';
+import type { ResolvedStage } from '../model/plan';
 
 interface Piece {
   startMs: number;

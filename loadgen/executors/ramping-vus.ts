@@ -2,7 +2,9 @@
 // through each stage's target. VUs above the target finish their current
 // iteration and leave (gracefulRampDown bounds that by the executor's
 // graceful stop).
-import { localShare, type Vu } from './executor';
+import { stageValueAt } from '../model/plan';
+import { stripedShare } from '../model/segments';
+import type { Vu } from './executor';
 import { ClosedModelExecutor } from './closed';
 
 export class RampingVus extends ClosedModelExecutor {
@@ -16,18 +18,11 @@ export class RampingVus extends ClosedModelExecutor {
 
   /** Global VU target at `now`, linearly interpolated within the current stage. */
   private target(now: number): number {
-    let t = now - this.startAt;
-    let from = this.cfg.startVUs;
-    for (const st of this.cfg.stages) {
-      if (t < st.durationMs) return Math.round(from + ((st.target - from) * t) / st.durationMs);
-      t -= st.durationMs;
-      from = st.target;
-    }
-    return from;
+    return Math.round(stageValueAt(this.cfg.startVUs, this.cfg.stages, now - this.startAt));
   }
 
   protected override adjust(now: number): void {
-    const want = localShare(this.target(now), this.host.segment);
+    const want = stripedShare(this.target(now), this.host.segment);
     while (this.alive < want) {
       const vu = this.parked.pop() ?? this.newVu();
       vu.retiring = false;

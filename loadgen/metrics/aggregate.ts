@@ -3,10 +3,9 @@
 // whole summaries, when merging shards). Thresholds and the end-of-run
 // summary read values from here with k6's aggregation names.
 import { LatencyHistogram } from './latency';
-import { metricInfo, splitMetricName, type MetricType } from './catalog';
+import { metricInfo, splitMetricName, type MetricType } from '../model/metric-catalog';
+import type { Aggregation, MetricReader } from '../model/thresholds';
 import type { MetricsSnapshot } from './registry';
-
-export type Aggregation = 'avg' | 'min' | 'med' | 'max' | 'p' | 'count' | 'rate' | 'value';
 
 /** The values summary.json keeps per metric (k6's JSON summary shape, plus our encoded histogram). */
 export interface MetricValues {
@@ -18,7 +17,7 @@ export interface MetricValues {
 
 export const SUMMARY_PERCENTILES = [50, 90, 95, 99, 99.9] as const;
 
-export class MetricsAggregate {
+export class MetricsAggregate implements MetricReader {
   readonly trends = new Map<string, LatencyHistogram>();
   readonly counters = new Map<string, number>();
   readonly rates = new Map<string, [number, number]>();

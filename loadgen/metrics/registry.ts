@@ -7,7 +7,7 @@
 // Per sample: one HDR recordValue (~55 ns, JS build) or one number add.
 // Per interval (1 s): one compressed encoding per non-empty trend (~0.1 ms).
 import { LatencyHistogram } from './latency';
-import { COUNTER_NAMES, GAUGE_NAMES, RATE_NAMES, TREND_NAMES, splitMetricName, type CounterName, type GaugeName, type RateName, type TrendName } from './catalog';
+import { COUNTER_NAMES, GAUGE_NAMES, RATE_NAMES, TREND_NAMES, splitMetricName, type CounterName, type GaugeName, type RateName, type TrendName } from '../model/metric-catalog';
 
 /** What a worker sends per interval (and what summary.json keeps per interval). */
 export interface MetricsSnapshot {

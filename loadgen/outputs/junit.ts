@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { escapeMarkup } from './escape';
-import type { Output } from './output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
 
 export const JUNIT_XML = 'junit.xml';

@@ -21,15 +21,15 @@
 // run (--procs, --shard); sum() over instances is the whole run.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { COUNTER_NAMES, GAUGE_NAMES, METRICS, RATE_NAMES, TREND_NAMES, type GaugeName } from '../metrics/catalog';
+import { COUNTER_NAMES, GAUGE_NAMES, METRICS, RATE_NAMES, TREND_NAMES, type GaugeName } from '../model/metric-catalog';
 import { LatencyHistogram } from '../metrics/latency';
 import type { MetricsAggregate } from '../metrics/aggregate';
 import { isArrivalRate, messagesDue, scheduledRate } from '../engine/schedule';
-import type { RunPlan } from '../engine/plan';
+import type { RunPlan } from '../model/plan';
 import { CallbackMetric, createProcessMetrics, DELIVERY_BUCKETS_SECONDS, type ProcessMetrics } from '../../server/metrics/registry';
 import { FastHistogram, type HistogramSeries } from '../../server/metrics/fast-histogram';
 import { registerFileSdTarget, type FileSdTarget } from '../../server/metrics/file-sd';
-import type { LiveStatus, Output } from './output';
+import type { LiveStatus, Output } from '../engine/output';
 
 /** The server's delivery buckets (fine around 100 ms, le="0.1" exists) plus room for drains and reconnects. */
 export const LOADGEN_LATENCY_BUCKETS_SECONDS = [...DELIVERY_BUCKETS_SECONDS, 30, 60] as const;

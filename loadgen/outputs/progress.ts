@@ -1,7 +1,7 @@
 // The live progress line: elapsed, scheduled vs achieved rate, p99 so far,
 // integrity and errors, the generator's CPU. On a terminal it rewrites one
 // line each interval; otherwise (CI logs) it prints a line every few seconds.
-import type { LiveStatus, Output } from './output';
+import type { LiveStatus, Output } from '../engine/output';
 import { scheduledRate } from '../engine/schedule';
 import { fmtMs } from './summary-text';
 

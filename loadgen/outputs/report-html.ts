@@ -7,10 +7,10 @@
 // production figures, command, machine). Everything interpolated is escaped.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
-import { splitMetricName } from '../metrics/catalog';
-import { formatDurationMs } from '../engine/duration';
+import { splitMetricName } from '../model/metric-catalog';
+import { formatDurationMs } from '../model/duration';
 import { describeExecutor, fmtCount, fmtMs } from './summary-text';
 import { esc, renderBarChart, renderLineChart, type LineChart } from './svg-chart';
 import { connectionSeries, cpuSeries, errorSeries, integrityCounts, latencySeries, rateSeries, type IntervalSeries } from './report-series';

@@ -3,10 +3,8 @@
 // model can read figures without re-running anything.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './output';
-import type { RunSummary } from '../engine/summary';
-
-export const SUMMARY_JSON = 'summary.json';
+import type { Output } from '../engine/output';
+import { SUMMARY_JSON, type RunSummary } from '../engine/summary';
 
 export function writeSummaryJson(summary: RunSummary, outDir: string): string {
   const file = join(outDir, SUMMARY_JSON);

@@ -4,11 +4,11 @@
 // the generator's own warnings. Printed to stdout and kept as summary.txt.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Output } from './output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
-import { metricInfo, splitMetricName } from '../metrics/catalog';
-import { formatDurationMs } from '../engine/duration';
-import type { ResolvedExecutor } from '../engine/plan';
+import { metricInfo, splitMetricName } from '../model/metric-catalog';
+import { formatDurationMs } from '../model/duration';
+import type { ResolvedExecutor } from '../model/plan';
 
 export const SUMMARY_TXT = 'summary.txt';
 const NAME_WIDTH = 34;

@@ -1,8 +1,9 @@
 // Messages between the coordinator (main thread) and its worker threads.
-import type { RunPlan, Segment } from '../engine/plan';
+import type { RunPlan } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { TargetSpec } from '../drivers/connection';
 import type { MetricsSnapshot } from '../metrics/registry';
-import type { SetupStats } from './world';
+import type { SetupStats } from '../world/setup';
 
 export interface WorkerInit {
   workerId: number;
@@ -22,11 +23,19 @@ export type ToWorker =
   | { type: 'abort'; reason: string }
   | { type: 'teardown' };
 
+/** One executor as a worker (or, summed, the whole run) sees it at the end of an interval. */
+export interface ExecutorStatus {
+  name: string;
+  state: string;
+  active: number;
+  allocated: number;
+}
+
 export interface WorkerStatus {
   /** CPU seconds this thread used during the interval (null when unknown). */
   threadCpuS: number | null;
   outstanding: number;
-  executors: { name: string; state: string; active: number; allocated: number }[];
+  executors: ExecutorStatus[];
 }
 
 export interface WorkerDone {

@@ -3,12 +3,13 @@
 // the world's periodic work, then the interval snapshot when one is due.
 // After the last executor ends it waits out the delivery grace (until every
 // accepted message to an online recipient arrived, or the grace ran out).
-import type { ResolvedExecutor, RunPlan, Segment } from '../engine/plan';
+import type { ResolvedExecutor, RunPlan } from '../model/plan';
+import type { Segment } from '../model/segments';
 import type { MetricsRegistry, MetricsSnapshot } from '../metrics/registry';
 import type { Executor, ExecutorHost, Workload } from '../executors/executor';
 import { createExecutor } from '../executors';
 import { createWorkload } from '../workloads';
-import type { World } from './world';
+import type { World } from '../world/world';
 import type { WorkerDone } from './protocol';
 
 const TICK_MS = 1;
@@ -114,7 +115,7 @@ export class Scheduler implements ExecutorHost {
     const g = this.metrics.gauge;
     g.vus.set(active);
     g.vus_max.set(allocated);
-    g.connections.set(this.world.connectionsOpen);
+    g.connections.set(this.world.online.size);
     this.onInterval(index, this.metrics.takeSnapshot());
   }
 
@@ -127,12 +128,13 @@ export class Scheduler implements ExecutorHost {
     for (const line of lostExamples) this.log(`lost: ${line}`);
     this.world.countMissing();
     this.snapshot(this.nextInterval++);
+    const reconnects = this.world.reconnects;
     this.resolveRun!({
       measuredMs: this.measuredMs, graceMs,
-      firstReconnectMs: this.world.firstReconnectMs > 0 ? this.world.firstReconnectMs - this.t0 : -1,
-      lastDrainDoneMs: this.world.lastDrainDoneMs > 0 ? this.world.lastDrainDoneMs - this.t0 : -1,
+      firstReconnectMs: reconnects.firstReconnectMs > 0 ? reconnects.firstReconnectMs - this.t0 : -1,
+      lastDrainDoneMs: reconnects.lastDrainDoneMs > 0 ? reconnects.lastDrainDoneMs - this.t0 : -1,
       lostExamples,
-      outstandingOnline: online, outstandingOffline: offline, gaveUpGaps: this.world.tracker.gaveUp,
+      outstandingOnline: online, outstandingOffline: offline, gaveUpGaps: this.world.integrity.gaveUpGaps,
     });
   }
 }

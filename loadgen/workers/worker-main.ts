@@ -7,7 +7,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
 import type { FromWorker, ToWorker, WorkerInit } from './protocol';
 import { MetricsRegistry } from '../metrics/registry';
-import { World } from './world';
+import { World } from '../world/world';
+import { setUpWorld } from '../world/setup';
 import { BareLoadDriver } from '../drivers/bare-connection';
 import { SystemLoadDriver } from '../drivers/system-connection';
 import type { LoadDriver } from '../drivers/connection';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
     }
   });
 
-  const setup = await world.setup(init.touchOffline, log);
+  const setup = await setUpWorld(world, init.touchOffline, log);
   post({ type: 'ready', setup });
   if (startAt === null && !teardown) await new Promise<void>((r) => (wakeStart = r));
   if (teardown || startAt === null) return finishTeardown(world);

@@ -5,9 +5,9 @@
 // contactsPerUser sends, so a short warm-up covers them all), sized by the
 // traffic model. It ends when the target durably accepts it (the `sent` ack)
 // or, on a bare target, when the recipient gets it.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Vu, Workload } from '../executors/executor';
-import type { World } from '../workers/world';
+import type { World } from '../world/world';
 import { BodyPool, sendToNextGroup } from './group';
 
 export class ChatWorkload implements Workload {
@@ -24,11 +24,11 @@ export class ChatWorkload implements Workload {
   iterate(vu: Vu): void {
     const w = this.world;
     if (this.groupShare > 0 && w.rng.next() < this.groupShare && sendToNextGroup(w, vu, this.pool, this.scenario)) return;
-    const sender = w.nextSender();
+    const sender = w.online.next();
     if (sender < 0) {
       vu.executor.iterationDone(vu, vu.gen, false);
       return;
     }
-    w.send(vu, sender, w.nextContact(sender), this.scenario, this.pool.body(w, vu), this.pool.stamp);
+    w.send(vu, sender, w.contacts.next(sender), this.scenario, this.pool.body(w, vu), this.pool.stamp);
   }
 }

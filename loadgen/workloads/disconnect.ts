@@ -4,20 +4,18 @@
 // to it; the server queues those messages. Past the end of the set an
 // iteration does nothing.
 import type { Vu, Workload } from '../executors/executor';
-import { UserState, type World } from '../workers/world';
+import type { World } from '../world/world';
 
 export class DisconnectWorkload implements Workload {
   constructor(private readonly world: World) {}
 
   iterate(vu: Vu): void {
     const w = this.world;
-    while (w.dropCursor < w.dropOrder.length) {
-      const u = w.dropOrder[w.dropCursor++]!;
-      if (w.state[u] !== UserState.Online) continue;
+    const u = w.reconnects.nextToDrop();
+    if (u >= 0) {
       w.disconnect(u);
-      w.offlineQueue.push(u);
+      w.reconnects.queueOffline(u);
       w.metrics.counter.users_dropped.add(1);
-      break;
     }
     vu.executor.iterationDone(vu, vu.gen, true);
   }

@@ -3,10 +3,10 @@
 // within a group), sized by the traffic model. The server stores it once and
 // fans it out to every other member; each recipient's delivery is timed from
 // the iteration's scheduled time. The iteration ends at the `sent` ack.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Vu, Workload } from '../executors/executor';
-import type { World } from '../workers/world';
-import { PAYLOAD_HEADER_BYTES, writeHeader } from './payload';
+import type { World } from '../world/world';
+import { PAYLOAD_HEADER_BYTES, writeHeader } from '../model/payload';
 
 /** Reusable zero-padded bodies per size, stamped with the scheduled time of the iteration being sent. */
 export class BodyPool {
@@ -19,7 +19,7 @@ export class BodyPool {
 
   /** The body for this iteration: one buffer per size (the connection copies it into the frame). */
   body(world: World, vu: Vu): Buffer {
-    const size = Math.max(PAYLOAD_HEADER_BYTES, world.messageBytes(world.rng));
+    const size = Math.max(PAYLOAD_HEADER_BYTES, world.nextMessageBytes());
     let body = this.bodies.get(size);
     if (!body) this.bodies.set(size, (body = Buffer.alloc(size)));
     this.scheduledMs = vu.scheduledMs;

@@ -1,9 +1,9 @@
 // The workload registry: `exec` names -> what an iteration does. A new
 // workload is one file here plus one line below; executors, metrics and
 // outputs need no change.
-import type { ResolvedExecutor } from '../engine/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import type { Workload } from '../executors/executor';
-import type { World } from '../workers/world';
+import type { World } from '../world/world';
 import { ChatWorkload } from './chat';
 import { DisconnectWorkload } from './disconnect';
 import { GroupWorkload } from './group';

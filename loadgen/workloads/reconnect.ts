@@ -5,43 +5,30 @@
 // offline_delivery_latency times each queued message from the moment the
 // user started coming back (the seed's "offline delivery < 500 ms").
 import type { Vu, Workload } from '../executors/executor';
-import { UserState, type World } from '../workers/world';
+import type { World } from '../world/world';
 
 export class ReconnectWorkload implements Workload {
   constructor(private readonly world: World) {}
 
   iterate(vu: Vu): void {
     const w = this.world;
-    let u = -1;
-    while (w.offlineHead < w.offlineQueue.length) {
-      const c = w.offlineQueue[w.offlineHead++]!;
-      if (w.state[c] === UserState.Offline) {
-        u = c;
-        break;
-      }
-    }
+    const u = w.reconnects.nextOffline();
     if (u < 0) {
       vu.executor.iterationDone(vu, vu.gen, true);
       return;
     }
     const gen = vu.gen;
     const start = w.now();
-    w.reconnectStartMs[u] = start;
-    if (w.firstReconnectMs === 0) w.firstReconnectMs = start;
+    w.reconnects.begin(u, start);
     if (w.driver.acks) {
-      w.awaitingDrain[u] = { vu, gen };
       // Bounded: a drain that never finishes fails the iteration after iterationTimeout.
-      setTimeout(() => {
-        const waiting = w.awaitingDrain[u];
-        if (waiting && waiting.vu === vu && waiting.gen === gen) {
-          w.awaitingDrain[u] = null;
-          w.metrics.counter.iteration_timeouts.add(1, vu.executor.cfg.index);
-          w.metrics.rate.reconnect_success.add(false);
-          vu.executor.iterationDone(vu, gen, false);
-        }
-      }, w.plan.iterationTimeoutMs).unref();
+      w.reconnects.awaitDrain(u, vu, w.plan.iterationTimeoutMs, () => {
+        w.metrics.counter.iteration_timeouts.add(1, vu.executor.cfg.index);
+        w.metrics.rate.reconnect_success.add(false);
+        vu.executor.iterationDone(vu, gen, false);
+      });
     }
-    w.connect(u).then(
+    w.connections.connect(u).then(
       () => {
         w.metrics.trend.connect_time.record(w.now() - start);
         if (!w.driver.acks) {
@@ -50,10 +37,10 @@ export class ReconnectWorkload implements Workload {
         }
       },
       () => {
-        w.awaitingDrain[u] = null;
+        w.reconnects.cancelDrain(u);
         w.metrics.counter.connect_errors.add(1);
         w.metrics.rate.reconnect_success.add(false);
-        w.offlineQueue.push(u);
+        w.reconnects.queueOffline(u);
         vu.executor.iterationDone(vu, gen, false);
       },
     );

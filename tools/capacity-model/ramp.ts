@@ -3,7 +3,7 @@
 // rate, each with fresh users and a drain between stages so one stage's
 // backlog does not leak into the next, and a few stages past the first that
 // breaks p99 < target, so the USL fit sees the knee and what lies past it.
-// Writes summary.json in run-smoke's shape (adapters/pair-load-summary.ts).
+// Writes summary.json in run-pairs' shape (adapters/pair-load-summary.ts).
 //
 //   node dist/tools/capacity-model/ramp.js [--users 200] [--rates 1000,2000,4000,...] [--step-seconds 3]
 //     [--warmup-seconds 3] [--past-break 2] [--p99-ms 100] [--out results/<run>]
@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { startSystem } from '../../deploy/local-system';
 import { SystemDriver } from '../../loadgen/drivers/system-driver';
-import { runPairLoad, type PairLoadResult, type StageResult } from '../../loadgen/pair-load';
+import { runPairLoad, type PairLoadResult, type StageResult } from '../../loadgen/engine/pair-load';
 import { processCpuSeconds } from '../../lib/proc-cpu';
 
 const STAGES_MAX = 24;

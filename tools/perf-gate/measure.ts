@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { runScenario } from '../../loadgen/engine/run';
 import { LatencyHistogram } from '../../loadgen/metrics/latency';
 import { summaryJsonOutput } from '../../loadgen/outputs/summary-json';
-import type { Output } from '../../loadgen/outputs/output';
-import type { Scenario } from '../../loadgen/scenario';
+import type { Output } from '../../loadgen/engine/output';
+import type { Scenario } from '../../loadgen/model/scenario';
 import type { IntervalRecord } from '../../loadgen/engine/timeline';
 import { processCpuNs } from '../../lib/proc-cpu';
 

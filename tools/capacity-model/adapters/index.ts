@@ -1,7 +1,7 @@
 // From a path given with --results to the capacity model's input: find the
 // run's files, recognise each by its shape, and hand it to its adapter.
 // Known shapes:
-//   summary.json of run-smoke / pair-load   -> ./pair-load-summary.ts
+//   summary.json of run-pairs / pair-load   -> ./pair-load-summary.ts
 //   full-vs-bare --json output              -> ./full-vs-bare.ts
 //   summary.json of the load generator      -> ./loadgen-summary.ts (a breakpoint run: ./breakpoint.ts)
 //   capacity-probe.json                     -> ./probe.ts
@@ -29,7 +29,7 @@ export function readResultFile(file: string, p99MsMax: number): Measurements {
   if (looksLikeFullVsBare(json)) return fromFullVsBare(json, file, p99MsMax);
   if (looksLikePairLoadSummary(json)) return fromPairLoadSummary(json, file, p99MsMax);
   throw new Error(
-    `${file}: not a results file the capacity model knows (run-smoke/ramp summary.json, full-vs-bare --json, ` +
+    `${file}: not a results file the capacity model knows (run-pairs/ramp summary.json, full-vs-bare --json, ` +
       'load generator summary.json, capacity-probe.json)',
   );
 }

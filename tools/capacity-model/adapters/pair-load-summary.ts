@@ -1,5 +1,5 @@
-// Adapter (a): the summary.json of `make run` (loadgen/run-smoke.ts), whose
-// `result` is a 1:1 pair-load result (loadgen/pair-load.ts) and whose
+// Adapter (a): the summary.json of `make run-pairs` (loadgen/commands/run-pairs.ts), whose
+// `result` is a 1:1 pair-load result (loadgen/engine/pair-load.ts) and whose
 // `cpu_seconds` holds each system process's CPU over the run.
 //
 // The whole system ran on one machine (a gateway, a chat service and the

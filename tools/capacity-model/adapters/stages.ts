@@ -1,5 +1,5 @@
 // Shared by the adapters whose runs are rate stages of the 1:1 pair load
-// (loadgen/pair-load.ts StageResult): which stage counts as the node's
+// (loadgen/engine/pair-load.ts StageResult): which stage counts as the node's
 // sustained rate, the CPU per message, and the ramp's USL points.
 import type { MeasuredFigure, UslPoint } from '../measured';
 

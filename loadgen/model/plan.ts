@@ -1,18 +1,11 @@
 // From a scenario file to a run plan: validate everything up front (k6 fails
 // on a bad option before it opens a connection, so do we), apply --scale and
-// --duration, and cut the work into segments, one per worker thread of each
-// shard.
-//
-// Segments follow k6's execution segments: global iteration n of an
-// arrival-rate scenario belongs to segment n mod S (S = shards x workers), so
-// the union of every segment's schedule is exactly the unsegmented schedule,
-// and merged results equal a single run's. Global VU v belongs to segment
-// v mod S. Users are cut into S contiguous slices; a sender's contacts live in
-// its own slice, so sender and recipient share one thread and one clock.
+// --duration, and resolve every executor to plain data that crosses to the
+// worker threads. How the plan is cut among shards and threads: ./segments.ts.
 import { DEFAULT_LIMITS } from '../../server/common/config';
 import { parseDurationMs } from './duration';
 import { maxOf, meanOf, validateDistribution } from './distribution';
-import { parseThresholds, type Threshold } from '../thresholds';
+import { parseThresholds, taggedMetrics, type Threshold } from './thresholds';
 import {
   DEFAULT_TRAFFIC,
   WORKLOAD_NAMES,
@@ -21,8 +14,8 @@ import {
   type Scenario,
   type TrafficModel,
   type WorkloadName,
-} from '../scenario';
-import { PAYLOAD_HEADER_BYTES } from '../workloads/payload';
+} from './scenario';
+import { PAYLOAD_HEADER_BYTES } from './payload';
 
 /** k6 defaults. */
 const GRACEFUL_STOP_MS_DEFAULT = 30_000;
@@ -38,6 +31,18 @@ export const VUS_MAX = 1_000_000;
 export interface ResolvedStage {
   durationMs: number;
   target: number;
+}
+
+/** Where stages starting at `start` are `tMs` after they begin: linear within each stage, the last target after the end. */
+export function stageValueAt(start: number, stages: readonly ResolvedStage[], tMs: number): number {
+  let t = tMs;
+  let from = start;
+  for (const st of stages) {
+    if (t < st.durationMs) return from + ((st.target - from) * t) / st.durationMs;
+    t -= st.durationMs;
+    from = st.target;
+  }
+  return from;
 }
 
 /** One executor after validation, scaling and defaults (plain data: it crosses to worker threads). */
@@ -161,7 +166,7 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   return {
     scenario: s.name, description: s.description, traffic, executors, thresholds, deliveryGraceMs, iterationTimeoutMs,
     scale, scaleFactor: s.scale.factor * scale, windowMs, windowMaxMs,
-    tagged: [...new Set([...thresholds, ...breakpointThresholds].map((t) => t.metric).filter((m) => m.includes('{')))],
+    tagged: taggedMetrics([...thresholds, ...breakpointThresholds]),
   };
 }
 
@@ -275,42 +280,4 @@ export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel
   void meanOf;
   void maxOf;
   return { ...t, readReceipts: { ...t.readReceipts }, reconnect: { ...t.reconnect } };
-}
-
-// ---------------------------------------------------------------- segments
-
-export interface Segment {
-  /** This segment's index among `count` (shard * workersPerShard + worker). */
-  index: number;
-  count: number;
-  /** Global user indexes [userFirst, userFirst + users). */
-  userFirst: number;
-  users: number;
-}
-
-/** The user slice [first, first + n) of part i of `total` users cut into `parts`. */
-export function slice(total: number, parts: number, i: number): { first: number; n: number } {
-  const first = Math.floor((total * i) / parts);
-  return { first, n: Math.floor((total * (i + 1)) / parts) - first };
-}
-
-/** Segments of one shard: its users cut among its workers. */
-export function segmentsOf(plan: RunPlan, shard: number, shards: number, workers: number): Segment[] {
-  const count = shards * workers;
-  const out: Segment[] = [];
-  for (let w = 0; w < workers; w++) {
-    const index = shard * workers + w;
-    const { first, n } = slice(plan.traffic.users, count, index);
-    if (n < plan.traffic.contactsPerUser + 1) {
-      throw new Error(`${plan.traffic.users} users over ${count} worker segments leaves ${n} users in one, fewer than contactsPerUser + 1 = ` +
-        `${plan.traffic.contactsPerUser + 1}: use fewer --workers or shards, or more users`);
-    }
-    out.push({ index, count, userFirst: first, users: n });
-  }
-  return out;
-}
-
-/** Local share of a global count cut by striping (element v goes to segment v mod count). */
-export function stripedShare(total: number, seg: { index: number; count: number }): number {
-  return total <= seg.index ? 0 : Math.ceil((total - seg.index) / seg.count);
 }

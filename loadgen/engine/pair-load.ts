@@ -1,7 +1,7 @@
-// The 1:1 load engine: users in pairs (i <-> i^1), every user sends to its
-// partner, an open-model arrival schedule (k6's constant-arrival-rate) per
-// stage. `make run` and the full-path-vs-bare benchmark use it; the k6-style
-// executors of the load generator grow from here.
+// The 1:1 pair load engine: users in pairs (i <-> i^1), every user sends to
+// its partner, an open-model arrival schedule (k6's constant-arrival-rate) per
+// stage. `make run-pairs`, the capacity ramp and the full-path-vs-bare
+// benchmark use it; the k6-style executors of the load generator grow from here.
 //
 // Honest latency: each message carries its *scheduled* send time, and latency
 // is counted from that time to arrival at the recipient, in this process's
@@ -10,9 +10,9 @@
 //
 // Payload: [f64 scheduled ms][u32 sender][u32 number][u8 stage][padding].
 import { performance } from 'node:perf_hooks';
-import type { Driver, Endpoint } from './drivers/driver';
-import { LatencyHistogram, type LatencySummary } from './metrics/latency';
-import { runOpenLoop } from '../lib/open-loop';
+import type { Driver, Endpoint } from '../drivers/driver';
+import { LatencyHistogram, type LatencySummary } from '../metrics/latency';
+import { runOpenLoop } from '../../lib/open-loop';
 
 const HEADER_BYTES = 17;
 

@@ -5,13 +5,11 @@
 // interval, then thresholds and reports are judged again on the whole.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MetricsAggregate } from './metrics/aggregate';
-import { LatencyHistogram } from './metrics/latency';
-import { parseThresholds } from './thresholds';
-import { mergeTimelines } from './engine/timeline';
-import { finishSummary, SUMMARY_VERSION, type RunSummary } from './engine/summary';
-import { exitCodeOf } from './engine/run';
-import { SUMMARY_JSON } from './outputs/summary-json';
+import { MetricsAggregate } from '../metrics/aggregate';
+import { LatencyHistogram } from '../metrics/latency';
+import { parseThresholds } from '../model/thresholds';
+import { mergeTimelines } from './timeline';
+import { exitCodeOf, finishSummary, SUMMARY_JSON, SUMMARY_VERSION, type RunSummary } from './summary';
 
 export function readSummary(dir: string): RunSummary {
   const file = dir.endsWith('.json') ? dir : join(dir, SUMMARY_JSON);

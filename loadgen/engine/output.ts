@@ -1,11 +1,14 @@
 // Outputs are plug-ins with one small life cycle, like k6's: start (the run
 // is about to begin), interval (once per interval while it runs), end (the
-// summary is final). Each lives in its own file; the coordinator knows only
-// this interface.
+// summary is final). The interface lives here, with the coordinator that
+// calls it; each output is a file in loadgen/outputs/ and the command line
+// (loadgen/commands/) picks which ones a run gets, so the engine never
+// imports an output.
 import type { MetricsAggregate } from '../metrics/aggregate';
-import type { RunPlan } from '../engine/plan';
-import type { RunSummary } from '../engine/summary';
-import type { IntervalRecord } from '../engine/timeline';
+import type { RunPlan } from '../model/plan';
+import type { RunSummary } from './summary';
+import type { IntervalRecord } from './timeline';
+import type { ExecutorStatus } from '../workers/protocol';
 
 export interface LiveStatus {
   elapsedMs: number;
@@ -15,7 +18,7 @@ export interface LiveStatus {
   /** The interval just completed (all workers reported it). */
   last: IntervalRecord;
   intervalMs: number;
-  executors: { name: string; state: string; active: number; allocated: number }[];
+  executors: ExecutorStatus[];
 }
 
 export interface Output {

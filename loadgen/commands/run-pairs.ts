@@ -1,6 +1,9 @@
-// `make run`: start the system on its embedded defaults (a chat service and a
-// gateway as real processes, the SQLite store in a fresh data dir), drive a
-// short 1:1 load through it, print a summary and write results/<run-id>/.
+// `make run-pairs`: start the system on its embedded defaults (a chat service
+// and a gateway as real processes, the SQLite store in a fresh data dir), drive
+// a short 1:1 pair load through it (engine/pair-load.ts, no scenario file),
+// print a summary and write results/<run-id>/summary.json (the shape the
+// capacity model's pair-load adapter reads; its `scenario: 'smoke'` and
+// `started_by` fields are kept as they were for the files already written).
 //
 // Options (flags): --users 100 --rate 2000 --duration 5 --bytes 100
 //   --transport lean|ws --target ws://host:port/v1/ws (skip starting the system; needs WA_TOKEN_SECRET)
@@ -9,12 +12,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../server/common/paths';
-import { startSystem, type RunningSystem } from '../deploy/local-system';
-import type { TransportKind } from './client/transport';
-import { SystemDriver } from './drivers/system-driver';
-import { runPairLoad, type PairLoadResult } from './pair-load';
-import { processCpuSeconds } from '../lib/proc-cpu';
+import { REPO_ROOT } from '../../server/common/paths';
+import { startSystem, type RunningSystem } from '../../deploy/local-system';
+import type { TransportKind } from '../client/transport';
+import { SystemDriver } from '../drivers/system-driver';
+import { runPairLoad, type PairLoadResult } from '../engine/pair-load';
+import { processCpuSeconds } from '../../lib/proc-cpu';
 
 async function main(): Promise<number> {
   const { values } = parseArgs({

@@ -1,6 +1,8 @@
 // The load generator's built-in metrics, k6-style: trends (HDR histograms, in
 // milliseconds), counters, rates (share of true samples) and gauges. Threshold
 // names are checked against this list, so a typo fails before the run, as in k6.
+// The list is part of the scenario model (scenarios name these metrics);
+// loadgen/metrics records and adds them up.
 //
 // Every latency is measured in the worker thread that both sent and received,
 // with that thread's monotonic clock, from the *scheduled* time of the

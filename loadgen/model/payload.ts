@@ -1,6 +1,7 @@
 // The load generator's message body: a fixed header the recipient side reads
 // back, then padding up to the traffic model's message size. The target never
-// looks inside (for the real system it is opaque ciphertext).
+// looks inside (for the real system it is opaque ciphertext). Workloads
+// write it, the world reads it back, the plan bounds messageBytes by it.
 //
 //   [0..8)   f64  scheduled send time, worker clock (performance.now() ms)
 //   [8..12)  u32  stream: sender * contactsPerUser + contact index (worker-local)

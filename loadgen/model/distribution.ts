@@ -1,6 +1,6 @@
 // Sampling the traffic model's distributions with a small seeded PRNG
 // (xorshift32: ~2 ns per draw, reproducible per worker and seed).
-import type { Distribution } from '../scenario';
+import type { Distribution } from './scenario';
 
 export class Rng {
   private s: number;

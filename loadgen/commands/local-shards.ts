@@ -14,13 +14,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
-import { startSystem, type RunningSystem } from '../../deploy/local-system';
-import { mergeSummaries, readSummary } from '../merge';
-import type { RunSummary } from './summary';
-import type { RunPlan } from './plan';
-import type { Scenario } from '../scenario';
+import type { RunningSystem } from '../../deploy/local-system';
+import { mergeSummaries, readSummary } from '../engine/merge';
+import type { RunSummary } from '../engine/summary';
+import type { RunPlan } from '../model/plan';
+import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
+import { freshUserBase, startLocalTarget, systemUsageSince } from '../engine/local-target';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */
 export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
@@ -57,13 +57,14 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       const online = Math.ceil(o.plan.traffic.users * o.plan.traffic.onlineShare);
       const gateways = Math.max(o.scenario.system?.gateways ?? 1, Math.ceil(online / CONNECTIONS_PER_GATEWAY_MAX));
       o.log(`setup: starting the system with ${gateways} gateway(s) for ${online} connections over ${o.procs} load generator processes ...`);
-      system = await startSystem({ gateways, env: o.scenario.system?.env });
-      urls = system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`);
-      secret = system.secret;
-      chatTarget = system.chatTarget;
+      const local = await startLocalTarget(gateways, o.scenario.system);
+      system = local.system;
+      urls = local.urls;
+      secret = local.secret;
+      chatTarget = local.chatTarget;
     }
     const rssIdle = system ? system.rssBytes() : null;
-    const userBase = PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1_000_000) * 10_000_000;
+    const userBase = freshUserBase();
     const workers = Math.max(1, Math.floor(availableParallelism() / o.procs));
     const ready: Promise<void>[] = [];
     const exited: Promise<number>[] = [];
@@ -71,7 +72,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       const dir = join(o.outDir, `shard-${i + 1}`);
       mkdirSync(dir, { recursive: true });
       const args = [
-        join(__dirname, '..', 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
+        join(__dirname, 'cli.js'), 'run', o.scenarioArg, '--shard', `${i + 1}/${o.procs}`, '--target', urls.join(','),
         '--user-base', String(userBase), '--out', dir, '--run-id', `${o.runId}-shard${i + 1}of${o.procs}`, '--quiet',
         '--metrics-port', o.childMetrics ? '0' : 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
       ];
@@ -117,18 +118,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     const merged = mergeSummaries(parts, o.runId, ['loadgen', 'run', o.scenarioArg, '--procs', String(o.procs), ...o.passThrough].join(' '));
     merged.phases.setup_ms = setupMs;
     merged.target.started_by_loadgen = system !== null;
-    if (system && cpuStart) {
-      const end = system.cpuSeconds();
-      const rss = system.rssBytes();
-      merged.system = {};
-      for (const [name, cpu] of Object.entries(end)) {
-        const cpuS = cpu - (cpuStart[name] ?? cpu);
-        merged.system[name] = {
-          cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
-          rss_bytes: rss[name] ?? null, rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,
-        };
-      }
-    }
+    if (system && cpuStart) merged.system = systemUsageSince(system, cpuStart, measuredMs, rssIdle, rssConnected);
     return merged;
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');

@@ -17,33 +17,30 @@
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed (or abortOnFail stopped the
 // run), 104 invalid scenario or options, 105 interrupted, 1 anything else.
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DIST_DIR, REPO_ROOT } from '../server/common/paths';
-import type { Scenario } from './scenario';
-import { WORKLOAD_NAMES } from './scenario';
-import { parseDurationMs } from './engine/duration';
-import { planRun, segmentsOf } from './engine/plan';
-import { runScenario } from './engine/run';
-import { METRICS } from './metrics/catalog';
-import { mergeSummaries, readSummary } from './merge';
-import { progressOutput } from './outputs/progress';
-import { summaryTextOutput, renderSummaryText, SUMMARY_TXT } from './outputs/summary-text';
-import { summaryJsonOutput, writeSummaryJson } from './outputs/summary-json';
-import { junitOutput, renderJunit, JUNIT_XML } from './outputs/junit';
-import { metricsEndpointOutput } from './outputs/metrics-endpoint';
-import { reportHtmlOutput, writeReportHtml } from './outputs/report-html';
-import type { Output } from './outputs/output';
-import { runLocalShards, READY_LINE } from './engine/local-shards';
+import { REPO_ROOT } from '../../server/common/paths';
+import { WORKLOAD_NAMES } from '../model/scenario';
+import { parseDurationMs } from '../model/duration';
+import { planRun } from '../model/plan';
+import { segmentsOf } from '../model/segments';
+import { runScenario } from '../engine/run';
+import { METRICS } from '../model/metric-catalog';
+import { mergeSummaries, readSummary } from '../engine/merge';
+import { progressOutput } from '../outputs/progress';
+import { summaryTextOutput, renderSummaryText, SUMMARY_TXT } from '../outputs/summary-text';
+import { summaryJsonOutput } from '../outputs/summary-json';
+import { junitOutput } from '../outputs/junit';
+import { metricsEndpointOutput } from '../outputs/metrics-endpoint';
+import { reportHtmlOutput } from '../outputs/report-html';
+import type { Output } from '../engine/output';
+import { runLocalShards, READY_LINE } from './local-shards';
+import { listScenarioNames, loadScenario } from './scenario-files';
+import { ConfigError, EXIT_INVALID_CONFIG, UsageError } from './errors';
 
-export const EXIT_INVALID_CONFIG = 104;
 const CONNECTIONS_PER_SOURCE_ADDRESS = 25_000;
-
-class UsageError extends Error {}
-/** The scenario or the options are invalid (found before anything started). */
-class ConfigError extends Error {}
 
 const USAGE = `usage:
   loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
@@ -53,44 +50,6 @@ const USAGE = `usage:
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
 <scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
-
-/** scenarios/smoke.ts | smoke | path/x.ts | path/x.js -> the compiled module. */
-export function resolveScenarioModule(arg: string): { module: string; file: string } {
-  const bare = /^[A-Za-z0-9_-]+$/.test(arg);
-  if (bare) return { module: join(DIST_DIR, 'scenarios', `${arg}.js`), file: `scenarios/${arg}.ts` };
-  const abs = isAbsolute(arg) ? arg : resolve(process.cwd(), arg);
-  if (abs.endsWith('.js')) return { module: abs, file: relative(REPO_ROOT, abs) };
-  if (abs.endsWith('.ts')) {
-    const rel = relative(REPO_ROOT, abs);
-    if (rel.startsWith('..')) throw new UsageError(`${arg} is outside the repository; pass its compiled .js instead`);
-    return { module: join(DIST_DIR, rel.replace(/\.ts$/, '.js')), file: rel };
-  }
-  throw new UsageError(`scenario "${arg}": expected scenarios/<name>.ts, <name> or a .js module`);
-}
-
-export function loadScenario(arg: string): { scenario: Scenario; file: string } {
-  const { module, file } = resolveScenarioModule(arg);
-  if (!existsSync(module)) {
-    throw new UsageError(`no compiled scenario at ${relative(process.cwd(), module)} (for ${arg}); build first: npx tsc -p tsconfig.json` +
-      ` (scenarios: ${listScenarioNames().join(', ') || 'none built'})`);
-  }
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(module) as { default?: Scenario; scenario?: Scenario };
-  const scenario = mod.default ?? mod.scenario;
-  if (!isScenario(scenario)) throw new UsageError(`${file} exports no load scenario (export default defineScenario({...}))`);
-  return { scenario, file };
-}
-
-function isScenario(x: unknown): x is Scenario {
-  const s = x as Scenario | undefined;
-  return typeof s === 'object' && s !== null && typeof s.name === 'string' && typeof s.options?.scenarios === 'object';
-}
-
-function listScenarioNames(): string[] {
-  const dir = join(DIST_DIR, 'scenarios');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)).sort();
-}
 
 /** "127.0.0.1-127.0.0.8" or "127.0.0.1,127.0.0.2" -> list (loopback only). */
 export function parseLocalAddresses(spec: string): string[] {
@@ -252,7 +211,7 @@ function startFromStdin(): Promise<number> {
   });
 }
 
-function cmdMerge(argv: string[]): number {
+async function cmdMerge(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
   if (positionals.length === 0) throw new UsageError('merge needs run directories (each with a summary.json)');
   const parts = positionals.map(readSummary);
@@ -260,9 +219,7 @@ function cmdMerge(argv: string[]): number {
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
   mkdirSync(outDir, { recursive: true });
   const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
-  writeSummaryJson(merged, outDir);
-  writeFileSync(join(outDir, JUNIT_XML), renderJunit(merged));
-  writeReportHtml(merged, outDir);
+  for (const out of [summaryJsonOutput, junitOutput, reportHtmlOutput]) await out.end?.(merged, outDir);
   const text = renderSummaryText(merged);
   writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');
   if (!values.quiet) process.stdout.write(text + '\n');
@@ -296,7 +253,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
-      case 'merge': return cmdMerge(rest);
+      case 'merge': return await cmdMerge(rest);
       case 'list': return cmdList();
       case undefined: case 'help': case '-h': case '--help':
         process.stdout.write(USAGE + '\n');

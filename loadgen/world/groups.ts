@@ -12,8 +12,8 @@
 // On the wire, a group message's header carries stream = g * 256 + sender
 // position (GROUP_POSITIONS_MAX = the server's 256-member limit) and the
 // group flag, so a recipient finds its tracker stream without a lookup.
-import type { TrafficModel } from '../scenario';
-import { intSampler, type Rng } from '../engine/distribution';
+import type { TrafficModel } from '../model/scenario';
+import { intSampler, type Rng } from '../model/distribution';
 
 /** Positions per group on the wire (the server's group_members_max). */
 export const GROUP_POSITIONS_MAX = 256;
@@ -77,6 +77,19 @@ export class GroupTable {
   /** Tracker stream for messages from `senderPos` as seen by `recipientPos`. */
   recvStream(g: number, senderPos: number, recipientPos: number): number {
     return this.recvBase[g]! + senderPos * this.size[g]! + recipientPos;
+  }
+
+  /**
+   * The tracker stream of a group message that arrived at local user r, from
+   * its wire stream (group * 256 + sender position); -1 if r is not a member
+   * of that group, is the sender itself, or the wire stream names no sender.
+   */
+  recvStreamAt(wireStream: number, r: number): number {
+    const g = Math.floor(wireStream / GROUP_POSITIONS_MAX);
+    const pos = wireStream - g * GROUP_POSITIONS_MAX;
+    if (g >= this.count || pos >= this.size[g]!) return -1;
+    const rp = this.positionOf(g, r);
+    return rp < 0 || rp === pos ? -1 : this.recvStream(g, pos, rp);
   }
 
   /** The local recipient of a group tracker stream (stream >= streamBase). */

@@ -7,15 +7,26 @@
 // Operators: < <= > >= == === !=. A failed threshold makes the run exit 99;
 // with abortOnFail it also stops the run as soon as it fails (after
 // delayAbortEval), still exiting 99.
-import { metricInfo, splitMetricName, type MetricType } from './metrics/catalog';
-import type { Aggregation, MetricsAggregate } from './metrics/aggregate';
+import { metricInfo, splitMetricName, type MetricType } from './metric-catalog';
 import type { ThresholdSpec } from './scenario';
-import { parseDurationMs } from './engine/duration';
+import { parseDurationMs } from './duration';
 
 /** k6's exit code when thresholds failed (also when abortOnFail stopped the run). */
 export const EXIT_THRESHOLDS_FAILED = 99;
 
 export type Operator = '<' | '<=' | '>' | '>=' | '==' | '!=';
+
+/** k6's aggregation names ('p' is p(N), with the percentile beside it). */
+export type Aggregation = 'avg' | 'min' | 'med' | 'max' | 'p' | 'count' | 'rate' | 'value';
+
+/**
+ * Where a threshold reads its metric's value: the coordinator's cumulative
+ * metrics or one breakpoint window (loadgen/metrics/aggregate.ts). An
+ * interface here, so the scenario model stays below the metrics machinery.
+ */
+export interface MetricReader {
+  value(name: string, aggregation: Aggregation, percentile?: number): number;
+}
 
 export interface Threshold {
   /** As written, e.g. "p(99)<100". */
@@ -105,17 +116,17 @@ export function compare(actual: number, op: Operator, limit: number): boolean {
   }
 }
 
-export function evaluate(t: Threshold, metrics: MetricsAggregate): ThresholdResult {
+export function evaluate(t: Threshold, metrics: MetricReader): ThresholdResult {
   const actual = metrics.value(t.metric, t.aggregation, t.percentile);
   return { metric: t.metric, source: t.source, ok: compare(actual, t.op, t.limit), actual };
 }
 
-export function evaluateAll(thresholds: readonly Threshold[], metrics: MetricsAggregate): ThresholdResult[] {
+export function evaluateAll(thresholds: readonly Threshold[], metrics: MetricReader): ThresholdResult[] {
   return thresholds.map((t) => evaluate(t, metrics));
 }
 
 /** The first abortOnFail threshold that fails at `elapsedMs` into the run (null: keep going). */
-export function abortingThreshold(thresholds: readonly Threshold[], metrics: MetricsAggregate, elapsedMs: number): ThresholdResult | null {
+export function abortingThreshold(thresholds: readonly Threshold[], metrics: MetricReader, elapsedMs: number): ThresholdResult | null {
   for (const t of thresholds) {
     if (!t.abortOnFail || elapsedMs < t.delayAbortEvalMs) continue;
     const r = evaluate(t, metrics);

@@ -1,0 +1,201 @@
+// One connection per user of the world: each user's state (offline,
+// connecting, online), its connection while it has one, the online set, the
+// heartbeat that keeps silent connections past the server's idle timeout, and
+// the routing of every connection's events to the world (each tagged with the
+// user, and dropped once that connection is no longer the user's current one).
+// During setup a connect counts as done when the target's DrainDone arrives:
+// waitDrainDone() lets setup wait for it.
+import { performance } from 'node:perf_hooks';
+import type { ConnectionEvents, LoadConnection, LoadDriver } from '../drivers/connection';
+import { OnlineSet } from './online-set';
+
+export const enum UserState {
+  Offline = 0,
+  Connecting = 1,
+  Online = 2,
+}
+
+/** Silent connections send a ping this often (the server's idle timeout is 60 s by default). */
+const HEARTBEAT_MS = 20_000;
+
+/** What happens on a user's current connection, for the world to act on. */
+export interface UserEvents {
+  onDeliver(u: number, body: Uint8Array, replay: boolean, chatId: string, id: number): void;
+  onSent(u: number, ref: number, id: number, chatId: string): void;
+  onRejected(u: number, ref: number, code: string): void;
+  onError(u: number, code: string): void;
+  onReceipt(u: number, chatId: string, kind: number, upTo: number): void;
+  /** DrainDone outside setup (setup's are settled here). */
+  onDrainDone(u: number, messages: number): void;
+  /** The target closed the user's current connection (not one we closed or replaced). */
+  onClose(u: number): void;
+}
+
+export class Connections {
+  readonly online: OnlineSet;
+  readonly isOnline = (u: number): boolean => this.state[u] === UserState.Online;
+  private readonly state: Uint8Array;
+  private readonly conns: (LoadConnection | null)[];
+  private readonly closingByUs: Uint8Array;
+  private readonly lastActivityMs: Float64Array;
+  /** Setup connects waiting for their DrainDone. */
+  private readonly drainWaits = new Map<number, () => void>();
+  private lastHeartbeatSweepMs = 0;
+  private closingAll = false;
+
+  /**
+   * @param userFirst global index of local user 0 (the world's slice of the run's users)
+   * @param localAddresses source addresses to spread connections over (none: the kernel's choice)
+   */
+  constructor(
+    n: number,
+    private readonly userFirst: number,
+    private readonly driver: LoadDriver,
+    private readonly localAddresses: string[],
+    private readonly events: UserEvents,
+  ) {
+    this.online = new OnlineSet(n);
+    this.state = new Uint8Array(n);
+    this.conns = new Array(n).fill(null);
+    this.closingByUs = new Uint8Array(n);
+    this.lastActivityMs = new Float64Array(n);
+  }
+
+  globalIndex(u: number): number {
+    return this.userFirst + u;
+  }
+
+  isOffline(u: number): boolean {
+    return this.state[u] === UserState.Offline;
+  }
+
+  /** User u's connection while it is online. */
+  connection(u: number): LoadConnection | null {
+    return this.conns[u];
+  }
+
+  /** We closed u's connection ourselves (it must not reconnect by itself). */
+  closedByUs(u: number): boolean {
+    return this.closingByUs[u] === 1;
+  }
+
+  /** Set once the world is closing: connections opening now are closed at once, closes are expected. */
+  get closing(): boolean {
+    return this.closingAll;
+  }
+
+  beginClosing(): void {
+    this.closingAll = true;
+  }
+
+  /** Open user u's connection; resolves once it is online. */
+  async connect(u: number): Promise<void> {
+    this.state[u] = UserState.Connecting;
+    this.closingByUs[u] = 0;
+    const gi = this.globalIndex(u);
+    const addr = this.localAddresses.length > 0 ? this.localAddresses[gi % this.localAddresses.length] : undefined;
+    let conn: LoadConnection;
+    try {
+      const ev = this.eventsFor(u);
+      conn = await this.driver.connect(gi, ev, addr);
+      ev.bind(conn);
+    } catch (err) {
+      this.state[u] = UserState.Offline;
+      throw err;
+    }
+    if (this.closingAll) {
+      conn.close();
+      this.state[u] = UserState.Offline;
+      return;
+    }
+    this.conns[u] = conn;
+    this.state[u] = UserState.Online;
+    this.lastActivityMs[u] = performance.now();
+    this.online.add(u);
+  }
+
+  /** Close user u's connection on purpose; false if it had none. */
+  close(u: number): boolean {
+    const c = this.conns[u];
+    this.lost(u);
+    if (!c) return false;
+    this.closingByUs[u] = 1;
+    c.close();
+    return true;
+  }
+
+  /** User u has no connection any more (the target closed it, or we did). */
+  lost(u: number): void {
+    this.online.remove(u);
+    this.state[u] = UserState.Offline;
+    this.conns[u] = null;
+  }
+
+  /** User u just wrote: its connection is not silent. */
+  touch(u: number, now: number): void {
+    this.lastActivityMs[u] = now;
+  }
+
+  /** Once a second, a heartbeat on every connection silent for HEARTBEAT_MS. */
+  heartbeats(now: number): void {
+    if (now - this.lastHeartbeatSweepMs < 1000) return;
+    this.lastHeartbeatSweepMs = now;
+    for (let i = 0; i < this.online.size; i++) {
+      const u = this.online.at(i);
+      if (now - this.lastActivityMs[u]! > HEARTBEAT_MS) {
+        this.lastActivityMs[u] = now;
+        this.conns[u]!.heartbeat();
+      }
+    }
+  }
+
+  /** Resolves when user u's next DrainDone arrives (call before connecting); rejects after `timeoutMs`. */
+  waitDrainDone(u: number, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.drainWaits.delete(u);
+        reject(new Error(`no DrainDone within ${timeoutMs} ms of connecting`));
+      }, timeoutMs);
+      this.drainWaits.set(u, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The connect failed: nobody waits for its DrainDone any more (the wait's timer runs out quietly). */
+  cancelDrainWait(u: number): void {
+    this.drainWaits.delete(u);
+  }
+
+  /** Events of one connection of user u; `bind` tells them which connection they belong to. */
+  private eventsFor(u: number): ConnectionEvents & { bind(c: LoadConnection): void } {
+    const sink = this.events;
+    let live = true;
+    let mine: LoadConnection | null = null;
+    return {
+      bind: (c: LoadConnection) => {
+        mine = c;
+      },
+      onDeliver: (body, replay, chatId, id) => live && sink.onDeliver(u, body, replay, chatId, id),
+      onSent: (ref, id, chatId) => live && sink.onSent(u, ref, id, chatId),
+      onRejected: (ref, code) => live && sink.onRejected(u, ref, code),
+      onError: (code) => live && sink.onError(u, code),
+      onReceipt: (chatId, kind, upTo) => live && sink.onReceipt(u, chatId, kind, upTo),
+      onDrainDone: (messages) => live && this.drainDone(u, messages),
+      onClose: () => {
+        if (!live) return;
+        live = false;
+        // Only the user's current connection matters: one we closed, or replaced, is gone already.
+        if (mine !== null && this.conns[u] === mine) sink.onClose(u);
+      },
+    };
+  }
+
+  private drainDone(u: number, messages: number): void {
+    const setup = this.drainWaits.get(u);
+    if (!setup) return this.events.onDrainDone(u, messages);
+    this.drainWaits.delete(u);
+    setup();
+  }
+}

@@ -1,0 +1,113 @@
+// Sends in flight: one pooled slot per send waiting for its reply (the `sent`
+// ack, or on a bare target the delivery itself), found again by the ref the
+// target echoes (ref = slot + 1) or, on a bare target, by the slot written in
+// the message header. Every slot taken is also queued for its timeout in send
+// order, so expiring walks from the head and stops at the first send still in
+// time. Slots are reused: no allocation per send besides the timeout entry.
+import type { Vu } from '../executors/executor';
+
+/** An in-flight send, pooled; ref on the wire = index + 1. */
+export interface PendingSend {
+  index: number;
+  /** Bumped on every reuse, so a stale timeout entry or late reply is recognised. */
+  seq: number;
+  inUse: boolean;
+  vu: Vu | null;
+  gen: number;
+  sender: number;
+  stream: number;
+  number: number;
+  scheduledMs: number;
+  sentAtMs: number;
+  scenario: number;
+  /** The group sent to (stream = group * 256 + sender position), or -1 for a 1:1 message. */
+  group: number;
+}
+
+export class SendPool {
+  private readonly slots: PendingSend[] = [];
+  private readonly free: number[] = [];
+  /** In-use slots per sender (to abandon them when its connection closes). */
+  private readonly bySender: Int32Array;
+  private readonly timeoutFifo: { p: PendingSend; seq: number }[] = [];
+  private timeoutHead = 0;
+
+  constructor(users: number) {
+    this.bySender = new Int32Array(users);
+  }
+
+  /** A slot for this message, sent at `now`: it waits for its reply (or its timeout). */
+  take(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number, now: number): PendingSend {
+    const idx = this.free.pop();
+    let p: PendingSend;
+    if (idx === undefined) {
+      p = { index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0, scenario: 0, group: -1 };
+      this.slots.push(p);
+    } else {
+      p = this.slots[idx]!;
+    }
+    p.seq++;
+    p.inUse = true;
+    this.timeoutFifo.push({ p, seq: p.seq });
+    p.vu = vu;
+    p.gen = vu.gen;
+    p.sender = sender;
+    p.stream = stream;
+    p.number = num;
+    p.scheduledMs = vu.scheduledMs;
+    p.scenario = scenario;
+    p.group = group;
+    this.bySender[sender]!++;
+    p.sentAtMs = now;
+    return p;
+  }
+
+  /** Free the slot and end its iteration. */
+  release(p: PendingSend, ok: boolean): void {
+    p.inUse = false;
+    this.bySender[p.sender]!--;
+    const vu = p.vu!;
+    p.vu = null;
+    this.free.push(p.index);
+    vu.executor.iterationDone(vu, p.gen, ok);
+  }
+
+  /** The send a reply with this ref answers, if it is still waiting (else it timed out already). */
+  ofRef(ref: number, sender: number): PendingSend | null {
+    const p = this.slots[ref - 1];
+    return p !== undefined && p.inUse && p.sender === sender ? p : null;
+  }
+
+  /** The send a delivered header names (bare targets: the iteration ends at the delivery), if still waiting. */
+  ofHeader(slot: number, stream: number, num: number): PendingSend | null {
+    const p = this.slots[slot];
+    return p !== undefined && p.inUse && p.stream === stream && p.number === num ? p : null;
+  }
+
+  hasInFlight(sender: number): boolean {
+    return this.bySender[sender] !== 0;
+  }
+
+  /** Each send of `sender` still in flight, to `f` (which may release it). */
+  forEachOf(sender: number, f: (p: PendingSend) => void): void {
+    for (const p of this.slots) if (p.inUse && p.sender === sender) f(p);
+  }
+
+  /** Sends older than `timeoutMs` at `now`, oldest first, to `onExpired` (which must release them). */
+  expire(now: number, timeoutMs: number, onExpired: (p: PendingSend) => void): void {
+    const limit = now - timeoutMs;
+    const fifo = this.timeoutFifo;
+    while (this.timeoutHead < fifo.length) {
+      const e = fifo[this.timeoutHead]!;
+      if (e.p.seq === e.seq && e.p.inUse) {
+        if (e.p.sentAtMs > limit) break;
+        onExpired(e.p);
+      }
+      this.timeoutHead++;
+    }
+    if (this.timeoutHead > 4096 && this.timeoutHead * 2 > fifo.length) {
+      fifo.splice(0, this.timeoutHead);
+      this.timeoutHead = 0;
+    }
+  }
+}
