@@ -1,4 +1,4 @@
-// The `breakpoint` scenario's report (issue 4: loadgen/engine/breakpoint.ts,
+// The `breakpoint` scenario's report (loadgen/engine/breakpoint.ts,
 // summary.json `reports.breakpoint`): the delivered rate of the last window
 // that held the scenario's breakpoint thresholds before the first that broke.
 // That is the node's capacity figure for gateways, chat nodes and the store.

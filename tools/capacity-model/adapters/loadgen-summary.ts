@@ -1,5 +1,5 @@
-// Adapter (c): summary.json of the k6-style load generator (issue 4,
-// loadgen/engine/summary.ts RunSummary, version 1). From any scenario: the
+// Adapter (c): summary.json of the k6-style load generator
+// (loadgen/engine/summary.ts RunSummary, version 1). From any scenario: the
 // system processes' CPU per delivered message and the gateways' memory per
 // connection (RSS once connected minus RSS before); from a breakpoint run also
 // the capacity figure (./breakpoint.ts).
