@@ -39,13 +39,14 @@ export class ChatCache {
 
   /** The chat if `user` is a member of it (and it is of `kind`); NOT_A_PARTICIPANT otherwise, also for unknown chats. */
   async memberChat(chatId: string, user: number, kind?: ChatKind): Promise<CachedChat> {
+    return this.memberChatCached(chatId, user, kind) ?? member(await this.get(chatId), chatId, user, kind);
+  }
+
+  /** memberChat without a store read: undefined when the chat is not cached (the hot path stays synchronous on a hit). */
+  memberChatCached(chatId: string, user: number, kind?: ChatKind): CachedChat | undefined {
     invariant(chatId.length > 0 && chatId.length <= this.limits.chat_id_bytes_max, 'chat ids are validated at the edge');
-    const chat = await this.get(chatId);
-    if (!chat || !chat.members.has(user) || (kind !== undefined && chat.kind !== kind)) {
-      // Same answer for "no such chat" and "not yours": do not reveal which chats exist.
-      throw new ProtocolError(ErrorCode.NOT_A_PARTICIPANT, `not a participant of ${chatId}`);
-    }
-    return chat;
+    const hit = this.chats.get(chatId);
+    return hit && member(hit, chatId, user, kind);
   }
 
   add(chat: CachedChat): void {
@@ -57,6 +58,14 @@ export class ChatCache {
     this.chats.set(chat.chat_id, chat);
     invariant(this.chats.size <= this.limits.chat_cache_entries_max, 'chat cache within chat_cache_entries_max');
   }
+}
+
+function member(chat: CachedChat | null, chatId: string, user: number, kind: ChatKind | undefined): CachedChat {
+  if (!chat || !chat.members.has(user) || (kind !== undefined && chat.kind !== kind)) {
+    // Same answer for "no such chat" and "not yours": do not reveal which chats exist.
+    throw new ProtocolError(ErrorCode.NOT_A_PARTICIPANT, `not a participant of ${chatId}`);
+  }
+  return chat;
 }
 
 export class ClientIdCache {

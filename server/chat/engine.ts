@@ -181,7 +181,7 @@ export class ChatEngine<L extends LinkSink> {
     this.ctx.watermarks.takeIfDue(tick.batch);
     const input = emptyTickInput<L>();
     for (const { link, ev } of items) this.intake(link, ev, input, tick);
-    for (const state of input.connected) await this.ensureUser(state.user, tick.nowMs);
+    for (const state of input.connected) if (!this.ctx.users.has(state.user)) await this.ensureUser(state.user, tick.nowMs);
     await this.runOps(input.ops, tick);
     await this.receipts.apply(input.acks, tick);
     await this.commit(tick);
@@ -237,7 +237,6 @@ export class ChatEngine<L extends LinkSink> {
   }
 
   private async ensureUser(user: number, nowMs: number): Promise<void> {
-    if (this.ctx.users.has(user)) return;
     await this.ctx.store.ensureUser(user, nowMs);
     this.ctx.users.remember(user);
   }

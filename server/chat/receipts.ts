@@ -7,7 +7,7 @@
 // message (chat-state.ts: aggregateMoves), not one receipt per member.
 import { ErrorCode, ProtocolError } from '../common/errors';
 import { ReceiptKind } from '../common/protocol';
-import { ChatKind, MessageKind } from '../store/store';
+import { ChatKind, MessageKind, type MemberState } from '../store/store';
 import { advanceDelivered, advanceRead, aggregateMoves, recentAtOrBelow, recentSenders, rollOverOwn, type CachedChat } from './chat-state';
 import { replyError, type EngineContext, type Tick } from './context';
 import type { Effect } from './effects';
@@ -25,36 +25,38 @@ export class Receipts<L extends GatewayLinkRef> {
   async apply(acks: readonly AckIn<L>[], tick: Tick<L>): Promise<void> {
     const groupsMoved = new Set<CachedChat>();
     for (const a of acks) {
-      const chat = await this.ctx.chats.get(a.ack.chat_id);
+      // Cache hits stay synchronous: an await per ack costs a promise and a microtask turn.
+      const chat = this.ctx.chats.cached(a.ack.chat_id) ?? (await this.ctx.chats.get(a.ack.chat_id));
       if (!chat || !chat.members.has(a.state.user)) {
         replyError(this.ctx, a.state, a.ref, new ProtocolError(ErrorCode.NOT_A_PARTICIPANT, `not a participant of ${a.ack.chat_id}`));
         continue;
       }
-      if (await this.applyOne(a, chat, tick) && chat.kind === ChatKind.Group) groupsMoved.add(chat);
+      const member = chat.members.get(a.state.user)!;
+      const read = Math.min(a.ack.read_up_to || 0, chat.last_id);
+      const delivered = Math.min(Math.max(a.ack.delivered_up_to || 0, read), chat.last_id);
+      let head: { id: number; seq: number } | null = null;
+      if (delivered > member.delivered_id) {
+        head = recentAtOrBelow(chat, delivered) ?? (await this.ctx.store.headAtOrBelow(chat.chat_id, delivered));
+      }
+      if (this.applyOne(a, chat, member, head, read, tick) && chat.kind === ChatKind.Group) groupsMoved.add(chat);
     }
     for (const chat of groupsMoved) tick.afterCommit.push(...(await aggregateReceipts(this.ctx, chat)));
   }
 
-  /** One ack: returns whether a watermark moved. */
-  private async applyOne(a: AckIn<L>, chat: CachedChat, tick: Tick<L>): Promise<boolean> {
+  /** One ack, with the newest message at or below its delivered mark (`head`): returns whether a watermark moved. */
+  private applyOne(a: AckIn<L>, chat: CachedChat, member: MemberState, head: { id: number; seq: number } | null, read: number, tick: Tick<L>): boolean {
     const user = a.state.user;
-    const member = chat.members.get(user)!;
-    const read = Math.min(a.ack.read_up_to || 0, chat.last_id);
-    const delivered = Math.min(Math.max(a.ack.delivered_up_to || 0, read), chat.last_id);
     const direct = chat.kind === ChatKind.Direct;
     let moved = false;
-    if (delivered > member.delivered_id) {
-      const head = recentAtOrBelow(chat, delivered) ?? (await this.ctx.store.headAtOrBelow(chat.chat_id, delivered));
-      if (head && head.seq > member.delivered_seq) {
-        const before = member.delivered_seq;
-        advanceDelivered(member, head.id, head.seq);
-        rollOverOwn(chat, member);
-        if (direct) {
-          this.ctx.pending.add(user, before - member.delivered_seq);
-          tick.afterCommit.push(this.receipt(chat, user, ReceiptKind.DELIVERED, head.id));
-        }
-        moved = true;
+    if (head && head.seq > member.delivered_seq) {
+      const before = member.delivered_seq;
+      advanceDelivered(member, head.id, head.seq);
+      rollOverOwn(chat, member);
+      if (direct) {
+        this.ctx.pending.add(user, before - member.delivered_seq);
+        tick.afterCommit.push(this.receipt(chat, user, ReceiptKind.DELIVERED, head.id));
       }
+      moved = true;
     }
     if (read > member.read_id) {
       advanceRead(member, read);

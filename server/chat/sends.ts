@@ -15,6 +15,12 @@ import { appendMessage, type EngineContext, type Tick } from './context';
 import type { Op, SendOp } from './inbound';
 import type { GatewayLinkRef } from './routes';
 
+/** Where a send goes: its chat and who gets it live. */
+interface Target {
+  chat: CachedChat;
+  recipients: number[];
+}
+
 export class Sends<L extends GatewayLinkRef> {
   /** Test aid (server/common/debug-slowdown.ts): CPU µs burnt per accepted message; 0 in production. */
   debugSlowdownUs = 0;
@@ -59,7 +65,9 @@ export class Sends<L extends GatewayLinkRef> {
       tick.afterCommit.push({ t: 'sent', to: s.state, ref: s.ref, msg: earlier });
       return;
     }
-    const { chat, recipients } = s.send.chat_id ? await this.groupTarget(s) : await this.directTarget(s, tick);
+    // A 1:1 send to a cached chat stays synchronous: an await per message costs a promise and a microtask turn.
+    const target = s.send.chat_id ? this.groupTarget(s) : this.directTarget(s, tick);
+    const { chat, recipients } = target instanceof Promise ? await target : target;
     if (this.debugSlowdownUs > 0) spinUs(this.debugSlowdownUs);
     const msg = appendMessage(ctx, tick, chat, from, s.send.client_msg_id, s.send.body, MessageKind.User);
     if (s.send.chat_id) ctx.stats.sendsGroup++;
@@ -69,26 +77,43 @@ export class Sends<L extends GatewayLinkRef> {
     tick.afterCommit.push({ t: 'message', msg, users: recipients, recvAtUs: s.recv_at_us });
   }
 
-  private async groupTarget(s: SendOp<L>): Promise<{ chat: CachedChat; recipients: number[] }> {
-    const from = s.state.user;
-    const chat = await this.ctx.chats.memberChat(s.send.chat_id, from, ChatKind.Group);
-    const recipients: number[] = [];
-    for (const u of chat.members.keys()) if (u !== from) recipients.push(u);
-    return { chat, recipients };
+  /** The group and its other members, synchronously when the group is cached. */
+  private groupTarget(s: SendOp<L>): Target | Promise<Target> {
+    const chats = this.ctx.chats;
+    const cached = chats.memberChatCached(s.send.chat_id, s.state.user, ChatKind.Group);
+    if (cached) return groupRecipients(cached, s.state.user);
+    return chats.memberChat(s.send.chat_id, s.state.user, ChatKind.Group).then((chat) => groupRecipients(chat, s.state.user));
   }
 
-  private async directTarget(s: SendOp<L>, tick: Tick<L>): Promise<{ chat: CachedChat; recipients: number[] }> {
+  /** The recipient's chat, synchronously when its pending count and chat are cached (the steady path). */
+  private directTarget(s: SendOp<L>, tick: Tick<L>): Target | Promise<Target> {
     const { ctx } = this;
-    const from = s.state.user;
     const to = s.send.to_user;
     if (!ctx.users.has(to)) throw new ProtocolError(ErrorCode.UNKNOWN_USER, `user ${to} does not exist`);
-    // Cache hits stay synchronous: an await per message costs a promise and a microtask turn.
-    const pending = ctx.pending.cached(to) ?? (await ctx.pending.of(to));
-    const max = ctx.limits.offline_queue_messages_max;
-    if (pending >= max) throw new ProtocolError(ErrorCode.QUEUE_FULL, `user ${to} has offline_queue_messages_max=${max} undelivered messages`);
-    const chat = ctx.chats.cached(directChatId(from, to)) ?? (await this.directChat(from, to, tick));
-    ctx.pending.add(to, 1);
+    const pending = ctx.pending.cached(to);
+    const chat = ctx.chats.cached(directChatId(s.state.user, to));
+    if (pending === undefined || chat === undefined) return this.directTargetLoaded(s, tick);
+    return this.takeQueueSlot(to, pending, chat);
+  }
+
+  private async directTargetLoaded(s: SendOp<L>, tick: Tick<L>): Promise<Target> {
+    const to = s.send.to_user;
+    this.checkQueue(to, await this.ctx.pending.of(to)); // before the chat is created: a refused send stores nothing
+    const chat = this.ctx.chats.cached(directChatId(s.state.user, to)) ?? (await this.directChat(s.state.user, to, tick));
+    this.ctx.pending.add(to, 1);
     return { chat, recipients: [to] };
+  }
+
+  private takeQueueSlot(to: number, pending: number, chat: CachedChat): Target {
+    this.checkQueue(to, pending);
+    this.ctx.pending.add(to, 1);
+    return { chat, recipients: [to] };
+  }
+
+  /** QUEUE_FULL past offline_queue_messages_max undelivered messages for `to`. */
+  private checkQueue(to: number, pending: number): void {
+    const max = this.ctx.limits.offline_queue_messages_max;
+    if (pending >= max) throw new ProtocolError(ErrorCode.QUEUE_FULL, `user ${to} has offline_queue_messages_max=${max} undelivered messages`);
   }
 
   /** The 1:1 chat of a and b, created (and staged in the tick's commit) on their first message. */
@@ -104,4 +129,10 @@ export class Sends<L extends GatewayLinkRef> {
     tick.batch.new_chats.push({ chat_id: chatId, kind: ChatKind.Direct, last_id: 0, last_seq: 0, members: chat.members, name: '', created_by: 0 });
     return chat;
   }
+}
+
+function groupRecipients(chat: CachedChat, from: number): Target {
+  const recipients: number[] = [];
+  for (const u of chat.members.keys()) if (u !== from) recipients.push(u);
+  return { chat, recipients };
 }
