@@ -40,7 +40,8 @@ export class Sends<L extends GatewayLinkRef> {
         const to = op.send.to_user;
         if (!op.send.chat_id && !ctx.users.has(to)) unknown.add(to);
         const cmid = op.send.client_msg_id;
-        if (!ctx.clientIds.has(clientKey(op.state.user, cmid))) toLookUp.push({ sender: op.state.user, client_msg_id: cmid });
+        op.key = clientKey(op.state.user, cmid);
+        if (!ctx.clientIds.has(op.key)) toLookUp.push({ sender: op.state.user, client_msg_id: cmid });
       } else {
         const users = op.kind === 'create' ? op.body.members : op.body.users;
         for (const u of users) if (isUserId(u) && !ctx.users.has(u)) unknown.add(u);
@@ -58,7 +59,8 @@ export class Sends<L extends GatewayLinkRef> {
     const from = s.state.user;
     invariant(s.send.client_msg_id.length > 0 && (s.send.chat_id.length > 0 || isUserId(s.send.to_user)), 'sends are validated at the edge');
     if (!s.send.chat_id && s.send.to_user === from) throw new ProtocolError(ErrorCode.SELF_SEND, 'cannot send a message to yourself');
-    const key = clientKey(from, s.send.client_msg_id);
+    const key = s.key;
+    invariant(key.length > 0, 'a send is prefetched before it is accepted');
     const earlier = ctx.clientIds.get(key);
     if (earlier) {
       ctx.stats.duplicatesSuppressed++;

@@ -6,12 +6,17 @@
 import type { CommitBatch, MemberState } from '../store/store';
 
 export class Watermarks {
-  private readonly dirty = new Map<string, { chatId: string; member: MemberState }>();
+  /**
+   * Moved members by identity (a cached chat's MemberState), with their chat: no key string per mark.
+   * A chat evicted and reloaded in between gives a second object for the same member: both rows are
+   * written, and the store keeps the maximum of each watermark.
+   */
+  private readonly dirty = new Map<MemberState, string>();
   private flushDue = false;
 
   /** Remember that `member`'s watermarks in `chatId` moved (written with a later tick's commit). */
   mark(chatId: string, member: MemberState): void {
-    this.dirty.set(`${chatId}\u0000${member.user}`, { chatId, member });
+    this.dirty.set(member, chatId);
   }
 
   /** The flush timer fired: returns true when a tick should run to write the moves. */
@@ -29,7 +34,7 @@ export class Watermarks {
   /** Stage every pending move into `batch` now. */
   take(batch: CommitBatch): void {
     this.flushDue = false;
-    for (const { chatId, member: m } of this.dirty.values()) {
+    for (const [m, chatId] of this.dirty) {
       batch.watermarks.push({ chat_id: chatId, user: m.user, delivered_id: m.delivered_id, delivered_seq: m.delivered_seq, read_id: m.read_id });
     }
     this.dirty.clear();
