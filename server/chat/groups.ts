@@ -4,7 +4,7 @@
 // and demote; anyone leaves; the last admin leaving hands admin to the
 // longest-standing member. A member added after a message does not get it; a
 // removed member gets nothing sent after its removal.
-import { invariant } from '../../lib/invariant';
+import { invariant, InvariantError } from '../../lib/invariant';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import { encodeSystemEvent, GroupChangeKind } from '../common/protocol';
 import { isUserId } from '../common/validation';
@@ -76,7 +76,7 @@ export class Groups<L extends GatewayLinkRef> {
       case GroupChangeKind.LEAVE: return this.leave(tick, chat, actor);
       case GroupChangeKind.RENAME: return this.rename(tick, chat, name);
     }
-    throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, `unknown group change kind ${kind}`); // validated at the edge: not reached
+    throw new InvariantError(`invariant broken: group change kinds are validated at the edge (got ${kind})`);
   }
 
   private add(tick: Tick<L>, chat: CachedChat, users: number[]): number[] {

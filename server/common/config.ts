@@ -241,7 +241,7 @@ export interface ChatSettings {
 export const CHAT_METRICS_PORT_DEFAULT = 9101;
 
 export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings {
-  const dataDir = resolve(env.WA_DATA_DIR || 'data');
+  const dataDir = dataDirOf(env);
   const sync = env.WA_SQLITE_SYNC || 'NORMAL';
   if (sync !== 'NORMAL' && sync !== 'FULL') throw new Error(`WA_SQLITE_SYNC=${sync}: must be NORMAL or FULL`);
   return {
@@ -280,13 +280,18 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySe
     chat_target: env.WA_CHAT_TARGET || `127.0.0.1:${DEFAULT_PORTS.chat_grpc_port}`,
     gateway_id: env.WA_GATEWAY_ID || `gw-${process.pid}`,
     coalesce: gatewayCoalesce(env),
-    secret: secretSettings(env, resolve(env.WA_DATA_DIR || 'data')),
+    secret: secretSettings(env, dataDirOf(env)),
   };
 }
 
 /** WA_GATEWAY_COALESCE: read on its own too, by gateways started in process (tests, benches). */
 export function gatewayCoalesce(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.WA_GATEWAY_COALESCE !== '0';
+}
+
+/** WA_DATA_DIR (./data): the embedded store and the token secret file live here. */
+function dataDirOf(env: NodeJS.ProcessEnv): string {
+  return resolve(env.WA_DATA_DIR || 'data');
 }
 
 function secretSettings(env: NodeJS.ProcessEnv, dataDir: string): SecretSettings {
