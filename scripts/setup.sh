@@ -21,6 +21,11 @@ command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 # The HTML report's test: Debian's Chromium, driven by playwright-core (never `npx playwright install`: it downloads a browser).
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# The multi-node topology and its tests: etcd (partition ownership), Redis (routes and presence), HAProxy (in front
+# of the gateways). The project starts its own instances on free ports; the Debian services are not used.
+command -v etcd >/dev/null || need_apt+=(etcd-server)
+command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v haproxy >/dev/null || need_apt+=(haproxy)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -21,7 +21,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Client } from 'cassandra-driver';
 import { directChatId } from '../server/common/chat-id';
-import { IdGenerator, nodeOfId, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
+import { IdGenerator, laneOfId, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { REPO_ROOT } from '../server/common/paths';
 import { GroupChangeKind, ReceiptKind, type MessageBody } from '../server/common/protocol';
 import { startSystem, type RunningSystem } from '../deploy/local-system';
@@ -142,7 +142,7 @@ describe('ScyllaDB store on Apache Cassandra 5', () => {
             routingKeys.composite(routingKeys.long(m.sender), routingKeys.text(m.client_msg_id))],
           [`SELECT token(user_id) AS t FROM ${ks}.user_chats WHERE user_id = ? LIMIT 1`, [b], routingKeys.long(b)],
           [`SELECT token(chat_id) AS t FROM ${ks}.chat_members WHERE chat_id = ? LIMIT 1`, [chat.chat_id], routingKeys.text(chat.chat_id)],
-          [`SELECT token(node) AS t FROM ${ks}.id_high_water WHERE node = ?`, [nodeOfId(m.id)], routingKeys.int(nodeOfId(m.id))],
+          [`SELECT token(node) AS t FROM ${ks}.id_high_water WHERE node = ?`, [laneOfId(m.id)], routingKeys.int(laneOfId(m.id))],
         ];
         const tokenizer = (client.metadata as unknown as { tokenizer: { hash(b: Buffer): { getValue(): unknown } } }).tokenizer;
         for (const [cql, params, key] of cases) {

@@ -2,6 +2,7 @@
 // their watermarks) plus a small ring of its newest messages, and the pure
 // operations on it. Watermarks only ever move forward: every move goes through
 // advanceDelivered/advanceRead, which assert it.
+import { partitionOf } from '../common/chat-id';
 import { invariant } from '../../lib/invariant';
 import { ReceiptKind } from '../common/protocol';
 import { MessageKind, type ChatState, type MemberState } from '../store/store';
@@ -12,6 +13,8 @@ export interface CachedChat extends ChatState {
   /** Groups: the aggregate watermarks already announced to senders (every member has / has read up to). */
   aggDeliveredId: number;
   aggReadId: number;
+  /** The chat's partition (server/common/chat-id.ts: partitionOf): its message ids come from that lane. */
+  partition: number;
 }
 
 export interface RecentEntry {
@@ -29,7 +32,7 @@ export interface AggregateMove {
 }
 
 export function cachedChat(state: ChatState): CachedChat {
-  return { ...state, recent: [], aggDeliveredId: 0, aggReadId: 0 };
+  return { ...state, recent: [], aggDeliveredId: 0, aggReadId: 0, partition: partitionOf(state.chat_id) };
 }
 
 export function newMember(user: number, admin: boolean): MemberState {

@@ -5,7 +5,7 @@
 // presence.ts, queries.ts) gets this context and owns one kind of decision.
 import type { Limits } from '../common/config';
 import { ErrorCode, ProtocolError } from '../common/errors';
-import type { IdGenerator } from '../common/ids';
+import type { PartitionIds } from '../common/ids';
 import type { CommitBatch, MessageStore, StoredMessage } from '../store/store';
 import { ChatCache, ClientIdCache, KnownUsers, PendingCounts } from './caches';
 import { advanceDelivered, advanceRead, pushRecent, type CachedChat } from './chat-state';
@@ -17,7 +17,7 @@ import type { Watermarks } from './watermarks';
 export interface EngineContext<L extends GatewayLinkRef> {
   readonly store: MessageStore;
   readonly limits: Limits;
-  readonly ids: IdGenerator;
+  readonly ids: PartitionIds;
   readonly now: () => number;
   readonly routes: RouteRegistry<L>;
   readonly chats: ChatCache;
@@ -56,7 +56,7 @@ export function newCaches(store: MessageStore, limits: Limits) {
 export function appendMessage<L extends GatewayLinkRef>(
   ctx: EngineContext<L>, tick: Tick<L>, chat: CachedChat, from: number, cmid: string, body: Uint8Array, kind: number,
 ): StoredMessage {
-  const id = ctx.ids.next();
+  const id = ctx.ids.next(chat.partition);
   const seq = chat.last_seq + 1;
   chat.last_id = id;
   chat.last_seq = seq;

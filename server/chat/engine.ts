@@ -18,7 +18,7 @@
 // frame (coalesced by clients per chat): one watermark update and one receipt.
 import type { Limits } from '../common/config';
 import { ProtocolError } from '../common/errors';
-import { IdGenerator } from '../common/ids';
+import { PartitionIds } from '../common/ids';
 import { batchIsEmpty, emptyBatch, type MessageStore } from '../store/store';
 import { newCaches, replyError, type EngineContext, type Tick } from './context';
 import { Drains } from './drains';
@@ -41,8 +41,6 @@ export type { LinkSink, OutboundInit } from './wire';
 export type TickObserver = (durationSeconds: number, events: number) => void;
 
 export interface EngineOptions<L extends LinkSink> {
-  /** Part of every message id this node mints (server/common/ids.ts). */
-  nodeId?: number;
   /** The clock (tests inject one). */
   now?: () => number;
   /** Where effects go; default: encoded to frames and pushed to the gateway links (wire.ts). Tests pass a fake. */
@@ -75,7 +73,7 @@ export class ChatEngine<L extends LinkSink> {
   constructor(store: MessageStore, limits: Limits, opts: EngineOptions<L> = {}) {
     const now = opts.now ?? Date.now;
     this.ctx = {
-      store, limits, now, routes: this.routes, stats: this.stats, ids: new IdGenerator(opts.nodeId ?? 0, now),
+      store, limits, now, routes: this.routes, stats: this.stats, ids: new PartitionIds(now),
       ...newCaches(store, limits), watermarks: new Watermarks(), out: opts.sink ?? new WireOut(this.routes),
       debugLog: opts.debugLog ?? null,
     };

@@ -4,6 +4,7 @@
 // and demote; anyone leaves; the last admin leaving hands admin to the
 // longest-standing member. A member added after a message does not get it; a
 // removed member gets nothing sent after its removal.
+import { partitionOfUser } from '../common/partitions';
 import { invariant, InvariantError } from '../../lib/invariant';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import { encodeSystemEvent, GroupChangeKind } from '../common/protocol';
@@ -36,7 +37,8 @@ export class Groups<L extends GatewayLinkRef> {
     const members = [...new Set(op.body.members)].filter((u) => u !== creator);
     invariant(members.length + 1 <= ctx.limits.group_members_max, 'group size is validated at the edge');
     this.checkUsersExist(members);
-    const chatId = `g.${ctx.ids.next()}`;
+    // Minted in the creator's partition, which this node owns: so is the group (partitionOf).
+    const chatId = `g.${ctx.ids.next(partitionOfUser(creator))}`;
     const chat = cachedChat({
       chat_id: chatId, kind: ChatKind.Group, last_id: 0, last_seq: 0, name, created_by: creator,
       members: new Map([[creator, newMember(creator, true)], ...members.map((u) => [u, newMember(u, false)] as [number, MemberState])]),

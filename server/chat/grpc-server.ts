@@ -71,7 +71,7 @@ export class ChatServer {
   constructor(private readonly opts: ChatServerOptions) {
     this.server = new grpc.Server(streamChannelOptions(opts.limits));
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
-      nodeId: opts.nodeId ?? 0, debugLog: opts.debugDrain ? (line) => console.log(line) : null,
+      debugLog: opts.debugDrain ? (line) => console.log(line) : null,
     });
     const m = opts.metrics;
     if (m) {

@@ -10,7 +10,7 @@
 // cache has not seen, and 1:1 inboxes and group heads from the batch's own
 // messages (fan-out on write for 1:1 chats, on read for groups).
 import { isDirectChatId } from '../../common/chat-id';
-import { nodeOfId } from '../../common/ids';
+import { laneOfId } from '../../common/ids';
 import { type ChatState, type CommitBatch, type MemberChange, type StoredMessage, type WatermarkUpdate, type MemberState } from '../store';
 import { asBuffer } from './cells';
 import { type CachedChat, type ChatCache } from './chat-cache';
@@ -237,7 +237,7 @@ function writeMessages(messages: readonly StoredMessage[], plan: CommitPlan, ctx
     const last = plan.lastOfChat.get(m.chat_id);
     if (!last || m.id > last.id) plan.lastOfChat.set(m.chat_id, m);
     if (isDirectChatId(m.chat_id)) noteForRecipient(lastFromOther, m);
-    const node = nodeOfId(m.id);
+    const node = laneOfId(m.id); // the id_high_water row key "node" holds the id lane (partition)
     if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
   }
   writeHeads(plan.lastOfChat, q, writes);
