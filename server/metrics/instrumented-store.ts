@@ -121,6 +121,10 @@ export class InstrumentedStore implements MessageStore {
     return this.inner.maxMessageId();
   }
 
+  claimPartitions(partitions: readonly number[], token: number): Promise<number[]> {
+    return this.inner.claimPartitions(partitions, token);
+  }
+
   close(): Promise<void> {
     return this.inner.close();
   }

@@ -76,6 +76,31 @@ export interface CommitBatch {
   member_changes: MemberChange[];
   chat_renames: { chat_id: string; name: string }[];
   last_seen: { user: number; last_seen_ms: number }[];
+  /**
+   * Fencing (server/cluster/): the partitions this batch touches, each with
+   * the token its writer claimed it under. The store refuses the whole batch
+   * with a FencedError when any partition has since been claimed with a higher
+   * token, so a paused former owner's late commit changes nothing. Empty in
+   * the single-process default (no partition is ever claimed).
+   */
+  fences?: PartitionFence[];
+}
+
+export interface PartitionFence {
+  partition: number;
+  token: number;
+}
+
+/** A commit refused because a newer owner has claimed one of its partitions. Nothing of the batch was stored. */
+export class FencedError extends Error {
+  constructor(
+    readonly partition: number,
+    readonly token: number,
+    readonly current: number,
+  ) {
+    super(`partition ${partition} is fenced: claimed with token ${current}, this writer holds ${token}`);
+    this.name = 'FencedError';
+  }
 }
 
 export type MemberChange = { chat_id: string; member: MemberState } | { chat_id: string; remove: number };
@@ -124,6 +149,15 @@ export interface MessageStore {
 
   /** Highest message id ever stored (id generators start above it after a restart). */
   maxMessageId(): Promise<number>;
+
+  /**
+   * A new owner claims partitions with its fencing token (a number above every
+   * token before it: the etcd revision of its ownership key). Returns the
+   * partitions claimed; a partition already claimed with a higher token is not
+   * (its owner moved on again) and is left out. From then on a commit carrying
+   * a lower token for any claimed partition fails with FencedError.
+   */
+  claimPartitions(partitions: readonly number[], token: number): Promise<number[]>;
   close(): Promise<void>;
 }
 

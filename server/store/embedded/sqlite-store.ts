@@ -30,6 +30,8 @@ import {
   type UserRecord,
   type ClientKey,
   clientKey,
+  FencedError,
+  type PartitionFence,
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { EMBEDDED_STORE_LIMITS } from '../../common/config';
@@ -82,6 +84,8 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_by_chat ON messages (chat_num, id);
 CREATE UNIQUE INDEX IF NOT EXISTS messages_by_client_id ON messages (sender, client_msg_id);
+-- Fencing tokens of partition owners (server/cluster/): a commit under a lower token is refused.
+CREATE TABLE IF NOT EXISTS partition_fences (partition INTEGER PRIMARY KEY, token INTEGER NOT NULL);
 `;
 
 /** The message columns every read of StoredMessage rows selects (messages m joined with chats c). */
@@ -113,6 +117,7 @@ export class SqliteStore implements MessageStore {
   private readonly db: Db;
   private readonly s: Record<string, Statement>;
   private readonly commitTx: (batch: CommitBatch) => void;
+  private readonly claimTx: (partitions: readonly number[], token: number) => number[];
   private readonly nums = new Map<string, number>();
   private readonly clientIdQueries = new Map<number, Statement>();
   private checkpointer: Worker | null = null;
@@ -122,7 +127,24 @@ export class SqliteStore implements MessageStore {
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options);
     this.s = prepareStatements(this.db);
-    this.commitTx = this.db.transaction((batch: CommitBatch) => this.applyBatch(batch));
+    const tx = this.db.transaction((batch: CommitBatch) => {
+      if (batch.fences && batch.fences.length > 0) this.checkFences(batch.fences);
+      this.applyBatch(batch);
+    });
+    // IMMEDIATE: take the write lock at BEGIN, so chat processes sharing one file
+    // (the multi-node light mode) queue on busy_timeout instead of failing to upgrade.
+    this.commitTx = (batch) => tx.immediate(batch);
+    const claim = this.db.transaction((partitions: readonly number[], token: number) => {
+      const claimed: number[] = [];
+      for (const p of partitions) {
+        const row = this.s.fenceOf!.get(p) as { token: number } | undefined;
+        if (row && row.token > token) continue;
+        this.s.fenceSet!.run(p, token);
+        claimed.push(p);
+      }
+      return claimed;
+    });
+    this.claimTx = (partitions, token) => claim.immediate(partitions, token);
     if (options.path !== ':memory:') {
       this.checkpointer = startCheckpointer(this.db, options);
       this.walPath = `${options.path}-wal`;
@@ -303,6 +325,18 @@ export class SqliteStore implements MessageStore {
     return this.s.pendingChats!.all(user) as PendingChat[];
   }
 
+  /** Inside the commit's transaction: the check and the writes see the same fences. */
+  private checkFences(fences: readonly PartitionFence[]): void {
+    for (const f of fences) {
+      const row = this.s.fenceOf!.get(f.partition) as { token: number } | undefined;
+      if (row && row.token > f.token) throw new FencedError(f.partition, f.token, row.token);
+    }
+  }
+
+  async claimPartitions(partitions: readonly number[], token: number): Promise<number[]> {
+    return this.claimTx(partitions, token);
+  }
+
   async maxMessageId(): Promise<number> {
     return (this.s.maxMessageId!.get() as { id: number }).id;
   }
@@ -330,6 +364,8 @@ function openDatabase(options: SqliteStoreOptions): Db {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
+  // Several chat processes may share the file (the multi-node light mode): wait for the write lock.
+  db.pragma('busy_timeout = 5000');
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -65536'); // 64 MiB page cache
@@ -394,6 +430,8 @@ function prepareStatements(db: Db): Record<string, Statement> {
        WHERE m.user_id = ? AND EXISTS (SELECT 1 FROM messages x WHERE x.chat_num = m.chat_num AND x.id > m.delivered_id)`,
     ),
     maxMessageId: p(`SELECT COALESCE(MAX(id), 0) AS id FROM messages`),
+    fenceOf: p(`SELECT token FROM partition_fences WHERE partition = ?`),
+    fenceSet: p(`INSERT INTO partition_fences (partition, token) VALUES (?, ?) ON CONFLICT (partition) DO UPDATE SET token = excluded.token`),
     chatNum: p(`SELECT num FROM chats WHERE chat_id = ?`),
   };
 }

@@ -11,6 +11,7 @@
 import { after, before, describe } from 'node:test';
 import type { ChatState, MessageStore, StoredMessage } from '../../../server/store/store';
 import { chatsConformance } from './chats';
+import { fencingConformance } from './fencing';
 import { groupsConformance } from './groups';
 import { readsConformance } from './reads';
 import { usersConformance } from './users';
@@ -46,6 +47,7 @@ export function defineStoreConformance(name: string, makeStore: () => Promise<St
     usersConformance(c);
     chatsConformance(c);
     readsConformance(c);
+    fencingConformance(c);
     groupsConformance(c); // last: its durability test closes and reopens the store
   });
 }
