@@ -151,12 +151,14 @@ export class Topology {
     }
   }
 
-  /** Every running process by name ("chat-0", "gateway-1", "haproxy", ...) with its pid. */
+  /** Every running process by name ("chat-0", "gateway-1", "haproxy", ...) with its pid; HAProxy's is its worker's. */
   pids(): [string, number][] {
     const out: [string, number][] = [];
-    for (const role of ['etcd', 'redis', 'chat', 'gateway', 'haproxy'] as TopologyRole[]) {
+    for (const role of ['etcd', 'redis', 'chat', 'gateway'] as TopologyRole[]) {
       for (const p of this.processes(role)) if (p.running) out.push([p.spec.name, p.pid]);
     }
+    const worker = this.haproxy?.proc.running ? this.haproxy.workerPid : 0;
+    if (worker) out.push(['haproxy', worker]);
     return out;
   }
 

@@ -2,7 +2,9 @@
 // real topology (etcd, Redis, chat node(s), gateways, HAProxy) started,
 // faulted, restarted and stopped by the project's own code on loopback.
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { gatewayReady, parseTopology, startTopology, type Topology } from '../deploy/topology';
 import { etcdHealthy } from '../deploy/services/etcd';
@@ -10,7 +12,11 @@ import { redisPing } from '../deploy/services/redis';
 import { ChatClient } from '../loadgen/client/chat-client';
 import type { MessageBody } from '../server/common/protocol';
 import { mintToken } from '../server/common/token';
+import type { RunSummary } from '../loadgen/engine/summary';
+import { runNode } from './helpers/run-node';
 import { newUserId, text, waitFor } from './helpers/system';
+
+const CLI = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
 
 describe('parseTopology', () => {
   test('GxM reads gateways then chat nodes', () => {
@@ -122,4 +128,33 @@ describe('startTopology 2x3', () => {
         await topo.stop();
       }
     });
+});
+
+describe('loadgen run --topology GxM', () => {
+  const cli = (args: string[]) => runNode(CLI, args, { cwd: join(__dirname, '..', '..'), timeoutMs: 60_000, name: `loadgen ${args.join(' ')}` });
+
+  test('a malformed or out-of-range topology, or one with --target, is refused before anything starts: exit code 104', async () => {
+    const bad = await cli(['run', 'smoke', '--topology', '17x1', '--quiet']);
+    assert.equal(bad.code, 104);
+    assert.match(bad.stderr, /--topology 17x1: gateways must be within 1\.\.16/);
+    const both = await cli(['run', 'smoke', '--topology', '1x1', '--target', 'ws://127.0.0.1:1/v1/ws', '--quiet']);
+    assert.equal(both.code, 104);
+    assert.match(both.stderr, /does not combine with --target/);
+  });
+
+  test('1x1: the run starts etcd, Redis, a chat node, a gateway and HAProxy, sends through HAProxy, and reports each process', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-topo-'));
+    try {
+      const r = await cli(['run', 'smoke', '--topology', '1x1', '--users', '20', '--duration', '2s', '--quiet', '--metrics-port', 'off', '--out', dir]);
+      assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}: ${r.stderr.slice(-2000)}`);
+      assert.match(r.stderr, /setup: HAProxy ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/);
+      const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd', 'gateway-0', 'haproxy', 'redis']);
+      assert.equal(s.target.urls.length, 1, 'every client goes through HAProxy');
+      assert.ok((s.metrics.messages_delivered?.values.count ?? 0) > 0);
+      assert.equal(s.metrics.delivery_lost?.values.count ?? 0, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -14,7 +14,7 @@
 // its ManagedProcess stays valid for faults. The runtime API also reports each
 // server's state (servers()).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,6 +122,19 @@ export class HaproxyServer {
   /** Resolve when HAProxy's view of `port` is `up`; fail after `timeoutMs`. */
   async waitServer(port: number, up: boolean, timeoutMs: number): Promise<void> {
     await this.proc.waitReady(async () => (await this.servers()).some((s) => s.port === port && s.up === up), timeoutMs);
+  }
+
+  /**
+   * The worker that carries the traffic (the master only supervises): its pid for CPU and memory
+   * figures; the newest one while a reload's old worker finishes. 0 when there is none.
+   */
+  get workerPid(): number {
+    try {
+      const children = readFileSync(`/proc/${this.proc.pid}/task/${this.proc.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+      return Number(children[children.length - 1] ?? 0);
+    } catch {
+      return 0;
+    }
   }
 
   /** kill -9 then start again on the same port and config. */
