@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startSystem, type RunningSystem } from '../deploy/local-system';
-import { HAPROXY_CHECK, startHaproxy, type HaproxyServer } from '../deploy/services/haproxy';
+import { HAPROXY_CHECK, HAPROXY_LIMITS, startHaproxy, type HaproxyServer } from '../deploy/services/haproxy';
 import { UpgradeRefused, connectTransport } from '../loadgen/client/transport';
 import { mintToken } from '../server/common/token';
 import { ReconnectingDevice } from './helpers/reconnecting-device';
@@ -151,5 +151,23 @@ describe('gateways behind HAProxy', () => {
     await waitFor(() => all().every((d) => d.connected), 10_000, 'every client connected again');
     assert.equal(await connectionsOn(1 - victim), 2 * PAIRS);
     await hp.waitServer(port, false, MARK_DOWN_MS_MAX);
+  });
+
+  test('a reload to another number of gateways: new sockets reach the new list at once; old tunnels end within hard-stop-after and reconnect', async () => {
+    const keep = sys.gatewayPorts[0]!;
+    const closesBefore = all().map((d) => d.closeCodes.length);
+    const t0 = Date.now();
+    await hp.setServers([keep]);
+    assert.deepEqual((await hp.servers()).map((s) => s.port), [keep]);
+    const fresh = new ReconnectingDevice(hp.url, newUserId(), sys.secret);
+    await fresh.connect();
+    fresh.close();
+    // The old worker hands its tunnels over to nobody: they drop at hard-stop-after and the clients come back.
+    await waitFor(() => all().every((d, i) => d.closeCodes.length > closesBefore[i]!), HAPROXY_LIMITS.hard_stop_after_ms + 3000, 'old tunnels ended');
+    const endedMs = Date.now() - t0;
+    assert.ok(endedMs <= HAPROXY_LIMITS.hard_stop_after_ms + 3000, `ended after ${endedMs} ms`);
+    await waitFor(() => all().every((d) => d.connected), 10_000, 'every client connected again');
+    const sent = await traffic('d', 3, async () => {});
+    await assertAllArrived(sent, 'd');
   });
 });
