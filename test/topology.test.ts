@@ -86,6 +86,15 @@ describe('startTopology 2x1: etcd, Redis, one chat node, two gateways behind HAP
       topo.resume('chat', 0);
       await sendThrough('after pause');
 
+      // restart(role) of every other role: a new process on the same ports, the topology ready again.
+      for (const role of ['chat', 'redis', 'etcd', 'haproxy'] as const) {
+        const before = topo.processes(role)[0]!.pid;
+        await topo.restart(role, 0);
+        const after = topo.processes(role)[0]!;
+        assert.ok(after.running && after.pid !== before, `${role} runs again as a new process`);
+        await sendThrough(`after ${role} restart`);
+      }
+
       const procs = (['etcd', 'redis', 'chat', 'gateway', 'haproxy'] as const).flatMap((r) => topo.processes(r));
       const dirs = [topo.dataDir, topo.etcd.dataDir, topo.haproxy.configPath];
       await topo.stop();
