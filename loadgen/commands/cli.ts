@@ -4,14 +4,17 @@
 //               [--shard i/N] [--workers N] [--out results/<run-id>] [--driver system|bare]
 //               [--secret S] [--chat-target host:port] [--transport lean|ws]
 //               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
-//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
 //   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
 //   loadgen list
 //
 // <scenario> is `scenarios/<name>.ts`, `<name>`, or a path to a compiled
 // scenario module; TypeScript paths map to their build under dist/.
 // Without --target the real system is started here (chat service + gateways
-// on loopback, embedded store) and stopped at the end. --procs N splits the
+// on loopback, embedded store) and stopped at the end; --topology GxM starts
+// the multi-node topology instead (etcd, Redis, M chat nodes on one shared
+// SQLite store, G gateways behind HAProxy: deploy/topology.ts) and every client
+// connects through HAProxy. --procs N splits the
 // run over N processes here (past ~20k connections: the open-files limit is
 // per process) and merges their results.
 //
@@ -21,6 +24,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { HAPROXY_LIMITS } from '../../deploy/services/haproxy';
+import { parseTopology, type TopologyShape } from '../../deploy/topology';
 import { REPO_ROOT } from '../../server/common/paths';
 import { WORKLOAD_NAMES } from '../model/scenario';
 import { parseDurationMs } from '../model/duration';
@@ -46,7 +51,7 @@ const USAGE = `usage:
   loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
               [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
               [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
-              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
 <scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
@@ -81,6 +86,17 @@ function parseStartAt(s: string): number {
   return t;
 }
 
+/** --topology GxM: the topology the run starts itself (so not with --target). */
+function parseTopologyFlag(text: string | undefined, targetUrls: string[] | undefined): TopologyShape | undefined {
+  if (text === undefined) return undefined;
+  if (targetUrls) throw new UsageError('--topology starts the system here; it does not combine with --target');
+  try {
+    return parseTopology(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
 function timestampId(): string {
   return new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '');
 }
@@ -108,6 +124,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       'user-base': { type: 'string' },
       interval: { type: 'string' },
       procs: { type: 'string', default: '1' },
+      topology: { type: 'string' },
       'start-on-stdin': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -145,6 +162,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
     if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
   }
+  const topology = parseTopologyFlag(values.topology, targetUrls);
+  const online = Math.ceil(plan.traffic.users * plan.traffic.onlineShare);
+  if (topology && online > HAPROXY_LIMITS.conns_max) {
+    throw new ConfigError(`--topology: ${online} connections exceed HAProxy's ${HAPROXY_LIMITS.conns_max} (deploy/services/haproxy.ts); use fewer --users`);
+  }
   const shardUsers = Math.ceil(plan.traffic.users / shard.count);
   const localAddresses = values['local-addresses'] ? parseLocalAddresses(values['local-addresses'])
     : shardUsers > CONNECTIONS_PER_SOURCE_ADDRESS
@@ -172,7 +194,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     const merged = await runLocalShards({
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
-      secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log,
+      secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log, topology,
       childMetrics: values['metrics-port'] !== 'off',
     });
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
@@ -181,7 +203,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     return merged.exit_code;
   }
   const summary = await runScenario({
-    scenario, scenarioFile: file, targetUrls, driver,
+    scenario, scenarioFile: file, targetUrls, topology, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
     scale, durationMs, users, shard, workers, outDir, runId, transport, localAddresses,

@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import type { RunningSystem } from '../../deploy/local-system';
+import type { TopologyShape } from '../../deploy/topology';
 import { threadCpuSeconds } from '../../lib/proc-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
@@ -29,7 +29,7 @@ import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
-import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
+import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -41,6 +41,8 @@ export interface RunOptions {
   scenarioFile: string;
   /** Gateway URLs; none: start the system here. */
   targetUrls?: string[];
+  /** --topology GxM: start etcd, Redis, M chat nodes and G gateways behind HAProxy instead of the single-process system. */
+  topology?: TopologyShape;
   driver: 'system' | 'bare';
   secret?: string;
   /** Chat service gRPC address of an external system, for bulk provisioning. */
@@ -64,7 +66,7 @@ export interface RunOptions {
   /** Set up, then ask for the common start time (a parent process running several shards decides it). */
   waitForStart?: () => Promise<number>;
   /** Called when the system (or the target) is ready, before workers connect; tests use it to find pids. */
-  onSystem?: (system: RunningSystem | null) => void;
+  onSystem?: (system: LocalSystem | null) => void;
 }
 
 class WorkerHandle {
@@ -126,7 +128,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const startedAt = new Date().toISOString();
   const loadavgStart = loadavg()[0];
   const setupStart = Date.now();
-  let system: RunningSystem | null = null;
+  let system: LocalSystem | null = null;
   let handles: WorkerHandle[] = [];
   const agg = new MetricsAggregate();
   const timeline: IntervalRecord[] = [];
@@ -153,13 +155,15 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     let chatTarget = o.chatTarget;
     if (targetUrls.length === 0) {
       if (o.driver === 'bare') throw new Error('--driver bare needs --target (the bare forwarder is not started by loadgen)');
-      log(`setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
-      const local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system);
+      log(o.topology
+        ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, shared SQLite) ...`
+        : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
+      const local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology);
       system = local.system;
       targetUrls = local.urls;
       secret = local.secret;
       chatTarget = local.chatTarget;
-      log(`setup: gateways ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${system.opts.dataDir}`);
+      log(`setup: ${local.topology ? 'HAProxy' : 'gateways'} ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${local.dataDir}`);
     } else if (o.driver === 'system' && !secret) {
       throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
     }
