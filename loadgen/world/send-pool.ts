@@ -1,5 +1,6 @@
 // Sends in flight: one pooled slot per send waiting for its reply (the `sent`
-// ack, or on a bare target the delivery itself), found again by the ref the
+// ack, or on a bare target the delivery itself), from the moment it is made
+// (on the wire, or waiting in the user's outbox) until its outcome, found again by the ref the
 // target echoes (ref = slot + 1) or, on a bare target, by the slot written in
 // the message header. Every slot taken is also queued for its timeout in send
 // order, so expiring walks from the head and stops at the first send still in
@@ -22,6 +23,20 @@ export interface PendingSend {
   scenario: number;
   /** The group sent to (stream = group * 256 + sender position), or -1 for a 1:1 message. */
   group: number;
+  /** 1:1: the sender's contact index; group: the sender's position (with `number`, the client_msg_id). */
+  contact: number;
+  /** Body size (the body is rebuilt from these fields for every transmission). */
+  bytes: number;
+  /** Place in the world's send order (the outbox keeps each user's sends in it). */
+  order: number;
+  /** Waiting in the sender's outbox (not on the wire). */
+  queued: boolean;
+  /** Times written to the target (> 1: retried with the same client_msg_id). */
+  transmits: number;
+  /** Retries after a retryable error (bounded). */
+  errorRetries: number;
+  /** Has waited in the outbox at least once (counted once in sends_outboxed). */
+  outboxed: boolean;
 }
 
 export class SendPool {
@@ -31,17 +46,21 @@ export class SendPool {
   private readonly bySender: Int32Array;
   private readonly timeoutFifo: { p: PendingSend; seq: number }[] = [];
   private timeoutHead = 0;
+  private nextOrder = 0;
 
   constructor(users: number) {
     this.bySender = new Int32Array(users);
   }
 
-  /** A slot for this message, sent at `now`: it waits for its reply (or its timeout). */
-  take(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number, now: number): PendingSend {
+  /** A slot for this message, made at `now`: it waits for its reply (or its timeout). */
+  take(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number, contact: number, bytes: number, now: number): PendingSend {
     const idx = this.free.pop();
     let p: PendingSend;
     if (idx === undefined) {
-      p = { index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0, scenario: 0, group: -1 };
+      p = {
+        index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0,
+        scenario: 0, group: -1, contact: 0, bytes: 0, order: 0, queued: false, transmits: 0, errorRetries: 0, outboxed: false,
+      };
       this.slots.push(p);
     } else {
       p = this.slots[idx]!;
@@ -57,6 +76,13 @@ export class SendPool {
     p.scheduledMs = vu.scheduledMs;
     p.scenario = scenario;
     p.group = group;
+    p.contact = contact;
+    p.bytes = bytes;
+    p.order = this.nextOrder++;
+    p.queued = false;
+    p.transmits = 0;
+    p.errorRetries = 0;
+    p.outboxed = false;
     this.bySender[sender]!++;
     p.sentAtMs = now;
     return p;
@@ -91,6 +117,19 @@ export class SendPool {
   /** Each send of `sender` still in flight, to `f` (which may release it). */
   forEachOf(sender: number, f: (p: PendingSend) => void): void {
     for (const p of this.slots) if (p.inUse && p.sender === sender) f(p);
+  }
+
+  /** Every send waiting for its outcome, to `f` (which may release it). */
+  forEachInUse(f: (p: PendingSend) => void): void {
+    for (const p of this.slots) if (p.inUse) f(p);
+  }
+
+  /** Free the slot without ending its iteration (the run is over: its outcome was counted already). */
+  forget(p: PendingSend): void {
+    p.inUse = false;
+    this.bySender[p.sender]!--;
+    p.vu = null;
+    this.free.push(p.index);
   }
 
   /** Sends older than `timeoutMs` at `now`, oldest first, to `onExpired` (which must release them). */
