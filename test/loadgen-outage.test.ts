@@ -1,5 +1,5 @@
 // A run with a gateway outage accounts for every scheduled iteration (issue
-// 13): the real system (chat service + one gateway on a fixed port, embedded
+// 13). First: the real system (chat service + one gateway on a fixed port, embedded
 // store), an open-model 1:1 load, and in the middle the gateway hangs
 // (SIGSTOP: sends written to it get no answer), is killed (-9) and comes back
 // on the same port 2 s later. Every user's connection drops; the simulated
@@ -7,7 +7,9 @@
 // unanswered sends go again with the same client_msg_id, users reconnect with
 // backoff. The counts must add up exactly, the outage must show in the latency
 // (counted from the scheduled time), and no acknowledged message may be lost
-// or duplicated.
+// or duplicated. Second: the chat service killed (-9) and restarted under the
+// same load; the connections stay up and the gateway answers sends with
+// UNAVAILABLE meanwhile, which the clients retry with backoff.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -56,6 +58,23 @@ function countAtLeast(h: LatencyHistogram, ms: number): number {
   return Math.round(h.count * (1 - hi / 100));
 }
 
+/** Run the scenario against `sys`, with `faults` at their times after the measured window starts. */
+async function runWithFaults(sys: RunningSystem, dir: string, faults: [number, () => Promise<unknown> | void][], notes: string[]): Promise<RunSummary> {
+  const startAt = Date.now() + START_IN_MS;
+  const timers = faults.map(([ms, f]) => setTimeout(() => {
+    Promise.resolve().then(f).catch((err) => notes.push(`failed: ${(err as Error).message}`));
+  }, startAt + ms - Date.now()));
+  try {
+    return await runScenario({
+      scenario, scenarioFile: 'test', targetUrls: [sys.gatewayUrl], secret: sys.secret, chatTarget: sys.chatTarget, driver: 'system',
+      shard: { index: 0, count: 1 }, workers: 1, outDir: dir, runId: 'outage', transport: 'lean', localAddresses: [],
+      startAtEpochMs: startAt, userBase: freshUserBase(), command: 'test', outputs: [], log: () => {},
+    });
+  } finally {
+    for (const t of timers) clearTimeout(t);
+  }
+}
+
 describe('a gateway outage under load: every scheduled send is accounted for', () => {
   let sys: RunningSystem;
   let dir: string;
@@ -66,27 +85,14 @@ describe('a gateway outage under load: every scheduled send is accounted for', (
     sys = await startSystem({ gatewayPort: await freePort() });
     dir = mkdtempSync(join(tmpdir(), 'lg-outage-'));
     const port = sys.gatewayPorts[0];
-    const startAt = Date.now() + START_IN_MS;
-    const at = (ms: number, f: () => Promise<void> | void) => setTimeout(() => {
-      Promise.resolve(f()).catch((err) => faults.push(`failed: ${(err as Error).message}`));
-    }, startAt + ms - Date.now());
-    const timers = [
-      at(HANG_AT_MS, () => void sys.gateways[0]!.child.kill('SIGSTOP')),
-      at(KILL_AT_MS, () => sys.killGateway(0)),
-      at(RESTART_AT_MS, async () => {
+    s = await runWithFaults(sys, dir, [
+      [HANG_AT_MS, () => void sys.gateways[0]!.child.kill('SIGSTOP')],
+      [KILL_AT_MS, () => sys.killGateway(0)],
+      [RESTART_AT_MS, async () => {
         await sys.restartGateway(0);
         faults.push(`restarted on port ${sys.gatewayPorts[0]} (was ${port})`);
-      }),
-    ];
-    try {
-      s = await runScenario({
-        scenario, scenarioFile: 'test', targetUrls: [sys.gatewayUrl], secret: sys.secret, chatTarget: sys.chatTarget, driver: 'system',
-        shard: { index: 0, count: 1 }, workers: 1, outDir: dir, runId: 'outage', transport: 'lean', localAddresses: [],
-        startAtEpochMs: startAt, userBase: freshUserBase(), command: 'test', outputs: [], log: () => {},
-      });
-    } finally {
-      for (const t of timers) clearTimeout(t);
-    }
+      }],
+    ], faults);
   });
   after(async () => {
     await sys?.stop();
@@ -142,5 +148,44 @@ describe('a gateway outage under load: every scheduled send is accounted for', (
     const delivery = s.metrics.delivery_latency!.values;
     assert.ok(delivery['p(99)']! >= DOWN_MS, `delivery p(99) ${delivery['p(99)']} ms >= the outage`);
     assert.ok(ack.med! < DOWN_MS, `the median is not the outage: ${ack.med}`);
+  });
+});
+
+describe('the chat service killed under load: UNAVAILABLE answers are retried, every send is accounted for', () => {
+  const CHAT_KILL_AT_MS = 1500;
+  const CHAT_RESTART_AT_MS = 2500;
+  let sys: RunningSystem;
+  let dir: string;
+  let s: RunSummary;
+  const notes: string[] = [];
+
+  before(async () => {
+    sys = await startSystem({});
+    dir = mkdtempSync(join(tmpdir(), 'lg-chat-kill-'));
+    s = await runWithFaults(sys, dir, [[CHAT_KILL_AT_MS, () => sys.killChat()], [CHAT_RESTART_AT_MS, () => sys.restartChat()]], notes);
+  });
+  after(async () => {
+    await sys?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('the counts add up, nothing failed, and the sends answered UNAVAILABLE went again', () => {
+    const count = (name: string) => s.metrics[name]?.values.count ?? 0;
+    assert.deepEqual(notes, []);
+    const r = s.reports.sends!;
+    assert.equal(r.scheduled, RATE * DURATION_S);
+    assert.equal(r.adds_up, true);
+    assert.equal(r.failed, 0, `no send failed: ${JSON.stringify(r.failed_by_reason)}`);
+    assert.equal(r.ok, r.scheduled);
+    assert.equal(count('disconnects_unexpected'), 0, 'the gateway kept its connections');
+    assert.ok(count('errors') > 0, 'the gateway answered UNAVAILABLE while its chat service was gone');
+    // Every send made while the chat service was gone was answered UNAVAILABLE at least once and written again.
+    assert.ok(r.retried >= RATE * ((CHAT_RESTART_AT_MS - CHAT_KILL_AT_MS) / 1000) * 0.5, `sends retried: ${r.retried}, errors ${count('errors')}`);
+    assert.equal(count('delivery_lost'), 0, JSON.stringify(s.reports.lost_examples ?? []));
+    assert.equal(count('delivery_duplicated'), 0);
+    assert.equal(count('delivery_out_of_order'), 0);
+    assert.equal(count('messages_delivered'), r.ok, 'each acknowledged message reached its recipient once');
+    const ack = s.metrics.sent_ack_latency!.values;
+    assert.ok(ack['p(99)']! >= (CHAT_RESTART_AT_MS - CHAT_KILL_AT_MS) * 0.8, `sent ack p(99) ${ack['p(99)']} ms shows the outage`);
   });
 });

@@ -17,6 +17,7 @@ import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 import { readHeader, type PayloadHeader } from '../loadgen/model/payload';
 import type { ConnectionEvents, LoadConnection, LoadDriver } from '../loadgen/drivers/connection';
 import type { Executor, Vu } from '../loadgen/executors/executor';
+import { SendPool } from '../loadgen/world/send-pool';
 
 describe('the outbox', () => {
   const item = (order: number) => ({ order });
@@ -56,6 +57,24 @@ describe('the outbox', () => {
     box.hold(0, 100);
     assert.equal(box.isHeld(0, 99), true);
     assert.equal(box.isHeld(0, 100), false);
+  });
+});
+
+describe('send slots', () => {
+  test('an answer to an earlier use of a slot is not taken for the send that uses it now', () => {
+    const pool = new SendPool(2);
+    const executor = { iterationDone: () => {} } as unknown as Executor;
+    const vu: Vu = { id: 0, executor, busy: true, gen: 1, scheduledMs: 0, startMs: 0, iterations: 0, retiring: false };
+    const first = pool.take(vu, 0, 0, 1, 0, -1, 0, 64, 0);
+    const firstRef = pool.refOf(first);
+    assert.equal(pool.ofRef(firstRef, 0), first);
+    assert.equal(pool.ofRef(firstRef, 1), null, 'another sender\'s answer');
+    pool.release(first, false); // it timed out
+    const second = pool.take(vu, 0, 0, 2, 0, -1, 0, 64, 1);
+    assert.equal(second.index, first.index, 'the slot is reused');
+    assert.equal(pool.ofRef(firstRef, 0), null, 'the late answer to the first send is ignored');
+    assert.equal(pool.ofRef(pool.refOf(second), 0), second);
+    assert.ok(pool.refOf(second) < 2 ** 32, 'a ref fits the protocol\'s uint32');
   });
 });
 

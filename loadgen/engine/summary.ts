@@ -183,6 +183,6 @@ export function sendsReport(agg: MetricsAggregate): SendsReport | null {
  */
 export function exitCodeOf(s: RunSummary): number {
   const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  const accountingBroken = s.reports.sends !== undefined && !s.reports.sends.adds_up;
+  const accountingBroken = s.reports?.sends !== undefined && !s.reports.sends.adds_up;
   return !s.thresholds.ok || abortedByThreshold || accountingBroken ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
 }

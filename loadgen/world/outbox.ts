@@ -88,6 +88,11 @@ export class Outbox<T extends Ordered> {
     return this.heldUntilMs[u]! > now;
   }
 
+  /** Until when u's sends are held (worker clock, ms; in the past when they are not). */
+  heldUntil(u: number): number {
+    return this.heldUntilMs[u]!;
+  }
+
   clear(): void {
     this.queues.fill(undefined);
     this.count = 0;

@@ -1,13 +1,21 @@
 // Sends in flight: one pooled slot per send waiting for its reply (the `sent`
 // ack, or on a bare target the delivery itself), from the moment it is made
 // (on the wire, or waiting in the user's outbox) until its outcome, found again by the ref the
-// target echoes (ref = slot + 1) or, on a bare target, by the slot written in
+// target echoes (ref = slot + 1 + the slot's use count mod 512 * 2^23, so a
+// late answer to an earlier use of the slot, or to an earlier copy of a
+// resent send, is not taken for the current one) or, on a bare target, by the slot written in
 // the message header. Every slot taken is also queued for its timeout in send
 // order, so expiring walks from the head and stops at the first send still in
 // time. Slots are reused: no allocation per send besides the timeout entry.
 import type { Vu } from '../executors/executor';
+import { invariant } from '../../lib/invariant';
 
-/** An in-flight send, pooled; ref on the wire = index + 1. */
+/** Slots a pool holds at most: the slot index fills the low 23 bits of a ref (a uint32 on the wire). */
+export const SEND_SLOTS_MAX = 2 ** 23;
+const REF_SLOT_MASK = SEND_SLOTS_MAX - 1;
+const REF_SEQ_MASK = 0x1ff;
+
+/** An in-flight send, pooled; its ref on the wire is refOf(p). */
 export interface PendingSend {
   index: number;
   /** Bumped on every reuse, so a stale timeout entry or late reply is recognised. */
@@ -57,6 +65,7 @@ export class SendPool {
     const idx = this.free.pop();
     let p: PendingSend;
     if (idx === undefined) {
+      invariant(this.slots.length < SEND_SLOTS_MAX - 1, 'send slots fit a ref');
       p = {
         index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0,
         scenario: 0, group: -1, contact: 0, bytes: 0, order: 0, queued: false, transmits: 0, errorRetries: 0, outboxed: false,
@@ -98,10 +107,15 @@ export class SendPool {
     vu.executor.iterationDone(vu, p.gen, ok);
   }
 
-  /** The send a reply with this ref answers, if it is still waiting (else it timed out already). */
+  /** The ref a transmission of `p` carries (the target echoes it on the ack or error). */
+  refOf(p: PendingSend): number {
+    return (p.seq & REF_SEQ_MASK) * SEND_SLOTS_MAX + p.index + 1;
+  }
+
+  /** The send a reply with this ref answers, if it is still waiting (else it timed out already, or the slot moved on). */
   ofRef(ref: number, sender: number): PendingSend | null {
-    const p = this.slots[ref - 1];
-    return p !== undefined && p.inUse && p.sender === sender ? p : null;
+    const p = this.slots[(ref & REF_SLOT_MASK) - 1];
+    return p !== undefined && p.inUse && p.sender === sender && (p.seq & REF_SEQ_MASK) === ref >>> 23 ? p : null;
   }
 
   /** The send a delivered header names (bare targets: the iteration ends at the delivery), if still waiting. */

@@ -49,9 +49,12 @@ import { SendFailure, SendOutcomes } from './send-outcomes';
 import { SendPool, type PendingSend } from './send-pool';
 import { Arrival } from './stream-tracker';
 
-/** A retryable error (UNAVAILABLE: the chat's partition is moving) is retried this often at most per send ... */
-const ERROR_RETRIES_MAX = 5;
-/** ... after backoffMs(n, base, max): 25-50 ms, 50-100 ms, ... up to 0.5-1 s (about 2 s in all). */
+/**
+ * A retryable error (UNAVAILABLE: the chat's partition is moving, or the gateway lost the chat service) is
+ * retried this often at most per send ...
+ */
+const ERROR_RETRIES_MAX = 12;
+/** ... after backoffMs(n, base, max): 25-50 ms, 50-100 ms, ... up to 0.5-1 s (4-8.5 s in all; iterationTimeout bounds it too). */
 const ERROR_RETRY_BACKOFF_MS_BASE = 50;
 const ERROR_RETRY_BACKOFF_MS_MAX = 1000;
 
@@ -175,10 +178,10 @@ export class World implements UserEvents {
     writeHeader(body, p.scheduledMs, p.stream, p.number, p.index, p.scenario);
     if (p.group < 0) {
       const to = conns.globalIndex(this.contacts.recipientOf(p.stream));
-      conn.sendMessage(to, body, p.index + 1, `${p.contact.toString(36)}.${p.number.toString(36)}`);
+      conn.sendMessage(to, body, this.sends.refOf(p), `${p.contact.toString(36)}.${p.number.toString(36)}`);
     } else {
       body[21] = HEADER_FLAG_GROUP;
-      conn.sendGroupMessage(this.groups.chatIds[p.group]!, body, p.index + 1, `g${p.group.toString(36)}.${p.contact.toString(36)}.${p.number.toString(36)}`);
+      conn.sendGroupMessage(this.groups.chatIds[p.group]!, body, this.sends.refOf(p), `g${p.group.toString(36)}.${p.contact.toString(36)}.${p.number.toString(36)}`);
     }
     conns.touch(p.sender, now);
     if (p.transmits++ > 0) {
@@ -213,13 +216,35 @@ export class World implements UserEvents {
     if (!p.queued) this.queue(p, true);
   };
 
-  /** A retryable error (UNAVAILABLE): the send goes again after a backoff; the sender's later sends wait behind it. */
+  /**
+   * A retryable error (UNAVAILABLE) for `p`: the path to the chat service is
+   * broken, so `p` and every send of its sender still unanswered go back to the
+   * outbox, in send order, and the sender holds for a backoff; then they go
+   * again with their client_msg_ids (those the server stored are answered with
+   * their original ack). Later errors for sends already back in the outbox are
+   * ignored, so per chat order is kept.
+   */
   private retryLater(p: PendingSend, now: number): void {
     const delayMs = backoffMs(p.errorRetries++, ERROR_RETRY_BACKOFF_MS_BASE, ERROR_RETRY_BACKOFF_MS_MAX);
     const u = p.sender;
     this.outbox.hold(u, now + delayMs);
-    this.queue(p, true);
-    setTimeout(() => this.flushOutbox(u, this.now()), delayMs + 1).unref();
+    this.sends.forEachOf(u, this.requeueOne);
+    this.flushAfterHold(u, delayMs);
+  }
+
+  /**
+   * Flush u's outbox once its hold is over. A timer can fire a little before
+   * performance.now() reaches the hold's end (libuv's loop time lags it), so a
+   * timer that finds u still held waits again: an online user's outbox never
+   * stays stuck.
+   */
+  private flushAfterHold(u: number, delayMs: number): void {
+    setTimeout(() => {
+      const now = this.now();
+      const left = this.outbox.heldUntil(u) - now;
+      if (left > 0) this.flushAfterHold(u, left);
+      else this.flushOutbox(u, now);
+    }, Math.ceil(delayMs) + 1).unref();
   }
 
   /**
