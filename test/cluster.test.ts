@@ -1,0 +1,129 @@
+// The chat tier on several nodes (deploy/topology.ts: etcd, Redis, chat nodes on one shared SQLite
+// file, gateways, HAProxy), with real processes on loopback:
+//   - 1:1, groups, receipts, presence and history between users whose chats live on different chat
+//     nodes and who sit on different gateways;
+//   - a SIGSTOPped owner whose lease runs out, then resumes, writes nothing: no two messages share a
+//     (chat, seq), and the store refused its late commit (fencing) or it never tried.
+// The kill -9 under load and rolling-restart cases run as scenarios (scenarios/failover.ts,
+// scenarios/rolling-restart.ts) and in bench/failover.ts.
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
+import { startTopology, type Topology } from '../deploy/topology';
+import { ChatClient } from '../loadgen/client/chat-client';
+import { directChatId, partitionOf } from '../server/common/chat-id';
+import { partitionsOf } from '../server/common/partitions';
+import { GroupChangeKind, type MessageBody, type PresenceBody, type ReceiptBody } from '../server/common/protocol';
+import { mintToken } from '../server/common/token';
+import { newUserId, text, waitFor } from './helpers/system';
+
+type Client = ChatClient & { got: MessageBody[]; receipts: ReceiptBody[]; presence: PresenceBody[] };
+
+async function connect(topo: Topology, userId: number, url: string): Promise<Client> {
+  const c = (await ChatClient.connect({ url, token: mintToken(topo.secret, userId, 600), kind: 'lean' })) as Client;
+  c.got = [];
+  c.receipts = [];
+  c.presence = [];
+  c.onMessage = (m) => c.got.push(m);
+  c.onReceipt = (r) => c.receipts.push(r);
+  c.onPresence = (p) => c.presence.push(p);
+  return c;
+}
+
+/** A user whose 1:1 chat with `other` lives on `node` (among `nodes`). */
+function userWithChatOn(other: number, node: string, nodes: string[]): number {
+  const owned = new Set(partitionsOf(node, nodes));
+  for (let i = 0; i < 10_000; i++) {
+    const u = newUserId();
+    if (owned.has(partitionOf(directChatId(u, other)))) return u;
+  }
+  throw new Error('no such user in 10,000 tries');
+}
+
+describe('two chat nodes, two gateways', () => {
+  let topo: Topology;
+  before(async () => {
+    topo = await startTopology({ gateways: 2, chats: 2, env: { WA_GATEWAY_DRAIN_MS: '200' } });
+  });
+  after(async () => {
+    await topo?.stop();
+  });
+
+  test('1:1, receipts, history, groups and presence across nodes and gateways', async () => {
+    const nodes = ['chat-0', 'chat-1'];
+    const a = newUserId();
+    const b = userWithChatOn(a, 'chat-0', nodes); // a-b on chat-0
+    const c = userWithChatOn(a, 'chat-1', nodes); // a-c on chat-1
+    const ca = await connect(topo, a, topo.gatewayUrls[0]!);
+    const cb = await connect(topo, b, topo.gatewayUrls[1]!);
+    const cc = await connect(topo, c, topo.gatewayUrls[1]!);
+    try {
+      // 1:1 on both nodes, from one gateway to the other.
+      const toB = await ca.send(b, text('hi b'));
+      const toC = await ca.send(c, text('hi c'));
+      await waitFor(() => cb.got.some((m) => m.id === toB.id) && cc.got.some((m) => m.id === toC.id), 5000, 'both 1:1 delivered');
+      // Receipts travel back across gateways: b and c ack (delivered + read), a hears both.
+      cb.ack(directChatId(a, b), toB.id, toB.id);
+      cc.ack(directChatId(a, c), toC.id, toC.id);
+      await waitFor(() => ca.receipts.some((r) => r.chat_id === directChatId(a, b)) && ca.receipts.some((r) => r.chat_id === directChatId(a, c)), 5000, 'receipts');
+      // History from the chat's owner.
+      const hb = await cb.history(directChatId(a, b));
+      assert.deepEqual(hb.messages.map((m) => m.id), [toB.id]);
+      const hc = await ca.history(directChatId(a, c));
+      assert.deepEqual(hc.messages.map((m) => m.id), [toC.id]);
+      // A group created by b (it lives in b's partition) with a and c; a message from c reaches a and b.
+      const g = await cb.createGroup('across', [a, c]);
+      assert.equal(g.members.length, 3);
+      const inGroup = await cc.sendToChat(g.chat_id, text('hello group'));
+      await waitFor(() => ca.got.some((m) => m.id === inGroup.id) && cb.got.some((m) => m.id === inGroup.id), 5000, 'group message to both');
+      await cb.changeGroup(g.chat_id, GroupChangeKind.RENAME, [], 'renamed');
+      assert.equal((await ca.groupInfo(g.chat_id)).name, 'renamed');
+      // Presence: c watches a (c's subscriptions live on the owner of c's partition); a leaves, c hears it.
+      cc.subscribePresence([a]);
+      await waitFor(() => cc.presence.some((p) => p.user === a && p.online), 5000, 'a online');
+      ca.close();
+      await waitFor(() => cc.presence.some((p) => p.user === a && !p.online), 5000, 'a offline');
+    } finally {
+      for (const x of [ca, cb, cc]) x.close();
+    }
+  });
+
+  test('a paused owner whose lease runs out writes nothing when it resumes: no (chat, seq) twice', async () => {
+    const nodes = ['chat-0', 'chat-1'];
+    const a = newUserId();
+    const b = userWithChatOn(a, 'chat-1', nodes);
+    const chatId = directChatId(a, b);
+    const ca = await connect(topo, a, topo.gatewayUrls[0]!);
+    const cb = await connect(topo, b, topo.gatewayUrls[1]!);
+    try {
+      const first = await ca.send(b, text('before'));
+      // Freeze chat-1 with sends in flight to it; its lease (2 s) runs out and chat-0 takes its partitions.
+      topo.pause('chat', 1);
+      for (let i = 0; i < 5; i++) ca.sendNoWait(b, text(`during ${i}`));
+      await waitFor(async () => ((await topo.gatewayHealth(0)).cluster?.partitions_routable ?? 0) === 1024 &&
+        (await topo.gatewayHealth(0)).cluster?.nodes === 1, 15_000, 'chat-0 serves every partition');
+      // The client (its connection was closed, in-flight frames lost) reconnects and sends again; chat-0 stores it.
+      const c2 = await connect(topo, a, topo.gatewayUrls[0]!);
+      const again = await c2.send(b, text('after'));
+      assert.ok(again.id > first.id);
+      topo.resume('chat', 1);
+      // chat-1 wakes up with its old tokens: whatever it tries to commit is refused; then it rejoins.
+      await waitFor(async () => ((await topo.gatewayHealth(0)).cluster?.nodes ?? 0) === 2, 15_000, 'chat-1 back');
+      await waitFor(async () => ((await topo.gatewayHealth(0)).cluster?.partitions_routable ?? 0) === 1024, 15_000, 'routable again');
+      const db = new Database(join(topo.dataDir, 'messages.sqlite'), { readonly: true });
+      try {
+        const dup = db.prepare(`SELECT chat_num, seq, COUNT(*) AS n FROM messages GROUP BY chat_num, seq HAVING n > 1`).all();
+        assert.deepEqual(dup, [], 'no two messages share a (chat, seq)');
+        const seqs = db.prepare(`SELECT m.seq FROM messages m JOIN chats c ON c.num = m.chat_num WHERE c.chat_id = ? ORDER BY m.id`).all(chatId) as { seq: number }[];
+        assert.deepEqual(seqs.map((r) => r.seq), seqs.map((_, i) => i + 1), 'seqs 1..n in id order, no gap');
+      } finally {
+        db.close();
+      }
+      c2.close();
+    } finally {
+      ca.close();
+      cb.close();
+    }
+  });
+});
