@@ -5,6 +5,7 @@
 //               [--secret S] [--chat-target host:port] [--transport lean|ws]
 //               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
 //               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+//               [--topology GxM]
 //   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
 //   loadgen list
 //
@@ -24,7 +25,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { WORKLOAD_NAMES } from '../model/scenario';
 import { parseDurationMs } from '../model/duration';
-import { planRun } from '../model/plan';
+import { planRun, type RunPlan } from '../model/plan';
 import { segmentsOf } from '../model/segments';
 import { runScenario } from '../engine/run';
 import { METRICS } from '../model/metric-catalog';
@@ -46,7 +47,7 @@ const USAGE = `usage:
   loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
               [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
               [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
-              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
+              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--quiet] [--topology GxM]
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
 <scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
@@ -108,6 +109,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       'user-base': { type: 'string' },
       interval: { type: 'string' },
       procs: { type: 'string', default: '1' },
+      topology: { type: 'string' },
       'start-on-stdin': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -127,10 +129,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   // Validate the scenario before anything starts (k6 does the same).
   let plan;
   try {
-    plan = planRun(scenario, { scale, durationMs, users });
+    plan = planRun(scenario, { scale, durationMs, users, topology: values.topology });
   } catch (err) {
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
+  refuseUnrunnableSystem(plan, file, { target: values.target !== undefined, sharded: values.shard !== '1/1' || values.procs !== '1' });
   const workers = values.workers === undefined ? Math.max(1, Math.min(availableParallelism(), Math.floor(plan.traffic.users / shard.count / (plan.traffic.contactsPerUser + 1))))
     : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a positive integer');
@@ -184,7 +187,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     scenario, scenarioFile: file, targetUrls, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, topology: values.topology, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
     userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
     intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
@@ -194,6 +197,20 @@ async function cmdRun(argv: string[]): Promise<number> {
   });
   log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html}`);
   return summary.exit_code;
+}
+
+/**
+ * Faults act on processes this run started, from one generator process; a topology is started by the
+ * multi-node launcher. WIRING (issue 13): once deploy/topology.ts starts G gateways and M chat nodes for
+ * `plan.topology`, drop the topology refusal here and give runScenario the topology's FaultTargets.
+ */
+function refuseUnrunnableSystem(plan: RunPlan, file: string, o: { target: boolean; sharded: boolean }): void {
+  if (plan.faults.length > 0 && o.target) throw new ConfigError(`${file}: faults act on the processes loadgen starts; drop --target`);
+  if (plan.faults.length > 0 && o.sharded) throw new ConfigError(`${file}: faults run in one load generator process; drop --shard / --procs`);
+  if (plan.topology && !o.target) {
+    throw new ConfigError(`${file}: topology ${plan.topology.gateways}x${plan.topology.chats} needs the multi-node launcher ` +
+      '(deploy/topology.ts), which this build does not wire yet; run it against a started topology with --target, without faults');
+  }
 }
 
 /** --start-on-stdin (a --procs parent drives this shard): say we are set up, then read "START <epoch ms>". */

@@ -37,7 +37,9 @@ export function systemUsageSince(system: RunningSystem, cpuStart: Record<string,
   const usage: Record<string, ProcessUsage> = {};
   const rss = system.rssBytes();
   for (const [name, cpu] of Object.entries(system.cpuSeconds())) {
-    const cpuS = cpu - (cpuStart[name] ?? cpu);
+    // A process restarted by a fault is a new process: its CPU counts from its start.
+    const start = cpuStart[name] ?? cpu;
+    const cpuS = cpu >= start ? cpu - start : cpu;
     usage[name] = {
       cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
       rss_bytes: rss[name] ?? null, rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,

@@ -30,6 +30,10 @@ import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
+import { FaultExecutor } from './fault-executor';
+import { localFaultTargets } from './local-fault-targets';
+import { faultReport, type FaultReport } from './fault-report';
+import { PROBE_CHATS, PROBE_PERIOD_MS, ServiceProbe } from './service-probe';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -49,6 +53,8 @@ export interface RunOptions {
   durationMs?: number;
   /** Override the traffic model's user count (after --scale). */
   users?: number;
+  /** --topology 'GxM': replaces the scenario's topology. */
+  topology?: string;
   shard: { index: number; count: number };
   workers: number;
   outDir: string;
@@ -118,7 +124,7 @@ class WorkerHandle {
 export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const log = o.log;
   const intervalMs = o.intervalMs ?? INTERVAL_MS_DEFAULT;
-  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users });
+  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
   mkdirSync(o.outDir, { recursive: true });
@@ -146,6 +152,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const warnings: string[] = [];
   let targetUrls: string[] = o.targetUrls ?? [];
   let sigint: (() => void) | null = null;
+  let faults: FaultExecutor | null = null;
+  let probe: ServiceProbe | null = null;
+  let faultRecords: FaultExecutor['records'] = [];
 
   try {
     // ---------------------------------------------------------------- setup
@@ -170,6 +179,18 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       const t = Date.now();
       await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
+    }
+    if (plan.faults.length > 0) {
+      // Faults act on processes this run started; the probe's users come after the run's (fresh ids).
+      if (!system || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
+      if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
+      const probeFirst = userBase + plan.traffic.users;
+      await provisionUsersOf(chatTarget, probeFirst, 2 * PROBE_CHATS);
+      const sys = system;
+      probe = new ServiceProbe({ urls: () => sys.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret, firstUser: probeFirst });
+      await probe.start();
+      faults = new FaultExecutor(plan.faults, localFaultTargets(system), log, probe);
+      log(`setup: ${plan.faults.length} fault(s) planned; ${PROBE_CHATS} probe chats measure when service is back`);
     }
     const rssIdle = system ? system.rssBytes() : null;
     const target: TargetSpec = {
@@ -286,10 +307,12 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const sysCpuStart = system ? system.cpuSeconds() : null;
     measuredStartMs = startAt;
     for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
+    faults?.start(startAt);
     setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
     sigint = () => abort('interrupted (SIGINT)', Date.now() - measuredStartMs);
     process.on('SIGINT', sigint);
     dones = await Promise.all(handles.map((h) => h.done));
+    if (faults) faultRecords = await faults.finish();
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
     if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
@@ -297,6 +320,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     // ---------------------------------------------------------------- teardown
     if (sigint) process.off('SIGINT', sigint);
     const teardownStart = Date.now();
+    // Never leave a process frozen, even when the run failed.
+    if (faults) faultRecords = await faults.finish();
+    await probe?.stop();
     for (const h of handles) h.send({ type: 'teardown' });
     await withTimeout(Promise.all(handles.map((h) => h.closed)), TEARDOWN_TIMEOUT_MS, 'workers closing').catch(() => {});
     await Promise.all(handles.map((h) => h.worker.terminate()));
@@ -339,9 +365,24 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   });
   const lostExamples = dones.flatMap((d) => d.lostExamples ?? []).slice(0, 10);
   if (lostExamples.length > 0) summary.reports.lost_examples = lostExamples;
+  if (faults && probe) {
+    const p = probe;
+    summary.reports.faults = faultReport(faultRecords, new Map(faultRecords.map((r) => [r.id, p.outcome(r.id)])),
+      `client side: ${p.chats} probe 1:1 chats (own users, senders spread over the gateways) send one message each every ` +
+      `${PROBE_PERIOD_MS} ms; served again = every chat has a sent ack for a send issued after the disruption began`,
+      timeline, intervalMs, measuredStartMs, agg.counter('delivery_lost'));
+    warnFaults(summary.reports.faults, summary.loadgen.warnings);
+  }
   summary.exit_code = exitCodeOf(summary);
   for (const out of o.outputs) await out.end?.(summary, o.outDir);
   return summary;
+}
+
+function warnFaults(r: FaultReport, warnings: string[]): void {
+  for (const f of r.faults) {
+    if (f.errors.length) warnings.push(`fault #${f.id} (${f.label}) did not run as declared: ${f.errors.join('; ')}`);
+    else if (f.served_again_at_s === null) warnings.push(`fault #${f.id} (${f.label}): not every probe chat was served again before the run ended`);
+  }
 }
 
 async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {

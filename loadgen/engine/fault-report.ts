@@ -1,0 +1,116 @@
+// The per-fault summary (summary.json `reports.faults`, the text summary's
+// FAULTS block, the report's bands): each fault's window, the time until
+// every probe chat was served again (./service-probe.ts), and what the run's
+// metrics counted while the fault was the latest one.
+//
+// Attribution: the timeline is cut at each fault's start. A fault's span runs
+// from the interval it began in to the interval before the next fault that
+// began later (or the end of the timeline, grace included); faults that began
+// together share a span (`shared_with`). Failed and retried sends, duplicates
+// and reorderings are counted when they happen, so they are summed over the
+// span. Lost messages are only known at the end of the run (what never
+// arrived within the delivery grace), so they are the run's total, never a
+// fault's (`lost_attribution: 'run'`).
+import type { FaultAction, FaultTarget } from '../model/faults';
+import type { FaultRecord, FaultStep } from './fault-executor';
+import type { ProbeOutcome } from './service-probe';
+import type { IntervalRecord } from './timeline';
+
+/** Counters that are sends that failed (each ends its iteration without a `sent` ack). */
+export const FAILED_SEND_COUNTERS = ['messages_rejected', 'messages_unacknowledged', 'iteration_timeouts'] as const;
+/** Counters of sends retried (the client outbox resends with the same client_msg_id after a reconnect). */
+export const RETRIED_SEND_COUNTERS = ['messages_retried'] as const;
+
+export interface FaultSummary {
+  id: number;
+  label: string;
+  target: FaultTarget;
+  index: number;
+  action: FaultAction;
+  planned: { at_s: number; for_s: number };
+  /** The fault's window, seconds into the measured window: from the first step to the process back (or the last step). */
+  window: { start_s: number; end_s: number } | null;
+  down_at_s: number | null;
+  restored_at_s: number | null;
+  /** Every probe chat had an ack of a send issued after the disruption began (seconds into the window). */
+  served_again_at_s: number | null;
+  /** From the fault's start to served again: the outage users saw. */
+  time_to_served_ms: number | null;
+  probe: ProbeOutcome | null;
+  /** Timeline intervals attributed to this fault, [from_s, to_s). */
+  span: { from_s: number; to_s: number };
+  shared_with: number[];
+  sends_failed: number;
+  sends_failed_by_counter: Record<string, number>;
+  sends_retried: number;
+  duplicates: number;
+  reorderings: number;
+  steps: FaultStep[];
+  errors: string[];
+}
+
+export interface FaultReport {
+  /** How "served again" was measured. */
+  served_again_method: string;
+  faults: FaultSummary[];
+  /** Acknowledged messages never delivered (recipient online), over the whole run: known only at its end. */
+  lost_run_total: number;
+  lost_attribution: 'run';
+  /** Counted before the first fault began, for comparison. */
+  before_faults: { sends_failed: number; duplicates: number; reorderings: number };
+  /** Faults whose steps failed or that did not complete. */
+  errors: number;
+}
+
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+const sec = (ms: number | null) => (ms === null ? null : round3(ms / 1000));
+
+function sum(records: readonly IntervalRecord[], names: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of names) out[n] = records.reduce((a, r) => a + (r.counters[n] ?? 0), 0);
+  return out;
+}
+
+const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
+
+export function faultReport(records: readonly FaultRecord[], outcomes: Map<number, ProbeOutcome | null>, method: string,
+  timeline: readonly IntervalRecord[], intervalMs: number, measuredStartEpochMs: number, lostTotal: number): FaultReport {
+  const startOf = (r: FaultRecord) => r.started_ms ?? r.planned_at_ms;
+  const intervalOf = (ms: number) => Math.floor(ms / intervalMs);
+  const starts = [...new Set(records.map(startOf).map(intervalOf))].sort((a, b) => a - b);
+  const lastIndex = timeline.length ? timeline[timeline.length - 1]!.index : 0;
+  const inRange = (from: number, to: number) => timeline.filter((t) => t.index >= from && t.index < to);
+  const faults = records.map((r): FaultSummary => {
+    const from = intervalOf(startOf(r));
+    const to = starts.find((s) => s > from) ?? lastIndex + 1;
+    const span = inRange(from, to);
+    const failed = sum(span, FAILED_SEND_COUNTERS);
+    const integrity = sum(span, ['delivery_duplicated', 'delivery_out_of_order']);
+    const probe = outcomes.get(r.id) ?? null;
+    const served = probe?.served_epoch_ms != null ? probe.served_epoch_ms - measuredStartEpochMs : null;
+    return {
+      id: r.id, label: r.label, target: r.target, index: r.index, action: r.action,
+      planned: { at_s: sec(r.planned_at_ms)!, for_s: sec(r.planned_for_ms)! },
+      window: r.started_ms === null ? null : { start_s: sec(r.started_ms)!, end_s: sec(r.ended_ms ?? r.started_ms)! },
+      down_at_s: sec(r.down_ms), restored_at_s: sec(r.restored_ms),
+      served_again_at_s: sec(served), time_to_served_ms: served === null || r.started_ms === null ? null : Math.round(served - r.started_ms),
+      probe,
+      span: { from_s: round3((from * intervalMs) / 1000), to_s: round3((to * intervalMs) / 1000) },
+      shared_with: records.filter((o) => o.id !== r.id && intervalOf(startOf(o)) === from).map((o) => o.id),
+      sends_failed: total(failed), sends_failed_by_counter: failed,
+      sends_retried: total(sum(span, RETRIED_SEND_COUNTERS)),
+      duplicates: integrity.delivery_duplicated!, reorderings: integrity.delivery_out_of_order!,
+      steps: r.steps, errors: r.errors,
+    };
+  });
+  const before = inRange(0, starts[0] ?? lastIndex + 1);
+  const beforeIntegrity = sum(before, ['delivery_duplicated', 'delivery_out_of_order']);
+  return {
+    served_again_method: method, faults, lost_run_total: lostTotal, lost_attribution: 'run',
+    before_faults: {
+      sends_failed: total(sum(before, FAILED_SEND_COUNTERS)),
+      duplicates: beforeIntegrity.delivery_duplicated!, reorderings: beforeIntegrity.delivery_out_of_order!,
+    },
+    errors: faults.filter((f) => f.errors.length > 0 || f.window === null).length,
+  };
+}
