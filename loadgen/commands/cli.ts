@@ -209,7 +209,7 @@ function refuseUnrunnableSystem(plan: RunPlan, file: string, o: { target: boolea
   if (plan.faults.length > 0 && o.sharded) throw new ConfigError(`${file}: faults run in one load generator process; drop --shard / --procs`);
   if (plan.topology && !o.target) {
     throw new ConfigError(`${file}: topology ${plan.topology.gateways}x${plan.topology.chats} needs the multi-node launcher ` +
-      '(deploy/topology.ts), which this build does not wire yet; run it against a started topology with --target, without faults');
+      '(deploy/topology.ts), which this build does not start yet (a scenario without faults may run against one with --target)');
   }
 }
 
