@@ -187,7 +187,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     scenario, scenarioFile: file, targetUrls, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, topology: values.topology, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, topology: plan.topology ?? undefined, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
     userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
     intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,

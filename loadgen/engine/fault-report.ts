@@ -12,14 +12,34 @@
 // arrived within the delivery grace), so they are the run's total, never a
 // fault's (`lost_attribution: 'run'`).
 import type { FaultAction, FaultTarget } from '../model/faults';
+import { metricInfo } from '../model/metric-catalog';
 import type { FaultRecord, FaultStep } from './fault-executor';
 import type { ProbeOutcome } from './service-probe';
 import type { IntervalRecord } from './timeline';
 
-/** Counters that are sends that failed (each ends its iteration without a `sent` ack). */
-export const FAILED_SEND_COUNTERS = ['messages_rejected', 'messages_unacknowledged', 'iteration_timeouts'] as const;
-/** Counters of sends retried (the client outbox resends with the same client_msg_id after a reconnect). */
-export const RETRIED_SEND_COUNTERS = ['messages_retried'] as const;
+/**
+ * The counters that count failed sends. With the client outbox's send accounting (`sends_failed`, by
+ * reason as `sends_failed{reason:X}`), that one; without it, the sends that ended without a `sent` ack.
+ */
+export function failedSendCounters(): readonly string[] {
+  return metricInfo('sends_failed') ? ['sends_failed'] : ['messages_rejected', 'messages_unacknowledged', 'iteration_timeouts'];
+}
+
+/** Sends written more than once with the same client_msg_id (the outbox after a reconnect or a retryable error). */
+export const RETRIED_SEND_COUNTER = 'sends_retried';
+
+/** A failed-send counter and its per-reason sub-counters ("sends_failed{reason:timeout}") as they appear in the timeline. */
+function failedBreakdown(records: readonly IntervalRecord[]): Record<string, number> {
+  const names = failedSendCounters();
+  const out: Record<string, number> = {};
+  for (const r of records) {
+    for (const [k, v] of Object.entries(r.counters)) {
+      const base = k.includes('{') ? k.slice(0, k.indexOf('{')) : k;
+      if (names.includes(base) && (k !== base || names.length > 1)) out[k] = (out[k] ?? 0) + v;
+    }
+  }
+  return out;
+}
 
 export interface FaultSummary {
   id: number;
@@ -41,7 +61,8 @@ export interface FaultSummary {
   span: { from_s: number; to_s: number };
   shared_with: number[];
   sends_failed: number;
-  sends_failed_by_counter: Record<string, number>;
+  /** By counter (without the outbox) or by reason (`sends_failed{reason:X}`, with it); non-zero entries only. */
+  sends_failed_by: Record<string, number>;
   sends_retried: number;
   duplicates: number;
   reorderings: number;
@@ -84,7 +105,7 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
     const from = intervalOf(startOf(r));
     const to = starts.find((s) => s > from) ?? lastIndex + 1;
     const span = inRange(from, to);
-    const failed = sum(span, FAILED_SEND_COUNTERS);
+    const failed = sum(span, failedSendCounters());
     const integrity = sum(span, ['delivery_duplicated', 'delivery_out_of_order']);
     const probe = outcomes.get(r.id) ?? null;
     const served = probe?.served_epoch_ms != null ? probe.served_epoch_ms - measuredStartEpochMs : null;
@@ -97,8 +118,8 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
       probe,
       span: { from_s: round3((from * intervalMs) / 1000), to_s: round3((to * intervalMs) / 1000) },
       shared_with: records.filter((o) => o.id !== r.id && intervalOf(startOf(o)) === from).map((o) => o.id),
-      sends_failed: total(failed), sends_failed_by_counter: failed,
-      sends_retried: total(sum(span, RETRIED_SEND_COUNTERS)),
+      sends_failed: total(failed), sends_failed_by: failedBreakdown(span),
+      sends_retried: total(sum(span, [RETRIED_SEND_COUNTER])),
       duplicates: integrity.delivery_duplicated!, reorderings: integrity.delivery_out_of_order!,
       steps: r.steps, errors: r.errors,
     };
@@ -108,7 +129,7 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
   return {
     served_again_method: method, faults, lost_run_total: lostTotal, lost_attribution: 'run',
     before_faults: {
-      sends_failed: total(sum(before, FAILED_SEND_COUNTERS)),
+      sends_failed: total(sum(before, failedSendCounters())),
       duplicates: beforeIntegrity.delivery_duplicated!, reorderings: beforeIntegrity.delivery_out_of_order!,
     },
     errors: faults.filter((f) => f.errors.length > 0 || f.window === null).length,

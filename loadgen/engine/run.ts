@@ -25,13 +25,14 @@ import type { ExecutorStatus, FromWorker, ToWorker, WorkerDone, WorkerInit, Work
 import type { MetricsSnapshot } from '../metrics/registry';
 import type { Output } from './output';
 import { planRun, type RunPlan } from '../model/plan';
+import type { Topology } from '../model/faults';
 import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
 import { FaultExecutor } from './fault-executor';
-import { localFaultTargets } from './local-fault-targets';
+import { localFaultSide } from './local-fault-targets';
 import { faultReport, type FaultReport } from './fault-report';
 import { PROBE_CHATS, PROBE_PERIOD_MS, ServiceProbe } from './service-probe';
 
@@ -53,8 +54,8 @@ export interface RunOptions {
   durationMs?: number;
   /** Override the traffic model's user count (after --scale). */
   users?: number;
-  /** --topology 'GxM': replaces the scenario's topology. */
-  topology?: string;
+  /** --topology GxM: replaces the scenario's topology. */
+  topology?: Topology;
   shard: { index: number; count: number };
   workers: number;
   outDir: string;
@@ -186,10 +187,11 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
       const probeFirst = userBase + plan.traffic.users;
       await provisionUsersOf(chatTarget, probeFirst, 2 * PROBE_CHATS);
-      const sys = system;
-      probe = new ServiceProbe({ urls: () => sys.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret, firstUser: probeFirst });
+      // WIRING (topology): with the multi-node system, topologyFaultTargets(topology, ...) and HAProxy's URL for the probe.
+      const side = localFaultSide(system);
+      probe = new ServiceProbe({ urls: side.probeUrls, secret, firstUser: probeFirst });
       await probe.start();
-      faults = new FaultExecutor(plan.faults, localFaultTargets(system), log, probe);
+      faults = new FaultExecutor(plan.faults, side.targets, log, probe);
       log(`setup: ${plan.faults.length} fault(s) planned; ${PROBE_CHATS} probe chats measure when service is back`);
     }
     const rssIdle = system ? system.rssBytes() : null;

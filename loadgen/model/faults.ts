@@ -56,11 +56,12 @@ export interface Topology {
   chats: number;
 }
 
-export const TOPOLOGY_NODES_MAX = 64;
+/** The same bounds as deploy/topology.ts (TOPOLOGY_LIMITS), which the model cannot import: a 2-core box. */
+export const TOPOLOGY_NODES_MAX = 16;
 
-/** "2x3" -> 2 gateways, 3 chat nodes. */
+/** "2x3" -> 2 gateways, 3 chat nodes (the syntax deploy/topology.ts parses: GxM, x or X, spaces allowed). */
 export function parseTopology(spec: string, where = 'topology'): Topology {
-  const m = /^(\d+)x(\d+)$/.exec(String(spec).trim());
+  const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(String(spec));
   if (!m) throw new Error(`${where}: "${spec}" is not GxM (G gateways x M chat nodes, e.g. 2x3)`);
   const t = { gateways: Number(m[1]), chats: Number(m[2]) };
   for (const [k, v] of Object.entries(t)) {

@@ -99,8 +99,8 @@ export interface PlanOverrides {
   /** New length of the measured window; every time in the scenario is stretched to fit. */
   durationMs?: number;
   users?: number;
-  /** --topology: replaces the scenario's `topology` ('GxM'). */
-  topology?: string;
+  /** --topology: replaces the scenario's `topology` ('GxM', or already parsed). */
+  topology?: string | Topology;
   /** How many processes of each target the system has (default: from the topology, or the single-process system). */
   targetCounts?: TargetCounts;
 }
@@ -173,7 +173,9 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
     }
   }
   const topologySpec = o.topology ?? s.topology;
-  const topology = topologySpec === undefined ? null : parseTopology(topologySpec, o.topology !== undefined ? '--topology' : 'topology');
+  const topology = topologySpec === undefined ? null
+    : typeof topologySpec === 'object' ? parseTopology(`${topologySpec.gateways}x${topologySpec.chats}`, '--topology')
+      : parseTopology(topologySpec, o.topology !== undefined ? '--topology' : 'topology');
   const counts = o.targetCounts ?? targetCounts(topology, s.system?.gateways ?? 1);
   const system = topology ? `topology ${topology.gateways}x${topology.chats}` : 'the single-process system';
   const faults = resolveFaults(s.faults, windowMs, counts, o.durationMs !== undefined ? o.durationMs / natural : 1, system);

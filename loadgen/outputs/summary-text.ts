@@ -159,7 +159,7 @@ function faultLines(r: FaultReport): string[] {
     out.push(`    #${f.id} ${f.label}: window ${w}, served again ${f.time_to_served_ms === null ? 'NOT within the run' : `after ${fmtMs(f.time_to_served_ms)}`}` +
       `${f.probe ? ` (${f.probe.chats_served}/${f.probe.chats} probe chats, ${f.probe.attempts_failed} probe attempts failed)` : ''}`);
     out.push(`       ${f.span.from_s}s-${f.span.to_s}s${f.shared_with.length ? ` (shared with #${f.shared_with.join(', #')})` : ''}: ` +
-      `sends failed ${f.sends_failed}${f.sends_failed ? ` (${Object.entries(f.sends_failed_by_counter).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ` +
+      `sends failed ${f.sends_failed}${f.sends_failed ? ` (${Object.entries(f.sends_failed_by).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ` +
       `retried ${f.sends_retried}, duplicates ${f.duplicates}, reorderings ${f.reorderings}`);
     for (const e of f.errors) out.push(`       ERROR ${e}`);
   }
