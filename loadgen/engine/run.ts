@@ -31,10 +31,8 @@ import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
-import { FaultExecutor } from './fault-executor';
 import { localFaultSide } from './local-fault-targets';
-import { faultReport, type FaultReport } from './fault-report';
-import { PROBE_CHATS, PROBE_PERIOD_MS, ServiceProbe } from './service-probe';
+import { FaultSession } from './fault-session';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -153,9 +151,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const warnings: string[] = [];
   let targetUrls: string[] = o.targetUrls ?? [];
   let sigint: (() => void) | null = null;
-  let faults: FaultExecutor | null = null;
-  let probe: ServiceProbe | null = null;
-  let faultRecords: FaultExecutor['records'] = [];
+  let faults: FaultSession | null = null;
 
   try {
     // ---------------------------------------------------------------- setup
@@ -185,14 +181,12 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       // Faults act on processes this run started; the probe's users come after the run's (fresh ids).
       if (!system || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
       if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
-      const probeFirst = userBase + plan.traffic.users;
-      await provisionUsersOf(chatTarget, probeFirst, 2 * PROBE_CHATS);
-      // WIRING (topology): with the multi-node system, topologyFaultTargets(topology, ...) and HAProxy's URL for the probe.
-      const side = localFaultSide(system);
-      probe = new ServiceProbe({ urls: side.probeUrls, secret, firstUser: probeFirst });
-      await probe.start();
-      faults = new FaultExecutor(plan.faults, side.targets, log, probe);
-      log(`setup: ${plan.faults.length} fault(s) planned; ${PROBE_CHATS} probe chats measure when service is back`);
+      const provisionAt = chatTarget;
+      faults = await FaultSession.open({
+        // WIRING (topology): with the multi-node system, topologyFaultTargets(topology, ...) and HAProxy's URL for the probe.
+        plan, side: localFaultSide(system), secret, firstUser: userBase + plan.traffic.users, log,
+        provision: (first, n) => provisionUsersOf(provisionAt, first, n),
+      });
     }
     const rssIdle = system ? system.rssBytes() : null;
     const target: TargetSpec = {
@@ -314,7 +308,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     sigint = () => abort('interrupted (SIGINT)', Date.now() - measuredStartMs);
     process.on('SIGINT', sigint);
     dones = await Promise.all(handles.map((h) => h.done));
-    if (faults) faultRecords = await faults.finish();
+    await faults?.finish();
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
     if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
@@ -323,8 +317,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     if (sigint) process.off('SIGINT', sigint);
     const teardownStart = Date.now();
     // Never leave a process frozen, even when the run failed.
-    if (faults) faultRecords = await faults.finish();
-    await probe?.stop();
+    await faults?.finish();
     for (const h of handles) h.send({ type: 'teardown' });
     await withTimeout(Promise.all(handles.map((h) => h.closed)), TEARDOWN_TIMEOUT_MS, 'workers closing').catch(() => {});
     await Promise.all(handles.map((h) => h.worker.terminate()));
@@ -367,24 +360,10 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   });
   const lostExamples = dones.flatMap((d) => d.lostExamples ?? []).slice(0, 10);
   if (lostExamples.length > 0) summary.reports.lost_examples = lostExamples;
-  if (faults && probe) {
-    const p = probe;
-    summary.reports.faults = faultReport(faultRecords, new Map(faultRecords.map((r) => [r.id, p.outcome(r.id)])),
-      `client side: ${p.chats} probe 1:1 chats (own users, senders spread over the gateways) send one message each every ` +
-      `${PROBE_PERIOD_MS} ms; served again = every chat has a sent ack for a send issued after the disruption began`,
-      timeline, intervalMs, measuredStartMs, agg.counter('delivery_lost'));
-    warnFaults(summary.reports.faults, summary.loadgen.warnings);
-  }
+  faults?.report(summary, timeline, intervalMs, measuredStartMs, agg.counter('delivery_lost'));
   summary.exit_code = exitCodeOf(summary);
   for (const out of o.outputs) await out.end?.(summary, o.outDir);
   return summary;
-}
-
-function warnFaults(r: FaultReport, warnings: string[]): void {
-  for (const f of r.faults) {
-    if (f.errors.length) warnings.push(`fault #${f.id} (${f.label}) did not run as declared: ${f.errors.join('; ')}`);
-    else if (f.served_again_at_s === null) warnings.push(`fault #${f.id} (${f.label}): not every probe chat was served again before the run ended`);
-  }
 }
 
 async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {
