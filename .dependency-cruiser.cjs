@@ -51,6 +51,13 @@ module.exports = {
       comment: 'server/common (protocol, config, ids, validation) is what every tier shares; it imports no tier.',
       severity: 'error',
       from: { path: '^server/common/' },
+      to: { path: '^server/(chat|gateway|store|metrics|cluster|directory)/' },
+    },
+    {
+      name: 'cluster-and-directory-below-the-tiers',
+      comment: 'Partition ownership (etcd) and the route directory (Redis) serve both tiers: they import only common and lib.',
+      severity: 'error',
+      from: { path: '^server/(cluster|directory)/' },
       to: { path: '^server/(chat|gateway|store|metrics)/' },
     },
     {

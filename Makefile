@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -50,6 +50,10 @@ bench-store: $(BUILD_STAMP)
 
 bench-ws-client: $(BUILD_STAMP)
 	node dist/bench/ws-client-cost.js $(ARGS)
+
+# Re-accept rate: WebSocket (re)connects per second through HAProxy vs straight to the gateways, interleaved rounds, one run.
+bench-reaccept: $(BUILD_STAMP)
+	node dist/bench/reaccept.js $(ARGS)
 
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:

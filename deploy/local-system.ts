@@ -161,6 +161,16 @@ export class RunningSystem {
   }
 
   /**
+   * SIGTERM gateway i: it drains (503 on /healthz and to upgrades for up to gateway_drain_ms), closes
+   * its sockets with 1001 and exits; resolves with its exit code.
+   */
+  async drainGateway(i = 0): Promise<number | null> {
+    const child = this.gateways[i]!.child;
+    await killAndWait(child, 'SIGTERM', 30_000);
+    return child.exitCode;
+  }
+
+  /**
    * Start gateway i again, on a new port: its old port may still be held by
    * connections the killed process left behind (a replacement gateway behind
    * the load balancer gets a new address too).
@@ -233,11 +243,12 @@ export class RunningSystem {
     this.removePromTargets();
     const out: Record<string, string[]> = {};
     // A wrapped process (a profiler) stops like Ctrl-C (SIGINT to its group) and may take a while to write its output.
-    const stopOne = (child: ChildProcess, w?: WrapCommand) => (w
+    const stopOne = (child: ChildProcess, w?: WrapCommand, signal: NodeJS.Signals = 'SIGTERM') => (w
       ? killAndWait(child, 'SIGINT', this.opts.stopTimeoutMs ?? 120_000, true)
-      : killAndWait(child, 'SIGTERM', this.opts.stopTimeoutMs));
+      : killAndWait(child, signal, this.opts.stopTimeoutMs));
     for (const g of this.gateways) {
-      await stopOne(g.child, this.opts.wrap?.gateway);
+      // SIGINT closes a gateway's sockets at once; SIGTERM would drain first (drainGateway).
+      await stopOne(g.child, this.opts.wrap?.gateway, 'SIGINT');
       out[g.name] = g.output;
     }
     if (this.chat) {

@@ -82,14 +82,14 @@ describe('the fault schema', () => {
 
   test('the topology decides how many processes each target has; --topology overrides the scenario', () => {
     assert.deepEqual(parseTopology('2x3'), { gateways: 2, chats: 3 });
-    assert.throws(() => parseTopology('2-3'), /topology: "2-3" is not GxM/);
-    assert.throws(() => parseTopology('0x3'), /gateways must be within 1\.\.16/);
+    assert.throws(() => parseTopology('2-3'), /topology "2-3": expected GxM, e\.g\. 2x3/);
+    assert.throws(() => parseTopology('0x3'), /topology 0x3: gateways must be within 1\.\.16, got 0/);
     assert.deepEqual(parseTopology(' 3X2 '), { gateways: 3, chats: 2 });
     const faults: FaultSpec[] = [{ at: '1s', target: 'chat', index: 2, action: 'kill' }, { at: '1s', target: 'redis', action: 'restart' }];
     assert.equal(plan(faults, { topology: '2x3' }).faults.length, 2);
     assert.throws(() => plan(faults, { topology: '2x2' }), /chat\[2\] does not exist: topology 2x2 has 2 chat processes \(index 0\.\.1\)/);
     assert.deepEqual(planRun(scenario(undefined, { topology: '2x2' }), { topology: '4x5' }).topology, { gateways: 4, chats: 5 });
-    assert.throws(() => planRun(scenario(undefined), { topology: 'big' }), /--topology: "big" is not GxM/);
+    assert.throws(() => planRun(scenario(undefined), { topology: 'big' }), /--topology "big": expected GxM/);
     assert.throws(() => plan([{ at: '1s', target: 'cassandra', action: 'kill' }], { topology: '2x3' }), /cassandra\[0\] does not exist: topology 2x3 has no cassandra/);
     assert.equal(planRun(scenario([{ at: '1s', target: 'cassandra', index: 2, action: 'kill' }], { topology: '2x3' }),
       { targetCounts: targetCounts({ gateways: 2, chats: 3 }, 1, 3) }).faults.length, 1);

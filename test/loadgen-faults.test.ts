@@ -130,6 +130,32 @@ describe('faults declared in a scenario, on the real single-process system', { t
   });
 });
 
+describe('the same faults on the multi-node topology 2x1 (HAProxy, 2 gateways, a chat node, etcd, Redis)', { timeout: 180_000 }, () => {
+  test('both faults run on the topology\'s processes; every probe chat is served again through HAProxy; nothing lost', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-faults-topo-'));
+    try {
+      const r = await cli(['run', FIXTURE, '--topology', '2x1', '--quiet', '--metrics-port', 'off', '--out', dir]);
+      assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}\n${r.stderr.slice(-3000)}`);
+      assert.match(r.stderr, /setup: 2 fault\(s\) planned on topology 2x1/);
+      const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd', 'gateway-0', 'gateway-1', 'haproxy', 'redis']);
+      const f = s.reports.faults!;
+      assert.equal(f.errors, 0, JSON.stringify(f.faults.map((x) => x.errors)));
+      for (const x of f.faults) {
+        assert.ok(x.down_at_s !== null && x.restored_at_s !== null, `${x.label} took the process down and brought it back`);
+        assert.equal(x.probe?.chats_served, x.probe?.chats, `${x.label}: every probe chat served again`);
+      }
+      assert.equal(count(s, 'delivery_lost'), 0);
+      assert.equal(count(s, 'delivery_duplicated'), 0);
+      assert.equal(count(s, 'delivery_out_of_order'), 0);
+      console.log(`# topology 2x1: served again ${f.faults.map((x) => `${x.label} ${x.time_to_served_ms} ms`).join(', ')}; ` +
+        `restored after ${f.faults.map((x) => `${((x.restored_at_s! - x.window!.start_s) * 1000).toFixed(0)} ms`).join(', ')}`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('bad faults are refused before anything starts', { timeout: 60_000 }, () => {
   test('exit code 104 with the schema error; no summary', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-faults-bad-'));
@@ -150,9 +176,10 @@ describe('bad faults are refused before anything starts', { timeout: 60_000 }, (
       const target = await cli(['run', FIXTURE, '--quiet', '--target', 'ws://127.0.0.1:9/v1/ws', '--secret', 'x', '--out', dir]);
       assert.equal(target.code, 104);
       assert.match(target.stderr, /faults act on the processes loadgen starts; drop --target/);
-      const topology = await cli(['run', 'scenarios/failover.ts', '--quiet', '--out', dir]);
+      // --topology replaces the scenario's 2x3: failover's chat[1] does not exist on one chat node.
+      const topology = await cli(['run', 'scenarios/failover.ts', '--topology', '1x1', '--quiet', '--out', dir]);
       assert.equal(topology.code, 104);
-      assert.match(topology.stderr, /topology 2x3 needs the multi-node launcher/);
+      assert.match(topology.stderr, /faults\[0\]: chat\[1\] does not exist: topology 1x1 has 1 chat process \(index 0\.\.0\)/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,15 +4,17 @@
 //               [--shard i/N] [--workers N] [--out results/<run-id>] [--driver system|bare]
 //               [--secret S] [--chat-target host:port] [--transport lean|ws]
 //               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
-//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--quiet]
-//               [--topology GxM]
+//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
 //   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
 //   loadgen list
 //
 // <scenario> is `scenarios/<name>.ts`, `<name>`, or a path to a compiled
 // scenario module; TypeScript paths map to their build under dist/.
 // Without --target the real system is started here (chat service + gateways
-// on loopback, embedded store) and stopped at the end. --procs N splits the
+// on loopback, embedded store) and stopped at the end; --topology GxM starts
+// the multi-node topology instead (etcd, Redis, M chat nodes on one shared
+// SQLite store, G gateways behind HAProxy: deploy/topology.ts) and every client
+// connects through HAProxy. --procs N splits the
 // run over N processes here (past ~20k connections: the open-files limit is
 // per process) and merges their results.
 //
@@ -22,6 +24,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { HAPROXY_LIMITS } from '../../deploy/services/haproxy';
+import { parseTopology, type TopologyShape } from '../../deploy/topology';
 import { REPO_ROOT } from '../../server/common/paths';
 import { WORKLOAD_NAMES } from '../model/scenario';
 import { parseDurationMs } from '../model/duration';
@@ -47,7 +51,7 @@ const USAGE = `usage:
   loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
               [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
               [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
-              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--quiet] [--topology GxM]
+              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
 <scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
@@ -80,6 +84,17 @@ function parseStartAt(s: string): number {
   const t = Number.isFinite(n) ? n : Date.parse(s);
   if (!Number.isFinite(t)) throw new UsageError(`--start-at: "${s}" is neither epoch ms nor an ISO time`);
   return t;
+}
+
+/** --topology GxM: the topology the run starts itself (so not with --target). */
+function parseTopologyFlag(text: string | undefined, targetUrls: string[] | undefined): TopologyShape | undefined {
+  if (text === undefined) return undefined;
+  if (targetUrls) throw new UsageError('--topology starts the system here; it does not combine with --target');
+  try {
+    return parseTopology(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
 }
 
 function timestampId(): string {
@@ -148,6 +163,13 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
     if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
   }
+  parseTopologyFlag(values.topology, targetUrls);
+  // The scenario's `topology`, or --topology over it (the plan has both); none: the single-process system.
+  const topology = targetUrls ? undefined : plan.topology ?? undefined;
+  const online = Math.ceil(plan.traffic.users * plan.traffic.onlineShare);
+  if (topology && online > HAPROXY_LIMITS.conns_max) {
+    throw new ConfigError(`--topology: ${online} connections exceed HAProxy's ${HAPROXY_LIMITS.conns_max} (deploy/services/haproxy.ts); use fewer --users`);
+  }
   const shardUsers = Math.ceil(plan.traffic.users / shard.count);
   const localAddresses = values['local-addresses'] ? parseLocalAddresses(values['local-addresses'])
     : shardUsers > CONNECTIONS_PER_SOURCE_ADDRESS
@@ -175,7 +197,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     }
     const merged = await runLocalShards({
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
-      secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log,
+      secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log, topology,
       childMetrics: values['metrics-port'] !== 'off',
     });
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
@@ -187,7 +209,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     scenario, scenarioFile: file, targetUrls, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, topology: plan.topology ?? undefined, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, topology, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
     userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
     intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
@@ -199,18 +221,10 @@ async function cmdRun(argv: string[]): Promise<number> {
   return summary.exit_code;
 }
 
-/**
- * Faults act on processes this run started, from one generator process; a topology is started by the
- * multi-node launcher. WIRING (issue 13): once deploy/topology.ts starts G gateways and M chat nodes for
- * `plan.topology`, drop the topology refusal here and give runScenario the topology's FaultTargets.
- */
+/** Faults act on processes this run started, from one generator process. */
 function refuseUnrunnableSystem(plan: RunPlan, file: string, o: { target: boolean; sharded: boolean }): void {
   if (plan.faults.length > 0 && o.target) throw new ConfigError(`${file}: faults act on the processes loadgen starts; drop --target`);
   if (plan.faults.length > 0 && o.sharded) throw new ConfigError(`${file}: faults run in one load generator process; drop --shard / --procs`);
-  if (plan.topology && !o.target) {
-    throw new ConfigError(`${file}: topology ${plan.topology.gateways}x${plan.topology.chats} needs the multi-node launcher ` +
-      '(deploy/topology.ts), which this build does not start yet (a scenario without faults may run against one with --target)');
-  }
 }
 
 /** --start-on-stdin (a --procs parent drives this shard): say we are set up, then read "START <epoch ms>". */

@@ -14,13 +14,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import type { RunningSystem } from '../../deploy/local-system';
+import type { TopologyShape } from '../../deploy/topology';
 import { mergeSummaries, readSummary } from '../engine/merge';
 import type { RunSummary } from '../engine/summary';
 import type { RunPlan } from '../model/plan';
 import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
-import { freshUserBase, startLocalTarget, systemUsageSince } from '../engine/local-target';
+import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from '../engine/local-target';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */
 export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
@@ -40,6 +40,8 @@ export interface LocalShardsOptions {
   targetUrls?: string[];
   secret?: string;
   chatTarget?: string;
+  /** --topology GxM: the parent starts the multi-node topology; every child connects through its HAProxy. */
+  topology?: TopologyShape;
   /** Each child serves its own /metrics on a free port (and registers it for Prometheus file_sd). */
   childMetrics?: boolean;
   log: (line: string) => void;
@@ -47,7 +49,7 @@ export interface LocalShardsOptions {
 
 export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary> {
   const setupStart = Date.now();
-  let system: RunningSystem | null = null;
+  let system: LocalSystem | null = null;
   const children: ChildProcess[] = [];
   try {
     let urls = o.targetUrls ?? [];
@@ -56,8 +58,10 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     if (urls.length === 0) {
       const online = Math.ceil(o.plan.traffic.users * o.plan.traffic.onlineShare);
       const gateways = Math.max(o.scenario.system?.gateways ?? 1, Math.ceil(online / CONNECTIONS_PER_GATEWAY_MAX));
-      o.log(`setup: starting the system with ${gateways} gateway(s) for ${online} connections over ${o.procs} load generator processes ...`);
-      const local = await startLocalTarget(gateways, o.scenario.system);
+      o.log(o.topology
+        ? `setup: starting the topology ${o.topology.gateways}x${o.topology.chats} for ${online} connections over ${o.procs} load generator processes ...`
+        : `setup: starting the system with ${gateways} gateway(s) for ${online} connections over ${o.procs} load generator processes ...`);
+      const local = await startLocalTarget(gateways, o.scenario.system, o.topology);
       system = local.system;
       urls = local.urls;
       secret = local.secret;

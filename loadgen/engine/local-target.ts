@@ -1,25 +1,53 @@
 // The system a run measures when it is given no --target: started here (chat
-// service and gateways on loopback, embedded store) by `loadgen run` or by the
-// --procs parent, and what each of its processes cost over the measured
+// service and gateways on loopback, embedded store; or with --topology GxM the
+// multi-node topology behind HAProxy, deploy/topology.ts) by `loadgen run` or
+// by the --procs parent, and what each of its processes cost over the measured
 // window. Also the fresh range of user ids every run takes.
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
+import { startTopology, type Topology, type TopologyShape } from '../../deploy/topology';
 import type { SystemShape } from '../model/scenario';
 import type { ProcessUsage } from './summary';
 
-export interface LocalTarget {
-  system: RunningSystem;
-  /** The gateways' WebSocket URLs. */
-  urls: string[];
-  secret: string;
-  /** The chat service's gRPC address (bulk provisioning). */
-  chatTarget: string;
+/** What a run reads from the system it started: each process's CPU and memory, and a way to stop it. */
+export interface LocalSystem {
+  /** Each process by name ("chat", "gateway-0"; a topology's "chat-0", "haproxy", ...) with its pid. */
+  pids(): [string, number][];
+  cpuSeconds(): Record<string, number>;
+  rssBytes(): Record<string, number | null>;
+  stop(): Promise<unknown>;
 }
 
-/** Start the system with `gateways` gateways and the scenario's limit overrides. */
-export async function startLocalTarget(gateways: number, shape: SystemShape | undefined): Promise<LocalTarget> {
+export interface LocalTarget {
+  system: LocalSystem;
+  /** The WebSocket URLs clients connect to: every gateway's, or HAProxy's alone for a topology. */
+  urls: string[];
+  secret: string;
+  /** A chat service's gRPC address (bulk provisioning). */
+  chatTarget: string;
+  /** Where the store lives (for the log). */
+  dataDir: string;
+  /** The multi-node topology (--topology GxM), for fault injection; null for the single-process system. */
+  topology: Topology | null;
+  /** The single-process system (fault injection there); null for a topology. */
+  singleProcess: RunningSystem | null;
+}
+
+/**
+ * Start the system with `gateways` gateways and the scenario's limit overrides: one chat service
+ * (the default), or, with `topology`, etcd, Redis, M chat nodes and G gateways behind HAProxy,
+ * every client connecting through HAProxy.
+ */
+export async function startLocalTarget(gateways: number, shape: SystemShape | undefined, topology?: TopologyShape): Promise<LocalTarget> {
+  if (topology) {
+    const topo = await startTopology({ ...topology, env: shape?.env });
+    return { system: topo, urls: [topo.url], secret: topo.secret, chatTarget: topo.chatTarget, dataDir: topo.dataDir, topology: topo, singleProcess: null };
+  }
   const system = await startSystem({ gateways, env: shape?.env });
-  return { system, urls: system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret: system.secret, chatTarget: system.chatTarget };
+  return {
+    system, urls: system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret: system.secret, chatTarget: system.chatTarget,
+    dataDir: system.opts.dataDir, topology: null, singleProcess: system,
+  };
 }
 
 /** Fresh users per run (repeated runs on one store must not see each other's chats): 10M ids per run slot. */
@@ -32,7 +60,7 @@ export function freshUserBase(): number {
  * `measuredMs` (% of one core), its resident memory now, and as it was idle
  * (before the generator connected) and once connected.
  */
-export function systemUsageSince(system: RunningSystem, cpuStart: Record<string, number>, measuredMs: number,
+export function systemUsageSince(system: LocalSystem, cpuStart: Record<string, number>, measuredMs: number,
   rssIdle: Record<string, number | null> | null, rssConnected: Record<string, number | null> | null): Record<string, ProcessUsage> {
   const usage: Record<string, ProcessUsage> = {};
   const rss = system.rssBytes();

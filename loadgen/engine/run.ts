@@ -14,7 +14,7 @@ import { Worker } from 'node:worker_threads';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
-import type { RunningSystem } from '../../deploy/local-system';
+import type { TopologyShape } from '../../deploy/topology';
 import { threadCpuSeconds } from '../../lib/proc-cpu';
 import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
@@ -25,13 +25,13 @@ import type { ExecutorStatus, FromWorker, ToWorker, WorkerDone, WorkerInit, Work
 import type { MetricsSnapshot } from '../metrics/registry';
 import type { Output } from './output';
 import { planRun, type RunPlan } from '../model/plan';
-import type { Topology } from '../model/faults';
 import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
-import { freshUserBase, startLocalTarget, systemUsageSince } from './local-target';
+import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
 import { localFaultSide } from './local-fault-targets';
+import { topologyFaultTargets } from './topology-fault-targets';
 import { FaultSession } from './fault-session';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
@@ -44,6 +44,8 @@ export interface RunOptions {
   scenarioFile: string;
   /** Gateway URLs; none: start the system here. */
   targetUrls?: string[];
+  /** --topology GxM: start etcd, Redis, M chat nodes and G gateways behind HAProxy instead of the single-process system. */
+  topology?: TopologyShape;
   driver: 'system' | 'bare';
   secret?: string;
   /** Chat service gRPC address of an external system, for bulk provisioning. */
@@ -52,8 +54,6 @@ export interface RunOptions {
   durationMs?: number;
   /** Override the traffic model's user count (after --scale). */
   users?: number;
-  /** --topology GxM: replaces the scenario's topology. */
-  topology?: Topology;
   shard: { index: number; count: number };
   workers: number;
   outDir: string;
@@ -69,7 +69,7 @@ export interface RunOptions {
   /** Set up, then ask for the common start time (a parent process running several shards decides it). */
   waitForStart?: () => Promise<number>;
   /** Called when the system (or the target) is ready, before workers connect; tests use it to find pids. */
-  onSystem?: (system: RunningSystem | null) => void;
+  onSystem?: (system: LocalSystem | null) => void;
 }
 
 class WorkerHandle {
@@ -131,7 +131,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const startedAt = new Date().toISOString();
   const loadavgStart = loadavg()[0];
   const setupStart = Date.now();
-  let system: RunningSystem | null = null;
+  let system: LocalSystem | null = null;
   let handles: WorkerHandle[] = [];
   const agg = new MetricsAggregate();
   const timeline: IntervalRecord[] = [];
@@ -152,6 +152,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let targetUrls: string[] = o.targetUrls ?? [];
   let sigint: (() => void) | null = null;
   let faults: FaultSession | null = null;
+  let local: Awaited<ReturnType<typeof startLocalTarget>> | null = null;
 
   try {
     // ---------------------------------------------------------------- setup
@@ -159,13 +160,15 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     let chatTarget = o.chatTarget;
     if (targetUrls.length === 0) {
       if (o.driver === 'bare') throw new Error('--driver bare needs --target (the bare forwarder is not started by loadgen)');
-      log(`setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
-      const local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system);
+      log(o.topology
+        ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, shared SQLite) ...`
+        : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
+      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology);
       system = local.system;
       targetUrls = local.urls;
       secret = local.secret;
       chatTarget = local.chatTarget;
-      log(`setup: gateways ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${system.opts.dataDir}`);
+      log(`setup: ${local.topology ? 'HAProxy' : 'gateways'} ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${local.dataDir}`);
     } else if (o.driver === 'system' && !secret) {
       throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
     }
@@ -179,12 +182,16 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     }
     if (plan.faults.length > 0) {
       // Faults act on processes this run started; the probe's users come after the run's (fresh ids).
-      if (!system || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
+      if (!local || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
       if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
       const provisionAt = chatTarget;
+      // The topology's processes and HAProxy's one address, or the single-process system's processes and every gateway.
+      const topo = local.topology;
+      const side = topo
+        ? { targets: topologyFaultTargets(topo, `topology ${topo.opts.gateways}x${topo.opts.chats}`), probeUrls: () => [topo.url] }
+        : localFaultSide(local.singleProcess!);
       faults = await FaultSession.open({
-        // WIRING (topology): with the multi-node system, topologyFaultTargets(topology, ...) and HAProxy's URL for the probe.
-        plan, side: localFaultSide(system), secret, firstUser: userBase + plan.traffic.users, log,
+        plan, side, secret, firstUser: userBase + plan.traffic.users, log,
         provision: (first, n) => provisionUsersOf(provisionAt, first, n),
       });
     }

@@ -62,11 +62,11 @@ export const TOPOLOGY_NODES_MAX = 16;
 /** "2x3" -> 2 gateways, 3 chat nodes (the syntax deploy/topology.ts parses: GxM, x or X, spaces allowed). */
 export function parseTopology(spec: string, where = 'topology'): Topology {
   const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(String(spec));
-  if (!m) throw new Error(`${where}: "${spec}" is not GxM (G gateways x M chat nodes, e.g. 2x3)`);
+  if (!m) throw new Error(`${where} "${spec}": expected GxM, e.g. 2x3 (2 gateways, 3 chat nodes)`);
   const t = { gateways: Number(m[1]), chats: Number(m[2]) };
-  for (const [k, v] of Object.entries(t)) {
-    if (v < 1 || v > TOPOLOGY_NODES_MAX) throw new Error(`${where}: ${k} must be within 1..${TOPOLOGY_NODES_MAX}, got ${v}`);
-  }
+  // Worded as deploy/topology.ts words it, so `loadgen run --topology` says the same whichever checks first.
+  if (t.gateways < 1 || t.gateways > TOPOLOGY_NODES_MAX) throw new Error(`${where} ${spec}: gateways must be within 1..${TOPOLOGY_NODES_MAX}, got ${t.gateways}`);
+  if (t.chats < 1 || t.chats > TOPOLOGY_NODES_MAX) throw new Error(`${where} ${spec}: chat nodes must be within 1..${TOPOLOGY_NODES_MAX}, got ${t.chats}`);
   return t;
 }
 

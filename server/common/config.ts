@@ -88,6 +88,14 @@ export interface Limits {
   chat_link_retry_ms_min: number;
   /** Longest wait between a gateway's reconnect attempts: a restarted chat service is found within this. */
   chat_link_retry_ms_max: number;
+
+  // ---- shutdown (server/gateway/drain.ts)
+  /**
+   * On SIGTERM a gateway answers 503 on /healthz and to upgrades for up to this long before closing its
+   * remaining sockets with 1001: longer than the load balancer's 2 checks x 500 ms (deploy/services/haproxy.ts),
+   * so the clients it closes reconnect to another gateway, not to this one.
+   */
+  gateway_drain_ms: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -125,6 +133,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   grpc_message_bytes_max: 64 * 1024 * 1024,
   chat_link_retry_ms_min: 50,
   chat_link_retry_ms_max: 2000,
+  gateway_drain_ms: 2000,
 });
 
 /** Limits with WA_<NAME> environment overrides applied; a malformed override fails loudly. */

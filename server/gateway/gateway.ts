@@ -58,6 +58,8 @@ export class Gateway {
   private readonly byUser = new Map<number, number[]>();
   private readonly writer: SocketWriter<Conn>;
   private nextConnId = 1;
+  /** SIGTERM seen: /healthz answers 503 (the load balancer stops sending sockets here) and upgrades are refused. */
+  private draining = false;
   port = 0;
   readonly stats: GatewayStats = newGatewayStats();
   readonly processMetrics: ProcessMetrics;
@@ -112,8 +114,9 @@ export class Gateway {
     });
     this.app.get('/healthz', (res) => {
       res.cork(() => {
+        if (this.draining) res.writeStatus('503 Service Unavailable');
         res.writeHeader('content-type', 'application/json').end(JSON.stringify({
-          status: this.link.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
+          status: this.draining ? 'draining' : this.link.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
           chat_link: this.link.up ? 'up' : 'down', connections: this.sockets.size,
         }));
       });
@@ -143,11 +146,32 @@ export class Gateway {
     return this.link.up;
   }
 
-  close(): void {
+  /** Open client sockets now. */
+  get openSockets(): number {
+    return this.sockets.size;
+  }
+
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /** Stop taking sockets (503 on /healthz and on upgrades); the ones held keep working until close(). */
+  startDrain(): void {
+    this.draining = true;
+  }
+
+  /**
+   * Close every socket with 1001 (the client reconnects, through the load balancer, elsewhere), let
+   * this turn's disconnects reach the chat service, then close the link. Resolves when that is done.
+   */
+  async close(): Promise<void> {
     const { uws } = loadNativeUws();
+    this.draining = true;
     if (this.listenSocket) uws.us_listen_socket_close(this.listenSocket);
     this.listenSocket = null;
     for (const ws of [...this.sockets.values()]) ws.end(CloseCode.GOING_AWAY, 'gateway shutting down');
+    // The link's batcher flushes on setImmediate: one more turn and the disconnects are written.
+    await new Promise((resolve) => setImmediate(resolve));
     this.link.close();
     this.processMetrics.close();
   }
@@ -155,6 +179,11 @@ export class Gateway {
   // ---------------------------------------------------------------- connections
 
   private onUpgrade(res: HttpResponse, req: HttpRequest, context: unknown): void {
+    if (this.draining) {
+      this.count('DRAINING');
+      res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').end('gateway draining: reconnect\n');
+      return;
+    }
     const auth = req.getHeader('authorization');
     const token = auth.startsWith('Bearer ') ? auth.slice(7) : new URLSearchParams(req.getQuery() ?? '').get('token');
     const claims = verifyToken(this.opts.tokenSecret, token);

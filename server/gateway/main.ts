@@ -7,8 +7,12 @@
 // TLS is not terminated here: this uWS build has no TLS (and no
 // permessage-deflate); TLS ends at the load balancer in front of gateways.
 // Prints `gateway listening <host>:<port>` once it accepts connections.
+// SIGTERM drains (drain.ts: 503 to health checks and upgrades for up to
+// gateway_drain_ms, then 1001 to the remaining sockets) and exits 0; SIGINT
+// closes at once.
 import { gatewaySettings, loadLimits } from '../common/config';
 import { loadSecret } from '../common/secret';
+import { drainAndClose } from './drain';
 import { Gateway } from './gateway';
 
 async function main(): Promise<void> {
@@ -27,14 +31,18 @@ async function main(): Promise<void> {
   });
   const port = await gateway.listen();
   console.log(`gateway listening ${host}:${port} uws=native binary=${gateway.binaryPath}`);
-  const shutdown = (signal: string) => {
+  let stopping = false;
+  const shutdown = async (signal: string, drainMs: number) => {
+    if (stopping) return;
+    stopping = true;
     console.log(`gateway: ${signal}, shutting down`);
+    await drainAndClose(gateway, drainMs, (line) => console.log(`gateway: ${line}`));
     console.log(`gateway: stats ${JSON.stringify({ ...gateway.stats, cpu: process.cpuUsage() })}`);
-    gateway.close();
+    // The close frames and the link's last batch are written; give the kernel a moment to send them.
     setTimeout(() => process.exit(0), 100).unref();
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM', limits.gateway_drain_ms));
+  process.on('SIGINT', () => void shutdown('SIGINT', 0));
 }
 
 main().catch((err) => {

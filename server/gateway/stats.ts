@@ -13,7 +13,7 @@ export interface GatewayStats {
   wsMessagesOut: number;
   bytesIn: number;
   bytesOut: number;
-  /** Refusals by reason: an error code, a close reason (TEXT_FRAME, MESSAGE_TOO_BIG, BACKPRESSURE) or BAD_TOKEN. */
+  /** Refusals by reason: an error code, a close reason (TEXT_FRAME, MESSAGE_TOO_BIG, BACKPRESSURE), BAD_TOKEN or DRAINING (an upgrade refused while the gateway drains). */
   rejected: Record<string, number>;
   backpressureCloses: number;
 }

@@ -18,7 +18,7 @@ export type ClientFrameKind = (typeof CLIENT_FRAME_TYPES)[number];
 
 /** Why the gateway refused something: protocol error codes plus the edge's own reasons. */
 export const GATEWAY_ERROR_REASONS = [
-  ...Object.values(ErrorCode), 'BAD_TOKEN', 'TEXT_FRAME', 'MESSAGE_TOO_BIG', 'BACKPRESSURE',
+  ...Object.values(ErrorCode), 'BAD_TOKEN', 'TEXT_FRAME', 'MESSAGE_TOO_BIG', 'BACKPRESSURE', 'DRAINING',
 ] as const;
 
 /** What the metrics read from the gateway (structural: no import of the gateway module). */

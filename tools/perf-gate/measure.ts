@@ -81,7 +81,8 @@ export async function runRep(o: RepOptions): Promise<RepFigures> {
     transport: 'lean', localAddresses: [], intervalMs: INTERVAL_MS,
     command: 'perf-gate repetition', outputs: [sampler, summaryJsonOutput], log: o.log,
     onSystem: (sys) => {
-      if (sys) pids = { chat: sys.chat.child.pid!, gateway: sys.gateways[0]!.child.pid! };
+      const byName = Object.fromEntries(sys?.pids() ?? []);
+      if (sys) pids = { chat: byName.chat!, gateway: byName['gateway-0']! };
     },
   });
   const phases: Record<string, PhaseFigures> = {};

@@ -1,0 +1,284 @@
+// The multi-node topology from one call (docs/design/013-scale-out.md): etcd,
+// Redis, M chat nodes sharing one SQLite store, G gateways and HAProxy in front
+// of them, every process started here on free loopback ports with its files in
+// temp dirs, and every one reachable as a ManagedProcess for fault injection
+// (kill -9, SIGSTOP/SIGCONT, restart). `loadgen run --topology GxM` and the
+// multi-node tests use it; the single-process system stays deploy/local-system.ts.
+//
+// Ports are chosen once and kept across restarts, so a restarted gateway is
+// back behind HAProxy without a reload and a restarted chat node answers where
+// it did before.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { waitFor } from '../lib/async';
+import { freePorts } from '../lib/net';
+import { processCpuSeconds, processRssBytes } from '../lib/proc-cpu';
+import { PARTITIONS } from '../server/common/partitions';
+import { DIST_DIR } from '../server/common/paths';
+import { newSecret } from '../server/common/token';
+import { etcdHealthy, startEtcd, type EtcdServer } from './services/etcd';
+import { haproxyAlive, startHaproxy, type HaproxyServer } from './services/haproxy';
+import { ManagedProcess } from './services/managed-process';
+import { redisPing, startRedis, type RedisServer } from './services/redis';
+
+export type TopologyRole = 'chat' | 'gateway' | 'redis' | 'etcd' | 'haproxy';
+
+/** The bounds of --topology GxM: this box has 2 cores; 16 of each is already far past what it runs well. */
+export const TOPOLOGY_LIMITS = Object.freeze({ gateways_max: 16, chats_max: 16 });
+
+export interface TopologyShape {
+  gateways: number;
+  chats: number;
+}
+
+/** "2x3" -> 2 gateways, 3 chat nodes; anything else is refused with what was expected. */
+export function parseTopology(text: string): TopologyShape {
+  const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(text);
+  if (!m) throw new Error(`--topology "${text}": expected GxM, e.g. 2x3 (2 gateways, 3 chat nodes)`);
+  const gateways = Number(m[1]);
+  const chats = Number(m[2]);
+  const { gateways_max, chats_max } = TOPOLOGY_LIMITS;
+  if (gateways < 1 || gateways > gateways_max) throw new Error(`--topology ${text}: gateways must be within 1..${gateways_max}, got ${gateways}`);
+  if (chats < 1 || chats > chats_max) throw new Error(`--topology ${text}: chat nodes must be within 1..${chats_max}, got ${chats}`);
+  return { gateways, chats };
+}
+
+export interface TopologyOptions extends TopologyShape {
+  /** The shared store: one SQLite file in a temp dir, opened by every chat node (WAL; fenced commits). */
+  store?: 'shared-sqlite';
+  /** Extra environment for chat nodes and gateways (limits: WA_<LIMIT>). */
+  env?: Record<string, string>;
+  /** Print every process's output, prefixed with its name. */
+  verbose?: boolean;
+  /** How long each process (and the whole topology's readiness) may take. */
+  startTimeoutMs?: number;
+}
+
+/** What a gateway's GET /healthz answers (the cluster part only in cluster mode). */
+export interface GatewayHealth {
+  status: string;
+  chat_link: string;
+  connections: number;
+  cluster?: { nodes: number; partitions_routable: number };
+}
+
+/**
+ * A gateway is ready when it can route every partition. Until the gateway reports `cluster`
+ * (cluster mode, server/cluster), its single chat link being up is the same statement.
+ */
+export function gatewayReady(h: GatewayHealth): boolean {
+  if (h.cluster) return h.cluster.partitions_routable === PARTITIONS;
+  return h.status === 'ok' && h.chat_link === 'up';
+}
+
+const READY_TIMEOUT_MS_DEFAULT = 30_000;
+
+export class Topology {
+  readonly chats: ManagedProcess[] = [];
+  readonly gateways: ManagedProcess[] = [];
+  haproxy!: HaproxyServer;
+
+  constructor(
+    readonly opts: TopologyOptions,
+    readonly secret: string,
+    readonly dataDir: string,
+    readonly etcd: EtcdServer,
+    readonly redis: RedisServer,
+    readonly chatPorts: number[],
+    readonly chatMetricsPorts: number[],
+    readonly gatewayPorts: number[],
+  ) {}
+
+  /** ws://127.0.0.1:<haproxy>/v1/ws: where clients connect. */
+  get url(): string {
+    return this.haproxy.url;
+  }
+
+  /** Each gateway's own WebSocket URL (straight, not through HAProxy). */
+  get gatewayUrls(): string[] {
+    return this.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`);
+  }
+
+  /** chat-0's gRPC address: bulk provisioning of load-test users (the users table is in the shared store). */
+  get chatTarget(): string {
+    return `127.0.0.1:${this.chatPorts[0]}`;
+  }
+
+  processes(role: TopologyRole): ManagedProcess[] {
+    switch (role) {
+      case 'chat': return this.chats;
+      case 'gateway': return this.gateways;
+      case 'redis': return [this.redis.proc];
+      case 'etcd': return [this.etcd.proc];
+      case 'haproxy': return this.haproxy ? [this.haproxy.proc] : [];
+    }
+  }
+
+  /** kill -9; the process stays down until restart(role, i). */
+  async kill(role: TopologyRole, i = 0): Promise<void> {
+    await this.proc(role, i).kill();
+  }
+
+  /** SIGSTOP: frozen, its sockets open, until resume(role, i). */
+  pause(role: TopologyRole, i = 0): void {
+    this.proc(role, i).pause();
+  }
+
+  resume(role: TopologyRole, i = 0): void {
+    this.proc(role, i).resume();
+  }
+
+  /** Stop it (SIGTERM, if it still runs), start it again with the same ports and data, and wait until it is ready. */
+  async restart(role: TopologyRole, i = 0): Promise<void> {
+    const proc = this.proc(role, i);
+    if (proc.running) await proc.stop();
+    proc.restart();
+    await proc.waitReady(() => this.ready(role, i), this.opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT);
+    // A restarted chat node or store service is only back when the gateways route everything again.
+    if (role !== 'gateway' && role !== 'haproxy') await this.waitGatewaysReady();
+  }
+
+  async gatewayHealth(i: number): Promise<GatewayHealth> {
+    const res = await fetch(`http://127.0.0.1:${this.gatewayPorts[i]}/healthz`, { signal: AbortSignal.timeout(1000) });
+    return (await res.json()) as GatewayHealth;
+  }
+
+  async waitGatewaysReady(timeoutMs = this.opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT): Promise<void> {
+    for (let i = 0; i < this.gateways.length; i++) {
+      await waitFor(async () => gatewayReady(await this.gatewayHealth(i)), timeoutMs, `gateway-${i} ready (every partition routable)`);
+    }
+  }
+
+  /** Every running process by name ("chat-0", "gateway-1", "haproxy", ...) with its pid; HAProxy's is its worker's. */
+  pids(): [string, number][] {
+    const out: [string, number][] = [];
+    for (const role of ['etcd', 'redis', 'chat', 'gateway'] as TopologyRole[]) {
+      for (const p of this.processes(role)) if (p.running) out.push([p.spec.name, p.pid]);
+    }
+    const worker = this.haproxy?.proc.running ? this.haproxy.workerPid : 0;
+    if (worker) out.push(['haproxy', worker]);
+    return out;
+  }
+
+  cpuSeconds(): Record<string, number> {
+    return Object.fromEntries(this.pids().map(([name, pid]) => [name, processCpuSeconds(pid) ?? 0]));
+  }
+
+  rssBytes(): Record<string, number | null> {
+    return Object.fromEntries(this.pids().map(([name, pid]) => [name, processRssBytes(pid)]));
+  }
+
+  /**
+   * Everything, front to back (HAProxy first, so the gateways' drains find no sockets left), then
+   * the temp dirs. Safe to call on a topology that failed halfway through starting.
+   */
+  async stop(): Promise<void> {
+    await this.haproxy?.stop().catch(() => {});
+    await Promise.all(this.gateways.map((g) => g.stop()));
+    await Promise.all(this.chats.map((c) => c.stop()));
+    await this.redis.stop().catch(() => {});
+    await this.etcd.stop().catch(() => {});
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  // ---------------------------------------------------------------- starting
+
+  /** Environment every chat node and gateway shares (docs/design/013-scale-out.md, "Environment"). */
+  private baseEnv(): NodeJS.ProcessEnv {
+    return {
+      ...process.env,
+      WA_CLUSTER_ETCD: this.etcd.endpoint,
+      WA_REDIS_URL: this.redis.url,
+      WA_DATA_DIR: this.dataDir,
+      WA_TOKEN_SECRET: this.secret,
+      ...this.opts.env,
+    };
+  }
+
+  startChat(i: number): ManagedProcess {
+    const proc = new ManagedProcess({
+      name: `chat-${i}`, command: process.execPath, args: [join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
+      env: { ...this.baseEnv(), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
+    }).start();
+    this.chats[i] = proc;
+    return proc;
+  }
+
+  startGateway(i: number): ManagedProcess {
+    const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
+    // TODO(cluster mode): a gateway finds the chat nodes in etcd; until it does, one chat node is reached directly.
+    if (this.opts.chats === 1) env.WA_CHAT_TARGET = this.chatTarget;
+    const proc = new ManagedProcess({
+      name: `gateway-${i}`, command: process.execPath, args: [join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
+    }).start();
+    this.gateways[i] = proc;
+    return proc;
+  }
+
+  async startHaproxy(): Promise<void> {
+    this.haproxy = await startHaproxy({ serverPorts: this.gatewayPorts, verbose: this.opts.verbose });
+  }
+
+  private proc(role: TopologyRole, i: number): ManagedProcess {
+    const list = this.processes(role);
+    const p = list[i];
+    if (!p) throw new Error(`topology: no ${role} ${i} (there are ${list.length})`);
+    return p;
+  }
+
+  /** The one process (not the whole topology) answers again. */
+  private async ready(role: TopologyRole, i: number): Promise<boolean> {
+    switch (role) {
+      case 'chat': return tcpOpen(this.chatPorts[i]!);
+      case 'gateway': return gatewayReady(await this.gatewayHealth(i));
+      case 'redis': return redisPing(this.redis.port);
+      case 'etcd': return etcdHealthy(this.etcd.clientPort);
+      case 'haproxy': return haproxyAlive(this.haproxy.port);
+    }
+  }
+}
+
+export async function startTopology(opts: TopologyOptions): Promise<Topology> {
+  parseTopology(`${opts.gateways}x${opts.chats}`);
+  if ((opts.store ?? 'shared-sqlite') !== 'shared-sqlite') throw new Error(`topology: store ${opts.store} is not supported (shared-sqlite)`);
+  const timeoutMs = opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
+  const etcd = await startEtcd({ verbose: opts.verbose });
+  let redis: RedisServer;
+  try {
+    redis = await startRedis({ verbose: opts.verbose });
+  } catch (err) {
+    await etcd.stop();
+    throw err;
+  }
+  const ports = await freePorts(2 * opts.chats + opts.gateways);
+  const topo = new Topology(opts, opts.env?.WA_TOKEN_SECRET ?? newSecret(), mkdtempSync(join(tmpdir(), 'wa-topology-')), etcd, redis,
+    ports.slice(0, opts.chats), ports.slice(opts.chats, 2 * opts.chats), ports.slice(2 * opts.chats));
+  try {
+    const chats = Array.from({ length: opts.chats }, (_, i) => topo.startChat(i));
+    await Promise.all(chats.map((c, i) => c.waitReady(() => tcpOpen(topo.chatPorts[i]!), timeoutMs)));
+    const gateways = Array.from({ length: opts.gateways }, (_, i) => topo.startGateway(i));
+    await Promise.all(gateways.map((g, i) => g.waitReady(async () => gatewayReady(await topo.gatewayHealth(i)), timeoutMs)));
+    await topo.startHaproxy();
+    for (const p of topo.gatewayPorts) await topo.haproxy.waitServer(p, true, timeoutMs);
+  } catch (err) {
+    await topo.stop();
+    throw err;
+  }
+  return topo;
+}
+
+/** A TCP connect to 127.0.0.1:port succeeds. */
+function tcpOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ host: '127.0.0.1', port });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(1000, () => done(false));
+    sock.on('connect', () => done(true));
+    sock.on('error', () => done(false));
+  });
+}

@@ -1,0 +1,224 @@
+// A chat node's membership: a lease in etcd that it keeps alive itself, its
+// node key under that lease, and the live member list (a watch on the node
+// keys). The lease is the node's right to serve: `servingUntil` is the last
+// moment the node may still act as an owner — the send time of the last
+// keepalive etcd confirmed, plus the TTL, minus a margin. etcd cannot expire
+// the lease (and hand its partitions to another node) before that moment, so a
+// node that stops serving at it never overlaps the next owner. A node paused
+// past it (SIGSTOP) resumes with stale ownership; fencing tokens in the store
+// make its late commits harmless (server/store/store.ts: FencedError).
+import { EventEmitter } from 'node:events';
+import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { nodeKey, NODES_PREFIX, parseNodeInfo, type NodeInfo } from './keys';
+
+export interface MembershipOptions {
+  name: string;
+  grpc: string;
+  leaseSeconds: number;
+  log: (line: string) => void;
+}
+
+export declare interface ClusterMembership {
+  /** The live member list changed (names, sorted). */
+  on(event: 'nodes', handler: (names: string[]) => void): this;
+  /** The lease is gone or can no longer be trusted: stop serving everything now. */
+  on(event: 'lost', handler: (reason: string) => void): this;
+}
+
+export class ClusterMembership extends EventEmitter {
+  private lease: Lease | null = null;
+  leaseId = '';
+  /** Date.now() past which this node must not act as an owner. 0: never joined or lost. */
+  servingUntil = 0;
+  private readonly members = new Map<string, NodeInfo>();
+  private watcher: Watcher | null = null;
+  private keepaliveTimer: NodeJS.Timeout | null = null;
+  private watchdog: NodeJS.Timeout | null = null;
+  private closed = false;
+  private kaStream: { write(req: { ID: string }): void; end(): void; on(ev: string, fn: (...a: never[]) => void): void } | null = null;
+  private kaSent: number[] = [];
+  malformedValues = 0;
+  keepalives = 0;
+
+  constructor(
+    private readonly client: Etcd3,
+    private readonly opts: MembershipOptions,
+  ) {
+    super();
+  }
+
+  get nodes(): string[] {
+    return [...this.members.keys()].sort();
+  }
+
+  info(name: string): NodeInfo | undefined {
+    return this.members.get(name);
+  }
+
+  /** Grant a lease, announce this node under it, and start watching the members. */
+  async join(): Promise<void> {
+    const ttl = this.opts.leaseSeconds;
+    const lease = this.client.lease(ttl, { autoKeepAlive: false });
+    const sentAt = Date.now();
+    this.leaseId = await lease.grant();
+    this.lease = lease;
+    this.servingUntil = sentAt + this.safeMs();
+    const info: NodeInfo = { name: this.opts.name, grpc: this.opts.grpc, started_ms: Date.now() };
+    await lease.put(nodeKey(this.opts.name)).value(JSON.stringify(info));
+    if (!this.watcher) await this.watchMembers();
+    this.scheduleKeepalive();
+    if (!this.watchdog) this.watchdog = setInterval(() => this.checkDeadline(), 50);
+  }
+
+  /** How long after a keepalive is sent the node may keep serving: TTL minus a margin for clock drift and a late tick. */
+  private safeMs(): number {
+    const ttlMs = this.opts.leaseSeconds * 1000;
+    return ttlMs - Math.max(250, ttlMs / 5);
+  }
+
+  private scheduleKeepalive(): void {
+    if (this.closed) return;
+    const every = Math.max(200, (this.opts.leaseSeconds * 1000) / 4);
+    this.keepaliveTimer = setTimeout(() => void this.keepalive(), every);
+  }
+
+  /**
+   * One long-lived LeaseKeepAlive stream (a stream per beat, as the library's
+   * keepaliveOnce does, queued behind a burst of ownership transactions long
+   * enough to cost the lease). Answers come back in order, so each one
+   * confirms the oldest outstanding send time.
+   */
+  private async keepalive(): Promise<void> {
+    const lease = this.lease;
+    if (!lease || this.closed) return;
+    try {
+      if (!this.kaStream) await this.openKeepaliveStream();
+      this.kaSent.push(Date.now());
+      if (this.kaSent.length > 64) this.kaSent.shift(); // bounded: a stream that never answers
+      this.kaStream!.write({ ID: this.leaseId });
+    } catch (err) {
+      this.opts.log(`lease keepalive failed: ${(err as Error).message}`);
+      this.kaStream = null;
+    }
+    if (lease === this.lease) this.scheduleKeepalive();
+  }
+
+  private async openKeepaliveStream(): Promise<void> {
+    const stream = await this.client.leaseClient.leaseKeepAlive();
+    this.kaStream = stream;
+    this.kaSent = [];
+    stream.on('data', (res: { ID: string; TTL: string }) => {
+      const sentAt = this.kaSent.shift();
+      if (stream !== this.kaStream || res.ID !== this.leaseId || sentAt === undefined) return;
+      if (Number(res.TTL) <= 0) {
+        this.lose('etcd says the lease has expired');
+        return;
+      }
+      this.keepalives++;
+      this.servingUntil = Math.max(this.servingUntil, sentAt + this.safeMs());
+    });
+    const drop = (why: string) => {
+      if (stream !== this.kaStream) return;
+      this.kaStream = null;
+      if (!this.closed) this.opts.log(`lease keepalive stream ${why}; reopening`);
+    };
+    stream.on('error', (err: Error) => drop(`failed: ${err.message}`));
+    stream.on('end', () => drop('ended'));
+  }
+
+  private endKeepaliveStream(): void {
+    const stream = this.kaStream;
+    this.kaStream = null;
+    try {
+      stream?.end();
+    } catch {
+      // already closed
+    }
+  }
+
+  private checkDeadline(): void {
+    if (this.lease && this.servingUntil > 0 && Date.now() > this.servingUntil) this.lose('no keepalive confirmed before the lease deadline');
+  }
+
+  /** Drop the lease (it may already be gone in etcd), tell the owner, and try to join again with a new one. */
+  private lose(reason: string): void {
+    if (!this.lease) return;
+    this.opts.log(`lease ${this.leaseId} lost: ${reason}`);
+    const old = this.lease;
+    this.lease = null;
+    this.servingUntil = 0;
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    this.endKeepaliveStream();
+    old.release();
+    this.emit('lost', reason);
+    void this.rejoin();
+  }
+
+  private async rejoin(): Promise<void> {
+    for (let delay = 200; !this.closed && !this.lease; delay = Math.min(delay * 2, 2000)) {
+      try {
+        await this.join();
+        this.opts.log(`rejoined with lease ${this.leaseId}`);
+        this.emit('nodes', this.nodes);
+        return;
+      } catch (err) {
+        this.opts.log(`rejoin failed: ${(err as Error).message}; retrying in ${delay} ms`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  }
+
+  private async watchMembers(): Promise<void> {
+    const watcher = await this.client.watch().prefix(NODES_PREFIX).create();
+    this.watcher = watcher;
+    watcher.on('put', (kv) => {
+      const info = parseNodeInfo(kv.value.toString());
+      if (!info) {
+        this.malformedValues++;
+        return;
+      }
+      const had = this.members.has(info.name);
+      this.members.set(info.name, info);
+      if (!had) this.emit('nodes', this.nodes);
+    });
+    watcher.on('delete', (kv) => {
+      const name = kv.key.toString().slice(NODES_PREFIX.length);
+      if (this.members.delete(name)) this.emit('nodes', this.nodes);
+    });
+    // After a watch reconnect, reread the list: deletes during the gap would otherwise be missed.
+    watcher.on('connected', () => void this.reload());
+    await this.reload();
+  }
+
+  private async reload(): Promise<void> {
+    const all = await this.client.getAll().prefix(NODES_PREFIX).strings();
+    const next = new Map<string, NodeInfo>();
+    for (const value of Object.values(all)) {
+      const info = parseNodeInfo(value);
+      if (info) next.set(info.name, info);
+      else this.malformedValues++;
+    }
+    const before = this.nodes.join(',');
+    this.members.clear();
+    for (const [k, v] of next) this.members.set(k, v);
+    if (this.nodes.join(',') !== before) this.emit('nodes', this.nodes);
+  }
+
+  /** Leave on purpose: the node key goes first (others start taking over), the lease last. */
+  async leave(): Promise<void> {
+    this.closed = true;
+    if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.endKeepaliveStream();
+    await this.watcher?.cancel().catch(() => {});
+    const lease = this.lease;
+    this.lease = null;
+    this.servingUntil = 0;
+    if (lease) await lease.revoke().catch(() => {});
+  }
+
+  /** Delete only the node key (a graceful stop: others see the node leave while it still hands its partitions over). */
+  async withdraw(): Promise<void> {
+    await this.client.delete().key(nodeKey(this.opts.name)).exec();
+  }
+}
