@@ -8,9 +8,11 @@
 //
 // Needs: the multi-node topology (topology '2x3': HAProxy, 2 gateways, 3 chat
 // nodes, etcd, Redis, one shared SQLite store or the Cassandra cluster), which
-// `loadgen run` starts once deploy/topology.ts is wired (issue 13); until then
-// `loadgen run failover` refuses with exit 104 and says so. Faults act on the
-// processes loadgen starts: no --target, --shard or --procs.
+// `loadgen run` starts (deploy/topology.ts); with more than one chat
+// node it becomes ready only in cluster mode (gateways routing each partition
+// to its owner, issue 13): until then setup stops with "gateway-0 was not
+// ready" (exit 1). Faults act on the processes loadgen
+// starts: no --target, --shard or --procs.
 import { defineScenario } from '../loadgen/model/scenario';
 import fanout from './fanout';
 

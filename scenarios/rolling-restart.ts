@@ -6,8 +6,11 @@
 // restart's time until every probe chat was served again.
 //
 // Needs: the multi-node topology (topology '2x3': HAProxy, 2 gateways, 3 chat
-// nodes, etcd, Redis, a shared store), which `loadgen run` starts once
-// deploy/topology.ts is wired (issue 13); until then it refuses with exit 104.
+// nodes, etcd, Redis, a shared store), which
+// `loadgen run` starts (deploy/topology.ts); with more than one chat
+// node it becomes ready only in cluster mode (gateways routing each partition
+// to its owner, issue 13): until then setup stops with "gateway-0 was not
+// ready" (exit 1).
 // Gateways drain on SIGTERM (/healthz 503, HAProxy stops sending them new
 // connections) and the client outbox resends what a closed connection held.
 import { defineScenario } from '../loadgen/model/scenario';

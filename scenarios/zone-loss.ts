@@ -8,8 +8,11 @@
 // sends that failed and were retried (the faults share one span).
 //
 // Needs: the multi-node topology (topology '3x3': HAProxy, 3 gateways, 3 chat
-// nodes, etcd, Redis, a shared store), which `loadgen run` starts once
-// deploy/topology.ts is wired (issue 13); until then it refuses with exit 104.
+// nodes, etcd, Redis, a shared store), which
+// `loadgen run` starts (deploy/topology.ts); with more than one chat
+// node it becomes ready only in cluster mode (gateways routing each partition
+// to its owner, issue 13): until then setup stops with "gateway-0 was not
+// ready" (exit 1).
 // With WA_STORE=scylla the launcher must report 3 Cassandra nodes (the plan's
 // targetCounts), or the Cassandra fault is refused as out of range.
 import { defineScenario, type FaultSpec } from '../loadgen/model/scenario';
