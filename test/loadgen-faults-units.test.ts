@@ -11,6 +11,7 @@ import { parseTopology, targetCounts, type FaultTarget } from '../loadgen/model/
 import { FaultExecutor } from '../loadgen/engine/fault-executor';
 import type { FaultTargets } from '../loadgen/engine/fault-targets';
 import { failedSendCounters, faultReport } from '../loadgen/engine/fault-report';
+import { ReadinessMonitor } from '../loadgen/engine/readiness-monitor';
 import type { IntervalRecord } from '../loadgen/engine/timeline';
 import { topologyFaultTargets, type ProcessTopology, type TopologyRoleName } from '../loadgen/engine/topology-fault-targets';
 import { ManagedProcess } from '../deploy/services/managed-process';
@@ -227,7 +228,8 @@ describe('the per-fault report', () => {
     ];
     const t0 = 1_000_000;
     const outcomes = new Map([[0, { down_epoch_ms: t0 + 2100, served_epoch_ms: t0 + 2900, chats: 16, chats_served: 16, attempts_failed: 3 }], [1, null], [2, null]]);
-    const r = faultReport(records, outcomes, 'test', timeline, 1000, t0, 7);
+    const readiness = new Map([[0, { lost_epoch_ms: t0 + 2200, back_epoch_ms: t0 + 3300 }], [1, { lost_epoch_ms: null, back_epoch_ms: null }]]);
+    const r = faultReport(records, { probe: outcomes, probeMethod: 'probe', readiness, readinessMethod: 'healthz' }, timeline, 1000, t0, 7);
     const [a, b, c] = r.faults;
     assert.deepEqual([a!.span, a!.shared_with, a!.sends_failed, a!.sends_retried, a!.duplicates, a!.reorderings], [{ from_s: 2, to_s: 4 }, [1], 7, 4, 1, 0]);
     if (failedSendCounters().length > 1) assert.deepEqual(a!.sends_failed_by, { [F]: 7 });
@@ -235,6 +237,10 @@ describe('the per-fault report', () => {
     assert.deepEqual([c!.span, c!.sends_failed, c!.reorderings], [{ from_s: 4, to_s: 6 }, 1, 3]);
     assert.deepEqual([a!.served_again_at_s, a!.time_to_served_ms, b!.served_again_at_s], [2.9, 800, null]);
     assert.deepEqual(a!.window, { start_s: 2.1, end_s: 3.5 });
+    assert.deepEqual(a!.readiness, { lost_at_s: 2.2, back_at_s: 3.3, time_to_ready_ms: 1200 });
+    assert.deepEqual(b!.readiness, { lost_at_s: null, back_at_s: null, time_to_ready_ms: null }, 'never noticed');
+    assert.equal(c!.readiness, null);
+    assert.deepEqual([r.served_again_method, r.readiness_method], ['probe', 'healthz']);
     assert.deepEqual(r.before_faults, { sends_failed: 1, duplicates: 0, reorderings: 0 });
     assert.equal(r.lost_run_total, 7);
     assert.equal(r.lost_attribution, 'run');
@@ -294,7 +300,7 @@ describe('fault targets on a topology of managed processes (real processes: slee
       ex.start(Date.now());
       await waitState(procs.chat[0]!.pid, 'T');
       const [r] = await ex.finish();
-      assert.equal(procState(procs.chat[0]!.pid), 'S', 'resumed at the end of the run');
+      await waitState(procs.chat[0]!.pid, 'S'); // resumed at the end of the run
       assert.deepEqual(r!.errors, []);
     } finally {
       for (const list of Object.values(procs)) for (const x of list) await x.kill();
@@ -303,6 +309,33 @@ describe('fault targets on a topology of managed processes (real processes: slee
 });
 
 async function waitState(pid: number, state: string): Promise<void> {
-  for (let k = 0; k < 100 && procState(pid) !== state; k++) await new Promise((r) => setTimeout(r, 10));
+  for (let k = 0; k < 300 && procState(pid) !== state; k++) await new Promise((r) => setTimeout(r, 10));
   assert.equal(procState(pid), state, `process ${pid} in state ${state}`);
 }
+
+describe('the readiness monitor', () => {
+  test('says when readiness was lost after a moment and when it came back; a loss after the limit is not this fault\'s', async () => {
+    let ok = true;
+    const m = new ReadinessMonitor(async () => ok, 10);
+    // Each phase lasts until the monitor has sampled it at least twice (bounded: a busy machine delays timers).
+    const samples = async (n: number) => {
+      const until = m.samples + n;
+      for (let k = 0; k < 400 && m.samples < until; k++) await new Promise((r) => setTimeout(r, 5));
+    };
+    const t0 = Date.now();
+    m.start();
+    await samples(2);
+    ok = false;
+    const lostFrom = Date.now();
+    await samples(2);
+    ok = true;
+    const backFrom = Date.now();
+    await samples(2);
+    await m.stop();
+    const c = m.changeAfter(t0);
+    assert.ok(c.lost_epoch_ms! >= lostFrom - 15 && c.lost_epoch_ms! <= backFrom, `lost at +${c.lost_epoch_ms! - t0} ms`);
+    assert.ok(c.back_epoch_ms! >= backFrom - 15, `back at +${c.back_epoch_ms! - t0} ms`);
+    assert.deepEqual(m.changeAfter(t0, lostFrom - 30), { lost_epoch_ms: null, back_epoch_ms: null }, 'nothing lost before the limit');
+    assert.deepEqual(m.changeAfter(backFrom + 15), { lost_epoch_ms: null, back_epoch_ms: null });
+  });
+});

@@ -61,6 +61,9 @@ describe('faults declared in a scenario, on the real single-process system', { t
       assert.equal(f.probe?.chats_served, f.probe?.chats, `${f.label}: every probe chat served again`);
       assert.ok(f.time_to_served_ms !== null && f.time_to_served_ms > 0 && f.time_to_served_ms < 10_000, `${f.label}: ${f.time_to_served_ms} ms`);
     }
+    // Server side: the killed gateway stops answering /healthz, and answers again once restarted.
+    assert.ok(kill!.readiness?.lost_at_s !== null && kill!.readiness!.lost_at_s! < kill!.restored_at_s!, JSON.stringify(kill!.readiness));
+    assert.ok(kill!.readiness!.back_at_s !== null && kill!.readiness!.back_at_s >= kill!.restored_at_s! - 0.25, JSON.stringify(kill!.readiness));
     // A frozen chat service answers nobody until it is resumed: no probe chat can be served sooner.
     assert.ok(pause!.time_to_served_ms! >= 900, `served again ${pause!.time_to_served_ms} ms after a 1 s SIGSTOP`);
     // Half the probe chats sat on the killed gateway: they failed at least once before landing on the live one.
@@ -95,6 +98,7 @@ describe('faults declared in a scenario, on the real single-process system', { t
     assert.match(text, /FAULTS \(served again: client side/);
     assert.match(text, /#0 kill gateway\[0\] for 2s: window [\d.]+s-[\d.]+s, served again after [\d.]+m?s \(16\/16 probe chats/);
     assert.match(text, /#1 pause chat\[0\] for 1s: window/);
+    assert.match(text, /#0 kill gateway.*; not ready from [\d.]+s, ready again after /);
     assert.match(text, /acknowledged messages lost: 0 /);
   });
 

@@ -15,6 +15,7 @@ import type { FaultAction, FaultTarget } from '../model/faults';
 import { metricInfo } from '../model/metric-catalog';
 import type { FaultRecord, FaultStep } from './fault-executor';
 import type { ProbeOutcome } from './service-probe';
+import type { ReadinessChange } from './readiness-monitor';
 import type { IntervalRecord } from './timeline';
 
 /**
@@ -57,6 +58,11 @@ export interface FaultSummary {
   /** From the fault's start to served again: the outage users saw. */
   time_to_served_ms: number | null;
   probe: ProbeOutcome | null;
+  /**
+   * Server side: when the system stopped saying it was ready after the disruption, and when it said so
+   * again (seconds into the window; lost null: it never noticed, e.g. a frozen process with open sockets).
+   */
+  readiness: { lost_at_s: number | null; back_at_s: number | null; time_to_ready_ms: number | null } | null;
   /** Timeline intervals attributed to this fault, [from_s, to_s). */
   span: { from_s: number; to_s: number };
   shared_with: number[];
@@ -73,6 +79,8 @@ export interface FaultSummary {
 export interface FaultReport {
   /** How "served again" was measured. */
   served_again_method: string;
+  /** What the server-side readiness is. */
+  readiness_method: string;
   faults: FaultSummary[];
   /** Acknowledged messages never delivered (recipient online), over the whole run: known only at its end. */
   lost_run_total: number;
@@ -94,7 +102,16 @@ function sum(records: readonly IntervalRecord[], names: readonly string[]): Reco
 
 const total = (m: Record<string, number>) => Object.values(m).reduce((a, b) => a + b, 0);
 
-export function faultReport(records: readonly FaultRecord[], outcomes: Map<number, ProbeOutcome | null>, method: string,
+export interface FaultMeasures {
+  /** The client-side probe's outcome per fault id, and how it measures. */
+  probe: Map<number, ProbeOutcome | null>;
+  probeMethod: string;
+  /** The server-side readiness per fault id, and what it checks. */
+  readiness: Map<number, ReadinessChange | null>;
+  readinessMethod: string;
+}
+
+export function faultReport(records: readonly FaultRecord[], m: FaultMeasures,
   timeline: readonly IntervalRecord[], intervalMs: number, measuredStartEpochMs: number, lostTotal: number): FaultReport {
   const startOf = (r: FaultRecord) => r.started_ms ?? r.planned_at_ms;
   const intervalOf = (ms: number) => Math.floor(ms / intervalMs);
@@ -107,7 +124,9 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
     const span = inRange(from, to);
     const failed = sum(span, failedSendCounters());
     const integrity = sum(span, ['delivery_duplicated', 'delivery_out_of_order']);
-    const probe = outcomes.get(r.id) ?? null;
+    const probe = m.probe.get(r.id) ?? null;
+    const ready = m.readiness.get(r.id) ?? null;
+    const rel = (epoch: number | null) => (epoch === null ? null : epoch - measuredStartEpochMs);
     const served = probe?.served_epoch_ms != null ? probe.served_epoch_ms - measuredStartEpochMs : null;
     return {
       id: r.id, label: r.label, target: r.target, index: r.index, action: r.action,
@@ -116,6 +135,10 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
       down_at_s: sec(r.down_ms), restored_at_s: sec(r.restored_ms),
       served_again_at_s: sec(served), time_to_served_ms: served === null || r.started_ms === null ? null : Math.round(served - r.started_ms),
       probe,
+      readiness: ready && {
+        lost_at_s: sec(rel(ready.lost_epoch_ms)), back_at_s: sec(rel(ready.back_epoch_ms)),
+        time_to_ready_ms: ready.back_epoch_ms === null || r.started_ms === null ? null : Math.round(rel(ready.back_epoch_ms)! - r.started_ms),
+      },
       span: { from_s: round3((from * intervalMs) / 1000), to_s: round3((to * intervalMs) / 1000) },
       shared_with: records.filter((o) => o.id !== r.id && intervalOf(startOf(o)) === from).map((o) => o.id),
       sends_failed: total(failed), sends_failed_by: failedBreakdown(span),
@@ -127,7 +150,7 @@ export function faultReport(records: readonly FaultRecord[], outcomes: Map<numbe
   const before = inRange(0, starts[0] ?? lastIndex + 1);
   const beforeIntegrity = sum(before, ['delivery_duplicated', 'delivery_out_of_order']);
   return {
-    served_again_method: method, faults, lost_run_total: lostTotal, lost_attribution: 'run',
+    served_again_method: m.probeMethod, readiness_method: m.readinessMethod, faults, lost_run_total: lostTotal, lost_attribution: 'run',
     before_faults: {
       sends_failed: total(sum(before, failedSendCounters())),
       duplicates: beforeIntegrity.delivery_duplicated!, reorderings: beforeIntegrity.delivery_out_of_order!,

@@ -22,3 +22,14 @@ export interface FaultTargets {
   /** Start a process that was killed or stopped, and wait until it serves (its readiness check). */
   start(target: FaultTarget, i: number): Promise<void>;
 }
+
+/** What a run's faults act on, where its service probe connects, and what the system says of its readiness. */
+export interface FaultSide {
+  targets: FaultTargets;
+  /** The URLs a client may connect to now (HAProxy's one, or every gateway's). */
+  probeUrls: () => string[];
+  /** Server side: is every gateway up and routing every partition? (polled; a slow answer is "no") */
+  ready: () => Promise<boolean>;
+  /** What `ready` checks, for the report. */
+  readyMeaning: string;
+}

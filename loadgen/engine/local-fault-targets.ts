@@ -10,16 +10,6 @@ import type { RunningSystem } from '../../deploy/local-system';
 import type { FaultTarget } from '../model/faults';
 import type { FaultTargets } from './fault-targets';
 
-/** What a run's faults act on, and where its service probe connects (every gateway, as they are now). */
-export interface FaultSide {
-  targets: FaultTargets;
-  probeUrls: () => string[];
-}
-
-export function localFaultSide(system: RunningSystem): FaultSide {
-  return { targets: localFaultTargets(system), probeUrls: () => system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`) };
-}
-
 export function localFaultTargets(system: RunningSystem): FaultTargets {
   const none = (target: FaultTarget): never => {
     throw new Error(`the single-process system has no ${target} process`);

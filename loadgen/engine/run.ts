@@ -30,8 +30,7 @@ import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
-import { localFaultSide } from './local-fault-targets';
-import { topologyFaultTargets } from './topology-fault-targets';
+import { faultSideOf } from './fault-sides';
 import { FaultSession } from './fault-session';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
@@ -185,13 +184,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (!local || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
       if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
       const provisionAt = chatTarget;
-      // The topology's processes and HAProxy's one address, or the single-process system's processes and every gateway.
-      const topo = local.topology;
-      const side = topo
-        ? { targets: topologyFaultTargets(topo, `topology ${topo.opts.gateways}x${topo.opts.chats}`), probeUrls: () => [topo.url] }
-        : localFaultSide(local.singleProcess!);
       faults = await FaultSession.open({
-        plan, side, secret, firstUser: userBase + plan.traffic.users, log,
+        plan, side: faultSideOf(local), secret, firstUser: userBase + plan.traffic.users, log,
         provision: (first, n) => provisionUsersOf(provisionAt, first, n),
       });
     }

@@ -115,15 +115,16 @@ function faultsSection(s: RunSummary): string {
   const rows = r.faults.map((f) => [
     esc(`#${f.id}`), esc(f.label), esc(f.window ? `${f.window.start_s}s – ${f.window.end_s}s` : 'did not run'),
     esc(f.time_to_served_ms === null ? 'not served again' : fmtMs(f.time_to_served_ms)),
+    esc(!f.readiness ? 'n/a' : f.readiness.lost_at_s === null ? 'never lost' : f.readiness.time_to_ready_ms === null ? 'not ready again' : fmtMs(f.readiness.time_to_ready_ms)),
     esc(`${f.span.from_s}s – ${f.span.to_s}s${f.shared_with.length ? ` (shared with #${f.shared_with.join(', #')})` : ''}`),
     esc(f.sends_failed), esc(f.sends_retried), esc(f.duplicates), esc(f.reorderings), esc(f.errors.join('; ') || '—'),
   ]);
   const attrs = r.faults.map((f) => `class="fault${f.errors.length || f.duplicates || f.reorderings ? ' fail' : ''}" data-fault="${f.id}"`);
   return `<h2>Faults</h2>
-<p class="muted">Served again: ${esc(r.served_again_method)}. Counts are summed over each fault's span of the timeline (from its start to the next fault's).
+<p class="muted">Served again: ${esc(r.served_again_method)}. Ready again: ${esc(r.readiness_method)}. Counts are summed over each fault's span of the timeline (from its start to the next fault's).
 Acknowledged messages lost: <b id="faults-lost">${esc(n(r.lost_run_total))}</b> over the whole run (known only at its end, not per fault).
 Before the first fault: ${esc(r.before_faults.sends_failed)} failed sends, ${esc(r.before_faults.duplicates)} duplicates, ${esc(r.before_faults.reorderings)} reorderings.</p>
-${table(['fault', 'what', 'window', 'time to served again', 'span counted', 'sends failed', 'sends retried', 'duplicates', 'reorderings', 'errors'], rows, attrs)}`;
+${table(['fault', 'what', 'window', 'time to served again (clients)', 'time to ready again (health checks)', 'span counted', 'sends failed', 'sends retried', 'duplicates', 'reorderings', 'errors'], rows, attrs)}`;
 }
 
 /** One shaded band per fault that ran: its window, labelled. */

@@ -152,12 +152,19 @@ export function renderSummaryText(s: RunSummary): string {
   return out.join('\n');
 }
 
+function readinessText(f: FaultReport['faults'][number]): string {
+  const r = f.readiness;
+  if (!r) return 'ready: n/a';
+  if (r.lost_at_s === null) return 'the system never reported itself not ready';
+  return `not ready from ${r.lost_at_s}s, ready again ${r.time_to_ready_ms === null ? 'NOT within the run' : `after ${fmtMs(r.time_to_ready_ms)}`}`;
+}
+
 function faultLines(r: FaultReport): string[] {
-  const out = [`  FAULTS (served again: ${r.served_again_method})`];
+  const out = [`  FAULTS (served again: ${r.served_again_method}; ready: ${r.readiness_method})`];
   for (const f of r.faults) {
     const w = f.window ? `${f.window.start_s}s-${f.window.end_s}s` : 'did not run';
     out.push(`    #${f.id} ${f.label}: window ${w}, served again ${f.time_to_served_ms === null ? 'NOT within the run' : `after ${fmtMs(f.time_to_served_ms)}`}` +
-      `${f.probe ? ` (${f.probe.chats_served}/${f.probe.chats} probe chats, ${f.probe.attempts_failed} probe attempts failed)` : ''}`);
+      `${f.probe ? ` (${f.probe.chats_served}/${f.probe.chats} probe chats, ${f.probe.attempts_failed} probe attempts failed)` : ''}; ${readinessText(f)}`);
     out.push(`       ${f.span.from_s}s-${f.span.to_s}s${f.shared_with.length ? ` (shared with #${f.shared_with.join(', #')})` : ''}: ` +
       `sends failed ${f.sends_failed}${f.sends_failed ? ` (${Object.entries(f.sends_failed_by).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ` +
       `retried ${f.sends_retried}, duplicates ${f.duplicates}, reorderings ${f.reorderings}`);
