@@ -109,5 +109,10 @@ describe('coordinated omission: a 1 s stall of the target shows in the latency',
     assert.ok(s.metrics.delivery_latency!.values.max! >= STALL_MS * 0.85, 'the in-flight messages still show the stall');
     assert.ok(s.loadgen.warnings.some((w) => /dropped iterations/.test(w)), 'the summary warns about dropped iterations');
     assert.equal(s.metrics.messages_sent!.values.count! + dropped, RATE * DURATION_S, 'sent + dropped = scheduled');
+    const sends = s.reports.sends!;
+    assert.equal(sends.dropped, dropped, 'the dropped iterations are dropped sends');
+    assert.equal(sends.scheduled, RATE * DURATION_S);
+    assert.ok(sends.adds_up, `scheduled = ok + failed + dropped + queued at the end: ${JSON.stringify(sends)}`);
+    assert.ok(s.metrics.send_success!.values.fails! >= dropped, 'send_success counts the drops against it');
   });
 });

@@ -21,7 +21,7 @@ import { DEFAULT_TRAFFIC, type Scenario } from '../loadgen/model/scenario';
 import { analyseBreakpoint } from '../loadgen/engine/breakpoint';
 import { intervalRecord } from '../loadgen/engine/timeline';
 import { MetricsRegistry } from '../loadgen/metrics/registry';
-import { exitCodeOf, type RunSummary } from '../loadgen/engine/summary';
+import { exitCodeOf, sendsReport, type RunSummary } from '../loadgen/engine/summary';
 
 function scenario(over: Partial<Scenario> = {}): Scenario {
   return {
@@ -125,6 +125,37 @@ describe('thresholds', () => {
     assert.equal(EXIT_THRESHOLDS_FAILED, 99);
     assert.equal(exitCodeOf({ ...base, aborted: { reason: "threshold delivery_latency 'p(99)<1' failed", at_s: 3 } }), 99);
     assert.equal(exitCodeOf({ ...base, aborted: { reason: 'interrupted (SIGINT)', at_s: 3 } }), 105);
+  });
+
+  test('the send accounting adds up or the run fails (exit code 99)', () => {
+    const agg = new MetricsAggregate();
+    const reg = new MetricsRegistry(['chat']);
+    reg.counter.sends_scheduled.add(10);
+    reg.counter.sends_ok.add(6);
+    reg.counter.sends_failed.add(2);
+    reg.addLabelled('sends_failed', 'reason', 'timeout');
+    reg.addLabelled('sends_failed', 'reason', 'QUEUE_FULL');
+    reg.counter.sends_dropped.add(1);
+    reg.counter.sends_queued_at_end.add(1);
+    agg.addSnapshot(reg.takeSnapshot());
+    const r = sendsReport(agg)!;
+    assert.deepEqual(r.failed_by_reason, { timeout: 1, QUEUE_FULL: 1 });
+    assert.equal(r.adds_up, true);
+    const base = { thresholds: { results: [], ok: true }, aborted: null } as unknown as RunSummary;
+    assert.equal(exitCodeOf({ ...base, reports: { sends: r } }), 0);
+    // One send without an outcome: the run fails loudly.
+    reg.counter.sends_scheduled.add(1);
+    agg.addSnapshot(reg.takeSnapshot());
+    const broken = sendsReport(agg)!;
+    assert.equal(broken.adds_up, false);
+    assert.equal(exitCodeOf({ ...base, reports: { sends: broken } }), EXIT_THRESHOLDS_FAILED);
+    // A failure counted without its reason does not add up either.
+    reg.counter.sends_failed.add(1);
+    reg.counter.sends_scheduled.add(0);
+    agg.addSnapshot(reg.takeSnapshot());
+    assert.equal(sendsReport(agg)!.scheduled, sendsReport(agg)!.ok + sendsReport(agg)!.failed + 2);
+    assert.equal(sendsReport(agg)!.adds_up, false, 'failed 3 but reasons for 2');
+    assert.equal(sendsReport(new MetricsAggregate()), null, 'no sends scheduled: no report');
   });
 });
 

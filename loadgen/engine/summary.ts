@@ -34,6 +34,25 @@ export interface ReconnectReport {
   seed_offline_delivery_ms: number;
 }
 
+/**
+ * Every scheduled send's outcome (loadgen/world/send-outcomes.ts): the counts
+ * must add up, scheduled = ok + failed + dropped + queued_at_end, or the run fails.
+ */
+export interface SendsReport {
+  scheduled: number;
+  ok: number;
+  failed: number;
+  /** Failures by reason: a server error code, timeout, outbox_full, no_sender, reconnect_failed. */
+  failed_by_reason: Record<string, number>;
+  dropped: number;
+  queued_at_end: number;
+  /** Sends written more than once (same client_msg_id), sends that waited in an outbox, users back after the target closed them. */
+  retried: number;
+  outboxed: number;
+  reconnects: number;
+  adds_up: boolean;
+}
+
 export interface ProcessUsage {
   cpu_s: number;
   /** Over the measured window, % of one core. */
@@ -75,7 +94,7 @@ export interface RunSummary {
   timeline: IntervalRecord[];
   loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[] };
   system: Record<string, ProcessUsage> | null;
-  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; lost_examples?: string[]; faults?: FaultReport };
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; lost_examples?: string[]; faults?: FaultReport };
   exit_code: number;
 }
 
@@ -110,7 +129,13 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
       seed_offline_delivery_ms: 500,
     };
   }
+  const sends = sendsReport(agg);
+  if (sends) reports.sends = sends;
   const warnings = [...s.loadgen.warnings];
+  if (sends && !sends.adds_up) {
+    warnings.push(`the send accounting does not add up: scheduled ${sends.scheduled} != ok ${sends.ok} + failed ${sends.failed} + dropped ` +
+      `${sends.dropped} + queued at the end ${sends.queued_at_end}. Some sends were not counted: a load generator bug (the run fails).`);
+  }
   const dropped = agg.counter('dropped_iterations');
   if (dropped > 0) {
     warnings.push(`${dropped} dropped iterations: no free VU when they were due (maxVUs reached). The target answered slower than the ` +
@@ -137,8 +162,28 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
   };
 }
 
-/** The run's exit code (k6's): 99 when thresholds failed or abortOnFail stopped it, 105 interrupted, else 0. */
+/** The send accounting of a run (null when it scheduled no sends, or its summary predates the accounting). */
+export function sendsReport(agg: MetricsAggregate): SendsReport | null {
+  const scheduled = agg.counter('sends_scheduled');
+  if (scheduled === 0) return null;
+  const failedByReason: Record<string, number> = {};
+  const prefix = 'sends_failed{reason:';
+  for (const [name, n] of agg.counters) if (name.startsWith(prefix)) failedByReason[name.slice(prefix.length, -1)] = n;
+  const r = {
+    scheduled, ok: agg.counter('sends_ok'), failed: agg.counter('sends_failed'), failed_by_reason: failedByReason,
+    dropped: agg.counter('sends_dropped'), queued_at_end: agg.counter('sends_queued_at_end'),
+    retried: agg.counter('sends_retried'), outboxed: agg.counter('sends_outboxed'), reconnects: agg.counter('reconnects_automatic'),
+  };
+  const reasons = Object.values(failedByReason).reduce((a, n) => a + n, 0);
+  return { ...r, adds_up: r.scheduled === r.ok + r.failed + r.dropped + r.queued_at_end && reasons === r.failed };
+}
+
+/**
+ * The run's exit code (k6's): 99 when thresholds failed, abortOnFail stopped it or the send accounting
+ * does not add up, 105 interrupted, else 0.
+ */
 export function exitCodeOf(s: RunSummary): number {
   const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  return !s.thresholds.ok || abortedByThreshold ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
+  const accountingBroken = s.reports?.sends !== undefined && !s.reports.sends.adds_up;
+  return !s.thresholds.ok || abortedByThreshold || accountingBroken ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
 }

@@ -45,7 +45,10 @@ export abstract class ArrivalRateExecutor extends Executor {
     while (this.nextDue <= now && this.nextDue < this.endAt && started < ITERATIONS_PER_TICK_MAX) {
       const vu = this.free.pop() ?? (this.allocated < this.maxLocal ? this.newVu() : undefined);
       if (vu) this.startIteration(vu, this.nextDue, now);
-      else this.host.metrics.counter.dropped_iterations.add(1, this.cfg.index);
+      else {
+        this.host.metrics.counter.dropped_iterations.add(1, this.cfg.index);
+        this.workload.dropped?.();
+      }
       started++;
       this.n += step;
       this.nextDue = this.startAt + this.schedule.timeOf(this.n);

@@ -29,6 +29,8 @@ export interface Vu {
 /** What an iteration runs. It must call `vu.executor.iterationDone(vu, gen, ok)` exactly once, possibly synchronously. */
 export interface Workload {
   iterate(vu: Vu): void;
+  /** An iteration fell due but found no free VU (open model): it is dropped, and the workload may count what it stood for. */
+  dropped?(): void;
 }
 
 export interface ExecutorHost {

@@ -81,6 +81,8 @@ export class MetricsRegistry {
   readonly rate = {} as Record<RateName, RateRecorder>;
   readonly gauge = {} as Record<GaugeName, GaugeRecorder>;
   private readonly all: { name: string; rec: TrendRecorder | CounterRecorder | RateRecorder }[] = [];
+  /** Counters broken down by a label whose values are only known at run time ("sends_failed{reason:QUEUE_FULL}"). */
+  private readonly labelled = new Map<string, number>();
 
   /**
    * @param scenarioNames index -> scenario name (the `s` passed to record()).
@@ -106,6 +108,12 @@ export class MetricsRegistry {
     this.all.push({ name, rec });
   }
 
+  /** Add n to counter `base` broken down by `label`: value (the base counter is counted apart). */
+  addLabelled(base: CounterName, label: string, value: string, n = 1): void {
+    const name = `${base}{${label}:${value}}`;
+    this.labelled.set(name, (this.labelled.get(name) ?? 0) + n);
+  }
+
   /** Everything recorded since the last call; interval recorders start over. Gauges are current values. */
   takeSnapshot(): MetricsSnapshot {
     const snap = emptySnapshot();
@@ -124,6 +132,8 @@ export class MetricsRegistry {
         rec.total = 0;
       }
     }
+    for (const [name, n] of this.labelled) snap.counters[name] = n;
+    this.labelled.clear();
     for (const n of GAUGE_NAMES) snap.gauges[n] = this.gauge[n].value;
     return snap;
   }

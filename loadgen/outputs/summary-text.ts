@@ -136,6 +136,15 @@ export function renderSummaryText(s: RunSummary): string {
       ` (seed's target: < ${rc.seed_offline_delivery_ms}ms)`);
     out.push('');
   }
+  const sends = s.reports.sends;
+  if (sends) {
+    const reasons = Object.entries(sends.failed_by_reason).map(([r, n]) => `${r} ${n}`).join(', ');
+    out.push('  SENDS (every scheduled send, one outcome each)');
+    out.push(`    ${sends.adds_up ? '✓' : '✗'} scheduled ${sends.scheduled} = ok ${sends.ok} + failed ${sends.failed}${reasons ? ` (${reasons})` : ''} + ` +
+      `dropped ${sends.dropped} + queued at the end ${sends.queued_at_end}${sends.adds_up ? '' : '  DOES NOT ADD UP'}`);
+    out.push(`    retried ${sends.retried} (same client_msg_id), waited in an outbox ${sends.outboxed}, reconnects ${sends.reconnects}`);
+    out.push('');
+  }
   if (s.reports.faults) out.push(...faultLines(s.reports.faults), '');
   if (s.reports.lost_examples?.length) {
     out.push('  LOST (examples; LG_DEBUG_LOST=1 adds send times)');

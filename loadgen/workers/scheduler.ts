@@ -123,6 +123,8 @@ export class Scheduler implements ExecutorHost {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     const graceMs = this.now() - this.graceStart;
+    // Sends still waiting are counted (queued at the end) and no longer expected, before what is missing is.
+    this.world.settleQueuedAtEnd();
     const { online, offline } = this.world.outstanding();
     const lostExamples = online > 0 ? this.world.describeLost(this.t0) : [];
     for (const line of lostExamples) this.log(`lost: ${line}`);

@@ -1,5 +1,7 @@
 // One connection per user of the world: each user's state (offline,
 // connecting, online), its connection while it has one, the online set, the
+// active set (online, or lost by the target and coming back by itself: a
+// phone whose app is open; its sends wait in its outbox meanwhile), the
 // heartbeat that keeps silent connections past the server's idle timeout, and
 // the routing of every connection's events to the world (each tagged with the
 // user, and dropped once that connection is no longer the user's current one).
@@ -20,6 +22,8 @@ const HEARTBEAT_MS = 20_000;
 
 /** What happens on a user's current connection, for the world to act on. */
 export interface UserEvents {
+  /** User u's connection is open (authenticated by its upgrade): what waits in its outbox can go. */
+  onOpen(u: number): void;
   onDeliver(u: number, body: Uint8Array, replay: boolean, chatId: string, id: number): void;
   onSent(u: number, ref: number, id: number, chatId: string): void;
   onRejected(u: number, ref: number, code: string): void;
@@ -33,7 +37,10 @@ export interface UserEvents {
 
 export class Connections {
   readonly online: OnlineSet;
+  /** Users online or reconnecting by themselves: who can be asked to send. */
+  readonly active: OnlineSet;
   readonly isOnline = (u: number): boolean => this.state[u] === UserState.Online;
+  readonly isActive = (u: number): boolean => this.active.has(u);
   private readonly state: Uint8Array;
   private readonly conns: (LoadConnection | null)[];
   private readonly closingByUs: Uint8Array;
@@ -55,6 +62,7 @@ export class Connections {
     private readonly events: UserEvents,
   ) {
     this.online = new OnlineSet(n);
+    this.active = new OnlineSet(n);
     this.state = new Uint8Array(n);
     this.conns = new Array(n).fill(null);
     this.closingByUs = new Uint8Array(n);
@@ -112,12 +120,15 @@ export class Connections {
     this.state[u] = UserState.Online;
     this.lastActivityMs[u] = performance.now();
     this.online.add(u);
+    this.active.add(u);
+    this.events.onOpen(u);
   }
 
   /** Close user u's connection on purpose; false if it had none. */
   close(u: number): boolean {
     const c = this.conns[u];
     this.lost(u);
+    this.active.remove(u);
     if (!c) return false;
     this.closingByUs[u] = 1;
     c.close();
@@ -129,6 +140,11 @@ export class Connections {
     this.online.remove(u);
     this.state[u] = UserState.Offline;
     this.conns[u] = null;
+  }
+
+  /** User u stopped trying to reconnect: it is no longer asked to send. */
+  gaveUp(u: number): void {
+    this.active.remove(u);
   }
 
   /** User u just wrote: its connection is not silent. */

@@ -17,6 +17,10 @@ export class OnlineSet {
     return this.count;
   }
 
+  has(u: number): boolean {
+    return this.pos[u]! >= 0;
+  }
+
   add(u: number): void {
     if (this.pos[u]! >= 0) return;
     this.pos[u] = this.count;

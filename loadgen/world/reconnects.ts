@@ -4,16 +4,21 @@
 // from the start, then each dropped one). Per user: when it was last dropped
 // and last started coming back (offline_delivery_latency and drain_time count
 // from there), and the reconnect iteration waiting for its DrainDone. A user
-// whose connection the target closed comes back by itself, as a phone would.
+// whose connection the target closed comes back by itself, as a phone would:
+// with exponential backoff and jitter, so the clients of a killed gateway do
+// not all knock at once.
 import { performance } from 'node:perf_hooks';
+import { backoffMs } from '../../lib/backoff';
 import type { Vu } from '../executors/executor';
 import type { MetricsRegistry } from '../metrics/registry';
 import type { Connections } from './connections';
 import { spreadPick } from './online-set';
 
-/** After the target closes a connection, the user reconnects after this (times the attempt number). */
-const AUTO_RECONNECT_DELAY_MS = 1000;
-const AUTO_RECONNECT_ATTEMPTS_MAX = 5;
+/** After the target closes a connection, attempt n (0-based) waits backoffMs(n, base, max): 125-250 ms, 250-500 ms, ... up to 1-2 s. */
+const RECONNECT_BACKOFF_MS_BASE = 250;
+const RECONNECT_BACKOFF_MS_MAX = 2000;
+/** Attempts before a user gives up (~20 s of trying): its outbox then fails as reconnect_failed. */
+const RECONNECT_ATTEMPTS_MAX = 12;
 
 /** A reconnect iteration waiting for its user's DrainDone. */
 export interface DrainWait {
@@ -33,7 +38,9 @@ export class Reconnects {
   private firstStartMs = 0;
   private lastDrainMs = 0;
 
-  constructor(n: number, onlineShare: number, dropShare: number, private readonly connections: Connections, private readonly metrics: MetricsRegistry) {
+  /** @param onGaveUp a user whose reconnect attempts all failed */
+  constructor(n: number, onlineShare: number, dropShare: number, private readonly connections: Connections, private readonly metrics: MetricsRegistry,
+    private readonly onGaveUp: (u: number) => void = () => {}) {
     this.reconnectStartMs = new Float64Array(n);
     this.droppedAtMs = new Float64Array(n);
     this.awaitingDrain = new Array(n).fill(null);
@@ -122,8 +129,12 @@ export class Reconnects {
   }
 
   /** The target closed u's connection: a real client comes back (and resyncs from its offline queue); so does ours. */
-  reconnectLater(u: number, attempt = 1): void {
-    if (attempt > AUTO_RECONNECT_ATTEMPTS_MAX) return;
+  reconnectLater(u: number, attempt = 0): void {
+    if (attempt >= RECONNECT_ATTEMPTS_MAX) {
+      this.connections.gaveUp(u);
+      this.onGaveUp(u);
+      return;
+    }
     setTimeout(() => {
       const c = this.connections;
       if (c.closing || !c.isOffline(u) || c.closedByUs(u)) return;
@@ -135,6 +146,6 @@ export class Reconnects {
           this.reconnectLater(u, attempt + 1);
         },
       );
-    }, AUTO_RECONNECT_DELAY_MS * attempt).unref();
+    }, backoffMs(attempt, RECONNECT_BACKOFF_MS_BASE, RECONNECT_BACKOFF_MS_MAX)).unref();
   }
 }

@@ -1,12 +1,21 @@
 // Sends in flight: one pooled slot per send waiting for its reply (the `sent`
-// ack, or on a bare target the delivery itself), found again by the ref the
-// target echoes (ref = slot + 1) or, on a bare target, by the slot written in
+// ack, or on a bare target the delivery itself), from the moment it is made
+// (on the wire, or waiting in the user's outbox) until its outcome, found again by the ref the
+// target echoes (ref = slot + 1 + the slot's use count mod 512 * 2^23, so a
+// late answer to an earlier use of the slot, or to an earlier copy of a
+// resent send, is not taken for the current one) or, on a bare target, by the slot written in
 // the message header. Every slot taken is also queued for its timeout in send
 // order, so expiring walks from the head and stops at the first send still in
 // time. Slots are reused: no allocation per send besides the timeout entry.
 import type { Vu } from '../executors/executor';
+import { invariant } from '../../lib/invariant';
 
-/** An in-flight send, pooled; ref on the wire = index + 1. */
+/** Slots a pool holds at most: the slot index fills the low 23 bits of a ref (a uint32 on the wire). */
+export const SEND_SLOTS_MAX = 2 ** 23;
+const REF_SLOT_MASK = SEND_SLOTS_MAX - 1;
+const REF_SEQ_MASK = 0x1ff;
+
+/** An in-flight send, pooled; its ref on the wire is refOf(p). */
 export interface PendingSend {
   index: number;
   /** Bumped on every reuse, so a stale timeout entry or late reply is recognised. */
@@ -22,6 +31,20 @@ export interface PendingSend {
   scenario: number;
   /** The group sent to (stream = group * 256 + sender position), or -1 for a 1:1 message. */
   group: number;
+  /** 1:1: the sender's contact index; group: the sender's position (with `number`, the client_msg_id). */
+  contact: number;
+  /** Body size (the body is rebuilt from these fields for every transmission). */
+  bytes: number;
+  /** Place in the world's send order (the outbox keeps each user's sends in it). */
+  order: number;
+  /** Waiting in the sender's outbox (not on the wire). */
+  queued: boolean;
+  /** Times written to the target (> 1: retried with the same client_msg_id). */
+  transmits: number;
+  /** Retries after a retryable error (bounded). */
+  errorRetries: number;
+  /** Has waited in the outbox at least once (counted once in sends_outboxed). */
+  outboxed: boolean;
 }
 
 export class SendPool {
@@ -31,17 +54,22 @@ export class SendPool {
   private readonly bySender: Int32Array;
   private readonly timeoutFifo: { p: PendingSend; seq: number }[] = [];
   private timeoutHead = 0;
+  private nextOrder = 0;
 
   constructor(users: number) {
     this.bySender = new Int32Array(users);
   }
 
-  /** A slot for this message, sent at `now`: it waits for its reply (or its timeout). */
-  take(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number, now: number): PendingSend {
+  /** A slot for this message, made at `now`: it waits for its reply (or its timeout). */
+  take(vu: Vu, sender: number, stream: number, num: number, scenario: number, group: number, contact: number, bytes: number, now: number): PendingSend {
     const idx = this.free.pop();
     let p: PendingSend;
     if (idx === undefined) {
-      p = { index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0, scenario: 0, group: -1 };
+      invariant(this.slots.length < SEND_SLOTS_MAX - 1, 'send slots fit a ref');
+      p = {
+        index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0,
+        scenario: 0, group: -1, contact: 0, bytes: 0, order: 0, queued: false, transmits: 0, errorRetries: 0, outboxed: false,
+      };
       this.slots.push(p);
     } else {
       p = this.slots[idx]!;
@@ -57,6 +85,13 @@ export class SendPool {
     p.scheduledMs = vu.scheduledMs;
     p.scenario = scenario;
     p.group = group;
+    p.contact = contact;
+    p.bytes = bytes;
+    p.order = this.nextOrder++;
+    p.queued = false;
+    p.transmits = 0;
+    p.errorRetries = 0;
+    p.outboxed = false;
     this.bySender[sender]!++;
     p.sentAtMs = now;
     return p;
@@ -72,10 +107,15 @@ export class SendPool {
     vu.executor.iterationDone(vu, p.gen, ok);
   }
 
-  /** The send a reply with this ref answers, if it is still waiting (else it timed out already). */
+  /** The ref a transmission of `p` carries (the target echoes it on the ack or error). */
+  refOf(p: PendingSend): number {
+    return (p.seq & REF_SEQ_MASK) * SEND_SLOTS_MAX + p.index + 1;
+  }
+
+  /** The send a reply with this ref answers, if it is still waiting (else it timed out already, or the slot moved on). */
   ofRef(ref: number, sender: number): PendingSend | null {
-    const p = this.slots[ref - 1];
-    return p !== undefined && p.inUse && p.sender === sender ? p : null;
+    const p = this.slots[(ref & REF_SLOT_MASK) - 1];
+    return p !== undefined && p.inUse && p.sender === sender && (p.seq & REF_SEQ_MASK) === ref >>> 23 ? p : null;
   }
 
   /** The send a delivered header names (bare targets: the iteration ends at the delivery), if still waiting. */
@@ -91,6 +131,19 @@ export class SendPool {
   /** Each send of `sender` still in flight, to `f` (which may release it). */
   forEachOf(sender: number, f: (p: PendingSend) => void): void {
     for (const p of this.slots) if (p.inUse && p.sender === sender) f(p);
+  }
+
+  /** Every send waiting for its outcome, to `f` (which may release it). */
+  forEachInUse(f: (p: PendingSend) => void): void {
+    for (const p of this.slots) if (p.inUse) f(p);
+  }
+
+  /** Free the slot without ending its iteration (the run is over: its outcome was counted already). */
+  forget(p: PendingSend): void {
+    p.inUse = false;
+    this.bySender[p.sender]!--;
+    p.vu = null;
+    this.free.push(p.index);
   }
 
   /** Sends older than `timeoutMs` at `now`, oldest first, to `onExpired` (which must release them). */

@@ -49,6 +49,18 @@ export class ChatCache {
     return hit && member(hit, chatId, user, kind);
   }
 
+  /** Forget chats (partitions that moved to another node, or after a failed commit): they reload from the store. */
+  dropWhere(pred: (chat: CachedChat) => boolean): number {
+    let n = 0;
+    for (const [id, chat] of this.chats) {
+      if (pred(chat)) {
+        this.chats.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
   add(chat: CachedChat): void {
     // Oldest-inserted eviction keeps memory bounded; an evicted chat reloads from the store.
     if (this.chats.size >= this.limits.chat_cache_entries_max) {
@@ -79,6 +91,10 @@ export class ClientIdCache {
 
   has(key: string): boolean {
     return this.byKey.has(key);
+  }
+
+  clear(): void {
+    this.byKey.clear();
   }
 
   remember(key: string, msg: StoredMessage): void {
@@ -137,5 +153,9 @@ export class PendingCounts {
 
   entries(): IterableIterator<[number, number]> {
     return this.byUser.entries();
+  }
+
+  clear(): void {
+    this.byUser.clear();
   }
 }

@@ -12,6 +12,7 @@ import { advanceDelivered, advanceRead, pushRecent, type CachedChat } from './ch
 import type { Effect, EffectSink } from './effects';
 import type { ConnState, GatewayLinkRef, RouteRegistry } from './routes';
 import type { EngineStats } from './stats';
+import type { PartitionGate } from './partition-gate';
 import type { Watermarks } from './watermarks';
 
 export interface EngineContext<L extends GatewayLinkRef> {
@@ -29,6 +30,8 @@ export interface EngineContext<L extends GatewayLinkRef> {
   readonly out: EffectSink<L>;
   /** Log a line (drain steps when WA_DEBUG_DRAIN=1); null when off. */
   readonly debugLog: ((line: string) => void) | null;
+  /** One of several chat nodes: the partitions served here (null: all, the single-process default). */
+  readonly gate: PartitionGate | null;
 }
 
 /** One tick's writes, and what it may tell only once they are durable. */

@@ -5,6 +5,7 @@
 // of stampeding the store). Live messages for a draining user are held back
 // and picked up by the drain, so per-chat order holds across the switch.
 import { invariant } from '../../lib/invariant';
+import { partitionOf } from '../common/chat-id';
 import { idFloorForTime } from '../common/ids';
 import type { StoredMessage } from '../store/store';
 import { advanceDelivered } from './chat-state';
@@ -91,7 +92,10 @@ export class Drains<L extends GatewayLinkRef> {
   private async sendPage(drain: Drain<L>, nowMs: number): Promise<void> {
     const { ctx } = this;
     const ttlFloorId = idFloorForTime(nowMs - ctx.limits.offline_queue_ttl_seconds * 1000);
-    const pending = await ctx.store.pendingChats(drain.user);
+    // One of several chat nodes: only chats in partitions served here (the others' owners drain theirs).
+    const gate = ctx.gate;
+    const all = await ctx.store.pendingChats(drain.user);
+    const pending = gate ? all.filter((p) => gate.serves(partitionOf(p.chat_id))) : all;
     pending.sort((x, y) => x.delivered_id - y.delivered_id);
     const page: StoredMessage[] = [];
     let moved = false;

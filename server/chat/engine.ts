@@ -17,9 +17,12 @@
 // (shared by every recipient connection), one encode of the sent ack; per ack
 // frame (coalesced by clients per chat): one watermark update and one receipt.
 import type { Limits } from '../common/config';
-import { ProtocolError } from '../common/errors';
+import { ErrorCode, ProtocolError } from '../common/errors';
+import { partitionOfFrame } from '../common/frame-partition';
 import { PartitionIds } from '../common/ids';
-import { batchIsEmpty, emptyBatch, type MessageStore } from '../store/store';
+import { partitionOfUser } from '../common/partitions';
+import { batchIsEmpty, emptyBatch, FencedError, type MessageStore } from '../store/store';
+import type { CachedChat } from './chat-state';
 import { newCaches, replyError, type EngineContext, type Tick } from './context';
 import { Drains } from './drains';
 import type { Effect, EffectSink } from './effects';
@@ -31,6 +34,7 @@ import { Receipts } from './receipts';
 import { RouteRegistry } from './routes';
 import { Sends } from './sends';
 import { newEngineStats, type EngineStats } from './stats';
+import { fencesOf, type PartitionGate } from './partition-gate';
 import { Watermarks } from './watermarks';
 import { decodeInbound, WireOut, type LinkSink } from './wire';
 
@@ -43,6 +47,8 @@ export type TickObserver = (durationSeconds: number, events: number) => void;
 export interface EngineOptions<L extends LinkSink> {
   /** The clock (tests inject one). */
   now?: () => number;
+  /** One of several chat nodes: which partitions this node serves (server/chat/partition-gate.ts); none = all. */
+  gate?: PartitionGate | null;
   /** Where effects go; default: encoded to frames and pushed to the gateway links (wire.ts). Tests pass a fake. */
   sink?: EffectSink<L>;
   /** The drain-expiry and watermark-flush timers; off in tests that step them by hand. Default on. */
@@ -66,6 +72,7 @@ export class ChatEngine<L extends LinkSink> {
   private running = false;
   private scheduled = false;
   private kickPending = false;
+  private redrainPending = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly useTimers: boolean;
@@ -75,7 +82,7 @@ export class ChatEngine<L extends LinkSink> {
     this.ctx = {
       store, limits, now, routes: this.routes, stats: this.stats, ids: new PartitionIds(now),
       ...newCaches(store, limits), watermarks: new Watermarks(), out: opts.sink ?? new WireOut(this.routes),
-      debugLog: opts.debugLog ?? null,
+      debugLog: opts.debugLog ?? null, gate: opts.gate ?? null,
     };
     this.useTimers = opts.timers ?? true;
     this.drains = new Drains(this.ctx, () => this.kick());
@@ -182,12 +189,19 @@ export class ChatEngine<L extends LinkSink> {
     for (const state of input.connected) if (!this.ctx.users.has(state.user)) await this.ensureUser(state.user, tick.nowMs);
     await this.runOps(input.ops, tick);
     await this.receipts.apply(input.acks, tick);
-    await this.commit(tick);
+    const stored = await this.commit(tick);
+    if (!stored) {
+      for (const op of input.ops) replyError(this.ctx, op.state, op.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'not stored: retry with the same client_msg_id'));
+    }
     // Users who connected in this tick drain first: their drain delivers this
     // tick's messages too, in order, so nothing reaches them twice.
     for (const state of input.connected) this.drains.start(state);
+    if (this.redrainPending) {
+      this.redrainPending = false;
+      for (const state of this.routes.latestConnOfEachUser()) this.drains.start(state);
+    }
     // Only now is everything durable: acknowledge, deliver, tell.
-    for (const e of tick.afterCommit) this.emitAfterCommit(e);
+    if (stored) for (const e of tick.afterCommit) this.emitAfterCommit(e);
     for (const p of input.presenceChanges) this.presence.announce(p);
     for (const h of input.histories) await this.queries.history(h);
     for (const i of input.infos) await this.queries.info(i);
@@ -218,6 +232,13 @@ export class ChatEngine<L extends LinkSink> {
           replyError(this.ctx, state, 0, frame);
           return;
         }
+        const gate = this.ctx.gate;
+        if (gate && !gate.serves(partitionOfFrame(frame, state.user))) {
+          // Routed by a gateway whose owner map is behind (the partition is moving): it retries elsewhere.
+          this.stats.framesNotServed++;
+          if (frame.body !== 'ack') replyError(this.ctx, state, frame.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'partition moving: retry with the same client_msg_id'));
+          return;
+        }
         const now = fileFrame(input, state, frame, ev.recv_at_us);
         if (now?.body === 'presence_subscribe') this.presence.subscribe(state, now.presence_subscribe, tick.nowMs);
       }
@@ -229,7 +250,9 @@ export class ChatEngine<L extends LinkSink> {
     if (!state) return;
     this.drains.connectionClosed(state);
     if (wentOffline) {
-      tick.batch.last_seen.push({ user: state.user, last_seen_ms: tick.nowMs });
+      // Several nodes see every disconnect: the owner of the user's partition writes its last-seen.
+      const gate = this.ctx.gate;
+      if (!gate || gate.serves(partitionOfUser(state.user))) tick.batch.last_seen.push({ user: state.user, last_seen_ms: tick.nowMs });
       input.presenceChanges.push({ user: state.user, online: false, lastSeenMs: tick.nowMs });
     }
   }
@@ -256,12 +279,81 @@ export class ChatEngine<L extends LinkSink> {
     }
   }
 
-  private async commit(tick: Tick<L>): Promise<void> {
+  /**
+   * One commit for the tick. False when the store refused it (fenced: another
+   * node owns a partition now; or the store failed): nothing of the tick was
+   * stored, so nothing may be told, and the caches, which already moved, are
+   * dropped to reload what the store really holds.
+   */
+  private async commit(tick: Tick<L>): Promise<boolean> {
     const { batch } = tick;
     // Snapshot new chats' members: the store may keep the objects, the engine goes on changing its own.
     for (const chat of batch.new_chats) chat.members = new Map([...chat.members].map(([u, m]) => [u, { ...m }]));
-    if (!batchIsEmpty(batch)) await this.ctx.store.commit(batch);
+    if (batchIsEmpty(batch)) return true;
+    const gate = this.ctx.gate;
+    if (gate) batch.fences = fencesOf(batch, gate);
+    try {
+      await this.ctx.store.commit(batch);
+    } catch (err) {
+      this.stats.commitsFailed++;
+      if (err instanceof FencedError) {
+        this.stats.commitsFenced++;
+        gate?.fenced(err.partition);
+      } else {
+        console.error(`chat: commit failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+      this.forgetCaches(() => true);
+      return false;
+    }
     this.stats.messagesStored += batch.messages.length;
+    return true;
+  }
+
+  /** Drop cached state (chats matching `pred`, and every client id and pending count: they are cheap to reload). */
+  private forgetCaches(pred: (chat: CachedChat) => boolean): void {
+    this.ctx.chats.dropWhere(pred);
+    this.ctx.clientIds.clear();
+    this.ctx.pending.clear();
+  }
+
+  // ---------------------------------------------------------------- partitions (one of several chat nodes)
+
+  /**
+   * This node now serves these partitions (claimed in the store). Ids start
+   * above everything stored, and every online user is drained again from
+   * them: messages the previous owner stored but never delivered (it died
+   * between commit and delivery) reach their recipients now.
+   */
+  async partitionsAcquired(partitions: readonly number[]): Promise<void> {
+    const set = new Set(partitions);
+    this.forgetCaches((c) => set.has(c.partition));
+    this.ctx.ids.advancePast(await this.ctx.store.maxMessageId());
+    this.enqueueRedrain();
+  }
+
+  /** Stop serving (the gate already says no): let the running tick finish, write watermarks, forget the chats. */
+  async partitionsReleasing(partitions: readonly number[]): Promise<void> {
+    await this.quiesce();
+    await this.flushWatermarks();
+    const set = new Set(partitions);
+    this.forgetCaches((c) => set.has(c.partition));
+  }
+
+  /** The lease is gone: forget at once (another node may own them already; nothing more is written for them). */
+  partitionsLost(partitions: readonly number[]): void {
+    const set = new Set(partitions);
+    this.forgetCaches((c) => set.has(c.partition));
+  }
+
+  /** Resolves when the tick running now (if any) has finished; later ticks may run. */
+  private async quiesce(): Promise<void> {
+    const n = this.stats.ticks;
+    while (this.running && this.stats.ticks === n) await new Promise((r) => setImmediate(r));
+  }
+
+  private enqueueRedrain(): void {
+    this.redrainPending = true;
+    this.kick();
   }
 
   /** A live delivery goes to recipients who are online and not draining (a drain delivers it, in order). */

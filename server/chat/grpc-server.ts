@@ -13,6 +13,8 @@ import { provisionProblem, registrationOf } from '../common/validation';
 import type { MessageStore } from '../store/store';
 import type { ChatHotMetrics } from '../metrics/chat-metrics';
 import type { HistogramSeries } from '../metrics/fast-histogram';
+import type { ClusterSettings } from '../common/config';
+import { ClusterNode } from './cluster-node';
 import { ChatEngine } from './engine';
 import type { LinkSink, OutboundInit } from './wire';
 
@@ -58,10 +60,13 @@ export interface ChatServerOptions {
   debugDrain?: boolean;
   /** Per-batch and per-tick observation points (server/metrics/chat-metrics.ts); none when metrics are off. */
   metrics?: ChatHotMetrics | null;
+  /** One of several chat nodes (etcd ownership); null: the single-process default. */
+  cluster?: ClusterSettings | null;
 }
 
 export class ChatServer {
   readonly engine: ChatEngine<GatewayLink>;
+  readonly cluster: ClusterNode | null;
   private readonly server: grpc.Server;
   private readonly links = new Set<GatewayLink>();
   port = 0;
@@ -70,9 +75,13 @@ export class ChatServer {
 
   constructor(private readonly opts: ChatServerOptions) {
     this.server = new grpc.Server(streamChannelOptions(opts.limits));
+    const log = opts.log ?? (() => {});
+    this.cluster = opts.cluster ? new ClusterNode(opts.cluster, opts.store, log) : null;
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
+      gate: this.cluster,
       debugLog: opts.debugDrain ? (line) => console.log(line) : null,
     });
+    this.cluster?.attach(this.engine as never);
     const m = opts.metrics;
     if (m) {
       this.engine.onTick = (seconds, events) => {
@@ -90,16 +99,20 @@ export class ChatServer {
   }
 
   async start(): Promise<number> {
+    await this.cluster?.checkEtcd();
     await this.engine.start();
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
         err ? reject(err) : resolve(port),
       ),
     );
+    if (this.cluster) await this.cluster.start(this.opts.cluster!.advertise || `${this.opts.host}:${this.port}`);
     return this.port;
   }
 
   async stop(): Promise<void> {
+    // A cluster node hands its partitions over first (while it can still write their watermarks).
+    await this.cluster?.stop();
     await this.engine.flushWatermarks();
     this.engine.stop();
     await new Promise<void>((resolve) => {

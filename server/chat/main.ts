@@ -62,7 +62,7 @@ async function main(): Promise<void> {
     drains: () => server.engine.drainCounts(),
   }));
   const server: ChatServer = new ChatServer({
-    store, limits, tokenSecret: secret, host, port, nodeId: settings.node_id, debugDrain: settings.debug_drain,
+    store, limits, tokenSecret: secret, host, port, nodeId: settings.node_id, debugDrain: settings.debug_drain, cluster: settings.cluster,
     log: (line) => console.log(`chat: ${line}`),
     metrics: metrics.enabled ? chatMetrics.hot : null,
   });
@@ -71,7 +71,8 @@ async function main(): Promise<void> {
   const metricsServer = await serveMetrics(metrics.registry, host, settings.metrics_port);
   console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();
-  console.log(`chat listening ${host}:${bound} store=${store.engine} data=${dataDir}`);
+  const node = settings.cluster ? ` node=${settings.cluster.node_name}` : '';
+  console.log(`chat listening ${host}:${bound} store=${store.engine} data=${dataDir}${node}`);
 
   const shutdown = async (signal: string) => {
     console.log(`chat: ${signal}, shutting down`);

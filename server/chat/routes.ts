@@ -92,6 +92,11 @@ export class RouteRegistry<L extends GatewayLinkRef> {
     }
   }
 
+  /** Each online user's newest connection (a drain goes to one connection per user). */
+  *latestConnOfEachUser(): IterableIterator<ConnState<L>> {
+    for (const list of this.byUser.values()) if (list.length > 0) yield list[list.length - 1]!;
+  }
+
   watchersOf(user: number): ReadonlySet<ConnState<L>> | undefined {
     return this.watchers.get(user);
   }

@@ -17,6 +17,11 @@ export interface EngineStats {
   presenceOnline: number;
   presenceOffline: number;
   presenceUpdatesSent: number;
+  /** Frames for a partition this node does not serve (answered UNAVAILABLE; acks dropped). */
+  framesNotServed: number;
+  /** Commits the store refused: fenced (another node claimed a partition since) or failed. */
+  commitsFailed: number;
+  commitsFenced: number;
   /** Error frames sent, by code. */
   errors: Record<string, number>;
 }
@@ -25,5 +30,6 @@ export function newEngineStats(): EngineStats {
   return {
     ticks: 0, messagesStored: 0, sendsDirect: 0, sendsGroup: 0, sendsRejected: 0, deliveriesLive: 0, deliveriesReplayed: 0,
     duplicatesSuppressed: 0, drainsCompleted: 0, presenceOnline: 0, presenceOffline: 0, presenceUpdatesSent: 0, errors: {},
+    framesNotServed: 0, commitsFailed: 0, commitsFenced: 0,
   };
 }

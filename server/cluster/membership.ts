@@ -13,7 +13,8 @@ import { nodeKey, NODES_PREFIX, parseNodeInfo, type NodeInfo } from './keys';
 
 export interface MembershipOptions {
   name: string;
-  grpc: string;
+  /** Where gateways dial this node (read at join: the port is bound after the options are made). */
+  grpc: string | { grpc: string };
   leaseSeconds: number;
   log: (line: string) => void;
 }
@@ -63,7 +64,8 @@ export class ClusterMembership extends EventEmitter {
     this.leaseId = await lease.grant();
     this.lease = lease;
     this.servingUntil = sentAt + this.safeMs();
-    const info: NodeInfo = { name: this.opts.name, grpc: this.opts.grpc, started_ms: Date.now() };
+    const grpc = typeof this.opts.grpc === 'string' ? this.opts.grpc : this.opts.grpc.grpc;
+    const info: NodeInfo = { name: this.opts.name, grpc, started_ms: Date.now() };
     await lease.put(nodeKey(this.opts.name)).value(JSON.stringify(info));
     if (!this.watcher) await this.watchMembers();
     this.scheduleKeepalive();

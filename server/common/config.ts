@@ -236,8 +236,10 @@ export interface ChatSettings {
   data_dir: string;
   /** WA_STORE (embedded): embedded (SQLite) or scylla. */
   store: string;
-  /** WA_NODE_ID (0): part of every message id this node mints (server/common/ids.ts). */
+  /** WA_NODE_ID (0): a number for logs; message ids carry the partition, not the node (server/common/ids.ts). */
   node_id: number;
+  /** One of several chat nodes (server/cluster); null: the single-process default. */
+  cluster: ClusterSettings | null;
   /** WA_SQLITE_SYNC (NORMAL): FULL fsyncs every commit (see server/store/embedded/sqlite-store.ts). */
   sqlite_synchronous: 'NORMAL' | 'FULL';
   /** WA_DEBUG_DRAIN=1: log every drain step (operators chasing a reconnect problem). */
@@ -260,6 +262,7 @@ export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings
     data_dir: dataDir,
     store: env.WA_STORE || 'embedded',
     node_id: envInt(env, 'WA_NODE_ID', 0),
+    cluster: clusterSettings(env),
     sqlite_synchronous: sync,
     debug_drain: env.WA_DEBUG_DRAIN === '1',
     debug_slowdown_us: debugSlowdownUs(env),
@@ -277,6 +280,8 @@ export interface GatewaySettings {
   chat_target: string;
   /** WA_GATEWAY_ID (gw-<pid>). */
   gateway_id: string;
+  /** Cluster mode: find chat nodes and partition owners in etcd (WA_CLUSTER_ETCD) instead of WA_CHAT_TARGET. */
+  cluster: ClusterSettings | null;
   /** WA_GATEWAY_COALESCE (1): 0 writes one WebSocket message per frame instead of one per socket per turn (benchmark comparisons only). */
   coalesce: boolean;
   secret: SecretSettings;
@@ -288,9 +293,30 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySe
     port: envInt(env, 'WA_GATEWAY_PORT', DEFAULT_PORTS.gateway_port),
     chat_target: env.WA_CHAT_TARGET || `127.0.0.1:${DEFAULT_PORTS.chat_grpc_port}`,
     gateway_id: env.WA_GATEWAY_ID || `gw-${process.pid}`,
+    cluster: clusterSettings(env),
     coalesce: gatewayCoalesce(env),
     secret: secretSettings(env, dataDirOf(env)),
   };
+}
+
+/** The multi-node topology (docs/design/013-scale-out.md). */
+export interface ClusterSettings {
+  /** WA_CLUSTER_ETCD: comma list of etcd endpoints (http://host:port); setting it turns cluster mode on. */
+  etcd: string;
+  /** WA_NODE_NAME (chat-<pid>): this chat node's name in etcd; unique in the cluster. */
+  node_name: string;
+  /** WA_CLUSTER_LEASE_SECONDS (2): a dead node's partitions move after at most this long. */
+  lease_seconds: number;
+  /** WA_CHAT_ADVERTISE (host:bound port): where gateways dial this chat node. */
+  advertise: string;
+}
+
+function clusterSettings(env: NodeJS.ProcessEnv): ClusterSettings | null {
+  const etcd = env.WA_CLUSTER_ETCD || '';
+  if (!etcd) return null;
+  const lease = envInt(env, 'WA_CLUSTER_LEASE_SECONDS', 2);
+  if (lease < 1 || lease > 60) throw new Error(`WA_CLUSTER_LEASE_SECONDS=${lease}: must be 1..60`);
+  return { etcd, node_name: env.WA_NODE_NAME || `chat-${process.pid}`, lease_seconds: lease, advertise: env.WA_CHAT_ADVERTISE || '' };
 }
 
 /** WA_GATEWAY_COALESCE: read on its own too, by gateways started in process (tests, benches). */

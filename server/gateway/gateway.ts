@@ -192,6 +192,14 @@ export class Gateway {
       res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('missing, bad or expired token\n');
       return;
     }
+    if (!this.link.up) {
+      // A session opened now would never reach the chat service (the link's hello listed the sessions of its
+      // start): its sends would go unanswered and its deliveries to an offline queue nobody drains. Refuse; the
+      // client retries (a restarted gateway listens before its link is up).
+      this.count(ErrorCode.UNAVAILABLE);
+      res.writeStatus('503 Service Unavailable').writeHeader('content-type', 'text/plain').end('chat service unreachable, retry\n');
+      return;
+    }
     const conn: Conn = {
       ...newOutboundState(), id: this.nextConnId++ >>> 0, user: claims.userId, tokens: this.opts.limits.conn_frames_burst_max, tokensAtMs: Date.now(),
     };
