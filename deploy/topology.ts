@@ -208,8 +208,6 @@ export class Topology {
 
   startGateway(i: number): ManagedProcess {
     const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
-    // TODO(cluster mode): a gateway finds the chat nodes in etcd; until it does, one chat node is reached directly.
-    if (this.opts.chats === 1) env.WA_CHAT_TARGET = this.chatTarget;
     const proc = new ManagedProcess({
       name: `gateway-${i}`, command: process.execPath, args: [join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
     }).start();

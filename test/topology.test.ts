@@ -108,10 +108,8 @@ describe('startTopology 2x1: etcd, Redis, one chat node, two gateways behind HAP
 });
 
 describe('startTopology 2x3', () => {
-  // TODO(cluster mode): enable once chat nodes take partitions through etcd and gateways route to
-  // every chat node (server/cluster). Today three chat nodes would each act alone on the shared store.
   test('2 gateways and 3 chat nodes: every gateway routes all 1,024 partitions; users on different nodes and gateways talk',
-    { skip: 'needs cluster mode' }, async () => {
+    async () => {
       const topo = await startTopology({ gateways: 2, chats: 3 });
       try {
         for (let i = 0; i < 2; i++) {

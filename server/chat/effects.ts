@@ -21,7 +21,7 @@ export type Effect<L extends GatewayLinkRef> =
   | { t: 'drain_done'; to: ConnState<L>; messages: number }
   /** A watermark moved: `user` (0: every member of a group) has `kind` up to `upTo`; heard by `users`. */
   | { t: 'receipt'; chatId: string; user: number; kind: number; upTo: number; users: readonly number[] }
-  | { t: 'error'; to: ConnState<L>; ref: number; code: ErrorCode; message: string }
+  | { t: 'error'; to: ConnState<L>; ref: number; code: ErrorCode; message: string; close?: boolean }
   | { t: 'group_info'; to: ConnState<L>; ref: number; chat: ChatState }
   | { t: 'message_info'; to: ConnState<L>; ref: number; chatId: string; id: number; deliveredTo: number[]; readBy: number[] }
   | { t: 'history'; to: ConnState<L>; ref: number; chatId: string; msgs: readonly StoredMessage[]; nextBeforeId: number }

@@ -206,6 +206,7 @@ export class ChatEngine<L extends LinkSink> {
     for (const h of input.histories) await this.queries.history(h);
     for (const i of input.infos) await this.queries.info(i);
     await this.drains.step(tick.nowMs);
+    for (const m of input.marks) m.link.markProcessed?.(m.us);
   }
 
   /** File one inbound event: connection changes apply at once, frames are decoded, validated and sorted. */
@@ -219,6 +220,9 @@ export class ChatEngine<L extends LinkSink> {
       }
       case 'disconnected':
         this.disconnect(link, ev.conn, input, tick);
+        return;
+      case 'processed':
+        input.marks.push({ link, us: ev.us });
         return;
       case 'link-down':
         for (const c of this.routes.connsOf(link)) this.disconnect(link, c.conn, input, tick);
@@ -234,9 +238,12 @@ export class ChatEngine<L extends LinkSink> {
         }
         const gate = this.ctx.gate;
         if (gate && !gate.serves(partitionOfFrame(frame, state.user))) {
-          // Routed by a gateway whose owner map is behind (the partition is moving): it retries elsewhere.
+          // Routed by a gateway whose owner map is behind (the partition is moving). The connection is
+          // closed after the error: the client reconnects and resends everything unacknowledged in
+          // order, so a later frame that reaches the new owner first cannot overtake this one.
           this.stats.framesNotServed++;
-          if (frame.body !== 'ack') replyError(this.ctx, state, frame.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'partition moving: retry with the same client_msg_id'));
+          this.stats.errors[ErrorCode.UNAVAILABLE] = (this.stats.errors[ErrorCode.UNAVAILABLE] ?? 0) + 1;
+          this.ctx.out.emit({ t: 'error', to: state, ref: frame.ref, code: ErrorCode.UNAVAILABLE, message: 'partition moved: reconnect and resend with the same client_msg_id', close: true });
           return;
         }
         const now = fileFrame(input, state, frame, ev.recv_at_us);

@@ -20,6 +20,9 @@ import type { LinkSink, OutboundInit } from './wire';
 
 export class GatewayLink implements LinkSink {
   private readonly pending = new TurnBatcher<WireOutbound>((items) => this.flush(items));
+  /** Cluster mode: the newest gateway batch fully handled, sent with the next ChatBatch. */
+  private processedUpToUs = 0;
+  private markUnsent = false;
   batchesSent = 0;
   itemsSent = 0;
 
@@ -37,10 +40,24 @@ export class GatewayLink implements LinkSink {
     });
   }
 
+  markProcessed(us: number): void {
+    if (us <= this.processedUpToUs) return;
+    this.processedUpToUs = us;
+    if (this.markUnsent) return;
+    this.markUnsent = true;
+    // Rides on this turn's batch when there is one; otherwise an empty batch carries it.
+    setImmediate(() => {
+      if (this.markUnsent && !this.call.cancelled && !this.call.destroyed) this.call.write({ items: [], processed_up_to_us: this.processedUpToUs });
+      this.markUnsent = false;
+    });
+  }
+
   private flush(items: WireOutbound[]): void {
     if (this.call.cancelled || this.call.destroyed) return;
     for (const chunk of chunksOf(items, this.itemsMax)) {
-      this.call.write({ items: chunk });
+      const mark = this.markUnsent ? this.processedUpToUs : 0;
+      this.markUnsent = false;
+      this.call.write(mark ? { items: chunk, processed_up_to_us: mark } : { items: chunk });
       this.batchItems?.observe(chunk.length);
       this.batchesSent++;
       this.itemsSent += chunk.length;
@@ -147,6 +164,7 @@ export class ChatServer {
         m?.grpcHopLatency.observe(hopUs / 1e6);
       }
       m?.grpcBatchItemsIn.observe(batch.items.length);
+      const mark = this.cluster && link !== null && batch.sent_at_us > 0;
       for (const item of batch.items) {
         if (item.event === 'hello' && item.hello) {
           if (link) continue;
@@ -170,6 +188,7 @@ export class ChatServer {
             break;
         }
       }
+      if (mark && link) this.engine.enqueue(link, { kind: 'processed', us: batch.sent_at_us });
     });
     const down = () => {
       if (!link) return;

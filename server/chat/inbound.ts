@@ -9,7 +9,9 @@ export type InboundEvent =
   | { kind: 'frame'; conn: number; user: number; frame: Uint8Array; recv_at_us: number }
   | { kind: 'connected'; conn: number; user: number }
   | { kind: 'disconnected'; conn: number; user: number }
-  | { kind: 'link-down' };
+  | { kind: 'link-down' }
+  /** Cluster mode: every item of the gateway batch sent at `us` was enqueued before this mark. */
+  | { kind: 'processed'; us: number };
 
 export interface SendOp<L extends GatewayLinkRef> {
   kind: 'send'; state: ConnState<L>; ref: number; send: SendBody; recv_at_us: number;
@@ -35,10 +37,12 @@ export interface TickInput<L extends GatewayLinkRef> {
   /** Connections opened in this tick: they drain first. */
   connected: ConnState<L>[];
   presenceChanges: PresenceChange[];
+  /** Gateway batches fully handled once this tick ends (cluster mode): told back to each gateway. */
+  marks: { link: L; us: number }[];
 }
 
 export function emptyTickInput<L extends GatewayLinkRef>(): TickInput<L> {
-  return { ops: [], acks: [], histories: [], infos: [], connected: [], presenceChanges: [] };
+  return { ops: [], acks: [], histories: [], infos: [], connected: [], presenceChanges: [], marks: [] };
 }
 
 /**

@@ -24,6 +24,8 @@ export interface OutboundInit {
 
 export interface LinkSink extends GatewayLinkRef {
   push(item: OutboundInit): void;
+  /** Cluster mode: everything this gateway sent up to its batch stamped `us` is handled (told back with the next batch). */
+  markProcessed?(us: number): void;
 }
 
 /** Decode and validate one client frame; a ProtocolError (to answer with) when it is malformed or out of limits. */
@@ -62,7 +64,7 @@ export class WireOut<L extends LinkSink> implements EffectSink<L> {
         }
         return;
       }
-      case 'error': return this.toConn(e.to, encodeServerFrame({ error: { ref: e.ref, code: e.code, message: e.message } }));
+      case 'error': return this.toConn(e.to, encodeServerFrame({ error: { ref: e.ref, code: e.code, message: e.message } }), e.close);
       case 'group_info': return this.toConn(e.to, encodeServerFrame({ group_info: groupInfoBody(e.chat, e.ref) }));
       case 'message_info':
         return this.toConn(e.to, encodeServerFrame({
@@ -118,8 +120,8 @@ export class WireOut<L extends LinkSink> implements EffectSink<L> {
     for (const link of links) link.push({ frame, users: [user], recv_at_us: recvAtUs });
   }
 
-  private toConn(state: ConnState<L>, frame: Uint8Array): void {
-    state.link.push({ frame, conns: [state.conn] });
+  private toConn(state: ConnState<L>, frame: Uint8Array, close = false): void {
+    state.link.push(close ? { frame, conns: [state.conn], close } : { frame, conns: [state.conn] });
   }
 }
 

@@ -8,7 +8,8 @@
 // past it (SIGSTOP) resumes with stale ownership; fencing tokens in the store
 // make its late commits harmless (server/store/store.ts: FencedError).
 import { EventEmitter } from 'node:events';
-import type { Etcd3, Lease, Watcher } from 'etcd3';
+import { randomInt } from 'node:crypto';
+import type { Etcd3, Watcher } from 'etcd3';
 import { nodeKey, NODES_PREFIX, parseNodeInfo, type NodeInfo } from './keys';
 
 export interface MembershipOptions {
@@ -27,7 +28,8 @@ export declare interface ClusterMembership {
 }
 
 export class ClusterMembership extends EventEmitter {
-  private lease: Lease | null = null;
+  /** The lease we hold (its id as a decimal string), or null. */
+  private lease: string | null = null;
   leaseId = '';
   /** Date.now() past which this node must not act as an owner. 0: never joined or lost. */
   servingUntil = 0;
@@ -59,14 +61,18 @@ export class ClusterMembership extends EventEmitter {
   /** Grant a lease, announce this node under it, and start watching the members. */
   async join(): Promise<void> {
     const ttl = this.opts.leaseSeconds;
-    const lease = this.client.lease(ttl, { autoKeepAlive: false });
+    // We choose the lease id (below 2^53): the server's protobuf setup decodes 64-bit integers to JS
+    // numbers (server/common/protocol.ts), which would round an id etcd picked from the full 64 bits.
+    const id = String(randomInt(1, 2 ** 48) * 32 + randomInt(0, 32));
     const sentAt = Date.now();
-    this.leaseId = await lease.grant();
-    this.lease = lease;
+    const res = await this.client.leaseClient.leaseGrant({ TTL: ttl, ID: id });
+    if (res.error) throw new Error(`etcd refused the lease: ${res.error}`);
+    this.leaseId = id;
+    this.lease = id;
     this.servingUntil = sentAt + this.safeMs();
     const grpc = typeof this.opts.grpc === 'string' ? this.opts.grpc : this.opts.grpc.grpc;
     const info: NodeInfo = { name: this.opts.name, grpc, started_ms: Date.now() };
-    await lease.put(nodeKey(this.opts.name)).value(JSON.stringify(info));
+    await this.client.put(nodeKey(this.opts.name)).value(JSON.stringify(info)).lease(id);
     if (!this.watcher) await this.watchMembers();
     this.scheduleKeepalive();
     if (!this.watchdog) this.watchdog = setInterval(() => this.checkDeadline(), 50);
@@ -111,7 +117,7 @@ export class ClusterMembership extends EventEmitter {
     this.kaSent = [];
     stream.on('data', (res: { ID: string; TTL: string }) => {
       const sentAt = this.kaSent.shift();
-      if (stream !== this.kaStream || res.ID !== this.leaseId || sentAt === undefined) return;
+      if (stream !== this.kaStream || String(res.ID) !== this.leaseId || sentAt === undefined) return;
       if (Number(res.TTL) <= 0) {
         this.lose('etcd says the lease has expired');
         return;
@@ -151,7 +157,7 @@ export class ClusterMembership extends EventEmitter {
     this.servingUntil = 0;
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
     this.endKeepaliveStream();
-    old.release();
+    void this.client.leaseClient.leaseRevoke({ ID: old }).catch(() => {});
     this.emit('lost', reason);
     void this.rejoin();
   }
@@ -216,7 +222,7 @@ export class ClusterMembership extends EventEmitter {
     const lease = this.lease;
     this.lease = null;
     this.servingUntil = 0;
-    if (lease) await lease.revoke().catch(() => {});
+    if (lease) await this.client.leaseClient.leaseRevoke({ ID: lease }).catch(() => {});
   }
 
   /** Delete only the node key (a graceful stop: others see the node leave while it still hands its partitions over). */

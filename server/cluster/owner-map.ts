@@ -11,7 +11,7 @@ export declare interface OwnerMap {
   /** Nodes joined or left (names, sorted). */
   on(event: 'nodes', handler: (nodes: NodeInfo[]) => void): this;
   /** A partition's owner changed (null: none right now). */
-  on(event: 'owner', handler: (partition: number, node: string | null) => void): this;
+  on(event: 'owner', handler: (partition: number, node: string | null, previous: string | null) => void): this;
 }
 
 export class OwnerMap extends EventEmitter {
@@ -78,10 +78,11 @@ export class OwnerMap extends EventEmitter {
       this.malformedValues++;
       return;
     }
-    if (this.owners[p] === node) return;
+    const previous = this.owners[p] ?? null;
+    if (previous === node) return;
     this.owners[p] = node;
     this.ownerChanges++;
-    this.emit('owner', p, node);
+    this.emit('owner', p, node, previous);
   }
 
   /** Reread both prefixes (at start and after a watch reconnect: changes during the gap are not replayed). */

@@ -96,6 +96,10 @@ export interface Limits {
    * so the clients it closes reconnect to another gateway, not to this one.
    */
   gateway_drain_ms: number;
+  /** Cluster mode: client frames a gateway holds for partitions that have no owner right now (moving), all partitions together. */
+  gateway_hold_frames_max: number;
+  /** ... and for how long: past it a held frame is answered UNAVAILABLE (retryable; the client resends). */
+  gateway_hold_ms: number;
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
@@ -134,6 +138,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   chat_link_retry_ms_min: 50,
   chat_link_retry_ms_max: 2000,
   gateway_drain_ms: 2000,
+  gateway_hold_frames_max: 50_000,
+  gateway_hold_ms: 5000,
 });
 
 /** Limits with WA_<NAME> environment overrides applied; a malformed override fails loudly. */

@@ -34,6 +34,8 @@ export const CloseCode = {
   TEXT_FRAME: 4003,
   /** Gateway is shutting down or lost its chat service. */
   GOING_AWAY: 1001,
+  /** RFC 6455 "service restart": a chat node died or gave up a partition with this connection's frames unhandled; reconnect and resend what is unacknowledged, in order. */
+  CHAT_NODE_CHANGED: 1012,
 } as const;
 
 export class ProtocolError extends Error {

@@ -70,6 +70,8 @@ export interface WireOutbound {
 
 export interface WireChatBatch {
   items: WireOutbound[];
+  /** 0 or absent: nothing new processed (older chat nodes never set it). */
+  processed_up_to_us?: number;
 }
 
 /** Channel options for the hot stream: big messages allowed (a batch), keepalive to notice dead peers. */

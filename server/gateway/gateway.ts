@@ -19,7 +19,10 @@ import { verifyToken } from '../common/token';
 import { clientFrameProblem } from '../common/validation';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
-import { ChatLink } from './chat-link';
+import { partitionOfFrame } from '../common/frame-partition';
+import type { ChatLink } from './chat-link';
+import { SingleRouter, type ChatRouter } from './chat-router';
+import { ClusterRouter } from './cluster-router';
 import { handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
@@ -47,12 +50,14 @@ export interface GatewayOptions {
   metrics?: ProcessMetrics;
   /** One WebSocket message per socket per turn (default: WA_GATEWAY_COALESCE, on). */
   coalesce?: boolean;
+  /** Cluster mode: etcd endpoints (chat nodes and partition owners); chatTarget is then unused. */
+  clusterEtcd?: string;
 }
 
 export class Gateway {
   readonly binaryPath: string;
   private readonly app: TemplatedApp;
-  private readonly link: ChatLink;
+  private readonly router: ChatRouter;
   private listenSocket: us_listen_socket | null = null;
   private readonly sockets = new Map<number, WebSocket<Conn>>();
   private readonly byUser = new Map<number, number[]>();
@@ -74,8 +79,8 @@ export class Gateway {
       stats: this.stats,
       openConnections: () => this.sockets.size,
       connectedUsers: () => this.byUser.size,
-      chatLinkUp: () => this.link.up,
-      chatLink: () => this.link,
+      chatLinkUp: () => this.router.up,
+      chatLink: () => sumLinks(this.router.links()),
     }));
     this.writer = new SocketWriter<Conn>({
       backpressureBytesMax: opts.limits.socket_backpressure_bytes_max,
@@ -84,15 +89,18 @@ export class Gateway {
       // WA_METRICS=0: no delivery-latency observations (cost comparisons).
       deliveryLatency: this.processMetrics.enabled ? this.metrics.deliveryLatency.unlabelled : null,
     });
-    this.link = new ChatLink({
-      target: opts.chatTarget,
-      gatewayId: opts.gatewayId,
-      limits: opts.limits,
+    const callbacks = {
       sessions: () => [...this.sockets.values()].map((ws) => ({ conn: ws.getUserData().id, user: ws.getUserData().user })),
-      onBatch: (batch) => this.onChatBatch(batch),
+      onBatch: (batch: WireChatBatch) => this.onChatBatch(batch),
       onUp: () => log(`chat link up (${opts.chatTarget})`),
-      onDown: (reason) => log(`chat link down: ${reason}`),
-    });
+      onDown: (reason: string) => log(`chat link down: ${reason}`),
+    };
+    this.router = opts.clusterEtcd
+      ? new ClusterRouter({
+        ...callbacks, etcd: opts.clusterEtcd, gatewayId: opts.gatewayId, limits: opts.limits, log,
+        closeConns: (conns, reason) => this.closeConns(conns, reason),
+      })
+      : new SingleRouter({ ...callbacks, target: opts.chatTarget, gatewayId: opts.gatewayId, limits: opts.limits });
     const limits = opts.limits;
     this.app = uws.App();
     this.app.ws<Conn>('/v1/ws', {
@@ -116,13 +124,13 @@ export class Gateway {
       res.cork(() => {
         if (this.draining) res.writeStatus('503 Service Unavailable');
         res.writeHeader('content-type', 'application/json').end(JSON.stringify({
-          status: this.draining ? 'draining' : this.link.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
-          chat_link: this.link.up ? 'up' : 'down', connections: this.sockets.size,
+          status: this.draining ? 'draining' : this.router.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
+          chat_link: this.router.up ? 'up' : 'down', connections: this.sockets.size, ...this.router.health(),
         }));
       });
     });
     this.app.get('/metrics', (res) => this.onMetrics(res));
-    this.app.post('/v1/register', (res) => handleRegister(res, limits, (r) => this.link.unary('Register', r)));
+    this.app.post('/v1/register', (res) => handleRegister(res, limits, (r) => this.router.unary('Register', r)));
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
     });
@@ -138,12 +146,12 @@ export class Gateway {
         resolve();
       });
     });
-    this.link.start();
+    await this.router.start();
     return this.port;
   }
 
   get chatLinkUp(): boolean {
-    return this.link.up;
+    return this.router.up;
   }
 
   /** Open client sockets now. */
@@ -172,7 +180,7 @@ export class Gateway {
     for (const ws of [...this.sockets.values()]) ws.end(CloseCode.GOING_AWAY, 'gateway shutting down');
     // The link's batcher flushes on setImmediate: one more turn and the disconnects are written.
     await new Promise((resolve) => setImmediate(resolve));
-    this.link.close();
+    this.router.close();
     this.processMetrics.close();
   }
 
@@ -192,7 +200,7 @@ export class Gateway {
       res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('missing, bad or expired token\n');
       return;
     }
-    if (!this.link.up) {
+    if (!this.router.up) {
       // A session opened now would never reach the chat service (the link's hello listed the sessions of its
       // start): its sends would go unanswered and its deliveries to an offline queue nobody drains. Refuse; the
       // client retries (a restarted gateway listens before its link is up).
@@ -214,7 +222,7 @@ export class Gateway {
     if (list) list.push(c.id);
     else this.byUser.set(c.user, [c.id]);
     this.stats.connections++;
-    this.link.push({ conn: c.id, user: c.user, connected: true, recv_at_us: 0 });
+    this.router.session({ conn: c.id, user: c.user, connected: true, recv_at_us: 0 });
   }
 
   private onClose(ws: WebSocket<Conn>): void {
@@ -228,7 +236,7 @@ export class Gateway {
       if (i >= 0) list.splice(i, 1);
       if (list.length === 0) this.byUser.delete(c.user);
     }
-    this.link.push({ conn: c.id, user: c.user, disconnected: true, recv_at_us: 0 });
+    this.router.session({ conn: c.id, user: c.user, disconnected: true, recv_at_us: 0 });
   }
 
   // ---------------------------------------------------------------- inbound
@@ -284,10 +292,14 @@ export class Gateway {
         this.writer.queue(ws, encodeServerFrame({ pong: { ref: frame.ref, client_time_ms: frame.ping.client_time_ms, server_time_ms: Date.now() } }));
         continue;
       }
-      if (!this.link.push({ conn: c.id, user: c.user, frame: bytes, recv_at_us: recvAtUs })) {
-        if (frame.body !== 'ack') {
-          this.reject(ws, frame.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'chat service unreachable, retry with the same client_msg_id'));
-        }
+      const item = { conn: c.id, user: c.user, frame: bytes, recv_at_us: recvAtUs };
+      const ref = frame.ref;
+      const isAck = frame.body === 'ack';
+      const route = this.router.frame(partitionOfFrame(frame, c.user), item, () => {
+        if (!c.closed && !isAck) this.reject(ws, ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'partition without an owner too long, retry with the same client_msg_id'));
+      });
+      if (route === 'unavailable' && !isAck) {
+        this.reject(ws, ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'chat service unreachable, retry with the same client_msg_id'));
       }
     }
   }
@@ -339,6 +351,11 @@ export class Gateway {
     }
   }
 
+  /** Close connections whose in-flight frames a chat node lost or refused (cluster-router.ts): clients resend in order. */
+  private closeConns(conns: number[], reason: string): void {
+    for (const id of conns) this.sockets.get(id)?.end(CloseCode.CHAT_NODE_CHANGED, reason.slice(0, 100));
+  }
+
   // ---------------------------------------------------------------- metrics (HTTP)
 
   private onMetrics(res: HttpResponse): void {
@@ -363,4 +380,15 @@ function safeRef(bytes: Uint8Array): number {
   } catch {
     return 0;
   }
+}
+
+/** The links' counters together (/metrics: one chat service or several chat nodes). */
+function sumLinks(links: readonly ChatLink[]): { batchesSent: number; itemsSent: number } {
+  let batchesSent = 0;
+  let itemsSent = 0;
+  for (const l of links) {
+    batchesSent += l.batchesSent;
+    itemsSent += l.itemsSent;
+  }
+  return { batchesSent, itemsSent };
 }

@@ -27,6 +27,7 @@ async function main(): Promise<void> {
     limits,
     gatewayId: settings.gateway_id,
     coalesce: settings.coalesce,
+    clusterEtcd: settings.cluster?.etcd,
     log: (line) => console.log(`gateway: ${line}`),
   });
   const port = await gateway.listen();
