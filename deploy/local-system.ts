@@ -181,6 +181,36 @@ export class RunningSystem {
     this.writePromTargets();
   }
 
+  /** SIGSTOP the chat service: frozen (its sockets stay open, nothing answers) until resumeChat(). */
+  pauseChat(): void {
+    signalChild(this.chat.child, 'SIGSTOP');
+  }
+
+  resumeChat(): void {
+    signalChild(this.chat.child, 'SIGCONT');
+  }
+
+  /** SIGSTOP gateway i until resumeGateway(i): its clients' sockets stay open and hear nothing. */
+  pauseGateway(i = 0): void {
+    signalChild(this.gateways[i]!.child, 'SIGSTOP');
+  }
+
+  resumeGateway(i = 0): void {
+    signalChild(this.gateways[i]!.child, 'SIGCONT');
+  }
+
+  /** Graceful stop of the chat service (SIGTERM; SIGCONT first in case it is paused). */
+  async stopChat(): Promise<void> {
+    signalChild(this.chat.child, 'SIGCONT');
+    await killAndWait(this.chat.child, 'SIGTERM', this.opts.stopTimeoutMs);
+  }
+
+  /** Graceful stop of gateway i (SIGTERM; SIGCONT first in case it is paused). */
+  async stopGateway(i = 0): Promise<void> {
+    signalChild(this.gateways[i]!.child, 'SIGCONT');
+    await killAndWait(this.gateways[i]!.child, 'SIGTERM', this.opts.stopTimeoutMs);
+  }
+
   async restartChat(): Promise<void> {
     await this.startChat();
     for (let i = 0; i < this.gateways.length; i++) {
@@ -285,6 +315,16 @@ function waitForLine(proc: RunningProcess, re: RegExp, timeoutMs: number): Promi
     proc.child.on('close', onExit);
     check();
   });
+}
+
+/** Send a signal to a child that may have exited already. */
+function signalChild(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    child.kill(signal);
+  } catch {
+    // already gone
+  }
 }
 
 /** Signal `child` (with `group`, its whole process group, as a terminal's Ctrl-C does) and wait for it to exit. */

@@ -29,7 +29,7 @@ import { parseTopology, type TopologyShape } from '../../deploy/topology';
 import { REPO_ROOT } from '../../server/common/paths';
 import { WORKLOAD_NAMES } from '../model/scenario';
 import { parseDurationMs } from '../model/duration';
-import { planRun } from '../model/plan';
+import { planRun, type RunPlan } from '../model/plan';
 import { segmentsOf } from '../model/segments';
 import { runScenario } from '../engine/run';
 import { METRICS } from '../model/metric-catalog';
@@ -144,10 +144,11 @@ async function cmdRun(argv: string[]): Promise<number> {
   // Validate the scenario before anything starts (k6 does the same).
   let plan;
   try {
-    plan = planRun(scenario, { scale, durationMs, users });
+    plan = planRun(scenario, { scale, durationMs, users, topology: values.topology });
   } catch (err) {
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
+  refuseUnrunnableSystem(plan, file, { target: values.target !== undefined, sharded: values.shard !== '1/1' || values.procs !== '1' });
   const workers = values.workers === undefined ? Math.max(1, Math.min(availableParallelism(), Math.floor(plan.traffic.users / shard.count / (plan.traffic.contactsPerUser + 1))))
     : Number(values.workers);
   if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a positive integer');
@@ -162,7 +163,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
     if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
   }
-  const topology = parseTopologyFlag(values.topology, targetUrls);
+  parseTopologyFlag(values.topology, targetUrls);
+  // The scenario's `topology`, or --topology over it (the plan has both); none: the single-process system.
+  const topology = targetUrls ? undefined : plan.topology ?? undefined;
   const online = Math.ceil(plan.traffic.users * plan.traffic.onlineShare);
   if (topology && online > HAPROXY_LIMITS.conns_max) {
     throw new ConfigError(`--topology: ${online} connections exceed HAProxy's ${HAPROXY_LIMITS.conns_max} (deploy/services/haproxy.ts); use fewer --users`);
@@ -203,10 +206,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     return merged.exit_code;
   }
   const summary = await runScenario({
-    scenario, scenarioFile: file, targetUrls, topology, driver,
+    scenario, scenarioFile: file, targetUrls, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, topology, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
     userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
     intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
@@ -216,6 +219,12 @@ async function cmdRun(argv: string[]): Promise<number> {
   });
   log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html}`);
   return summary.exit_code;
+}
+
+/** Faults act on processes this run started, from one generator process. */
+function refuseUnrunnableSystem(plan: RunPlan, file: string, o: { target: boolean; sharded: boolean }): void {
+  if (plan.faults.length > 0 && o.target) throw new ConfigError(`${file}: faults act on the processes loadgen starts; drop --target`);
+  if (plan.faults.length > 0 && o.sharded) throw new ConfigError(`${file}: faults run in one load generator process; drop --shard / --procs`);
 }
 
 /** --start-on-stdin (a --procs parent drives this shard): say we are set up, then read "START <epoch ms>". */

@@ -4,7 +4,7 @@
 // by the --procs parent, and what each of its processes cost over the measured
 // window. Also the fresh range of user ids every run takes.
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
-import { startSystem } from '../../deploy/local-system';
+import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import { startTopology, type Topology, type TopologyShape } from '../../deploy/topology';
 import type { SystemShape } from '../model/scenario';
 import type { ProcessUsage } from './summary';
@@ -29,6 +29,8 @@ export interface LocalTarget {
   dataDir: string;
   /** The multi-node topology (--topology GxM), for fault injection; null for the single-process system. */
   topology: Topology | null;
+  /** The single-process system (fault injection there); null for a topology. */
+  singleProcess: RunningSystem | null;
 }
 
 /**
@@ -39,12 +41,12 @@ export interface LocalTarget {
 export async function startLocalTarget(gateways: number, shape: SystemShape | undefined, topology?: TopologyShape): Promise<LocalTarget> {
   if (topology) {
     const topo = await startTopology({ ...topology, env: shape?.env });
-    return { system: topo, urls: [topo.url], secret: topo.secret, chatTarget: topo.chatTarget, dataDir: topo.dataDir, topology: topo };
+    return { system: topo, urls: [topo.url], secret: topo.secret, chatTarget: topo.chatTarget, dataDir: topo.dataDir, topology: topo, singleProcess: null };
   }
   const system = await startSystem({ gateways, env: shape?.env });
   return {
     system, urls: system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret: system.secret, chatTarget: system.chatTarget,
-    dataDir: system.opts.dataDir, topology: null,
+    dataDir: system.opts.dataDir, topology: null, singleProcess: system,
   };
 }
 
@@ -63,7 +65,9 @@ export function systemUsageSince(system: LocalSystem, cpuStart: Record<string, n
   const usage: Record<string, ProcessUsage> = {};
   const rss = system.rssBytes();
   for (const [name, cpu] of Object.entries(system.cpuSeconds())) {
-    const cpuS = cpu - (cpuStart[name] ?? cpu);
+    // A process restarted by a fault is a new process: its CPU counts from its start.
+    const start = cpuStart[name] ?? cpu;
+    const cpuS = cpu >= start ? cpu - start : cpu;
     usage[name] = {
       cpu_s: Math.round(cpuS * 100) / 100, cpu_percent: Math.round((cpuS / (measuredMs / 1000)) * 1000) / 10,
       rss_bytes: rss[name] ?? null, rss_idle_bytes: rssIdle?.[name] ?? null, rss_connected_bytes: rssConnected?.[name] ?? null,

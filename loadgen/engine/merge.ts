@@ -89,6 +89,8 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
   }, agg, { firstReconnectMs: firsts.length ? Math.min(...firsts) : -1, lastDrainDoneMs: lasts.length ? Math.max(...lasts) : -1 });
   const lost = parts.flatMap((p) => p.reports.lost_examples ?? []).slice(0, 10);
   if (lost.length) summary.reports.lost_examples = lost;
+  // Faults run in one generator process (never sharded): a merge of that one run keeps its fault report.
+  if (parts.length === 1 && parts[0]!.reports.faults) summary.reports.faults = parts[0]!.reports.faults;
   summary.exit_code = exitCodeOf(summary);
   return summary;
 }

@@ -30,6 +30,8 @@ import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
+import { faultSideOf } from './fault-sides';
+import { FaultSession } from './fault-session';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -120,7 +122,7 @@ class WorkerHandle {
 export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const log = o.log;
   const intervalMs = o.intervalMs ?? INTERVAL_MS_DEFAULT;
-  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users });
+  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
   mkdirSync(o.outDir, { recursive: true });
@@ -148,6 +150,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const warnings: string[] = [];
   let targetUrls: string[] = o.targetUrls ?? [];
   let sigint: (() => void) | null = null;
+  let faults: FaultSession | null = null;
+  let local: Awaited<ReturnType<typeof startLocalTarget>> | null = null;
 
   try {
     // ---------------------------------------------------------------- setup
@@ -158,7 +162,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       log(o.topology
         ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, shared SQLite) ...`
         : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
-      const local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology);
+      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology);
       system = local.system;
       targetUrls = local.urls;
       secret = local.secret;
@@ -174,6 +178,16 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       const t = Date.now();
       await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
+    }
+    if (plan.faults.length > 0) {
+      // Faults act on processes this run started; the probe's users come after the run's (fresh ids).
+      if (!local || !chatTarget) throw new Error('faults need the system started by loadgen (no --target)');
+      if (o.shard.count > 1) throw new Error('faults run in a single load generator process (no --shard / --procs)');
+      const provisionAt = chatTarget;
+      faults = await FaultSession.open({
+        plan, side: faultSideOf(local), secret, firstUser: userBase + plan.traffic.users, log,
+        provision: (first, n) => provisionUsersOf(provisionAt, first, n),
+      });
     }
     const rssIdle = system ? system.rssBytes() : null;
     const target: TargetSpec = {
@@ -290,10 +304,12 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const sysCpuStart = system ? system.cpuSeconds() : null;
     measuredStartMs = startAt;
     for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
+    faults?.start(startAt);
     setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
     sigint = () => abort('interrupted (SIGINT)', Date.now() - measuredStartMs);
     process.on('SIGINT', sigint);
     dones = await Promise.all(handles.map((h) => h.done));
+    await faults?.finish();
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
     if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
@@ -301,6 +317,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     // ---------------------------------------------------------------- teardown
     if (sigint) process.off('SIGINT', sigint);
     const teardownStart = Date.now();
+    // Never leave a process frozen, even when the run failed.
+    await faults?.finish();
     for (const h of handles) h.send({ type: 'teardown' });
     await withTimeout(Promise.all(handles.map((h) => h.closed)), TEARDOWN_TIMEOUT_MS, 'workers closing').catch(() => {});
     await Promise.all(handles.map((h) => h.worker.terminate()));
@@ -343,6 +361,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   });
   const lostExamples = dones.flatMap((d) => d.lostExamples ?? []).slice(0, 10);
   if (lostExamples.length > 0) summary.reports.lost_examples = lostExamples;
+  faults?.report(summary, timeline, intervalMs, measuredStartMs, agg.counter('delivery_lost'));
   summary.exit_code = exitCodeOf(summary);
   for (const out of o.outputs) await out.end?.(summary, o.outDir);
   return summary;

@@ -7,6 +7,7 @@ import type { MetricsAggregate, MetricValues } from '../metrics/aggregate';
 import { evaluateAll, EXIT_THRESHOLDS_FAILED, type ThresholdResult } from '../model/thresholds';
 import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
 import type { IntervalRecord } from './timeline';
+import type { FaultReport } from './fault-report';
 import type { RunPlan } from '../model/plan';
 import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
 
@@ -93,7 +94,7 @@ export interface RunSummary {
   timeline: IntervalRecord[];
   loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[] };
   system: Record<string, ProcessUsage> | null;
-  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; lost_examples?: string[] };
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; lost_examples?: string[]; faults?: FaultReport };
   exit_code: number;
 }
 

@@ -16,6 +16,7 @@ import {
   type WorkloadName,
 } from './scenario';
 import { PAYLOAD_HEADER_BYTES } from './payload';
+import { parseTopology, resolveFaults, targetCounts, type ResolvedFault, type TargetCounts, type Topology } from './faults';
 
 /** k6 defaults. */
 const GRACEFUL_STOP_MS_DEFAULT = 30_000;
@@ -86,6 +87,10 @@ export interface RunPlan {
   windowMaxMs: number;
   /** Tagged sub-metrics that thresholds or the breakpoint analysis judge (workers record only these). */
   tagged: string[];
+  /** The multi-node system the run wants (scenario `topology` or --topology); null: the single-process system. */
+  topology: Topology | null;
+  /** Faults to inject, times after --duration (./faults.ts). */
+  faults: ResolvedFault[];
 }
 
 export interface PlanOverrides {
@@ -94,6 +99,10 @@ export interface PlanOverrides {
   /** New length of the measured window; every time in the scenario is stretched to fit. */
   durationMs?: number;
   users?: number;
+  /** --topology: replaces the scenario's `topology` ('GxM', or already parsed). */
+  topology?: string | Topology;
+  /** How many processes of each target the system has (default: from the topology, or the single-process system). */
+  targetCounts?: TargetCounts;
 }
 
 const KEYS: Record<ExecutorName, string[]> = {
@@ -163,10 +172,18 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
       e.stages = e.stages.map((st) => ({ ...st, target: st.target / k }));
     }
   }
+  const topologySpec = o.topology ?? s.topology;
+  const topology = topologySpec === undefined ? null
+    : typeof topologySpec === 'object' ? parseTopology(`${topologySpec.gateways}x${topologySpec.chats}`, '--topology')
+      : parseTopology(topologySpec, o.topology !== undefined ? '--topology' : 'topology');
+  const counts = o.targetCounts ?? targetCounts(topology, s.system?.gateways ?? 1);
+  const system = topology ? `topology ${topology.gateways}x${topology.chats}` : 'the single-process system';
+  const faults = resolveFaults(s.faults, windowMs, counts, o.durationMs !== undefined ? o.durationMs / natural : 1, system);
   return {
     scenario: s.name, description: s.description, traffic, executors, thresholds, deliveryGraceMs, iterationTimeoutMs,
     scale, scaleFactor: s.scale.factor * scale, windowMs, windowMaxMs,
     tagged: taggedMetrics([...thresholds, ...breakpointThresholds]),
+    topology, faults,
   };
 }
 

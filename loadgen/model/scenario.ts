@@ -19,8 +19,11 @@
 //     },
 //   });
 
+import type { FaultSpec } from './faults';
+
 /** k6 duration: "30s", "1m30s", "500ms"; a number is milliseconds. */
 export type Duration = string | number;
+export type { FaultSpec, FaultTarget, FaultAction } from './faults';
 
 /**
  * A distribution of non-negative numbers (sizes in bytes, delays in ms, group sizes).
@@ -179,6 +182,13 @@ export interface Scenario {
   options: Options;
   system?: SystemShape;
   breakpoint?: BreakpointSpec;
+  /**
+   * The multi-node system this scenario wants, 'GxM' (G gateways behind HAProxy, M chat nodes, Redis, etcd);
+   * `loadgen run --topology` overrides it. Absent: the single-process system (one chat service).
+   */
+  topology?: string;
+  /** Processes killed, paused, stopped or restarted during the run (./faults.ts). */
+  faults?: FaultSpec[];
 }
 
 /** Identity function that gives scenario files type checking and completion. */

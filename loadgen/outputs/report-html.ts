@@ -12,7 +12,7 @@ import type { RunSummary } from '../engine/summary';
 import { splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';
 import { describeExecutor, fmtCount, fmtMs } from './summary-text';
-import { esc, renderBarChart, renderLineChart, type LineChart } from './svg-chart';
+import { esc, renderBarChart, renderLineChart, type Band, type LineChart } from './svg-chart';
 import { connectionSeries, cpuSeries, errorSeries, integrityCounts, latencySeries, rateSeries, type IntervalSeries } from './report-series';
 
 export const REPORT_HTML = 'report.html';
@@ -24,7 +24,7 @@ const X_LABEL = 'seconds into the measured window';
 const REFERENCE_SERIES: Record<string, { color: string; dashed: boolean }> = { scheduled: { color: '#667085', dashed: true } };
 
 function chart(id: string, title: string, caption: string, unit: LineChart['unit'], data: IntervalSeries,
-  extra: Partial<Pick<LineChart, 'hlines' | 'vlines'>> = {}, names: Record<string, string> = {}): string {
+  extra: Partial<Pick<LineChart, 'hlines' | 'vlines' | 'bands'>> = {}, names: Record<string, string> = {}): string {
   let measured = 0;
   const series = Object.entries(data.values).map(([name, values]) => ({
     name: names[name] ?? name, values, ...(REFERENCE_SERIES[name] ?? { color: COLORS[measured++ % COLORS.length]!, dashed: false }),
@@ -86,7 +86,8 @@ function headline(s: RunSummary): string {
 }
 
 function charts(s: RunSummary): string {
-  const windowEnd = { vlines: [{ x: s.plan.windowMs / 1000, label: 'end of schedule' }] };
+  // Every chart over time shows the fault windows.
+  const windowEnd = { vlines: [{ x: s.plan.windowMs / 1000, label: 'end of schedule' }], bands: faultBands(s) };
   const latencyLimits = s.plan.thresholds
     .filter((t) => splitMetricName(t.metric).base === 'delivery_latency' && t.aggregation === 'p')
     .map((t) => ({ y: t.limit, label: `threshold ${t.metric} ${t.source}` }));
@@ -105,6 +106,32 @@ function charts(s: RunSummary): string {
     chart('chart-cpu', 'Load generator CPU', '% of one core: the whole process and its busiest worker thread (near 100 %: the generator may be the bottleneck)',
       'percent', cpuSeries(s), windowEnd, { busiest_thread: 'busiest thread' }),
   ].join('\n');
+}
+
+function faultsSection(s: RunSummary): string {
+  const r = s.reports.faults;
+  if (!r) return '';
+  const n = (v: number | null, unit = '') => (v === null ? 'n/a' : `${v}${unit}`);
+  const rows = r.faults.map((f) => [
+    esc(`#${f.id}`), esc(f.label), esc(f.window ? `${f.window.start_s}s – ${f.window.end_s}s` : 'did not run'),
+    esc(f.time_to_served_ms === null ? 'not served again' : fmtMs(f.time_to_served_ms)),
+    esc(!f.readiness ? 'n/a' : f.readiness.lost_at_s === null ? 'never lost' : f.readiness.time_to_ready_ms === null ? 'not ready again' : fmtMs(f.readiness.time_to_ready_ms)),
+    esc(`${f.span.from_s}s – ${f.span.to_s}s${f.shared_with.length ? ` (shared with #${f.shared_with.join(', #')})` : ''}`),
+    esc(f.sends_failed), esc(f.sends_retried), esc(f.duplicates), esc(f.reorderings), esc(f.errors.join('; ') || '—'),
+  ]);
+  const attrs = r.faults.map((f) => `class="fault${f.errors.length || f.duplicates || f.reorderings ? ' fail' : ''}" data-fault="${f.id}"`);
+  return `<h2>Faults</h2>
+<p class="muted">Served again: ${esc(r.served_again_method)}. Ready again: ${esc(r.readiness_method)}. Counts are summed over each fault's span of the timeline (from its start to the next fault's).
+Acknowledged messages lost: <b id="faults-lost">${esc(n(r.lost_run_total))}</b> over the whole run (known only at its end, not per fault).
+Before the first fault: ${esc(r.before_faults.sends_failed)} failed sends, ${esc(r.before_faults.duplicates)} duplicates, ${esc(r.before_faults.reorderings)} reorderings.</p>
+${table(['fault', 'what', 'window', 'time to served again (clients)', 'time to ready again (health checks)', 'span counted', 'sends failed', 'sends retried', 'duplicates', 'reorderings', 'errors'], rows, attrs)}`;
+}
+
+/** One shaded band per fault that ran: its window, labelled. */
+function faultBands(s: RunSummary): Band[] {
+  return (s.reports.faults?.faults ?? []).filter((f) => f.window).map((f) => ({
+    x0: f.window!.start_s, x1: f.window!.end_s, label: `#${f.id} ${f.label}`, key: String(f.id),
+  }));
 }
 
 function integrity(s: RunSummary): string {
@@ -181,7 +208,7 @@ figure.chart{background:#fff;border:1px solid #d8dce3;border-radius:6px;margin:0
 figure.chart svg{width:100%;height:auto;display:block}figcaption{margin-bottom:4px}
 .plot{position:relative}svg text{font-size:11px;fill:#475467}svg .axis{font-size:12px}
 line.grid{stroke:#eaecf0}line.axisline{stroke:#98a2b3}line.ref{stroke:#f04438;stroke-dasharray:4 3}text.reflabel{fill:#b42318}
-path.series{fill:none;stroke-width:1.8}line.cursor{stroke:#667085}rect.bar{fill:#1f77b4}rect.bar.bad{fill:#d62728}
+path.series{fill:none;stroke-width:1.8}rect.band{fill:#f79009;fill-opacity:.16;stroke:#f79009;stroke-opacity:.5}text.bandlabel{fill:#b54708;font-size:10px}line.cursor{stroke:#667085}rect.bar{fill:#1f77b4}rect.bar.bad{fill:#d62728}
 .legend{font-size:12px;margin-top:2px}.key{margin-right:14px}.key i{display:inline-block;width:12px;height:3px;margin-right:4px;vertical-align:middle}
 .tip{position:absolute;top:8px;pointer-events:none;background:rgba(255,255,255,.95);border:1px solid #98a2b3;border-radius:4px;padding:4px 8px;font-size:12px;white-space:nowrap}
 table{border-collapse:collapse;background:#fff;margin:4px 0}th,td{border:1px solid #d8dce3;padding:3px 8px;text-align:left;vertical-align:top}
@@ -229,6 +256,7 @@ ${headline(s)}
 <div class="grid2">
 ${charts(s)}
 </div>
+${faultsSection(s)}
 <h2>Integrity</h2>
 ${integrity(s)}
 <h2>Thresholds</h2>

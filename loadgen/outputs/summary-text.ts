@@ -9,6 +9,7 @@ import type { RunSummary } from '../engine/summary';
 import { metricInfo, splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';
 import type { ResolvedExecutor } from '../model/plan';
+import type { FaultReport } from '../engine/fault-report';
 
 export const SUMMARY_TXT = 'summary.txt';
 const NAME_WIDTH = 34;
@@ -144,6 +145,7 @@ export function renderSummaryText(s: RunSummary): string {
     out.push(`    retried ${sends.retried} (same client_msg_id), waited in an outbox ${sends.outboxed}, reconnects ${sends.reconnects}`);
     out.push('');
   }
+  if (s.reports.faults) out.push(...faultLines(s.reports.faults), '');
   if (s.reports.lost_examples?.length) {
     out.push('  LOST (examples; LG_DEBUG_LOST=1 adds send times)');
     for (const l of s.reports.lost_examples) out.push(`    ${l}`);
@@ -157,6 +159,29 @@ export function renderSummaryText(s: RunSummary): string {
   for (const w of s.loadgen.warnings) out.push(`  WARN ${w}`);
   out.push('');
   return out.join('\n');
+}
+
+function readinessText(f: FaultReport['faults'][number]): string {
+  const r = f.readiness;
+  if (!r) return 'ready: n/a';
+  if (r.lost_at_s === null) return 'the system never reported itself not ready';
+  return `not ready from ${r.lost_at_s}s, ready again ${r.time_to_ready_ms === null ? 'NOT within the run' : `after ${fmtMs(r.time_to_ready_ms)}`}`;
+}
+
+function faultLines(r: FaultReport): string[] {
+  const out = [`  FAULTS (served again: ${r.served_again_method}; ready: ${r.readiness_method})`];
+  for (const f of r.faults) {
+    const w = f.window ? `${f.window.start_s}s-${f.window.end_s}s` : 'did not run';
+    out.push(`    #${f.id} ${f.label}: window ${w}, served again ${f.time_to_served_ms === null ? 'NOT within the run' : `after ${fmtMs(f.time_to_served_ms)}`}` +
+      `${f.probe ? ` (${f.probe.chats_served}/${f.probe.chats} probe chats, ${f.probe.attempts_failed} probe attempts failed)` : ''}; ${readinessText(f)}`);
+    out.push(`       ${f.span.from_s}s-${f.span.to_s}s${f.shared_with.length ? ` (shared with #${f.shared_with.join(', #')})` : ''}: ` +
+      `sends failed ${f.sends_failed}${f.sends_failed ? ` (${Object.entries(f.sends_failed_by).filter(([, v]) => v > 0).map(([k, v]) => `${k} ${v}`).join(', ')})` : ''}, ` +
+      `retried ${f.sends_retried}, duplicates ${f.duplicates}, reorderings ${f.reorderings}`);
+    for (const e of f.errors) out.push(`       ERROR ${e}`);
+  }
+  out.push(`    acknowledged messages lost: ${r.lost_run_total} (whole run: known only at its end); before the first fault: ` +
+    `${r.before_faults.sends_failed} failed sends, ${r.before_faults.duplicates} duplicates, ${r.before_faults.reorderings} reorderings`);
+  return out;
 }
 
 export const summaryTextOutput: Output = {

@@ -33,7 +33,20 @@ export interface LineChart {
   hlines?: { y: number; label: string }[];
   /** Vertical reference lines (end of the schedule). */
   vlines?: { x: number; label: string }[];
+  /** Shaded spans of x with a label (fault windows), drawn under the series. */
+  bands?: Band[];
 }
+
+export interface Band {
+  x0: number;
+  x1: number;
+  label: string;
+  /** Kept on the element as data-band (tests and readers find a fault's band by it). */
+  key: string;
+}
+
+/** A band narrower than this (px) is widened so an instant fault stays visible. */
+const BAND_WIDTH_MIN_PX = 3;
 
 const W = 760;
 const H = 260;
@@ -94,6 +107,12 @@ export function renderLineChart(c: LineChart): string {
   out.push(`<text class="axis" x="${M.left + pw / 2}" y="${H - 4}" text-anchor="middle">${esc(c.xLabel)}</text>`);
   out.push(`<line class="axisline" x1="${M.left}" x2="${M.left}" y1="${M.top}" y2="${M.top + ph}"/>`);
   out.push(`<line class="axisline" x1="${M.left}" x2="${M.left + pw}" y1="${M.top + ph}" y2="${M.top + ph}"/>`);
+  (c.bands ?? []).forEach((b, k) => {
+    const x0 = px(Math.max(xmin, Math.min(xmax, b.x0)));
+    const x1 = Math.max(x0 + BAND_WIDTH_MIN_PX, px(Math.max(xmin, Math.min(xmax, b.x1))));
+    out.push(`<rect class="band" data-band="${esc(b.key)}" x="${x0.toFixed(1)}" y="${M.top}" width="${(x1 - x0).toFixed(1)}" height="${ph}"><title>${esc(b.label)}</title></rect>`);
+    out.push(`<text class="bandlabel" x="${(x0 + 3).toFixed(1)}" y="${M.top + 11 + (k % 3) * 12}">${esc(b.label)}</text>`);
+  });
   for (const h of c.hlines ?? []) {
     out.push(`<line class="ref" x1="${M.left}" x2="${M.left + pw}" y1="${py(h.y).toFixed(1)}" y2="${py(h.y).toFixed(1)}"/>`);
     out.push(`<text class="reflabel" x="${M.left + pw - 4}" y="${(py(h.y) - 4).toFixed(1)}" text-anchor="end">${esc(h.label)}</text>`);
