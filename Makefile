@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -104,6 +104,18 @@ cassandra-stop:
 
 cassandra-status:
 	bash scripts/cassandra.sh status
+
+# A 3-node cluster on 127.0.0.1-127.0.0.3 (same CQL port on each address, 640M heap each), data in
+# ~/.cache/wa-scale/cassandra/cluster (WA_CASSANDRA_CLUSTER_DIR); prints the contact points.
+# Use it with WA_STORE=scylla WA_SCYLLA_CONTACT_POINTS=<the printed list> WA_SCYLLA_RF=3 WA_SCYLLA_MIGRATE=1.
+cassandra-cluster-start: $(NODE_MODULES_STAMP)
+	bash scripts/cassandra.sh cluster-start
+
+cassandra-cluster-stop:
+	bash scripts/cassandra.sh cluster-stop
+
+cassandra-cluster-status:
+	bash scripts/cassandra.sh cluster-status
 
 clean:
 	rm -rf dist
