@@ -117,5 +117,10 @@ cassandra-cluster-stop:
 cassandra-cluster-status:
 	bash scripts/cassandra.sh cluster-status
 
+# The slow form of test/scylla-cluster.test.ts (make test runs its short form): a 3-node cluster, kill -9 of a
+# node under load, restart and rejoin, every acked message read back; the store conformance suite on RF=3. ~5 min.
+test-cluster: $(BUILD_STAMP)
+	WA_TEST_CASSANDRA_CLUSTER=full node --test dist/test/scylla-cluster.test.js
+
 clean:
 	rm -rf dist

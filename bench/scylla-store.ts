@@ -13,6 +13,9 @@
 //   store 1/req       the same commit with batching off (batch_statements_max=0: one request per row)
 //   store fenced      the same commit carrying fences for the partitions it touches (after claiming all
 //                     1,024 once): what the multi-node chat tier's fence check adds (fences.ts)
+//   fence check       the check alone: a commit with no writes and fences for `batch` partitions (figures
+//                     per check, not per message)
+//   point read        one findByClientIds lookup of one key (one point read), the yardstick for the above
 //   raw tick          the same reads and the same rows' writes, one driver request per row
 //   raw writes        the same rows' writes only (messages, client_ids, user_chats inbox, id_high_water)
 //   raw stress-like   message-row inserts only, requests_in_flight_max in flight continuously
@@ -193,7 +196,7 @@ async function bench(
     const work = new Workload(Number(values.chats));
     for (let i = 0; i < work.chats.length; i += 500) await store.commit({ ...emptyBatch(), new_chats: work.chats.slice(i, i + 500) });
     const fenceToken = 1;
-    if (variants.has('store-fenced')) await store.claimPartitions(Array.from({ length: 1024 }, (_, p) => p), fenceToken);
+    if (variants.has('store-fenced') || variants.has('fence-check')) await store.claimPartitions(Array.from({ length: 1024 }, (_, p) => p), fenceToken);
     console.log(`store write path on ${contactPoint}: ${work.chats.length} 1:1 chats, ${BODY_BYTES}-byte bodies, ${seconds} s per run, ` +
       `requests_in_flight_max=${config.requests_in_flight_max}, batch_statements_max=${config.batch_statements_max}, ` +
       `batch_bytes_max=${config.batch_bytes_max}, consistency ${config.consistency}; ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -249,6 +252,19 @@ async function bench(
           const fences = [...new Set(msgs.map((m) => partitionOf(m.chat_id)))].map((partition) => ({ partition, token: fenceToken }));
           await store.commit({ ...emptyBatch(), messages: msgs, fences });
           return msgs.length;
+        });
+      }
+      if (variants.has('fence-check')) {
+        await runVariant('fence check', batch, async () => {
+          const fences = Array.from({ length: batch }, () => ({ partition: Math.floor(Math.random() * 1024), token: fenceToken }));
+          await store.commit({ ...emptyBatch(), fences });
+          return 1;
+        });
+      }
+      if (variants.has('point-read')) {
+        await runVariant('point read', 1, async () => {
+          await store.findByClientIds([{ sender: 1, client_msg_id: `x${Math.random()}` }]);
+          return 1;
         });
       }
       if (variants.has('store-1req')) {

@@ -55,6 +55,7 @@ interface Acked {
   seq: number;
   clientMsgId: string;
   atMs: number;
+  latencyMs: number;
 }
 
 class Load {
@@ -77,13 +78,23 @@ class Load {
     return this.acked.filter((x) => x.atMs >= ms).length;
   }
 
+  /** "p50 / p99 / max" send-to-ack latency of the sends answered in [fromMs, toMs). */
+  latency(fromMs: number, toMs: number): string {
+    const l = this.acked.filter((x) => x.atMs >= fromMs && x.atMs < toMs).map((x) => x.latencyMs).sort((a, b) => a - b);
+    if (l.length === 0) return 'no acks';
+    const at = (q: number) => l[Math.min(l.length - 1, Math.floor(q * l.length))]!;
+    return `${at(0.5)} / ${at(0.99)} / ${l[l.length - 1]} ms`;
+  }
+
   private async sender(a: TestClient, to: number): Promise<void> {
     const inflight = new Set<Promise<void>>();
     for (let i = 0; !this.stopped; i++) {
       const clientMsgId = `${a.userId}-${i}`;
+      const sentAt = Date.now();
       const p: Promise<void> = withTimeout(a.send(to, text(clientMsgId), clientMsgId), SEND_TIMEOUT_MS)
         .then((s: SentAckBody) => {
-          this.acked.push({ chatId: s.chat_id, id: s.id, seq: s.seq, clientMsgId, atMs: Date.now() });
+          const now = Date.now();
+          this.acked.push({ chatId: s.chat_id, id: s.id, seq: s.seq, clientMsgId, atMs: now, latencyMs: now - sentAt });
         })
         .catch((err: Error) => {
           this.failed++;
@@ -184,6 +195,8 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
       log(`kill -9 of ${victim.contactPoint} after ${beforeKill} acknowledged sends`);
       await sleep(LOAD_WHILE_DOWN_MS);
       const whileDown = load.ackedSince(killedAt);
+      log(`send->ack latency p50 / p99 / max: before the kill ${load.latency(0, killedAt)}, ` +
+        `in the ${LOAD_WHILE_DOWN_MS} ms after it ${load.latency(killedAt, killedAt + LOAD_WHILE_DOWN_MS)}`);
       const ring = await localClusterRing(cluster!);
       log(`ring with node 1 killed: ${JSON.stringify(ring)}; ${whileDown} sends acknowledged in ${LOAD_WHILE_DOWN_MS} ms since the kill, ${load.failed} failed`);
       assert.equal(ring['127.0.0.1'], 'DN', 'the other nodes see node 1 down');
