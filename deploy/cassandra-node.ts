@@ -4,7 +4,7 @@
 // Not used by the running system: production points WA_SCYLLA_CONTACT_POINTS at
 // a real ScyllaDB cluster.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -295,4 +295,29 @@ export async function waitLocalClusterUp(cluster: LocalCluster, timeoutMs: numbe
     await new Promise((r) => setTimeout(r, 1000));
   }
   throw new Error(`cluster not all UN within ${timeoutMs} ms: ${JSON.stringify(ring)}`);
+}
+
+/**
+ * SIGKILL every node JVM of the cluster in `dir` that is still running, synchronously (a test's last
+ * resort when the script cannot stop them, and its process 'exit' hook). Only a JVM whose command line
+ * names its node dir under `dir` is killed. Returns the pids killed.
+ */
+export function killLocalClusterSync(dir: string): number[] {
+  const killed: number[] = [];
+  for (let i = 1; i <= 9; i++) {
+    const nodeDir = join(dir, `node${i}`);
+    const pidFile = join(nodeDir, 'cassandra.pid');
+    if (!existsSync(pidFile)) continue;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.includes(`-Dwa.cassandra.node=${nodeDir}`)) continue;
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
 }

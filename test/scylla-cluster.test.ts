@@ -24,7 +24,7 @@ import { directChatId } from '../server/common/chat-id';
 import type { SentAckBody } from '../server/common/protocol';
 import { startSystem, type RunningSystem } from '../deploy/local-system';
 import {
-  killLocalNode, localClusterRing, restartLocalNode, startLocalCluster, waitLocalClusterUp, wipeLocalCluster, type LocalCluster,
+  killLocalClusterSync, killLocalNode, localClusterRing, restartLocalNode, startLocalCluster, waitLocalClusterUp, wipeLocalCluster, type LocalCluster,
 } from '../deploy/cassandra-node';
 import { scyllaConfig } from '../server/store/scylla/config';
 import { openScyllaStore } from '../server/store/scylla/scylla-store';
@@ -159,9 +159,15 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
   });
 
   after(async () => {
-    if (cluster) await wipeLocalCluster(cluster, log).catch((err) => log(`wiping the cluster failed: ${(err as Error).message}`));
+    if (!dir) return;
+    try {
+      await wipeLocalCluster({ dir }, log);
+    } catch (err) {
+      log(`wiping the cluster failed: ${(err as Error).message}; SIGKILL of its nodes: ${killLocalClusterSync(dir).join(', ') || 'none running'}`);
+    }
     cluster = null;
-    if (dir) rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
+    dir = '';
   });
 
   test('three nodes on three loopback addresses, every one Up/Normal', async () => {
@@ -250,4 +256,9 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
       };
     });
   }
+});
+
+// A run that dies before `after` (Ctrl-C, a crash) still takes its nodes down; the dir is left to inspect.
+process.once('exit', () => {
+  if (dir) killLocalClusterSync(dir);
 });
