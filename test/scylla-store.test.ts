@@ -8,9 +8,7 @@
 // - durability: kill -9 of the Cassandra JVM right after sent acks, restart,
 //   everything acknowledged is still there and is delivered;
 // - a long chat over many time buckets pages correctly (store and system);
-// - fencing: a commit hands writes to the driver only while its fence check is
-//   fresh, re-checks past fence_check_valid_ms, and the driver retries nothing
-//   once it is stale (the conformance suite covers claim and refuse);
+// - fencing's window: writes only while the fence check is fresh (helpers/scylla-fence-window.ts);
 // - bad configuration fails at start with a clear error, within seconds.
 //
 // Each run starts a fresh node of its own (~/.cache/wa-scale/cassandra/test-<run>,
@@ -22,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer, type Server, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Client, policies, types } from 'cassandra-driver';
+import { Client } from 'cassandra-driver';
 import { directChatId } from '../server/common/chat-id';
 import { IdGenerator, laneOfId, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { REPO_ROOT } from '../server/common/paths';
@@ -34,10 +32,8 @@ import {
 } from '../deploy/cassandra-node';
 import { routingKeys } from '../server/store/scylla/routing-keys';
 import { openScyllaStore, type ScyllaStore } from '../server/store/scylla/scylla-store';
-import { ChatKind, FencedError, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
-import { PartitionFences } from '../server/store/scylla/fences';
-import { statements } from '../server/store/scylla/statements';
-import { SCYLLA_STORE_LIMITS } from '../server/common/config-scylla';
+import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
+import { fenceWindowTests } from './helpers/scylla-fence-window';
 import { defineStoreConformance, plainMessage } from './helpers/store-conformance';
 import { bodyText, connectReady, connectUser, newUserId, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';
 
@@ -407,59 +403,9 @@ describe('ScyllaDB store on Apache Cassandra 5', () => {
       }
     });
   });
+  fenceWindowTests(() => openScyllaStore(config(keyspace('fencewin'), { migrate: true })), () => node!.contactPoint);
 
   // ------------------------------------------------------------------ bad configuration
-
-  // ------------------------------------------------------------------ fencing: the window after the check
-
-  describe('fencing on CQL: a commit sends only while its fence check is fresh', () => {
-    let store: ScyllaStore;
-    let client: Client;
-    let fences: PartitionFences;
-    before(async () => {
-      store = await openScyllaStore(config(keyspace('fencewin'), { migrate: true }));
-      client = new Client({ contactPoints: [node!.contactPoint], localDataCenter: 'datacenter1' });
-      await client.connect();
-      fences = new PartitionFences(client, statements(keyspace('fencewin')));
-    });
-    after(async () => {
-      await client?.shutdown();
-      await store?.close();
-    });
-
-    test('fresh: writes pass without a read; stale and claimed meanwhile: FencedError before any write, a plain error after some', async () => {
-      assert.deepEqual(await store.claimPartitions([11, 12], 100), [11, 12]);
-      const gate = await fences.check([{ partition: 11, token: 100 }, { partition: 12, token: 100 }]);
-      assert.equal(gate.beforeWrite(), null, 'fresh: no read');
-      const unsent = await fences.check([{ partition: 11, token: 100 }]);
-      assert.deepEqual(await store.claimPartitions([11], 101), [11]);
-      // Still fresh: the check passed before the claim; this is the window fence_check_valid_ms bounds.
-      assert.equal(gate.beforeWrite(), null);
-      await sleep(SCYLLA_STORE_LIMITS.fence_check_valid_ms + 50);
-      assert.equal(gate.fresh(), false);
-      await assert.rejects(gate.beforeWrite()!, /partition 11 fenced mid-commit \(claimed with token 101, this writer holds 100\) after 2 requests/);
-      await assert.rejects(unsent.beforeWrite()!, (err: unknown) => err instanceof FencedError && err.partition === 11 && err.current === 101);
-    });
-
-    test('stale but not claimed: one re-check, then fresh again; the driver retries nothing while stale', async () => {
-      assert.deepEqual(await store.claimPartitions([13], 200), [13]);
-      const gate = await fences.check([{ partition: 13, token: 200 }]);
-      const info = { query: 'x', executionOptions: {}, nbRetry: 0 } as never;
-      const cl = types.consistencies.localQuorum;
-      const yardstick = new policies.retry.RetryPolicy();
-      const RETHROW = yardstick.rethrowResult().decision;
-      const RETRY = yardstick.retryResult(cl).decision;
-      assert.equal(gate.retry.onRequestError(info, cl, new Error('timeout')).decision, RETRY);
-      await sleep(SCYLLA_STORE_LIMITS.fence_check_valid_ms + 50);
-      assert.equal(gate.retry.onRequestError(info, cl, new Error('timeout')).decision, RETHROW);
-      assert.equal(gate.retry.onUnavailable(info, cl, 2, 1 as never).decision, RETHROW);
-      const waits = [gate.beforeWrite(), gate.beforeWrite()];
-      assert.ok(waits[0] && waits[1], 'stale: both wait for the re-check');
-      await Promise.all(waits);
-      assert.equal(gate.fresh(), true);
-      assert.equal(gate.beforeWrite(), null);
-    });
-  });
 
   describe('bad configuration fails at start with a clear error', () => {
     test('an unreachable contact point (nothing listens): a clear error within seconds', async () => {
