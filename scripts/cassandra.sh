@@ -536,7 +536,7 @@ cmd_cluster_start() {
     printf 'nodes=%s\nnative=%s\nstorage=%s\n' "$CLUSTER_NODES" "$native" "$storage" >"$CLUSTER_FILE"
   fi
   [ "$(cluster_value nodes)" = "$CLUSTER_NODES" ] || die "$CLUSTER_DIR holds a cluster of $(cluster_value nodes) nodes; wipe it (cluster-wipe) to change the count"
-  log "cluster of $CLUSTER_NODES nodes in $CLUSTER_DIR: CQL port $native, storage port $storage, heap $HEAP each"
+  log "cluster of $CLUSTER_NODES nodes in $CLUSTER_DIR: CQL port $native, storage port $storage, heap ${MAX_HEAP_SIZE:-640M} each"
   mapfile -t tokens < <(cluster_tokens)
   # One at a time: Cassandra refuses concurrent bootstraps (consistent range movement), and node i must see
   # the seed (node 1) answering before it gossips its way in.
