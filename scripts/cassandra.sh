@@ -42,7 +42,7 @@
 #   WA_CASSANDRA_CLUSTER_DIR    the cluster's node dirs         (default $WA_CASSANDRA_HOME/cluster)
 #   WA_CASSANDRA_NODES      nodes of the cluster (1-9)          (default 3)
 #   WA_CASSANDRA_CLUSTER_WAIT_S  how long cluster-start waits for all nodes UN (default 180)
-# A node's address, seeds, token and ports are recorded in its dir at the first
+# A node's address, seeds, token, ports and heap are recorded in its dir at each
 # start; a later `start` of the same dir (a restart after kill -9) reuses them.
 #
 # Where Cassandra comes from: Maven Central does not carry the 5.x binary
@@ -79,10 +79,12 @@ UNSAFE_SYSTEM="${UNSAFE_SYSTEM:-1}"
 RING_DELAY_MS="${WA_CASSANDRA_RING_DELAY_MS:-$(recorded ring_delay_ms)}"
 RING_DELAY_MS="${RING_DELAY_MS:-100}"
 CLUSTER_DIR="${WA_CASSANDRA_CLUSTER_DIR:-$CACHE/cluster}"
-HEAP="${MAX_HEAP_SIZE:-1G}"
+HEAP="${MAX_HEAP_SIZE:-$(recorded heap)}"
+HEAP="${HEAP:-1G}"
 # Cassandra mlockall()s its memory at start: a small initial heap is what makes
 # that (and the RSS next to a benchmark) cheap. Production sets -Xms = -Xmx.
-HEAP_MIN="${WA_CASSANDRA_HEAP_MIN:-256M}"
+HEAP_MIN="${WA_CASSANDRA_HEAP_MIN:-$(recorded heap_min)}"
+HEAP_MIN="${HEAP_MIN:-256M}"
 WAIT_S="${WA_CASSANDRA_WAIT_S:-120}"
 STOP_TIMEOUT_S="${WA_CASSANDRA_STOP_TIMEOUT_S:-60}"
 # Pinned, so the fetch does not depend on the Maven installation's default
@@ -387,8 +389,8 @@ cmd_start() {
   port_busy "$jmx" 127.0.0.1 && die "port $jmx (JMX) is taken on 127.0.0.1"
   rm -f "$PID_FILE"
   write_conf "$port" "$storage"
-  printf 'native=%s\nstorage=%s\njmx=%s\nlisten=%s\nseeds=%s\ninitial_token=%s\ncluster_name=%s\nunsafe_system=%s\nring_delay_ms=%s\n' \
-    "$port" "$storage" "$jmx" "$LISTEN" "$SEEDS" "$INITIAL_TOKEN" "$CLUSTER_NAME" "$UNSAFE_SYSTEM" "$RING_DELAY_MS" >"$PORTS_FILE"
+  printf 'native=%s\nstorage=%s\njmx=%s\nlisten=%s\nseeds=%s\ninitial_token=%s\ncluster_name=%s\nunsafe_system=%s\nring_delay_ms=%s\nheap=%s\nheap_min=%s\n' \
+    "$port" "$storage" "$jmx" "$LISTEN" "$SEEDS" "$INITIAL_TOKEN" "$CLUSTER_NAME" "$UNSAFE_SYSTEM" "$RING_DELAY_MS" "$HEAP" "$HEAP_MIN" >"$PORTS_FILE"
   local flags=()
   mapfile -t flags < <(jvm_flags "$jmx")
   log "starting Cassandra $VERSION ($JAVA, heap $HEAP) on $LISTEN:$port (storage $storage, jmx $jmx), node dir $NODE_DIR"
@@ -600,14 +602,14 @@ cmd_cluster_stop() {
 }
 
 cmd_cluster_status() {
-  local i n rc=0
+  local i n ring rc=0
   n="$(cluster_value nodes)"
   [ -n "$n" ] || { echo "no cluster in $CLUSTER_DIR"; return 3; }
   for i in $(seq 1 "$n"); do echo "node$i 127.0.0.$i: $(cluster_node "$i" status 2>/dev/null || true)"; done
   CLUSTER_NODES="$n"
-  echo "ring: $(cluster_ring_summary)"
-  cluster_wait_up 0 || rc=1
-  [ "$(cluster_ring_summary | grep -o 'UN ' | wc -l)" = "$n" ] || rc=1
+  ring="$(cluster_ring_summary)"
+  echo "ring: $ring"
+  [ "$(echo "$ring" | grep -o 'UN ' | wc -l)" = "$n" ] || rc=1
   return "$rc"
 }
 
