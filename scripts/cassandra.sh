@@ -254,10 +254,6 @@ storage_compatibility_mode: NONE
 authenticator: AllowAllAuthenticator
 authorizer: AllowAllAuthorizer
 concurrent_compactors: 1
-# A loaded 2-core box pauses JVMs for seconds (13 s seen while others compiled): a higher bar than the
-# default 8 before a peer is convicted down keeps such pauses from flapping the ring; a kill -9 is still
-# seen within seconds (the connection breaks).
-phi_convict_threshold: 12
 # Two cores: keep the thread pools modest.
 concurrent_reads: 16
 concurrent_writes: 32
@@ -601,11 +597,14 @@ cmd_cluster_stop() {
   return "$rc"
 }
 
-cmd_cluster_status() {
-  local i n ring rc=0
+cmd_cluster_status() { # exit 0 only when every node runs, answers CQL, and the ring shows all UN
+  local i n ring st rc=0
   n="$(cluster_value nodes)"
   [ -n "$n" ] || { echo "no cluster in $CLUSTER_DIR"; return 3; }
-  for i in $(seq 1 "$n"); do echo "node$i 127.0.0.$i: $(cluster_node "$i" status 2>/dev/null || true)"; done
+  for i in $(seq 1 "$n"); do
+    st="$(cluster_node "$i" status 2>/dev/null)" || rc=1
+    echo "node$i 127.0.0.$i: $st"
+  done
   CLUSTER_NODES="$n"
   ring="$(cluster_ring_summary)"
   echo "ring: $ring"
