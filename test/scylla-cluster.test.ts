@@ -8,11 +8,11 @@
 //   system under a steady 1:1 load; kill -9 of node 1 (the seed and the first
 //   contact point) mid-run; writes go on with 2 of 3 replicas; every
 //   acknowledged message is then read back through history (0 lost, no
-//   (chat, seq) twice, seq follows id). ~2 minutes.
+//   (chat, seq) twice, seq follows id). ~2.5-3 minutes.
 // - full, `make test-cluster` (WA_TEST_CASSANDRA_CLUSTER=full): the same with a
 //   longer outage, then the killed node restarted under load and seen to
 //   rejoin (every node UN again) and every acknowledged message read back
-//   again; plus the store conformance suite (fencing included) on RF=3.
+//   again; plus the store conformance suite (fencing included) on RF=3. ~5.5 minutes.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -203,9 +203,14 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
       const whileDown = load.ackedSince(killedAt);
       log(`send->ack latency p50 / p99 / max: before the kill ${load.latency(0, killedAt)}, ` +
         `in the ${LOAD_WHILE_DOWN_MS} ms after it ${load.latency(killedAt, killedAt + LOAD_WHILE_DOWN_MS)}`);
-      const ring = await localClusterRing(cluster!);
-      log(`ring with node 1 killed: ${JSON.stringify(ring)}; ${whileDown} sends acknowledged in ${LOAD_WHILE_DOWN_MS} ms since the kill, ${load.failed} failed`);
+      log(`${whileDown} sends acknowledged in the ${LOAD_WHILE_DOWN_MS} ms since the kill, ${load.failed} failed`);
+      // The failure detector convicts a silent peer after ~15-30 s here (phi 8): poll, bounded.
+      let ring: Record<string, string> = {};
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && ring['127.0.0.1'] !== 'DN';) ring = await localClusterRing(cluster!);
+      log(`ring ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill: ${JSON.stringify(ring)}`);
       assert.equal(ring['127.0.0.1'], 'DN', 'the other nodes see node 1 down');
+      assert.equal(ring['127.0.0.2'], 'UN');
+      assert.equal(ring['127.0.0.3'], 'UN');
       // Writes continue: at least a third of the pre-kill rate while one replica of three is gone.
       const rateBefore = beforeKill / LOAD_BEFORE_KILL_MS;
       assert.ok(whileDown >= (rateBefore * LOAD_WHILE_DOWN_MS) / 3, `${whileDown} acks while down vs ${beforeKill} in ${LOAD_BEFORE_KILL_MS} ms before`);
