@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover clean cassandra-fetch cassandra-start cassandra-stop cassandra-status capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -112,6 +112,23 @@ cassandra-stop:
 
 cassandra-status:
 	bash scripts/cassandra.sh status
+
+# A 3-node cluster on 127.0.0.1-127.0.0.3 (same CQL port on each address, 640M heap each), data in
+# ~/.cache/wa-scale/cassandra/cluster (WA_CASSANDRA_CLUSTER_DIR); prints the contact points.
+# Use it with WA_STORE=scylla WA_SCYLLA_CONTACT_POINTS=<the printed list> WA_SCYLLA_RF=3 WA_SCYLLA_MIGRATE=1.
+cassandra-cluster-start: $(NODE_MODULES_STAMP)
+	bash scripts/cassandra.sh cluster-start
+
+cassandra-cluster-stop:
+	bash scripts/cassandra.sh cluster-stop
+
+cassandra-cluster-status:
+	bash scripts/cassandra.sh cluster-status
+
+# The slow form of test/scylla-cluster.test.ts (make test runs its short form): a 3-node cluster, kill -9 of a
+# node under load, restart and rejoin, every acked message read back; the store conformance suite on RF=3. ~5 min.
+test-cluster: $(BUILD_STAMP)
+	WA_TEST_CASSANDRA_CLUSTER=full node --test dist/test/scylla-cluster.test.js
 
 clean:
 	rm -rf dist

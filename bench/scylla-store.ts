@@ -11,6 +11,11 @@
 //   store tick        findByClientIds(B keys) then commit(B messages + the watermark flush every 200 ms)
 //   store commit      commit(B messages) only
 //   store 1/req       the same commit with batching off (batch_statements_max=0: one request per row)
+//   store fenced      the same commit carrying fences for the partitions it touches (after claiming all
+//                     1,024 once): what the multi-node chat tier's fence check adds (fences.ts)
+//   fence check       the check alone: a commit with no writes and fences for `batch` partitions (figures
+//                     per check, not per message)
+//   point read        one findByClientIds lookup of one key (one point read), the yardstick for the above
 //   raw tick          the same reads and the same rows' writes, one driver request per row
 //   raw writes        the same rows' writes only (messages, client_ids, user_chats inbox, id_high_water)
 //   raw stress-like   message-row inserts only, requests_in_flight_max in flight continuously
@@ -18,7 +23,8 @@
 // store without batching, caches or bookkeeping would cost.
 //
 //   node dist/bench/scylla-store.js [--seconds 6] [--batches 64,256,512] [--chats 2000]
-//        [--contact-point 127.0.0.1:9042] [--consistency LOCAL_QUORUM] [--json out.json]
+//        [--contact-point 127.0.0.1:9042] [--rf 1] [--consistency LOCAL_QUORUM] [--json out.json]
+//        [--variants store-commit,store-fenced]   (a cluster: --contact-point 127.0.0.1:P --rf 3)
 // Without --contact-point it starts (and afterwards stops) its own node in
 // ~/.cache/wa-scale/cassandra/bench-<time> on free ports, deleted afterwards.
 import { writeFileSync } from 'node:fs';
@@ -27,7 +33,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Client, types } from 'cassandra-driver';
-import { directChatId } from '../server/common/chat-id';
+import { directChatId, partitionOf } from '../server/common/chat-id';
 import { IdGenerator, PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { processCpuSeconds } from '../lib/proc-cpu';
 import { scyllaConfig, SCYLLA_DEFAULTS, type ConsistencyName } from '../server/store/scylla/config';
@@ -144,7 +150,8 @@ async function main(): Promise<void> {
       chats: { type: 'string', default: '2000' },
       'contact-point': { type: 'string' },
       consistency: { type: 'string', default: 'LOCAL_QUORUM' },
-      variants: { type: 'string', default: 'store-tick,store-commit,store-1req,raw-tick,raw-writes,raw-stress' },
+      rf: { type: 'string', default: '1' },
+      variants: { type: 'string', default: 'store-tick,store-commit,store-fenced,store-1req,raw-tick,raw-writes,raw-stress' },
       json: { type: 'string' },
     },
   });
@@ -170,12 +177,13 @@ async function main(): Promise<void> {
 
 async function bench(
   contactPoint: string, node: LocalNode | null, seconds: number, batches: number[], variants: Set<string>,
-  values: { consistency?: string; chats?: string; json?: string },
+  values: { consistency?: string; chats?: string; json?: string; rf?: string },
 ): Promise<void> {
   const cassandraPid = node ? Number(readFileSync(join(node.dataDir, 'cassandra.pid'), 'utf8')) : 0;
   const ks = `wa_bench_${Date.now().toString(36)}`;
   const config = scyllaConfig({}, {
     contact_points: [contactPoint], keyspace: ks, migrate: true, consistency: values.consistency!.toUpperCase() as ConsistencyName,
+    replication_factor: Number(values.rf ?? 1),
   });
   const store: ScyllaStore = await openScyllaStore(config);
   const unbatched: ScyllaStore = await openScyllaStore({ ...config, migrate: false, batch_statements_max: 0 });
@@ -187,6 +195,8 @@ async function bench(
   try {
     const work = new Workload(Number(values.chats));
     for (let i = 0; i < work.chats.length; i += 500) await store.commit({ ...emptyBatch(), new_chats: work.chats.slice(i, i + 500) });
+    const fenceToken = 1;
+    if (variants.has('store-fenced') || variants.has('fence-check')) await store.claimPartitions(Array.from({ length: 1024 }, (_, p) => p), fenceToken);
     console.log(`store write path on ${contactPoint}: ${work.chats.length} 1:1 chats, ${BODY_BYTES}-byte bodies, ${seconds} s per run, ` +
       `requests_in_flight_max=${config.requests_in_flight_max}, batch_statements_max=${config.batch_statements_max}, ` +
       `batch_bytes_max=${config.batch_bytes_max}, consistency ${config.consistency}; ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
@@ -234,6 +244,27 @@ async function bench(
           const msgs = work.messages(batch);
           await store.commit({ ...emptyBatch(), messages: msgs });
           return msgs.length;
+        });
+      }
+      if (variants.has('store-fenced')) {
+        await runVariant('store fenced', batch, async () => {
+          const msgs = work.messages(batch);
+          const fences = [...new Set(msgs.map((m) => partitionOf(m.chat_id)))].map((partition) => ({ partition, token: fenceToken }));
+          await store.commit({ ...emptyBatch(), messages: msgs, fences });
+          return msgs.length;
+        });
+      }
+      if (variants.has('fence-check')) {
+        await runVariant('fence check', batch, async () => {
+          const fences = Array.from({ length: batch }, () => ({ partition: Math.floor(Math.random() * 1024), token: fenceToken }));
+          await store.commit({ ...emptyBatch(), fences });
+          return 1;
+        });
+      }
+      if (variants.has('point-read')) {
+        await runVariant('point read', 1, async () => {
+          await store.findByClientIds([{ sender: 1, client_msg_id: `x${Math.random()}` }]);
+          return 1;
         });
       }
       if (variants.has('store-1req')) {

@@ -1,9 +1,10 @@
-// A local Apache Cassandra 5 node for the ScyllaDB store's tests and benchmarks,
-// through scripts/cassandra.sh (which fetches it from Maven Central on first use).
+// A local Apache Cassandra 5 node, or a local cluster of nodes on 127.0.0.1..N,
+// for the ScyllaDB store's tests and benchmarks, through scripts/cassandra.sh
+// (which fetches it from Maven Central on first use).
 // Not used by the running system: production points WA_SCYLLA_CONTACT_POINTS at
 // a real ScyllaDB cluster.
 import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -53,8 +54,12 @@ function nodeEnv(dataDir: string, ports?: Ports): NodeJS.ProcessEnv {
 }
 
 async function script(cmd: string, dataDir: string, ports: Ports | undefined, log?: (line: string) => void): Promise<string> {
+  return scriptWith(cmd, nodeEnv(dataDir, ports), START_TIMEOUT_MS, log);
+}
+
+async function scriptWith(cmd: string, env: NodeJS.ProcessEnv, timeoutMs: number, log?: (line: string) => void): Promise<string> {
   try {
-    const { stdout, stderr } = await run('bash', [SCRIPT, cmd], { env: nodeEnv(dataDir, ports), timeout: START_TIMEOUT_MS, maxBuffer: 16 << 20 });
+    const { stdout, stderr } = await run('bash', [SCRIPT, cmd], { env, timeout: timeoutMs, maxBuffer: 16 << 20 });
     for (const line of stderr.split('\n')) if (line.trim()) log?.(line);
     return stdout.trim();
   } catch (err) {
@@ -181,4 +186,138 @@ export async function sweepStaleNodes(prefix: string, minAgeMs = 3600_000): Prom
     }
   }
   return swept;
+}
+
+// ------------------------------------------------------------------ a local cluster
+
+/** Nodes started one at a time (each ~10-30 s on 2 shared cores) plus the wait for every node to see all UN. */
+const CLUSTER_START_TIMEOUT_MS = 480_000;
+
+export interface LocalCluster {
+  /** WA_CASSANDRA_CLUSTER_DIR: node1..nodeN below it. */
+  dir: string;
+  /** Node i (0-based) listens on 127.0.0.(i+1), all on the same CQL port. */
+  nodes: LocalNode[];
+  /** host:port of every node: WA_SCYLLA_CONTACT_POINTS. */
+  contactPoints: string[];
+  /** How long the last cluster start took, until every node reported all nodes UN. */
+  startMs: number;
+}
+
+export interface LocalClusterOptions {
+  /** Nodes on 127.0.0.1..127.0.0.N (default 3; 1-9). */
+  nodes?: number;
+  /** Default: ~/.cache/wa-scale/cassandra/<name>. */
+  dir?: string;
+  name?: string;
+  /** -Xmx of each node (default 640M: three nodes fit beside the system under test). */
+  heap?: string;
+  log?: (line: string) => void;
+}
+
+function clusterEnv(dir: string, opts: LocalClusterOptions = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, WA_CASSANDRA_CLUSTER_DIR: dir, WA_CASSANDRA_NODES: String(opts.nodes ?? 3) };
+  if (opts.heap) env.MAX_HEAP_SIZE = opts.heap;
+  // Ports are the cluster's own choice (recorded in its dir): not whatever a single node of the caller asked for.
+  delete env.WA_CASSANDRA_PORT;
+  delete env.WA_CASSANDRA_STORAGE_PORT;
+  delete env.WA_CASSANDRA_JMX_PORT;
+  delete env.WA_CASSANDRA_DATA;
+  return env;
+}
+
+function readPorts(dataDir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(join(dataDir, 'ports'), 'utf8').split('\n')) {
+    const eq = line.indexOf('=');
+    if (eq > 0) out[line.slice(0, eq)] = line.slice(eq + 1);
+  }
+  return out;
+}
+
+/**
+ * Start (or reuse) a cluster of `nodes` nodes on 127.0.0.1..N through
+ * `scripts/cassandra.sh cluster-start`: one node at a time, resolves when every
+ * node sees every node Up/Normal. Create keyspaces on it with RF = nodes
+ * (WA_SCYLLA_RF / --rf).
+ */
+export async function startLocalCluster(opts: LocalClusterOptions = {}): Promise<LocalCluster> {
+  const dir = opts.dir ?? localNodeDir(opts.name ?? 'cluster');
+  const t0 = Date.now();
+  const out = await scriptWith('cluster-start', clusterEnv(dir, opts), CLUSTER_START_TIMEOUT_MS, opts.log);
+  const contactPoints = (out.split('\n').pop() ?? '').split(',').filter(Boolean);
+  const count = opts.nodes ?? 3;
+  if (contactPoints.length !== count) throw new Error(`scripts/cassandra.sh cluster-start printed ${contactPoints.length} contact points, not ${count}: ${out}`);
+  const nodes = contactPoints.map((contactPoint, i) => {
+    const dataDir = join(dir, `node${i + 1}`);
+    const p = readPorts(dataDir);
+    return { dataDir, port: Number(p.native), storagePort: Number(p.storage), jmxPort: Number(p.jmx), contactPoint, startMs: 0 };
+  });
+  return { dir, nodes, contactPoints, startMs: Date.now() - t0 };
+}
+
+/** Stop every node of the cluster (SIGTERM, in parallel). */
+export async function stopLocalCluster(cluster: Pick<LocalCluster, 'dir'>, log?: (line: string) => void): Promise<void> {
+  await scriptWith('cluster-stop', clusterEnv(cluster.dir), 120_000, log);
+}
+
+/** Stop the cluster and delete its data. */
+export async function wipeLocalCluster(cluster: Pick<LocalCluster, 'dir'>, log?: (line: string) => void): Promise<void> {
+  await stopLocalCluster(cluster, log);
+  await scriptWith('cluster-wipe', clusterEnv(cluster.dir), 60_000, log);
+}
+
+/**
+ * The ring as nodetool on the first answering node sees it, e.g.
+ * { '127.0.0.1': 'UN', '127.0.0.2': 'DN', ... }.
+ */
+export async function localClusterRing(cluster: LocalCluster): Promise<Record<string, string>> {
+  const ring: Record<string, string> = {};
+  for (const node of cluster.nodes) {
+    try {
+      const { stdout } = await run('bash', [SCRIPT, 'nodetool', 'status'], { env: nodeEnv(node.dataDir, node), timeout: 60_000 });
+      for (const m of stdout.matchAll(/^([UD][NLJM])\s+(\S+)/gm)) ring[m[2]!] = m[1]!;
+      return ring;
+    } catch {
+      // this node does not answer JMX (down): ask the next
+    }
+  }
+  return ring;
+}
+
+/** Wait (bounded) until every node of the cluster is UN as the first answering node sees it. */
+export async function waitLocalClusterUp(cluster: LocalCluster, timeoutMs: number): Promise<Record<string, string>> {
+  const deadline = Date.now() + timeoutMs;
+  let ring: Record<string, string> = {};
+  while (Date.now() < deadline) {
+    ring = await localClusterRing(cluster);
+    if (Object.keys(ring).length === cluster.nodes.length && Object.values(ring).every((s) => s === 'UN')) return ring;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`cluster not all UN within ${timeoutMs} ms: ${JSON.stringify(ring)}`);
+}
+
+/**
+ * SIGKILL every node JVM of the cluster in `dir` that is still running, synchronously (a test's last
+ * resort when the script cannot stop them, and its process 'exit' hook). Only a JVM whose command line
+ * names its node dir under `dir` is killed. Returns the pids killed.
+ */
+export function killLocalClusterSync(dir: string): number[] {
+  const killed: number[] = [];
+  for (let i = 1; i <= 9; i++) {
+    const nodeDir = join(dir, `node${i}`);
+    const pidFile = join(nodeDir, 'cassandra.pid');
+    if (!existsSync(pidFile)) continue;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (!cmdline.includes(`-Dwa.cassandra.node=${nodeDir}`)) continue;
+      process.kill(pid, 'SIGKILL');
+      killed.push(pid);
+    } catch {
+      // gone already
+    }
+  }
+  return killed;
 }

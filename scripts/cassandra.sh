@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# A single Apache Cassandra 5 node on 127.0.0.1 for the ScyllaDB store's tests
-# (ScyllaDB itself cannot be installed here; Cassandra speaks the same CQL).
+# Apache Cassandra 5 for the ScyllaDB store's tests (ScyllaDB itself cannot be
+# installed here; Cassandra speaks the same CQL): one node on 127.0.0.1, or a
+# local cluster of N nodes on 127.0.0.1..127.0.0.N (loopback aliases: Linux
+# routes all of 127/8 to lo, no setup needed).
 #
 # Usage: scripts/cassandra.sh fetch|start|stop|status|wait|port|nodetool ARGS...|wipe
+#        scripts/cassandra.sh cluster-start|cluster-stop|cluster-status|cluster-wipe
 #   fetch     download Cassandra from Maven Central with Maven into the cache (once)
 #   start     start the node (or reuse one already answering), wait for CQL, print the port on stdout
 #   stop      stop it: SIGTERM (Cassandra drains), SIGKILL after WA_CASSANDRA_STOP_TIMEOUT_S
@@ -11,6 +14,12 @@
 #   port      print the node's CQL port (the one `start` chose)
 #   nodetool  run nodetool against the node over local JMX
 #   wipe      delete the node's data (only when stopped)
+#   cluster-start   start (or reuse) WA_CASSANDRA_NODES nodes (default 3) under WA_CASSANDRA_CLUSTER_DIR,
+#                   one at a time (node i joins only after node i-1 answers CQL), wait until every node
+#                   reports all of them Up/Normal; print the contact points (127.0.0.1:P,127.0.0.2:P,...)
+#   cluster-stop    stop every node of the cluster (in parallel)
+#   cluster-status  each node's status, then `nodetool status` (exit 0 only when all are UN)
+#   cluster-wipe    delete the cluster's data (only when every node is stopped)
 #
 # Environment (all optional):
 #   WA_CASSANDRA_HOME       cache of downloaded distributions   (default ~/.cache/wa-scale/cassandra)
@@ -24,6 +33,17 @@
 #   WA_CASSANDRA_WAIT_S     how long start/wait wait for CQL    (default 120)
 #   WA_CASSANDRA_STOP_TIMEOUT_S  SIGTERM grace before SIGKILL   (default 60)
 #   WA_CASSANDRA_JAVA       the java binary to use (Cassandra 5.0 runs on Java 11 and 17 only)
+#   WA_CASSANDRA_LISTEN     the node's address (listen, rpc)   (default 127.0.0.1)
+#   WA_CASSANDRA_SEEDS      seed list host:port                 (default the node itself)
+#   WA_CASSANDRA_INITIAL_TOKEN  the node's one token            (default 0)
+#   WA_CASSANDRA_CLUSTER_NAME   cluster_name                    (default wa-scale-test)
+#   WA_CASSANDRA_UNSAFE_SYSTEM  1: skip fsync of schema changes (fast DDL, single test node; default 1)
+#   WA_CASSANDRA_RING_DELAY_MS  gossip settling before a join  (default 100; cluster nodes 5000)
+#   WA_CASSANDRA_CLUSTER_DIR    the cluster's node dirs         (default $WA_CASSANDRA_HOME/cluster)
+#   WA_CASSANDRA_NODES      nodes of the cluster (1-9)          (default 3)
+#   WA_CASSANDRA_CLUSTER_WAIT_S  how long cluster-start waits for all nodes UN (default 180)
+# A node's address, seeds, token, ports and heap are recorded in its dir at each
+# start; a later `start` of the same dir (a restart after kill -9) reuses them.
 #
 # Where Cassandra comes from: Maven Central does not carry the 5.x binary
 # tarball (org.apache.cassandra:apache-cassandra:<v>:tar.gz:bin is absent for
@@ -43,10 +63,28 @@ NODE_DIR="${WA_CASSANDRA_DATA:-$CACHE/node}"
 PID_FILE="$NODE_DIR/cassandra.pid"
 PORTS_FILE="$NODE_DIR/ports"
 MARKER="$NODE_DIR/.wa-cassandra-node"
-HEAP="${MAX_HEAP_SIZE:-1G}"
+# What a previous start of this node dir recorded (address, seeds, token, ports): a restart reuses it.
+recorded() { [ -f "$PORTS_FILE" ] && awk -F= -v k="$1" '$1 == k { print substr($0, length(k) + 2) }' "$PORTS_FILE" || true; }
+LISTEN="${WA_CASSANDRA_LISTEN:-$(recorded listen)}"
+LISTEN="${LISTEN:-127.0.0.1}"
+SEEDS="${WA_CASSANDRA_SEEDS:-$(recorded seeds)}"
+INITIAL_TOKEN="${WA_CASSANDRA_INITIAL_TOKEN:-$(recorded initial_token)}"
+INITIAL_TOKEN="${INITIAL_TOKEN:-0}"
+CLUSTER_NAME="${WA_CASSANDRA_CLUSTER_NAME:-$(recorded cluster_name)}"
+CLUSTER_NAME="${CLUSTER_NAME:-wa-scale-test}"
+UNSAFE_SYSTEM="${WA_CASSANDRA_UNSAFE_SYSTEM:-$(recorded unsafe_system)}"
+UNSAFE_SYSTEM="${UNSAFE_SYSTEM:-1}"
+# Gossip settling: 100 ms is plenty for one node; a joining node of a cluster on a loaded 2-core box needs
+# seconds to hear from the seed (at 100 ms a join failed with "Unable to contact any seeds").
+RING_DELAY_MS="${WA_CASSANDRA_RING_DELAY_MS:-$(recorded ring_delay_ms)}"
+RING_DELAY_MS="${RING_DELAY_MS:-100}"
+CLUSTER_DIR="${WA_CASSANDRA_CLUSTER_DIR:-$CACHE/cluster}"
+HEAP="${MAX_HEAP_SIZE:-$(recorded heap)}"
+HEAP="${HEAP:-1G}"
 # Cassandra mlockall()s its memory at start: a small initial heap is what makes
 # that (and the RSS next to a benchmark) cheap. Production sets -Xms = -Xmx.
-HEAP_MIN="${WA_CASSANDRA_HEAP_MIN:-256M}"
+HEAP_MIN="${WA_CASSANDRA_HEAP_MIN:-$(recorded heap_min)}"
+HEAP_MIN="${HEAP_MIN:-256M}"
 WAIT_S="${WA_CASSANDRA_WAIT_S:-120}"
 STOP_TIMEOUT_S="${WA_CASSANDRA_STOP_TIMEOUT_S:-60}"
 # Pinned, so the fetch does not depend on the Maven installation's default
@@ -155,8 +193,8 @@ recorded_port() { # the CQL port of the node (recorded by start), else the confi
   if [ -f "$PORTS_FILE" ]; then awk -F= '$1 == "native" { print $2 }' "$PORTS_FILE"; else echo "${WA_CASSANDRA_PORT:-9042}"; fi
 }
 
-port_busy() { # something listens on 127.0.0.1:$1 (or on all addresses)
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+port_busy() { # something listens on $2:$1 (default the node's address), or on all addresses
+  (exec 3<>"/dev/tcp/${2:-$LISTEN}/$1") 2>/dev/null
 }
 
 pick_port() { # $1 = explicit value (may be empty), $2 = default: the explicit port, or the first free from the default
@@ -168,7 +206,7 @@ pick_port() { # $1 = explicit value (may be empty), $2 = default: the explicit p
 
 cql_ping() { # $1 = port, $2 = timeout seconds: waits for CQL, prints the release version
   [ -d "$REPO_ROOT/node_modules/cassandra-driver" ] || die "cassandra-driver is not installed: run make install (npm ci) first"
-  node "$REPO_ROOT/scripts/cassandra-ping.mjs" --port "$1" --timeout "$2"
+  node "$REPO_ROOT/scripts/cassandra-ping.mjs" --host "$LISTEN" --port "$1" --timeout "$2"
 }
 
 # --- start / stop ---------------------------------------------------------------
@@ -180,20 +218,21 @@ write_conf() { # $1 native port, $2 storage port
   touch "$MARKER"
   cat >"$conf/cassandra.yaml" <<EOF
 # Written by scripts/cassandra.sh on every start: edit the script, not this file.
-# One node on loopback, tuned to start fast and stay small next to a benchmark.
-cluster_name: wa-scale-test
-# One token: no token allocation work, and a one-node ring needs no more.
+# A node on loopback, tuned to start fast and stay small next to a benchmark.
+cluster_name: $CLUSTER_NAME
+# One token per node, evenly spaced by cluster-start: no token allocation work,
+# and an even split of a small ring (a 3-node ring with RF=3 puts every row on every node anyway).
 num_tokens: 1
-initial_token: 0
+initial_token: $INITIAL_TOKEN
 partitioner: org.apache.cassandra.dht.Murmur3Partitioner
 # SimpleSnitch names the data centre "datacenter1" (the driver's localDataCenter).
 endpoint_snitch: SimpleSnitch
 seed_provider:
   - class_name: org.apache.cassandra.locator.SimpleSeedProvider
     parameters:
-      - seeds: "127.0.0.1:$2"
-listen_address: 127.0.0.1
-rpc_address: 127.0.0.1
+      - seeds: "${SEEDS:-$LISTEN:$2}"
+listen_address: $LISTEN
+rpc_address: $LISTEN
 storage_port: $2
 native_transport_port: $1
 start_native_transport: true
@@ -305,10 +344,10 @@ jvm_flags() { # $1 jmx port
     "-Dcassandra.triggers_dir=$NODE_DIR/triggers" \
     "-Dcassandra.jmx.local.port=$1" \
     -Dcassandra.skip_wait_for_gossip_to_settle=0 \
-    -Dcassandra.ring_delay_ms=100 \
+    "-Dcassandra.ring_delay_ms=$RING_DELAY_MS" \
     -Dcassandra.superuser_setup_delay_ms=0 \
     -Dcassandra.memtable.row_overhead_size=180 \
-    -Dcassandra.unsafesystem=true \
+    -Dcassandra.unsafesystem="$([ "$UNSAFE_SYSTEM" = 1 ] && echo true || echo false)" \
     -Dcassandra.shutdown_announce_in_ms=0 \
     -Dcassandra.test.messagingService.nonGracefulShutdown=true \
     -Dchronicle.announcer.disable=true \
@@ -323,14 +362,14 @@ cmd_start() {
     port="$(recorded_port)"
     log "node already running (pid $pid), waiting for CQL on port $port"
     version="$(cql_ping "$port" "$WAIT_S")" || die "node pid $pid does not answer CQL on port $port; see $NODE_DIR/logs/system.log"
-    log "reusing Cassandra $version on 127.0.0.1:$port (pid $pid)"
+    log "reusing Cassandra $version on $LISTEN:$port (pid $pid)"
     echo "$port"
     return 0
   fi
   # Someone else's node (CI's, another checkout's) answering on the asked-for port: reuse it.
   port="${WA_CASSANDRA_PORT:-9042}"
   if port_busy "$port" && version="$(cql_ping "$port" 3 2>/dev/null)"; then
-    log "reusing Cassandra $version already answering on 127.0.0.1:$port (not started by this script)"
+    log "reusing Cassandra $version already answering on $LISTEN:$port (not started by this script)"
     echo "$port"
     return 0
   fi
@@ -339,14 +378,18 @@ cmd_start() {
   need_java
   port="$(pick_port "${WA_CASSANDRA_PORT:-}" 9042)"
   storage="$(pick_port "${WA_CASSANDRA_STORAGE_PORT:-}" 7000)"
-  jmx="$(pick_port "${WA_CASSANDRA_JMX_PORT:-}" 7199)"
-  for p in "$storage" "$jmx"; do port_busy "$p" && die "port $p is taken"; done
+  # JMX listens on 127.0.0.1 whatever the node's address (nodetool's local JMX): every node needs its own port.
+  jmx="${WA_CASSANDRA_JMX_PORT:-}"
+  if [ -z "$jmx" ]; then jmx=7199; while port_busy "$jmx" 127.0.0.1; do jmx=$((jmx + 1)); done; fi
+  port_busy "$storage" && die "port $storage is taken on $LISTEN"
+  port_busy "$jmx" 127.0.0.1 && die "port $jmx (JMX) is taken on 127.0.0.1"
   rm -f "$PID_FILE"
   write_conf "$port" "$storage"
-  printf 'native=%s\nstorage=%s\njmx=%s\n' "$port" "$storage" "$jmx" >"$PORTS_FILE"
+  printf 'native=%s\nstorage=%s\njmx=%s\nlisten=%s\nseeds=%s\ninitial_token=%s\ncluster_name=%s\nunsafe_system=%s\nring_delay_ms=%s\nheap=%s\nheap_min=%s\n' \
+    "$port" "$storage" "$jmx" "$LISTEN" "$SEEDS" "$INITIAL_TOKEN" "$CLUSTER_NAME" "$UNSAFE_SYSTEM" "$RING_DELAY_MS" "$HEAP" "$HEAP_MIN" >"$PORTS_FILE"
   local flags=()
   mapfile -t flags < <(jvm_flags "$jmx")
-  log "starting Cassandra $VERSION ($JAVA, heap $HEAP) on 127.0.0.1:$port (storage $storage, jmx $jmx), node dir $NODE_DIR"
+  log "starting Cassandra $VERSION ($JAVA, heap $HEAP) on $LISTEN:$port (storage $storage, jmx $jmx), node dir $NODE_DIR"
   # Its own session (setsid), so Ctrl-C on a make target does not take the node
   # down with it. `exec` keeps the PID: the one written is the JVM's own.
   setsid bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$PID_FILE" \
@@ -378,7 +421,7 @@ cmd_start() {
     cmd_stop
     exit 1
   fi
-  log "Cassandra $(cat "$NODE_DIR/.version") ready on 127.0.0.1:$port (pid $pid) in $(elapsed "$t0") s"
+  log "Cassandra $(cat "$NODE_DIR/.version") ready on $LISTEN:$port (pid $pid) in $(elapsed "$t0") s"
   echo "$port"
 }
 
@@ -420,8 +463,8 @@ cmd_wait() {
   local port version t0
   t0="$(now_s)"
   port="$(recorded_port)"
-  version="$(cql_ping "$port" "$WAIT_S")" || die "CQL did not answer on 127.0.0.1:$port within ${WAIT_S}s"
-  log "Cassandra $version answering on 127.0.0.1:$port ($(elapsed "$t0") s)"
+  version="$(cql_ping "$port" "$WAIT_S")" || die "CQL did not answer on $LISTEN:$port within ${WAIT_S}s"
+  log "Cassandra $version answering on $LISTEN:$port ($(elapsed "$t0") s)"
   echo "$port"
 }
 
@@ -443,6 +486,143 @@ cmd_wipe() {
   fi
 }
 
+# --- a local cluster ------------------------------------------------------------
+# Nodes node1..nodeN under CLUSTER_DIR, node i on 127.0.0.i. Every node uses the
+# same CQL and storage port on its own address (the ports are cluster-wide
+# settings in Cassandra; distinct addresses make that possible on one host);
+# JMX binds 127.0.0.1 for every node, so each node gets its own JMX port.
+
+CLUSTER_NODES="${WA_CASSANDRA_NODES:-3}"
+CLUSTER_WAIT_S="${WA_CASSANDRA_CLUSTER_WAIT_S:-180}"
+CLUSTER_FILE="$CLUSTER_DIR/cluster"
+
+cluster_value() { [ -f "$CLUSTER_FILE" ] && awk -F= -v k="$1" '$1 == k { print $2 }' "$CLUSTER_FILE" || true; }
+
+free_everywhere() { # $1 = first candidate: the first port free on 127.0.0.1..127.0.0.N
+  local p="$1" i busy
+  for _ in $(seq 1 200); do
+    busy=0
+    for i in $(seq 1 "$CLUSTER_NODES"); do port_busy "$p" "127.0.0.$i" && { busy=1; break; }; done
+    [ "$busy" = 0 ] && { echo "$p"; return 0; }
+    p=$((p + 1))
+  done
+  die "no port free on every node address from $1 on"
+}
+
+cluster_tokens() { # evenly spaced Murmur3 tokens, one per node
+  node -e 'const n = BigInt(process.argv[1]); for (let i = 0n; i < n; i++) console.log(String(-(2n ** 63n) + i * (2n ** 64n / n)))' "$CLUSTER_NODES"
+}
+
+cluster_node() { # $1 = node number, rest = the script's command: run it against that node's dir
+  local i="$1"
+  shift
+  WA_CASSANDRA_DATA="$CLUSTER_DIR/node$i" bash "$0" "$@"
+}
+
+cmd_cluster_start() {
+  local t0 native storage i jmx points token
+  t0="$(now_s)"
+  [[ "$CLUSTER_NODES" =~ ^[1-9]$ ]] || die "WA_CASSANDRA_NODES=$CLUSTER_NODES: 1 to 9 nodes (127.0.0.1-127.0.0.9)"
+  cmd_fetch
+  mkdir -p "$CLUSTER_DIR"
+  native="$(cluster_value native)"
+  storage="$(cluster_value storage)"
+  if [ -z "$native" ]; then
+    native="$(free_everywhere "${WA_CASSANDRA_PORT:-9042}")"
+    storage="$(free_everywhere "${WA_CASSANDRA_STORAGE_PORT:-7000}")"
+    [ "$storage" != "$native" ] || storage="$(free_everywhere $((native + 1)))"
+    printf 'nodes=%s\nnative=%s\nstorage=%s\n' "$CLUSTER_NODES" "$native" "$storage" >"$CLUSTER_FILE"
+  fi
+  [ "$(cluster_value nodes)" = "$CLUSTER_NODES" ] || die "$CLUSTER_DIR holds a cluster of $(cluster_value nodes) nodes; wipe it (cluster-wipe) to change the count"
+  log "cluster of $CLUSTER_NODES nodes in $CLUSTER_DIR: CQL port $native, storage port $storage, heap ${MAX_HEAP_SIZE:-640M} each"
+  mapfile -t tokens < <(cluster_tokens)
+  # One at a time: Cassandra refuses concurrent bootstraps (consistent range movement), and node i must see
+  # the seed (node 1) answering before it gossips its way in.
+  for i in $(seq 1 "$CLUSTER_NODES"); do
+    token="${tokens[$((i - 1))]}"
+    # The JMX port it had (a running node keeps it; start then only reuses the node), else a free one.
+    jmx=""
+    [ -f "$CLUSTER_DIR/node$i/ports" ] && jmx="$(awk -F= '$1 == "jmx" { print $2 }' "$CLUSTER_DIR/node$i/ports")"
+    if [ -z "$jmx" ] || { port_busy "$jmx" 127.0.0.1 && ! cluster_node "$i" status >/dev/null 2>&1; }; then
+      jmx=$((7199 + i * 10))
+      while port_busy "$jmx" 127.0.0.1; do jmx=$((jmx + 1)); done
+    fi
+    WA_CASSANDRA_LISTEN="127.0.0.$i" WA_CASSANDRA_SEEDS="127.0.0.1:$storage" WA_CASSANDRA_INITIAL_TOKEN="$token" \
+      WA_CASSANDRA_PORT="$native" WA_CASSANDRA_STORAGE_PORT="$storage" WA_CASSANDRA_JMX_PORT="$jmx" \
+      WA_CASSANDRA_CLUSTER_NAME="${WA_CASSANDRA_CLUSTER_NAME:-wa-scale-cluster}" WA_CASSANDRA_UNSAFE_SYSTEM=0 \
+      WA_CASSANDRA_RING_DELAY_MS="${WA_CASSANDRA_RING_DELAY_MS:-5000}" MAX_HEAP_SIZE="${MAX_HEAP_SIZE:-640M}" \
+      cluster_node "$i" start >/dev/null || die "node $i (127.0.0.$i) did not start; logs: $CLUSTER_DIR/node$i/logs"
+  done
+  cluster_wait_up "$CLUSTER_WAIT_S" || die "not every node is Up/Normal after ${CLUSTER_WAIT_S}s: $(cluster_ring_summary)"
+  points=""
+  for i in $(seq 1 "$CLUSTER_NODES"); do points="${points:+$points,}127.0.0.$i:$native"; done
+  log "cluster of $CLUSTER_NODES nodes up (all UN) in $(elapsed "$t0") s"
+  echo "$points"
+}
+
+cluster_ring_summary() { # "UN 127.0.0.1, UN 127.0.0.2, ..." as node 1 (or the first answering node) sees the ring
+  local i out
+  for i in $(seq 1 "$CLUSTER_NODES"); do
+    if out="$(cluster_node "$i" nodetool status 2>/dev/null)"; then
+      echo "$out" | awk '/^[UD][NLJM] / { printf "%s%s %s", sep, $1, $2; sep = ", " }'
+      return 0
+    fi
+  done
+  echo "no node answers nodetool"
+}
+
+cluster_wait_up() { # $1 = seconds: until every node sees all CLUSTER_NODES nodes UN
+  local deadline=$((SECONDS + $1)) i ok
+  while [ $SECONDS -lt $deadline ]; do
+    ok=1
+    for i in $(seq 1 "$CLUSTER_NODES"); do
+      [ "$(cluster_node "$i" nodetool status 2>/dev/null | grep -c '^UN ')" = "$CLUSTER_NODES" ] || { ok=0; break; }
+    done
+    [ "$ok" = 1 ] && return 0
+    sleep 1
+  done
+  return 1
+}
+
+cmd_cluster_stop() {
+  local i pids=()
+  [ -d "$CLUSTER_DIR" ] || { log "no cluster in $CLUSTER_DIR"; return 0; }
+  for i in $(seq 1 "$(cluster_value nodes || echo "$CLUSTER_NODES")"); do
+    [ -d "$CLUSTER_DIR/node$i" ] || continue
+    cluster_node "$i" stop &
+    pids+=($!)
+  done
+  local rc=0
+  for p in "${pids[@]}"; do wait "$p" || rc=1; done
+  return "$rc"
+}
+
+cmd_cluster_status() { # exit 0 only when every node runs, answers CQL, and the ring shows all UN
+  local i n ring st rc=0
+  n="$(cluster_value nodes)"
+  [ -n "$n" ] || { echo "no cluster in $CLUSTER_DIR"; return 3; }
+  for i in $(seq 1 "$n"); do
+    st="$(cluster_node "$i" status 2>/dev/null)" || rc=1
+    echo "node$i 127.0.0.$i: $st"
+  done
+  CLUSTER_NODES="$n"
+  ring="$(cluster_ring_summary)"
+  echo "ring: $ring"
+  [ "$(echo "$ring" | grep -o 'UN ' | wc -l)" = "$n" ] || rc=1
+  return "$rc"
+}
+
+cmd_cluster_wipe() {
+  local i
+  [ -d "$CLUSTER_DIR" ] || return 0
+  for i in $(seq 1 "$(cluster_value nodes || echo 9)"); do
+    [ -d "$CLUSTER_DIR/node$i" ] && cluster_node "$i" wipe
+  done
+  rm -f "$CLUSTER_FILE"
+  rmdir "$CLUSTER_DIR" 2>/dev/null || true
+  log "deleted the cluster in $CLUSTER_DIR"
+}
+
 case "${1:-}" in
   fetch) cmd_fetch ;;
   start) cmd_start ;;
@@ -452,8 +632,12 @@ case "${1:-}" in
   port) recorded_port ;;
   nodetool) shift; cmd_nodetool "$@" ;;
   wipe) cmd_wipe ;;
+  cluster-start) cmd_cluster_start ;;
+  cluster-stop) cmd_cluster_stop ;;
+  cluster-status) cmd_cluster_status ;;
+  cluster-wipe) cmd_cluster_wipe ;;
   *)
-    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//' >&2
     exit 2
     ;;
 esac

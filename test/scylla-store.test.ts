@@ -8,6 +8,7 @@
 // - durability: kill -9 of the Cassandra JVM right after sent acks, restart,
 //   everything acknowledged is still there and is delivered;
 // - a long chat over many time buckets pages correctly (store and system);
+// - fencing's window: writes only while the fence check is fresh (helpers/scylla-fence-window.ts);
 // - bad configuration fails at start with a clear error, within seconds.
 //
 // Each run starts a fresh node of its own (~/.cache/wa-scale/cassandra/test-<run>,
@@ -32,6 +33,7 @@ import {
 import { routingKeys } from '../server/store/scylla/routing-keys';
 import { openScyllaStore, type ScyllaStore } from '../server/store/scylla/scylla-store';
 import { ChatKind, MessageKind, emptyBatch, type ChatState, type StoredMessage } from '../server/store/store';
+import { fenceWindowTests } from './helpers/scylla-fence-window';
 import { defineStoreConformance, plainMessage } from './helpers/store-conformance';
 import { bodyText, connectReady, connectUser, newUserId, provisionFresh, sleep, text, waitFor, type TestClient } from './helpers/system';
 
@@ -401,6 +403,7 @@ describe('ScyllaDB store on Apache Cassandra 5', () => {
       }
     });
   });
+  fenceWindowTests(() => openScyllaStore(config(keyspace('fencewin'), { migrate: true })), () => node!.contactPoint);
 
   // ------------------------------------------------------------------ bad configuration
 

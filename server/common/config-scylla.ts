@@ -155,4 +155,14 @@ export const SCYLLA_STORE_LIMITS = Object.freeze({
   id_alloc_attempts_max: 64,
   /** Extra time the whole connect may take beyond one contact point's connect timeout. */
   connect_slack_ms: 2000,
+  /**
+   * A commit hands writes to the driver only this long after its fence check was issued (monotonic clock);
+   * past it, it checks again first, and the driver retries none of its writes. Bounds what an owner paused
+   * mid-commit can still write after a newer owner claimed (docs/design/005). A normal commit takes ms.
+   */
+  fence_check_valid_ms: 1000,
+  /** Partitions per conditional batch (one Paxos round) of a claim: 1,024 at once would pass batch_size_fail_threshold. */
+  fence_claim_chunk_partitions: 128,
+  /** Read-then-CAS rounds of one claim chunk before giving up (another node claiming the same rows at once). */
+  fence_claim_attempts_max: 16,
 });

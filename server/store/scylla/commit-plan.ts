@@ -222,7 +222,7 @@ function writeMessages(messages: readonly StoredMessage[], plan: CommitPlan, ctx
   const buckets = ctx.cache.buckets;
   const writes = plan.writes;
   const lastFromOther = new Map<string, Map<number, StoredMessage>>(); // direct chats: member -> newest message not sent by them
-  const highWater = new Map<number, number>();
+  let highWater = 0;
   const clientTtl = ctx.config.client_id_ttl_seconds;
   for (const m of messages) {
     const bucket = bucketOfId(m.id, bucketMs);
@@ -237,12 +237,15 @@ function writeMessages(messages: readonly StoredMessage[], plan: CommitPlan, ctx
     const last = plan.lastOfChat.get(m.chat_id);
     if (!last || m.id > last.id) plan.lastOfChat.set(m.chat_id, m);
     if (isDirectChatId(m.chat_id)) noteForRecipient(lastFromOther, m);
-    const node = laneOfId(m.id); // the id_high_water row key "node" holds the id lane (partition)
-    if (m.id > (highWater.get(node) ?? 0)) highWater.set(node, m.id);
+    if (m.id > highWater) highWater = m.id;
   }
   writeHeads(plan.lastOfChat, q, writes);
   writeInboxes(lastFromOther, ctx.config.inbox_ttl_seconds, q, writes);
-  for (const [node, id] of highWater) writes.push([q.highWaterWrite, [id, id, node], kInt(node)]);
+  // One id_high_water write per commit: the commit's newest id, in the row of that id's lane (the "node" column
+  // holds a lane, 0..1,023), USING TIMESTAMP id. maxMessageId() takes the max over the rows, so one row per commit
+  // suffices (a row per touched lane would cost a write per message once a tick spans many partitions), and
+  // commits of different nodes mostly land in different rows.
+  if (highWater > 0) writes.push([q.highWaterWrite, [highWater, highWater, laneOfId(highWater)], kInt(laneOfId(highWater))]);
 }
 
 /** A 1:1 message is the newest for its recipient (the member who did not send it) unless a newer one is. */

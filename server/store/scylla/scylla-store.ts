@@ -6,7 +6,9 @@
 // Envelope, per 1:1 message on the chat service's write path (one commit per tick):
 //   1 point read   client_ids (the engine's idempotency lookup of a new client id)
 //   3 writes       messages row, client_ids row (TTL), the recipient's user_chats inbox cells (TTL)
-//   per chat per bucket, once: a chat_buckets row; per commit: one id_high_water write per node.
+//   per chat per bucket, once: a chat_buckets row; per commit: one id_high_water write.
+//   per commit that carries fences (multi-node chat tier): one LOCAL_QUORUM read of the touched
+//   partitions' tokens, beside the membership reads, before any write (fences.ts).
 // Per group message: messages + client_ids + one chat_heads write per group per commit
 // (fan-out on read: a 256-member group costs 3 writes, not 258).
 // Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
@@ -20,7 +22,8 @@
 //
 // Every commit write is an idempotent upsert or delete (absolute values, no
 // counters, no appends), so all are marked isIdempotent: the driver may retry
-// them on a timeout without risking a double effect. Only registration uses LWTs.
+// them on a timeout without risking a double effect. Only registration and
+// partition claims (ownership changes, fences.ts) use LWTs.
 //
 // This file: connecting, the store's reads, and the commit's steps. Its parts:
 // commit-plan.ts (a CommitBatch -> the writes), sender.ts (writes grouped by
@@ -31,6 +34,7 @@ import { Client, policies, types } from 'cassandra-driver';
 import {
   ChatKind,
   clientKey,
+  FencedError,
   type ChatState,
   type ClientKey,
   type CommitBatch,
@@ -45,6 +49,7 @@ import { ChatCache, type CachedChat } from './chat-cache';
 import { applyCommit, chatsToLoad, forgetCommit, newCommitPlan, planCommit, type PlanContext } from './commit-plan';
 import { type ScyllaConfig } from './config';
 import { describeError } from './describe-error';
+import { PartitionFences, type FenceGate } from './fences';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { RegisteredIds } from './registered-ids';
@@ -121,6 +126,7 @@ export class ScyllaStore implements MessageStore {
   private readonly sender: WriteSender;
   private readonly planContext: PlanContext;
   private readonly registeredIds: RegisteredIds;
+  private readonly fences: PartitionFences;
   /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
   private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
   private closed = false;
@@ -140,6 +146,7 @@ export class ScyllaStore implements MessageStore {
     this.sender = new WriteSender(client, config, this.limiter, this.write);
     this.planContext = { q: this.q, cache: this.cache, bucketMs, config };
     this.registeredIds = new RegisteredIds(client, this.q, options);
+    this.fences = new PartitionFences(client, this.q);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
@@ -274,19 +281,26 @@ export class ScyllaStore implements MessageStore {
 
   private async commitBatch(batch: CommitBatch): Promise<void> {
     const plan = newCommitPlan(batch);
+    // 0. The fence check (one LOCAL_QUORUM read of the touched partitions' tokens), beside step 1's reads and
+    // before any write: a FencedError here means nothing of the batch was sent. fences.ts says what window remains.
+    const fenced = batch.fences && batch.fences.length > 0 ? this.fences.check(batch.fences) : null;
+    fenced?.catch(() => {}); // awaited below; step 1 failing first must not leave it unhandled
     // 1. Membership of every existing chat whose members this commit touches (a read only on a cache miss).
     await this.limiter.forEach(chatsToLoad(batch, plan, this.cache), async (chatId) => {
       const c = await this.cachedChat(chatId);
       if (!c) throw new Error(`chat ${chatId} does not exist`);
     });
+    const gate: FenceGate | null = fenced ? await fenced : null;
     // 2. Fold member changes (in order) and watermarks into one plan per (chat, member); 3. list the writes.
     planCommit(batch, plan, this.planContext);
-    // 4. One round of concurrent requests, at most requests_in_flight_max at once.
+    // 4. One round of concurrent requests, at most requests_in_flight_max at once (each only while the fence
+    // check is fresh: the gate re-checks first past fence_check_valid_ms).
     try {
-      await this.sender.send(plan.writes);
+      await this.sender.send(plan.writes, gate);
     } catch (err) {
       // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
       forgetCommit(plan, this.cache);
+      if (err instanceof FencedError) throw err; // the re-check ran before any request was sent
       throw new Error(`commit of ${plan.writes.length} writes (${batch.messages.length} messages) failed: ${describeError(err)}`);
     }
     // 5. Only now does the cache move.
@@ -387,17 +401,24 @@ export class ScyllaStore implements MessageStore {
     });
   }
 
+  /**
+   * The highest message id stored, from id_high_water: at most one row per id lane (1,024), each holding the
+   * highest id any commit whose newest message fell in that lane wrote (USING TIMESTAMP id: the highest wins
+   * whoever wrote last). The max over the rows is the max over every commit, whichever lane or node wrote it.
+   * Cost: one range scan of <= 1,024 tiny rows (two pages of page_rows), ~tens of ms on the 3-node cluster
+   * here; called at start and when a node takes partitions over, never per message.
+   */
   async maxMessageId(): Promise<number> {
     return this.guard('maxMessageId', async () => {
       let max = 0;
-      for (const r of (await this.client.execute(this.q.highWaterAll, [], this.read)).rows) max = Math.max(max, num(r.max_id));
+      for (const r of await this.allRows(this.q.highWaterAll, [])) max = Math.max(max, num(r.max_id));
       return max;
     });
   }
 
-  async claimPartitions(_partitions: readonly number[], _token: number): Promise<number[]> {
-    // The multi-node chat tier runs on the shared embedded store for now; fencing on CQL comes with the 3-node cluster.
-    throw new Error('scylla store: partition fencing is not implemented yet (run the multi-node topology with the embedded store)');
+  /** LWTs (LOCAL_SERIAL, one Paxos round per 128 partitions): fences.ts. */
+  async claimPartitions(partitions: readonly number[], token: number): Promise<number[]> {
+    return this.guard('claimPartitions', () => this.fences.claim(partitions, token));
   }
 
   async close(): Promise<void> {
@@ -432,6 +453,7 @@ export class ScyllaStore implements MessageStore {
     try {
       return await fn();
     } catch (err) {
+      if (err instanceof FencedError) throw err; // a value the chat node acts on, not a store failure
       throw new Error(`store(scylla) ${op}: ${describeError(err)}`, { cause: err });
     } finally {
       if (slowMs > 0) {

@@ -3,6 +3,7 @@
 // requests_in_flight_max requests at once (./limiter.ts).
 import { type Client } from 'cassandra-driver';
 import { type ScyllaConfig } from './config';
+import { type FenceGate } from './fences';
 import { type InFlightLimiter } from './limiter';
 import { type RequestOptions } from './statements';
 
@@ -34,18 +35,26 @@ export class WriteSender {
    * an idempotent upsert; a failed commit is not acknowledged and is retried by
    * the client). Otherwise one request per write.
    */
-  async send(writes: Write[]): Promise<void> {
+  async send(writes: Write[], gate: FenceGate | null = null): Promise<void> {
     const maxStatements = this.config.batch_statements_max;
+    // A fenced commit's requests: handed to the driver only while its fence check is fresh, no retry after (fences.ts).
+    const options = gate ? { ...this.write, retry: gate.retry } : this.write;
     if (maxStatements <= 1 || writes.length <= 1) {
-      await this.limiter.forEach(writes, (w) => this.client.execute(w[0], w[1], this.write));
+      await this.limiter.forEach(writes, async (w) => {
+        const wait = gate?.beforeWrite();
+        if (wait) await wait;
+        return this.client.execute(w[0], w[1], options);
+      });
       return;
     }
     const requests = this.batches(this.byReplica(writes), maxStatements);
-    await this.limiter.forEach(requests, (r) =>
-      r.length === 1
-        ? this.client.execute(r[0]![0], r[0]![1], this.write)
-        : this.client.batch(r.map((w) => ({ query: w[0], params: w[1] })), { ...this.write, logged: false, routingKey: r[0]![2] }),
-    );
+    await this.limiter.forEach(requests, async (r) => {
+      const wait = gate?.beforeWrite();
+      if (wait) await wait;
+      return r.length === 1
+        ? this.client.execute(r[0]![0], r[0]![1], options)
+        : this.client.batch(r.map((w) => ({ query: w[0], params: w[1] })), { ...options, logged: false, routingKey: r[0]![2] });
+    });
   }
 
   /** The writes grouped by the first replica of their partition ('' when the driver knows none). */

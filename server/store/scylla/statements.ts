@@ -81,5 +81,8 @@ export function statements(ks: string) {
     clientIdGet: `SELECT chat_id, id FROM ${ks}.client_ids WHERE sender = ? AND client_msg_id = ?`,
     highWaterWrite: `UPDATE ${ks}.id_high_water USING TIMESTAMP ? SET max_id = ? WHERE node = ?`,
     highWaterAll: `SELECT max_id FROM ${ks}.id_high_water`,
+    fencesGet: `SELECT partition, fence_token FROM ${ks}.partition_fences WHERE fence_group = ? AND partition IN ?`,
+    fenceInsert: `INSERT INTO ${ks}.partition_fences (fence_group, partition, fence_token) VALUES (?, ?, ?) IF NOT EXISTS`,
+    fenceRaise: `UPDATE ${ks}.partition_fences SET fence_token = ? WHERE fence_group = ? AND partition = ? IF fence_token = ?`,
   };
 }

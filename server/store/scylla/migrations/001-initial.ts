@@ -56,8 +56,10 @@ export const initial: Migration = {
        sender bigint, client_msg_id text, chat_id text, id bigint,
        PRIMARY KEY ((sender, client_msg_id)))`,
 
-    // The highest message id each chat-service node (the node bits of the id) has stored, written with
-    // USING TIMESTAMP = id: a restarted node mints ids above it without scanning the messages.
+    // The highest message id stored, spread over rows keyed by an id lane (the column is still called "node":
+    // ids once carried a node number, now a partition lane 0..1,023; a statement of a shipped migration is
+    // never edited). Each commit writes its newest id into that id's lane row USING TIMESTAMP = id; a starting
+    // node or a new partition owner mints ids above the max of all rows without scanning the messages.
     `CREATE TABLE IF NOT EXISTS id_high_water (node int PRIMARY KEY, max_id bigint)`,
   ],
 };

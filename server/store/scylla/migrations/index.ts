@@ -6,10 +6,11 @@
 // checksum and refuses an edited one); add a new one with the next version.
 // Table names are unqualified: the migrator runs them inside the keyspace.
 import { initial } from './001-initial';
+import { partitionFences } from './002-partition-fences';
 import type { Migration } from './migration';
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [initial];
+export const MIGRATIONS: readonly Migration[] = [initial, partitionFences];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -1,0 +1,269 @@
+// The system on a 3-node Apache Cassandra 5 cluster (127.0.0.1-127.0.0.3, one
+// node per loopback address, keyspace RF=3, reads and writes at LOCAL_QUORUM),
+// started by scripts/cassandra.sh cluster-start (deploy/cassandra-node.ts:
+// startLocalCluster) in a temp dir of this run, stopped and deleted at the end.
+//
+// Two forms (the cluster start alone is 1-2 minutes on 2 shared cores):
+// - short, in `make test`: the cluster, the keyspace's replication, then the
+//   system under a steady 1:1 load; kill -9 of node 1 (the seed and the first
+//   contact point) mid-run; writes go on with 2 of 3 replicas; every
+//   acknowledged message is then read back through history (0 lost, no
+//   (chat, seq) twice, seq follows id). ~2.5-3 minutes.
+// - full, `make test-cluster` (WA_TEST_CASSANDRA_CLUSTER=full): the same with a
+//   longer outage, then the killed node restarted under load and seen to
+//   rejoin (every node UN again) and every acknowledged message read back
+//   again; plus the store conformance suite (fencing included) on RF=3. ~5.5 minutes.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import { Client } from 'cassandra-driver';
+import { directChatId } from '../server/common/chat-id';
+import type { SentAckBody } from '../server/common/protocol';
+import { startSystem, type RunningSystem } from '../deploy/local-system';
+import {
+  killLocalClusterSync, killLocalNode, localClusterRing, restartLocalNode, startLocalCluster, waitLocalClusterUp, wipeLocalCluster, type LocalCluster,
+} from '../deploy/cassandra-node';
+import { scyllaConfig } from '../server/store/scylla/config';
+import { openScyllaStore } from '../server/store/scylla/scylla-store';
+import { defineStoreConformance } from './helpers/store-conformance';
+import { bodyText, connectReady, newUserId, sleep, text, type TestClient } from './helpers/system';
+
+const FULL = process.env.WA_TEST_CASSANDRA_CLUSTER === 'full';
+const RUN = `c${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+const T0 = Date.now();
+const log = (line: string) => console.log(`# [${((Date.now() - T0) / 1000).toFixed(1)} s] ${line}`);
+
+/** The load: PAIRS senders, each with at most WINDOW sends unanswered, one send every PACE_MS at most. */
+const PAIRS = 8;
+const WINDOW = 4;
+const PACE_MS = 25;
+/** A send unanswered this long counts as failed (the chat service acks after the commit). */
+const SEND_TIMEOUT_MS = 15_000;
+const LOAD_BEFORE_KILL_MS = FULL ? 5_000 : 3_000;
+const LOAD_WHILE_DOWN_MS = FULL ? 15_000 : 6_000;
+const LOAD_AFTER_RESTART_MS = 3_000;
+
+let dir = '';
+let cluster: LocalCluster | null = null;
+
+interface Acked {
+  chatId: string;
+  id: number;
+  seq: number;
+  clientMsgId: string;
+  atMs: number;
+  latencyMs: number;
+}
+
+class Load {
+  readonly acked: Acked[] = [];
+  failed = 0;
+  failures: string[] = [];
+  private stopped = false;
+  private loops: Promise<void>[] = [];
+
+  start(pairs: [TestClient, TestClient][]): void {
+    this.loops = pairs.map(([a, b]) => this.sender(a, b.userId));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all(this.loops);
+  }
+
+  ackedSince(ms: number): number {
+    return this.acked.filter((x) => x.atMs >= ms).length;
+  }
+
+  /** "p50 / p99 / max" send-to-ack latency of the sends answered in [fromMs, toMs). */
+  latency(fromMs: number, toMs: number): string {
+    const l = this.acked.filter((x) => x.atMs >= fromMs && x.atMs < toMs).map((x) => x.latencyMs).sort((a, b) => a - b);
+    if (l.length === 0) return 'no acks';
+    const at = (q: number) => l[Math.min(l.length - 1, Math.floor(q * l.length))]!;
+    return `${at(0.5)} / ${at(0.99)} / ${l[l.length - 1]} ms`;
+  }
+
+  private async sender(a: TestClient, to: number): Promise<void> {
+    const inflight = new Set<Promise<void>>();
+    for (let i = 0; !this.stopped; i++) {
+      const clientMsgId = `${a.userId}-${i}`;
+      const sentAt = Date.now();
+      const p: Promise<void> = withTimeout(a.send(to, text(clientMsgId), clientMsgId), SEND_TIMEOUT_MS)
+        .then((s: SentAckBody) => {
+          const now = Date.now();
+          this.acked.push({ chatId: s.chat_id, id: s.id, seq: s.seq, clientMsgId, atMs: now, latencyMs: now - sentAt });
+        })
+        .catch((err: Error) => {
+          this.failed++;
+          if (this.failures.length < 5) this.failures.push(err.message);
+        })
+        .finally(() => inflight.delete(p));
+      inflight.add(p);
+      if (inflight.size >= WINDOW) await Promise.race(inflight);
+      await sleep(PACE_MS);
+    }
+    await Promise.all(inflight);
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+/** Every message of a chat through the system's history, newest first, page by page (bounded). */
+async function readHistory(reader: TestClient, chatId: string): Promise<{ id: number; seq: number; body: string }[]> {
+  const out: { id: number; seq: number; body: string }[] = [];
+  let cursor = 0;
+  for (let pages = 0; pages < 1000; pages++) {
+    const page = await reader.history(chatId, cursor, 100);
+    for (const m of page.messages) out.push({ id: m.id, seq: m.seq, body: bodyText(m.body) });
+    if (!page.next_before_id) return out;
+    cursor = page.next_before_id;
+  }
+  throw new Error(`history of ${chatId}: more than 1000 pages`);
+}
+
+/** 0 acknowledged messages lost, none twice, (chat, seq) unique and in id order; returns messages checked. */
+async function assertAllAckedReadable(pairs: [TestClient, TestClient][], load: Load): Promise<number> {
+  let checked = 0;
+  for (const [a, b] of pairs) {
+    const chatId = directChatId(a.userId, b.userId);
+    const history = await readHistory(b, chatId);
+    const byId = new Map(history.map((m) => [m.id, m]));
+    assert.equal(byId.size, history.length, `${chatId}: a message id twice in history`);
+    assert.equal(new Set(history.map((m) => m.seq)).size, history.length, `${chatId}: a seq twice in history`);
+    const ascending = [...history].sort((x, y) => x.id - y.id);
+    ascending.forEach((m, i) => assert.equal(m.seq, i + 1, `${chatId}: seq ${m.seq} at position ${i + 1} in id order`));
+    const mine = load.acked.filter((x) => x.chatId === chatId);
+    const lost = mine.filter((x) => byId.get(x.id)?.body !== x.clientMsgId || byId.get(x.id)?.seq !== x.seq);
+    assert.equal(lost.length, 0, `${chatId}: ${lost.length} of ${mine.length} acknowledged messages missing or different, e.g. ${JSON.stringify(lost.slice(0, 3))}`);
+    checked += mine.length;
+  }
+  return checked;
+}
+
+describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ? 'full' : 'short'} form)`, () => {
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'wa-cassandra-cluster-'));
+    cluster = await startLocalCluster({ nodes: 3, dir, log });
+    log(`cluster ${cluster.contactPoints.join(',')} up (all UN) in ${(cluster.startMs / 1000).toFixed(1)} s`);
+  });
+
+  after(async () => {
+    if (!dir) return;
+    try {
+      await wipeLocalCluster({ dir }, log);
+    } catch (err) {
+      log(`wiping the cluster failed: ${(err as Error).message}; SIGKILL of its nodes: ${killLocalClusterSync(dir).join(', ') || 'none running'}`);
+    }
+    cluster = null;
+    rmSync(dir, { recursive: true, force: true });
+    dir = '';
+  });
+
+  test('three nodes on three loopback addresses, every one Up/Normal', async () => {
+    assert.deepEqual(cluster!.contactPoints.map((p) => p.split(':')[0]), ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+    assert.equal(new Set(cluster!.nodes.map((n) => n.jmxPort)).size, 3, 'a JMX port each');
+    assert.deepEqual(await localClusterRing(cluster!), { '127.0.0.1': 'UN', '127.0.0.2': 'UN', '127.0.0.3': 'UN' });
+  });
+
+  test('kill -9 of a node under load: writes go on at LOCAL_QUORUM, 0 acknowledged messages lost' + (FULL ? '; the node restarts and rejoins' : ''), async () => {
+    const ks = `wa_${RUN}_sys`;
+    const sys: RunningSystem = await startSystem({
+      env: {
+        WA_STORE: 'scylla', WA_SCYLLA_CONTACT_POINTS: cluster!.contactPoints.join(','), WA_SCYLLA_KEYSPACE: ks,
+        WA_SCYLLA_MIGRATE: '1', WA_SCYLLA_RF: '3', WA_CHAT_METRICS_PORT: '0',
+      },
+      startTimeoutMs: 60_000,
+    });
+    const load = new Load();
+    try {
+      assert.ok(sys.chat.output.some((l) => /scylla store: .*consistency=LOCAL_QUORUM/.test(l)), sys.chat.output.join('\n'));
+      await assertReplication(ks);
+      const pairs: [TestClient, TestClient][] = [];
+      for (let i = 0; i < PAIRS; i++) pairs.push([await connectReady(sys, newUserId()), await connectReady(sys, newUserId(), { ackDelayMs: 50 })]);
+
+      load.start(pairs);
+      await sleep(LOAD_BEFORE_KILL_MS);
+      const beforeKill = load.acked.length;
+      const victim = cluster!.nodes[0]!;
+      await killLocalNode(victim);
+      const killedAt = Date.now();
+      log(`kill -9 of ${victim.contactPoint} after ${beforeKill} acknowledged sends`);
+      await sleep(LOAD_WHILE_DOWN_MS);
+      const whileDown = load.ackedSince(killedAt);
+      log(`send->ack latency p50 / p99 / max: before the kill ${load.latency(0, killedAt)}, ` +
+        `in the ${LOAD_WHILE_DOWN_MS} ms after it ${load.latency(killedAt, killedAt + LOAD_WHILE_DOWN_MS)}`);
+      log(`${whileDown} sends acknowledged in the ${LOAD_WHILE_DOWN_MS} ms since the kill, ${load.failed} failed`);
+      // The failure detector convicts a silent peer after ~15-30 s here (phi 8): poll, bounded.
+      let ring: Record<string, string> = {};
+      for (const deadline = Date.now() + 60_000; Date.now() < deadline && ring['127.0.0.1'] !== 'DN';) ring = await localClusterRing(cluster!);
+      log(`ring ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill: ${JSON.stringify(ring)}`);
+      assert.equal(ring['127.0.0.1'], 'DN', 'the other nodes see node 1 down');
+      assert.equal(ring['127.0.0.2'], 'UN');
+      assert.equal(ring['127.0.0.3'], 'UN');
+      // Writes continue: at least a third of the pre-kill rate while one replica of three is gone.
+      const rateBefore = beforeKill / LOAD_BEFORE_KILL_MS;
+      assert.ok(whileDown >= (rateBefore * LOAD_WHILE_DOWN_MS) / 3, `${whileDown} acks while down vs ${beforeKill} in ${LOAD_BEFORE_KILL_MS} ms before`);
+
+      if (FULL) {
+        const t0 = Date.now();
+        await restartLocalNode(victim, log);
+        const up = await waitLocalClusterUp(cluster!, 180_000);
+        log(`node 1 restarted and every node UN again ${((Date.now() - t0) / 1000).toFixed(1)} s after the restart began: ${JSON.stringify(up)}`);
+        await sleep(LOAD_AFTER_RESTART_MS);
+      }
+      await load.stop();
+      assert.ok(sys.chat.child.exitCode === null, 'the chat service is still running');
+      log(`load: ${load.acked.length} acknowledged, ${load.failed} failed${load.failures.length ? ` (${load.failures.join('; ')})` : ''}`);
+      const checked = await assertAllAckedReadable(pairs, load);
+      assert.equal(checked, load.acked.length);
+      log(`read back all ${checked} acknowledged messages through history${FULL ? ' (node 1 back in the ring)' : ' (node 1 still down)'}: 0 lost`);
+      for (const [a, b] of pairs) {
+        a.close();
+        b.close();
+      }
+    } finally {
+      await load.stop().catch(() => {});
+      await sys.stop();
+    }
+  });
+
+  async function assertReplication(ks: string): Promise<void> {
+    const client = new Client({ contactPoints: cluster!.contactPoints, localDataCenter: 'datacenter1' });
+    await client.connect();
+    try {
+      const row = (await client.execute('SELECT replication FROM system_schema.keyspaces WHERE keyspace_name = ?', [ks], { prepare: true })).first();
+      assert.equal(row?.replication?.class, 'org.apache.cassandra.locator.NetworkTopologyStrategy');
+      assert.equal(row?.replication?.datacenter1, '3');
+    } finally {
+      await client.shutdown();
+    }
+  }
+
+  if (FULL) {
+    defineStoreConformance('scylla on 3 nodes, RF=3', async () => {
+      const cfg = scyllaConfig({}, { contact_points: cluster!.contactPoints, keyspace: `wa_${RUN}_conf`, replication_factor: 3, migrate: true });
+      let store = await openScyllaStore(cfg);
+      return {
+        store,
+        reopen: async () => (store = await openScyllaStore({ ...cfg, migrate: false })),
+        cleanup: () => store.close(),
+      };
+    });
+  }
+});
+
+// A run that dies before `after` (Ctrl-C, a crash) still takes its nodes down; the dir is left to inspect.
+process.once('exit', () => {
+  if (dir) killLocalClusterSync(dir);
+});
