@@ -92,6 +92,8 @@ export class ClusterNode implements PartitionGate {
       const missing = partitions.filter((p) => !claimed.includes(p));
       throw new Error(`the store holds newer claims for ${rangeText(missing)}`);
     }
+    const quiet = this.store.takeoverQuietMs ?? 0;
+    if (quiet > 0) await new Promise((r) => setTimeout(r, quiet));
     await this.engine.partitionsAcquired(partitions);
   }
 

@@ -121,6 +121,10 @@ export class InstrumentedStore implements MessageStore {
     return this.inner.maxMessageId();
   }
 
+  get takeoverQuietMs(): number | undefined {
+    return this.inner.takeoverQuietMs;
+  }
+
   claimPartitions(partitions: readonly number[], token: number): Promise<number[]> {
     return this.inner.claimPartitions(partitions, token);
   }

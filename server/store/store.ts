@@ -121,6 +121,13 @@ export interface UserRecord {
 
 export interface MessageStore {
   readonly engine: string;
+  /**
+   * How long a new owner waits after claiming partitions before it reads them:
+   * 0 where the fence check and the writes are one transaction (SQLite); on a
+   * store where a paused former owner's already-issued writes can still land
+   * after the claim (CQL), long enough for them to land or fail first.
+   */
+  readonly takeoverQuietMs?: number;
 
   /** Register a phone number; the same phone gets the same id back. */
   registerUser(phone: string, displayName: string, nowMs: number): Promise<{ id: number; created: boolean }>;

@@ -117,6 +117,8 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
 
 export class ScyllaStore implements MessageStore {
   readonly engine = 'scylla';
+  /** docs/design/005 "Partition fencing": writes issued within fence_check_valid_ms of a check, plus their 2 s timeout. */
+  readonly takeoverQuietMs = SCYLLA_STORE_LIMITS.fence_check_valid_ms + 2000;
   private readonly limiter: InFlightLimiter;
   private readonly q: Statements;
   private readonly write: RequestOptions['write'];
