@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -54,6 +54,10 @@ bench-ws-client: $(BUILD_STAMP)
 # Re-accept rate: WebSocket (re)connects per second through HAProxy vs straight to the gateways, interleaved rounds, one run.
 bench-reaccept: $(BUILD_STAMP)
 	node dist/bench/reaccept.js $(ARGS)
+
+# Coordination overhead: server CPU per message on 1 chat node vs 3, same load, alternating rounds.
+bench-coordination: $(BUILD_STAMP)
+	node dist/bench/coordination.js $(ARGS)
 
 # Failover: kill -9 a chat node (in turn) under a probe load, time until its partitions are served again, p50/max.
 bench-failover: $(BUILD_STAMP)

@@ -54,6 +54,8 @@ export interface TopologyOptions extends TopologyShape {
   verbose?: boolean;
   /** How long each process (and the whole topology's readiness) may take. */
   startTimeoutMs?: number;
+  /** Extra node flags for chat nodes and gateways (e.g. --cpu-prof --cpu-prof-dir=d; NODE_OPTIONS refuses --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 /** What a gateway's GET /healthz answers (the cluster part only in cluster mode). */
@@ -199,7 +201,7 @@ export class Topology {
 
   startChat(i: number): ManagedProcess {
     const proc = new ManagedProcess({
-      name: `chat-${i}`, command: process.execPath, args: [join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
+      name: `chat-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
       env: { ...this.baseEnv(), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
     }).start();
     this.chats[i] = proc;
@@ -209,7 +211,7 @@ export class Topology {
   startGateway(i: number): ManagedProcess {
     const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
     const proc = new ManagedProcess({
-      name: `gateway-${i}`, command: process.execPath, args: [join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
+      name: `gateway-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
     }).start();
     this.gateways[i] = proc;
     return proc;
