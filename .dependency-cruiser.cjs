@@ -5,7 +5,7 @@
 //
 // Bottom to top:
 //   lib        helpers with no project imports (turn batcher, timeouts, /proc CPU, stats)
-//   server     the system: common (protocol, config, ids, validation) < store < chat, gateway, metrics
+//   server     the system: common (protocol, config, ids, validation) < store, directory < chat, gateway, metrics
 //   deploy     starts the system's processes (the local launcher, a Cassandra node)
 //   loadgen    the load generator, itself layered (LOADGEN_LAYERS below)
 //   scenarios  traffic models: only the load generator's model types
@@ -51,6 +51,13 @@ module.exports = {
       comment: 'server/common (protocol, config, ids, validation) is what every tier shares; it imports no tier.',
       severity: 'error',
       from: { path: '^server/common/' },
+      to: { path: '^server/(chat|gateway|store|metrics|directory)/' },
+    },
+    {
+      name: 'directory-below-chat-and-gateway',
+      comment: 'server/directory (routes and presence in Redis) is a library both tiers use: it imports only lib and server/common.',
+      severity: 'error',
+      from: { path: '^server/directory/' },
       to: { path: '^server/(chat|gateway|store|metrics)/' },
     },
     {
