@@ -15,9 +15,10 @@ import { RouteReplica, type PresenceEvent, type RouteEvent } from '../server/dir
 
 /** A short heartbeat TTL keeps the death tests quick; the bounds below are stated in its terms. */
 const TTL_MS = 1000;
-const LIMITS: Partial<DirectoryLimits> = { alive_ttl_ms: TTL_MS, reconnect_delay_ms_max: 200 };
-/** A dead gateway is reported within its TTL plus Redis's expiry sweep (10 Hz) plus a reconnect's worth of slack. */
-const GONE_BOUND_MS = TTL_MS + 1500;
+const GRACE_MS = 800;
+const LIMITS: Partial<DirectoryLimits> = { alive_ttl_ms: TTL_MS, gone_grace_ms: GRACE_MS, reconnect_delay_ms_max: 200 };
+/** A dead gateway is reported within its TTL, the grace, Redis's expiry sweep (10 Hz) and a loaded box's slack. */
+const GONE_BOUND_MS = TTL_MS + GRACE_MS + 1200;
 /** After Redis comes back: reconnect (<= 200 ms), the gateways' resync, the replicas' reloads. */
 const RECOVERY_BOUND_MS = 5000;
 
@@ -50,6 +51,7 @@ describe('directory: routes and presence in Redis', () => {
     admin.on('error', () => {});
   });
   after(async () => {
+    for (const o of opened.splice(0)) await o.close();
     admin.disconnect();
     await redis.stop();
   });
@@ -155,7 +157,7 @@ describe('directory: routes and presence in Redis', () => {
     assert.equal(await admin.exists(...Array.from({ length: 50 }, (_, i) => KEYS.routes(6001 + i))), 0, 'no routes left');
   });
 
-  test(`a gateway that dies (no more heartbeats) is reported gone, its sessions down, within TTL + ${GONE_BOUND_MS - TTL_MS} ms`, async () => {
+  test(`a gateway that dies (no more heartbeats) is reported gone, its sessions down, within TTL + grace + ${GONE_BOUND_MS - TTL_MS - GRACE_MS} ms`, async () => {
     const [g1, g2] = [await gateway('gw-1#d'), await gateway('gw-2#d')];
     const [r1, r2] = [await replica('chat-1'), await replica('chat-2')];
     for (let c = 1; c <= 30; c++) g1.connected(c, 7000 + c);
@@ -167,7 +169,7 @@ describe('directory: routes and presence in Redis', () => {
     for (const r of [r1, r2]) {
       const tookMs = r.gone[0]!.atMs - diedAt;
       assert.equal(r.gone[0]!.gateway, 'gw-1#d');
-      assert.ok(tookMs >= TTL_MS - 400 && tookMs <= GONE_BOUND_MS, `gone after ${tookMs} ms (TTL ${TTL_MS})`);
+      assert.ok(tookMs >= TTL_MS + GRACE_MS - 400 && tookMs <= GONE_BOUND_MS, `gone after ${tookMs} ms (TTL ${TTL_MS})`);
       assert.equal(r.replica.sessions, 1);
       assert.equal(r.routes.filter((e) => !e.up).length, 30, 'every conn of the dead gateway went down');
       assert.equal(r.replica.isOnline(7001), true, 'a user still on the other gateway stays online');
@@ -225,8 +227,27 @@ describe('directory: routes and presence in Redis', () => {
       assert.deepEqual(r.gone, [], 'no gateway was declared gone');
     }
     assert.equal(Number(await admin.hlen(KEYS.conns('gw-1#f'))), 19, 'Redis holds the sessions again');
-    assert.ok(g1.stats.resyncs >= 2 && r1.replica.stats.snapshots >= 2);
+    assert.ok(g1.stats.resyncs >= 2, 'the gateway re-announced');
+    await waitFor(() => r1.replica.stats.snapshots >= 2 && r2.replica.stats.snapshots >= 2, 2000, 'replicas took a snapshot after the reconnect');
+    assert.equal(r1.replica.sessions, 40, 'the snapshot agrees with what the markers reloaded');
     console.log(`# redis restart: reconciled ${tookMs} ms after Redis was back`);
+  });
+
+  test('Redis paused (SIGSTOP) past the heartbeat TTL: every heartbeat key expires at once, yet no gateway is declared gone', async () => {
+    const [g1, g2] = [await gateway('gw-1#p'), await gateway('gw-2#p')];
+    const r1 = await replica('chat-1');
+    g1.connected(1, 9501);
+    g2.connected(1, 9502);
+    await waitFor(() => r1.replica.sessions === 2, 3000, 'up');
+    redis.proc.pause();
+    await sleep(TTL_MS + 500);
+    redis.proc.resume();
+    await waitFor(() => g1.stats.heartbeatsFoundDead + g2.stats.heartbeatsFoundDead >= 2, 3 * TTL_MS, 'both gateways noticed');
+    await sleep(GRACE_MS + 500);
+    assert.deepEqual(r1.gone, []);
+    assert.equal(r1.routes.filter((e) => !e.up).length, 0, 'no session went down');
+    assert.equal(r1.replica.sessions, 2);
+    assert.equal(await admin.exists(KEYS.alive('gw-1#p'), KEYS.alive('gw-2#p')), 2);
   });
 
   test('a malformed message or hash field is counted and ignored, never applied', async () => {

@@ -7,6 +7,12 @@ export interface DirectoryLimits {
   alive_ttl_ms: number;
   /** The heartbeat refreshes the key every alive_ttl_ms / this: two missed beats still leave it alive. */
   alive_beats_per_ttl: number;
+  /**
+   * A gateway whose heartbeat key expired is declared gone only if the key is still missing this much
+   * later: after Redis itself was paused past the TTL every key expires at once, and the live gateways
+   * put theirs back within one heartbeat (alive_ttl_ms / alive_beats_per_ttl), so nobody flaps.
+   */
+  gone_grace_ms: number;
   /** last-seen of an offline user is kept this long (WhatsApp shows "last seen" for weeks). */
   last_seen_ttl_ms: number;
   /** SCAN/HSCAN COUNT hint while loading a snapshot: bounds the work of one Redis call (Redis blocks while it runs). */
@@ -28,6 +34,7 @@ export interface DirectoryLimits {
 export const DIRECTORY_LIMITS: Readonly<DirectoryLimits> = Object.freeze({
   alive_ttl_ms: 3000,
   alive_beats_per_ttl: 3,
+  gone_grace_ms: 1500,
   last_seen_ttl_ms: 30 * 24 * 3600 * 1000,
   scan_page_keys: 500,
   scan_calls_max: 100_000,
@@ -57,9 +64,13 @@ export const KEYS = {
   alivePattern: 'wa:gw:*:alive',
   /** The one channel every change goes out on. */
   channel: 'wa:routes:changes',
-  /** Where Redis announces expired keys (needs notify-keyspace-events with E and x). */
-  expiredChannel: '__keyevent@0__:expired',
+  /** Where Redis announces expired keys of database `db` (needs notify-keyspace-events with E and x). */
+  expiredChannel: (db: number): string => `__keyevent@${db}__:expired`,
 } as const;
+
+/** The heartbeat key's value: "r" while the gateway rewrites its hash (a resync), "ok" after. */
+export const ALIVE_RESYNCING = 'r';
+export const ALIVE_SETTLED = 'ok';
 
 /** Gateway ids become parts of keys and messages: no ':', '|', ',' or spaces. */
 const GATEWAY_ID = /^[A-Za-z0-9._#-]{1,64}$/;

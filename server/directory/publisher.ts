@@ -14,9 +14,10 @@
 import type Redis from 'ioredis';
 import { invariant } from '../../lib/invariant';
 import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
+import { isUserId } from '../common/validation';
 import { encodeMessage, type SessionChange } from './codec';
 import type { DirectoryClient, DirectoryRedis } from './connect';
-import { isConnId, isGatewayId, KEY_PREFIX, KEYS, type DirectoryLimits } from './limits';
+import { ALIVE_RESYNCING, ALIVE_SETTLED, isConnId, isGatewayId, KEY_PREFIX, KEYS, type DirectoryLimits } from './limits';
 import { scanHash } from './scan';
 
 export interface PublisherOptions {
@@ -84,7 +85,8 @@ export class RoutePublisher {
   }
 
   connected(conn: number, user: number): void {
-    invariant(isConnId(conn) && Number.isSafeInteger(user) && user > 0, 'a session is a uint32 conn and a user id');
+    invariant(isConnId(conn) && isUserId(user), 'a session is a uint32 conn and a user id');
+    invariant(!this.sessions.has(conn), 'a gateway never reuses an open conn id');
     this.stats.changes++;
     this.sessions.set(conn, user);
     this.batcher.push({ up: true, conn, user });
@@ -192,7 +194,8 @@ export class RoutePublisher {
   /** Makes Redis hold exactly our sessions, then tells replicas to reload us. */
   private async resync(): Promise<void> {
     this.live = false;
-    await this.redis.set(KEYS.alive(this.gatewayId), String(Date.now()), 'PX', this.limits.alive_ttl_ms);
+    // "r" while the hash is being rewritten: a replica's snapshot skips us until our "R" marker.
+    await this.redis.set(KEYS.alive(this.gatewayId), ALIVE_RESYNCING, 'PX', this.limits.alive_ttl_ms);
     const inRedis = await scanHash(this.redis, KEYS.conns(this.gatewayId), this.limits);
     const changes: SessionChange[] = [];
     for (const [conn, user] of inRedis) {
@@ -203,6 +206,7 @@ export class RoutePublisher {
     }
     await this.applyAll(changes);
     await this.publishMarker('resync');
+    await this.redis.set(KEYS.alive(this.gatewayId), ALIVE_SETTLED, 'PX', this.limits.alive_ttl_ms, 'XX');
     this.live = true;
     this.stats.resyncs++;
   }

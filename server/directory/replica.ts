@@ -13,6 +13,8 @@
 //   restart) or a gap in its message numbers reloads that one gateway.
 // - A gateway whose heartbeat key expired (keyspace notification) is gone: its
 //   sessions go down here and the replica reaps its keys (scripts.ts REAP_LUA).
+//   Before that it waits gone_grace_ms and looks again: a Redis paused past the
+//   TTL expires every heartbeat at once, and live gateways put theirs back.
 //   A gateway this replica knew but a snapshot no longer shows (Redis restarted
 //   empty) gets one heartbeat TTL to re-announce before it is declared gone.
 // - While Redis is unreachable nothing is cleared: routes keep working from
@@ -20,7 +22,7 @@
 import type Redis from 'ioredis';
 import { decimal, decodeMessage, type DirectoryMessage } from './codec';
 import type { DirectoryClient, DirectoryRedis } from './connect';
-import { gatewayOfKey, KEY_PREFIX, KEYS, type DirectoryLimits } from './limits';
+import { ALIVE_RESYNCING, gatewayOfKey, KEY_PREFIX, KEYS, type DirectoryLimits } from './limits';
 import { DirectoryState, type PresenceEvent, type Route, type RouteEvent } from './replica-state';
 import { scanHash, scanKeys } from './scan';
 
@@ -58,7 +60,6 @@ export interface ReplicaStats {
 
 type Work =
   | { t: 'message'; text: string }
-  | { t: 'expired'; gateway: string }
   | { t: 'snapshot' }
   | { t: 'reload'; gateway: string }
   | { t: 'suspect'; gateway: string };
@@ -78,7 +79,9 @@ export class RouteReplica {
   private queue: Work[] = [];
   private pumping = false;
   private snapshotQueued = false;
+  private retryTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  private readonly expiredChannel: string;
   private firstSnapshot: Promise<void>;
   private resolveFirst!: () => void;
 
@@ -86,6 +89,7 @@ export class RouteReplica {
     this.redis = client.redis;
     this.limits = client.limits;
     this.log = handlers.log ?? (() => {});
+    this.expiredChannel = KEYS.expiredChannel(client.redis.options.db ?? 0);
     this.state = new DirectoryState({
       route: (e) => handlers.onRoute?.(e),
       presence: (e) => handlers.onPresence?.(e),
@@ -142,6 +146,7 @@ export class RouteReplica {
 
   close(): void {
     this.closed = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     for (const t of this.suspects.values()) clearTimeout(t);
     this.suspects.clear();
     this.queue = [];
@@ -154,7 +159,7 @@ export class RouteReplica {
     if (this.closed) return;
     try {
       // Subscribed before the snapshot reads: a change is either in the snapshot or arrives after it.
-      await this.sub.subscribe(KEYS.channel, KEYS.expiredChannel);
+      await this.sub.subscribe(KEYS.channel, this.expiredChannel);
     } catch (err) {
       this.log(`directory: subscribe failed (${(err as Error).message}); waiting for the next reconnect`);
       return;
@@ -164,9 +169,9 @@ export class RouteReplica {
 
   private onPubSub(channel: string, text: string): void {
     if (this.closed) return;
-    if (channel === KEYS.expiredChannel) {
+    if (channel === this.expiredChannel) {
       const gateway = gatewayOfKey(text, 'alive');
-      if (gateway) this.push({ t: 'expired', gateway });
+      if (gateway) this.suspect(gateway, this.limits.gone_grace_ms);
       return; // other keys expiring (last-seen, anything else in this Redis) are none of ours
     }
     if (channel !== KEYS.channel) {
@@ -204,14 +209,12 @@ export class RouteReplica {
         const w = this.queue.shift()!;
         if (w.t === 'message') {
           const m = this.applyMessage(w.text);
-          if (m?.kind === 'resync') await this.load(() => this.reload(m.gateway));
+          if (m?.kind === 'resync') await this.load(() => this.reload(m.gateway, true));
         } else if (w.t === 'snapshot') {
           this.snapshotQueued = false;
           await this.load(() => this.snapshot());
         } else if (w.t === 'reload') {
           await this.load(() => this.reload(w.gateway));
-        } else if (w.t === 'expired') {
-          await this.load(() => this.gone(w.gateway));
         } else {
           await this.load(() => this.checkSuspect(w.gateway));
         }
@@ -225,10 +228,20 @@ export class RouteReplica {
     try {
       await task();
     } catch (err) {
-      // Redis went away mid-load: the subscriber's next 'ready' queues a full snapshot.
+      // Redis went away mid-load, or the command connection is not back yet while the subscriber is:
+      // a full snapshot covers whatever this load was for; retried at the reconnect pace.
       this.stats.loadFailures++;
-      this.log(`directory: load failed (${(err as Error).message})`);
+      this.log(`directory: load failed (${(err as Error).message}); full snapshot in ${this.limits.reconnect_delay_ms_max} ms`);
+      this.retrySnapshotLater();
     }
+  }
+
+  private retrySnapshotLater(): void {
+    if (this.retryTimer || this.closed) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (!this.closed) this.queueSnapshot();
+    }, this.limits.reconnect_delay_ms_max);
   }
 
   // ---------------------------------------------------------------- applying
@@ -241,7 +254,6 @@ export class RouteReplica {
       return null;
     }
     this.stats.messages++;
-    this.cancelSuspect(m.gateway);
     const last = this.lastSeq.get(m.gateway);
     this.lastSeq.set(m.gateway, m.seq);
     if (m.kind === 'changes') {
@@ -265,9 +277,13 @@ export class RouteReplica {
   private async snapshot(): Promise<void> {
     await this.ensureExpiryEvents();
     const alive = new Set<string>();
+    /** Gateways rewriting their hash right now: their "R" marker reloads them when it is whole. */
+    const resyncing = new Set<string>();
     for (const key of await scanKeys(this.redis, KEYS.alivePattern, this.limits)) {
       const gw = gatewayOfKey(key, 'alive');
-      if (gw) alive.add(gw);
+      if (!gw) continue;
+      alive.add(gw);
+      if ((await this.redis.get(key)) === ALIVE_RESYNCING) resyncing.add(gw);
     }
     const withConns = new Set<string>();
     for (const key of await scanKeys(this.redis, KEYS.connsPattern, this.limits)) {
@@ -275,18 +291,20 @@ export class RouteReplica {
       if (gw) withConns.add(gw);
       else this.stats.malformed++;
     }
-    for (const gw of withConns) await this.reload(gw);
-    for (const gw of alive) if (!withConns.has(gw)) this.state.replaceGateway(gw, new Map(), Date.now());
+    for (const gw of withConns) if (!resyncing.has(gw)) await this.reload(gw);
+    for (const gw of alive) if (!withConns.has(gw) && !resyncing.has(gw)) this.state.replaceGateway(gw, new Map(), Date.now());
     for (const gw of this.state.gatewayIds()) {
-      if (!alive.has(gw) && !withConns.has(gw)) this.suspect(gw);
+      if (!alive.has(gw) && !withConns.has(gw)) this.suspect(gw, this.limits.alive_ttl_ms);
     }
     this.stats.snapshots++;
     this.resolveFirst();
   }
 
-  /** One gateway's sessions from Redis; a gateway with no heartbeat key is gone. */
-  private async reload(gateway: string): Promise<void> {
-    if ((await this.redis.exists(KEYS.alive(gateway))) === 0) return this.gone(gateway);
+  /** One gateway's sessions from Redis (`marker`: it just said its hash is whole); no heartbeat key: gone. */
+  private async reload(gateway: string, marker = false): Promise<void> {
+    const alive = await this.redis.get(KEYS.alive(gateway));
+    if (alive === null) return this.gone(gateway);
+    if (alive === ALIVE_RESYNCING && !marker) return this.cancelSuspect(gateway); // its "R" marker follows
     const conns = await scanHash(this.redis, KEYS.conns(gateway), this.limits, this.stats);
     this.cancelSuspect(gateway);
     this.lastSeq.delete(gateway);
@@ -314,13 +332,13 @@ export class RouteReplica {
     }
   }
 
-  /** A known gateway missing from a snapshot: after a Redis restart it re-announces within a heartbeat. */
-  private suspect(gateway: string): void {
+  /** Looks at the gateway again after `delayMs`: gone then unless its heartbeat key is back. */
+  private suspect(gateway: string, delayMs: number): void {
     if (this.suspects.has(gateway)) return;
     const timer = setTimeout(() => {
       this.suspects.delete(gateway);
       this.push({ t: 'suspect', gateway });
-    }, this.limits.alive_ttl_ms);
+    }, delayMs);
     timer.unref();
     this.suspects.set(gateway, timer);
   }
@@ -332,8 +350,9 @@ export class RouteReplica {
     this.suspects.delete(gateway);
   }
 
+  /** Reload: a gateway whose heartbeat key is missing goes (and is reaped, known here or not). */
   private async checkSuspect(gateway: string): Promise<void> {
-    if (this.state.knows(gateway)) await this.reload(gateway);
+    await this.reload(gateway);
   }
 
   /** Expired-key events are how a dead gateway is noticed; turn them on if this Redis has them off. */
