@@ -20,6 +20,7 @@
 // - While Redis is unreachable nothing is cleared: routes keep working from
 //   memory; only changes pause until the next snapshot.
 import type Redis from 'ioredis';
+import { withTimeout } from '../../lib/async';
 import { decimal, decodeMessage, type DirectoryMessage } from './codec';
 import type { DirectoryClient, DirectoryRedis } from './connect';
 import { ALIVE_RESYNCING, gatewayOfKey, KEY_PREFIX, KEYS, type DirectoryLimits } from './limits';
@@ -27,6 +28,9 @@ import { DirectoryState, type PresenceEvent, type Route, type RouteEvent } from 
 import { scanHash, scanKeys } from './scan';
 
 export type { PresenceEvent, Route, RouteEvent } from './replica-state';
+
+/** start() gives up after this: a chat node must not wait forever for a Redis that went away mid-start. */
+const FIRST_SNAPSHOT_TIMEOUT_MS = 30_000;
 
 export interface ReplicaHandlers {
   onRoute?: (e: RouteEvent) => void;
@@ -104,7 +108,12 @@ export class RouteReplica {
     sub.on('message', (channel: string, text: string) => r.onPubSub(channel, text));
     sub.on('ready', () => void r.onSubscriberReady());
     await r.onSubscriberReady();
-    await r.firstSnapshot;
+    try {
+      await withTimeout(r.firstSnapshot, FIRST_SNAPSHOT_TIMEOUT_MS, `the directory's first snapshot from ${client.url}`);
+    } catch (err) {
+      r.close();
+      throw err;
+    }
     return r;
   }
 
