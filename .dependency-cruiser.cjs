@@ -5,7 +5,7 @@
 //
 // Bottom to top:
 //   lib        helpers with no project imports (turn batcher, timeouts, /proc CPU, stats)
-//   server     the system: common (protocol, config, ids, validation) < store < chat, gateway, metrics
+//   server     the system: common (protocol, config, ids, validation) < store, directory < chat, gateway, metrics
 //   deploy     starts the system's processes (the local launcher, a Cassandra node)
 //   loadgen    the load generator, itself layered (LOADGEN_LAYERS below)
 //   scenarios  traffic models: only the load generator's model types

@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -62,6 +62,11 @@ bench-coordination: $(BUILD_STAMP)
 # Failover: kill -9 a chat node (in turn) under a probe load, time until its partitions are served again, p50/max.
 bench-failover: $(BUILD_STAMP)
 	node dist/bench/failover.js $(ARGS)
+
+# Routes and presence in Redis: route lookup in the replica vs a Redis round trip per message; Redis ops,
+# bytes and replica time per connect/disconnect with 1 and 3 replicas (docs/design/014-directory.md).
+bench-directory: $(BUILD_STAMP)
+	node dist/bench/directory-cost.js $(ARGS)
 
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:
