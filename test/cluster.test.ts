@@ -89,6 +89,36 @@ describe('two chat nodes, two gateways', () => {
     }
   });
 
+  test('Redis killed and restarted empty: messages keep flowing during the outage; presence recovers within a bound', async () => {
+    const nodes = ['chat-0', 'chat-1'];
+    const a = newUserId();
+    const b = userWithChatOn(a, 'chat-1', nodes);
+    const w = newUserId();
+    const ca = await connect(topo, a, topo.gatewayUrls[0]!);
+    const cb = await connect(topo, b, topo.gatewayUrls[1]!);
+    const cw = await connect(topo, w, topo.gatewayUrls[1]!);
+    try {
+      cw.subscribePresence([a, b]);
+      await waitFor(() => cw.presence.some((p) => p.user === a && p.online), 5000, 'a online before');
+      await topo.kill('redis');
+      // Messaging does not go through Redis: nothing is lost while it is down.
+      const acks: { id: number }[] = [];
+      for (let i = 0; i < 5; i++) acks.push(await ca.send(b, text(`while redis is down ${i}`)));
+      await waitFor(() => acks.every((k) => cb.got.some((m) => m.id === k.id)), 5000, 'delivered during the outage');
+      const restartedAt = Date.now();
+      await topo.restart('redis');
+      // Presence recovers: gateways re-announce their sessions, replicas reconcile; a leaving user is announced.
+      cb.close();
+      await waitFor(() => cw.presence.some((p) => p.user === b && !p.online), 10_000, 'b offline after the restart');
+      const recoveredMs = Date.now() - restartedAt;
+      assert.ok(recoveredMs < 10_000, `presence recovered ${recoveredMs} ms after Redis was restarted`);
+      const after = await ca.send(w, text('after'));
+      await waitFor(() => cw.got.some((m) => m.id === after.id), 5000, 'delivered after');
+    } finally {
+      for (const x of [ca, cb, cw]) x.close();
+    }
+  });
+
   test('a paused owner whose lease runs out writes nothing when it resumes: no (chat, seq) twice', async () => {
     const nodes = ['chat-0', 'chat-1'];
     const a = newUserId();

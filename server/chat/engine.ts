@@ -49,6 +49,11 @@ export interface EngineOptions<L extends LinkSink> {
   now?: () => number;
   /** One of several chat nodes: which partitions this node serves (server/chat/partition-gate.ts); none = all. */
   gate?: PartitionGate | null;
+  /**
+   * Presence changes come from the Redis directory (directoryPresence), which sees every gateway,
+   * instead of from this node's own connection events.
+   */
+  presenceFromDirectory?: boolean;
   /** Where effects go; default: encoded to frames and pushed to the gateway links (wire.ts). Tests pass a fake. */
   sink?: EffectSink<L>;
   /** The drain-expiry and watermark-flush timers; off in tests that step them by hand. Default on. */
@@ -72,6 +77,7 @@ export class ChatEngine<L extends LinkSink> {
   private running = false;
   private scheduled = false;
   private kickPending = false;
+  private readonly presenceFromDirectory: boolean;
   private redrainPending = false;
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -85,6 +91,7 @@ export class ChatEngine<L extends LinkSink> {
       debugLog: opts.debugLog ?? null, gate: opts.gate ?? null,
     };
     this.useTimers = opts.timers ?? true;
+    this.presenceFromDirectory = opts.presenceFromDirectory ?? false;
     this.drains = new Drains(this.ctx, () => this.kick());
     this.sends = new Sends(this.ctx);
     this.groups = new Groups(this.ctx, (user, chatId) => this.drains.chatGone(user, chatId));
@@ -114,6 +121,12 @@ export class ChatEngine<L extends LinkSink> {
 
   enqueue(link: L, ev: InboundEvent): void {
     this.inbox.push({ link, ev });
+    this.schedule();
+  }
+
+  /** The Redis directory says a user came online or went offline (cluster mode): watchers here hear it. */
+  directoryPresence(user: number, online: boolean, atMs: number): void {
+    this.inbox.push({ link: null as unknown as L, ev: { kind: 'presence', user, online, atMs } });
     this.schedule();
   }
 
@@ -215,9 +228,12 @@ export class ChatEngine<L extends LinkSink> {
       case 'connected': {
         const { state, cameOnline } = this.routes.add(link, ev.conn, ev.user);
         input.connected.push(state);
-        if (cameOnline) input.presenceChanges.push({ user: ev.user, online: true, lastSeenMs: tick.nowMs });
+        if (cameOnline && !this.presenceFromDirectory) input.presenceChanges.push({ user: ev.user, online: true, lastSeenMs: tick.nowMs });
         return;
       }
+      case 'presence':
+        input.presenceChanges.push({ user: ev.user, online: ev.online, lastSeenMs: ev.online ? tick.nowMs : ev.atMs });
+        return;
       case 'disconnected':
         this.disconnect(link, ev.conn, input, tick);
         return;
@@ -260,7 +276,7 @@ export class ChatEngine<L extends LinkSink> {
       // Several nodes see every disconnect: the owner of the user's partition writes its last-seen.
       const gate = this.ctx.gate;
       if (!gate || gate.serves(partitionOfUser(state.user))) tick.batch.last_seen.push({ user: state.user, last_seen_ms: tick.nowMs });
-      input.presenceChanges.push({ user: state.user, online: false, lastSeenMs: tick.nowMs });
+      if (!this.presenceFromDirectory) input.presenceChanges.push({ user: state.user, online: false, lastSeenMs: tick.nowMs });
     }
   }
 

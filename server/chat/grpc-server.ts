@@ -14,6 +14,8 @@ import type { MessageStore } from '../store/store';
 import type { ChatHotMetrics } from '../metrics/chat-metrics';
 import type { HistogramSeries } from '../metrics/fast-histogram';
 import type { ClusterSettings } from '../common/config';
+import { connectDirectory, type DirectoryClient } from '../directory/connect';
+import { RouteReplica } from '../directory/replica';
 import { ClusterNode } from './cluster-node';
 import { ChatEngine } from './engine';
 import type { LinkSink, OutboundInit } from './wire';
@@ -84,6 +86,9 @@ export interface ChatServerOptions {
 export class ChatServer {
   readonly engine: ChatEngine<GatewayLink>;
   readonly cluster: ClusterNode | null;
+  private directory: DirectoryClient | null = null;
+  /** Cluster mode with WA_REDIS_URL: the node's replica of the routes and presence directory. */
+  replica: RouteReplica | null = null;
   private readonly server: grpc.Server;
   private readonly links = new Set<GatewayLink>();
   port = 0;
@@ -96,6 +101,7 @@ export class ChatServer {
     this.cluster = opts.cluster ? new ClusterNode(opts.cluster, opts.store, log) : null;
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
       gate: this.cluster,
+      presenceFromDirectory: !!opts.cluster?.redis_url,
       debugLog: opts.debugDrain ? (line) => console.log(line) : null,
     });
     this.cluster?.attach(this.engine as never);
@@ -117,6 +123,15 @@ export class ChatServer {
 
   async start(): Promise<number> {
     await this.cluster?.checkEtcd();
+    const redisUrl = this.opts.cluster?.redis_url;
+    if (redisUrl) {
+      // Presence from the directory: every gateway's sessions, online/offline once per user across gateways.
+      this.directory = await connectDirectory(redisUrl, { name: 'chat' });
+      this.replica = await RouteReplica.start(this.directory, {
+        onPresence: (e) => this.engine.directoryPresence(e.user, e.online, e.atMs),
+        log: (line) => this.opts.log?.(`directory: ${line}`),
+      });
+    }
     await this.engine.start();
     this.port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(`${this.opts.host}:${this.opts.port}`, grpc.ServerCredentials.createInsecure(), (err, port) =>
@@ -130,6 +145,8 @@ export class ChatServer {
   async stop(): Promise<void> {
     // A cluster node hands its partitions over first (while it can still write their watermarks).
     await this.cluster?.stop();
+    this.replica?.close();
+    this.directory?.close();
     await this.engine.flushWatermarks();
     this.engine.stop();
     await new Promise<void>((resolve) => {

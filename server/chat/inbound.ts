@@ -11,7 +11,9 @@ export type InboundEvent =
   | { kind: 'disconnected'; conn: number; user: number }
   | { kind: 'link-down' }
   /** Cluster mode: every item of the gateway batch sent at `us` was enqueued before this mark. */
-  | { kind: 'processed'; us: number };
+  | { kind: 'processed'; us: number }
+  /** Cluster mode with the Redis directory: a user came online or went offline on any gateway. */
+  | { kind: 'presence'; user: number; online: boolean; atMs: number };
 
 export interface SendOp<L extends GatewayLinkRef> {
   kind: 'send'; state: ConnState<L>; ref: number; send: SendBody; recv_at_us: number;

@@ -315,6 +315,8 @@ export interface ClusterSettings {
   lease_seconds: number;
   /** WA_CHAT_ADVERTISE (host:bound port): where gateways dial this chat node. */
   advertise: string;
+  /** WA_REDIS_URL (redis://host:port): the routes and presence directory (server/directory); '' = none. */
+  redis_url: string;
 }
 
 function clusterSettings(env: NodeJS.ProcessEnv): ClusterSettings | null {
@@ -322,7 +324,8 @@ function clusterSettings(env: NodeJS.ProcessEnv): ClusterSettings | null {
   if (!etcd) return null;
   const lease = envInt(env, 'WA_CLUSTER_LEASE_SECONDS', 2);
   if (lease < 1 || lease > 60) throw new Error(`WA_CLUSTER_LEASE_SECONDS=${lease}: must be 1..60`);
-  return { etcd, node_name: env.WA_NODE_NAME || `chat-${process.pid}`, lease_seconds: lease, advertise: env.WA_CHAT_ADVERTISE || '' };
+  return { etcd, node_name: env.WA_NODE_NAME || `chat-${process.pid}`, lease_seconds: lease, advertise: env.WA_CHAT_ADVERTISE || '',
+    redis_url: env.WA_REDIS_URL || '' };
 }
 
 /** WA_GATEWAY_COALESCE: read on its own too, by gateways started in process (tests, benches). */

@@ -23,6 +23,8 @@ import { partitionOfFrame } from '../common/frame-partition';
 import type { ChatLink } from './chat-link';
 import { SingleRouter, type ChatRouter } from './chat-router';
 import { ClusterRouter } from './cluster-router';
+import { connectDirectory, type DirectoryClient } from '../directory/connect';
+import { RoutePublisher } from '../directory/publisher';
 import { handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
@@ -52,12 +54,16 @@ export interface GatewayOptions {
   coalesce?: boolean;
   /** Cluster mode: etcd endpoints (chat nodes and partition owners); chatTarget is then unused. */
   clusterEtcd?: string;
+  /** The routes and presence directory (server/directory): every session is published there. */
+  redisUrl?: string;
 }
 
 export class Gateway {
   readonly binaryPath: string;
   private readonly app: TemplatedApp;
   private readonly router: ChatRouter;
+  private directory: DirectoryClient | null = null;
+  private publisher: RoutePublisher | null = null;
   private listenSocket: us_listen_socket | null = null;
   private readonly sockets = new Map<number, WebSocket<Conn>>();
   private readonly byUser = new Map<number, number[]>();
@@ -147,6 +153,14 @@ export class Gateway {
       });
     });
     await this.router.start();
+    if (this.opts.redisUrl) {
+      this.directory = await connectDirectory(this.opts.redisUrl, { name: 'gateway' });
+      // A nonce per start: two incarnations of one gateway never share connection ids in the directory.
+      this.publisher = await RoutePublisher.start(this.directory, {
+        gatewayId: `${this.opts.gatewayId}#${Date.now().toString(36)}`, log: (line) => this.opts.log?.(`directory: ${line}`),
+      });
+      for (const ws of this.sockets.values()) this.publisher.connected(ws.getUserData().id, ws.getUserData().user);
+    }
     return this.port;
   }
 
@@ -181,6 +195,8 @@ export class Gateway {
     // The link's batcher flushes on setImmediate: one more turn and the disconnects are written.
     await new Promise((resolve) => setImmediate(resolve));
     this.router.close();
+    await this.publisher?.close().catch(() => {});
+    this.directory?.close();
     this.processMetrics.close();
   }
 
@@ -223,6 +239,7 @@ export class Gateway {
     else this.byUser.set(c.user, [c.id]);
     this.stats.connections++;
     this.router.session({ conn: c.id, user: c.user, connected: true, recv_at_us: 0 });
+    this.publisher?.connected(c.id, c.user);
   }
 
   private onClose(ws: WebSocket<Conn>): void {
@@ -237,6 +254,7 @@ export class Gateway {
       if (list.length === 0) this.byUser.delete(c.user);
     }
     this.router.session({ conn: c.id, user: c.user, disconnected: true, recv_at_us: 0 });
+    this.publisher?.disconnected(c.id, c.user);
   }
 
   // ---------------------------------------------------------------- inbound

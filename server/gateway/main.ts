@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     gatewayId: settings.gateway_id,
     coalesce: settings.coalesce,
     clusterEtcd: settings.cluster?.etcd,
+    redisUrl: settings.cluster?.redis_url || undefined,
     log: (line) => console.log(`gateway: ${line}`),
   });
   const port = await gateway.listen();
