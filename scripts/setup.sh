@@ -26,6 +26,8 @@ command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v haproxy >/dev/null || need_apt+=(haproxy)
+# Network faults in the cluster tests (a node cut off from etcd): nftables drops on a loopback address.
+command -v nft >/dev/null || need_apt+=(nftables)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

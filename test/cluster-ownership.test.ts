@@ -11,6 +11,7 @@ import { ClusterMembership } from '../server/cluster/membership';
 import { OwnerMap } from '../server/cluster/owner-map';
 import { PartitionOwnership } from '../server/cluster/ownership';
 import { startEtcd, type EtcdServer } from '../deploy/services/etcd';
+import { TcpDrop } from '../deploy/services/net-fault';
 
 interface Node {
   name: string;
@@ -60,7 +61,7 @@ async function startNode(endpoint: string, name: string, leaseSeconds = 2): Prom
 describe('cluster ownership on etcd', () => {
   let etcd: EtcdServer;
   before(async () => {
-    etcd = await startEtcd();
+    etcd = await startEtcd({ extraClientHosts: ['127.0.0.2'] });
   });
   after(async () => {
     await etcd?.stop();
@@ -132,5 +133,35 @@ describe('cluster ownership on etcd', () => {
     }
     await map.close();
     for (const n of [nodes[0]!, victim]) await n.close();
+  });
+
+  test('a node cut off from etcd (nftables drop on its own etcd address) stops serving at its deadline; the others take over; it rejoins when healed', async () => {
+    const a = await startNode(etcd.endpoint, 'cut-a');
+    const b = await startNode(etcd.endpoint, 'cut-b');
+    const c = await startNode(`http://127.0.0.2:${etcd.clientPort}`, 'cut-c');
+    const all = [a, b, c];
+    const names = all.map((n) => n.name);
+    const settled = (nodes: Node[], live: string[]) =>
+      nodes.every((n) => [...n.servedFrom.keys()].sort((x, y) => x - y).join() === partitionsOf(n.name, live).join());
+    let drop: TcpDrop | null = null;
+    try {
+      await waitFor(() => settled(all, names), 15_000, 'three nodes settled');
+      const cutAt = Date.now();
+      drop = TcpDrop.start('127.0.0.2', etcd.clientPort);
+      await waitFor(() => c.servedFrom.size === 0, 5000, 'the cut node stops serving');
+      const stoppedMs = Date.now() - cutAt;
+      assert.ok(stoppedMs <= 2000, `stopped ${stoppedMs} ms after the cut: within its lease`);
+      await waitFor(() => a.servedFrom.size + b.servedFrom.size === PARTITIONS, 10_000, 'the others serve everything');
+      for (const h of c.history.filter((x) => x.to >= cutAt)) {
+        const start = a.servedFrom.get(h.p) ?? b.servedFrom.get(h.p);
+        assert.ok(start !== undefined && start >= h.to, `partition ${h.p}: cut node served until ${h.to}, the next owner from ${start}`);
+      }
+      drop.heal();
+      drop = null;
+      await waitFor(() => settled(all, names), 20_000, 'the healed node rejoins and takes its share back');
+    } finally {
+      drop?.heal();
+      for (const n of all) await n.close();
+    }
   });
 });

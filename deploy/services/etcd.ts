@@ -15,6 +15,11 @@ export interface EtcdOptions {
   dataDir?: string;
   verbose?: boolean;
   startTimeoutMs?: number;
+  /**
+   * More loopback addresses to serve clients on, same port (e.g. 127.0.0.2): a client given one of
+   * them can be cut off from etcd alone by a packet filter (deploy/services/net-fault.ts).
+   */
+  extraClientHosts?: string[];
 }
 
 export class EtcdServer {
@@ -57,12 +62,14 @@ export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'wa-etcd-'));
   const peer = `http://127.0.0.1:${peerPort}`;
   const client = `http://127.0.0.1:${clientPort}`;
+  for (const h of opts.extraClientHosts ?? []) if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)) throw new Error(`etcd: extra client host ${h} is not a loopback address`);
+  const listen = [client, ...(opts.extraClientHosts ?? []).map((h) => `http://${h}:${clientPort}`)].join(',');
   const proc = new ManagedProcess({
     name: 'etcd',
     command: bin,
     args: [
       '--name', 'wa', '--data-dir', dataDir,
-      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-client-urls', listen, '--advertise-client-urls', client,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
       '--initial-cluster', `wa=${peer}`, '--initial-cluster-state', 'new',
       // Small, local: no need for the default 100 ms heartbeats' slack or big snapshots.
