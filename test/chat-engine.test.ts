@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { advanceDelivered, advanceRead } from '../server/chat/chat-state';
-import { directChatId } from '../server/common/chat-id';
+import { directChatId, partitionOf } from '../server/common/chat-id';
 import { ErrorCode } from '../server/common/errors';
 import { IdGenerator } from '../server/common/ids';
 import { GroupChangeKind, ReceiptKind } from '../server/common/protocol';
@@ -284,5 +284,59 @@ describe('invariants crash instead of corrupting', () => {
       assert.ok(id > last);
       last = id;
     }
+  });
+});
+
+describe('chat engine in process: one of several chat nodes (a partition gate)', () => {
+  /** A gate that serves every partition under `token`, and records what the store fenced. */
+  function gate(token: number) {
+    const fenced: number[] = [];
+    return { fenced, token: () => token, serves: () => true };
+  }
+
+  test('a commit under an old token is refused: nothing stored, nothing told, the send answered UNAVAILABLE, caches reloaded', async () => {
+    const g = gate(10);
+    const h = await new EngineHarness({}, { serves: g.serves, token: g.token, fenced: (p) => g.fenced.push(p) }).start();
+    const [a, b] = [await h.newUser(), await h.newUser()];
+    await h.connect(a);
+    await h.connect(b);
+    const chatId = directChatId(a, b);
+    const p = partitionOf(chatId);
+    assert.deepEqual(await h.store.claimPartitions([p], 10), [p]);
+    h.send(a, b, 'one', 'c1', 1);
+    await h.settle();
+    assert.equal(h.log.of('sent').length, 1);
+    // Another node claims the partition with a higher token; this node still thinks it owns it.
+    await h.store.claimPartitions([p], 11);
+    h.log.clear();
+    h.send(a, b, 'two', 'c2', 2);
+    await h.settle();
+    assert.deepEqual(g.fenced, [p], 'the gate hears which partition was fenced');
+    assert.equal(h.log.of('sent').length, 0, 'no sent ack');
+    assert.equal(h.log.of('message').length, 0, 'no delivery');
+    const errors = h.log.of('error');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, ErrorCode.UNAVAILABLE);
+    assert.equal(errors[0]!.ref, 2);
+    assert.equal((await h.store.history(chatId, 0, 10)).length, 1, 'only the first message is stored');
+    await h.close();
+  });
+
+  test('a frame for a partition this node does not serve is refused with UNAVAILABLE and a close; nothing is stored', async () => {
+    const g = gate(10);
+    const h = await new EngineHarness({}, { serves: () => false, token: g.token, fenced: () => {} }).start();
+    const [a, b] = [await h.newUser(), await h.newUser()];
+    await h.connect(a);
+    await h.connect(b);
+    h.log.clear();
+    h.send(a, b, 'x', 'c1', 5);
+    await h.settle();
+    const errors = h.log.of('error');
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, ErrorCode.UNAVAILABLE);
+    assert.equal(errors[0]!.close, true, 'the connection is closed so the client resends in order');
+    assert.equal(h.engine.stats.framesNotServed, 1);
+    assert.equal((await h.store.history(directChatId(a, b), 0, 10)).length, 0);
+    await h.close();
   });
 });

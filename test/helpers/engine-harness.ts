@@ -5,6 +5,7 @@
 // check that nothing is acknowledged before it is durable.
 import { ChatEngine, type LinkSink } from '../../server/chat/engine';
 import type { Effect, EffectSink } from '../../server/chat/effects';
+import type { PartitionGate } from '../../server/chat/partition-gate';
 import { DEFAULT_LIMITS, type Limits } from '../../server/common/config';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { encodeClientFrame, type ClientFrameInit } from '../../server/common/protocol';
@@ -58,10 +59,10 @@ export class EngineHarness {
   private nextUser = PROVISIONED_USER_ID_MIN;
   private readonly connOf = new Map<number, number>();
 
-  constructor(limits: Partial<Limits> = {}) {
+  constructor(limits: Partial<Limits> = {}, gate: PartitionGate | null = null) {
     this.store = new LoggingStore(this.log);
     this.engine = new ChatEngine<FakeLink>(this.store, { ...DEFAULT_LIMITS, ...limits }, {
-      now: () => this.nowMs, sink: this.log, timers: false,
+      now: () => this.nowMs, sink: this.log, timers: false, gate,
     });
   }
 
