@@ -23,7 +23,7 @@ export const MEASURED_FIELDS = {
   },
   chat_cpu_us_per_msg: {
     unit: 'us/msg',
-    what: 'chat-service CPU per delivered message over the run (for the CPU-bound extrapolation)',
+    what: 'chat-service CPU per delivered message over a run with one chat node (for the CPU-bound extrapolation, divided by chat_coordination_ratio)',
   },
   connections_per_gib: {
     unit: 'conns/GiB',
