@@ -20,6 +20,7 @@ import { readResults } from '../tools/capacity-model/adapters';
 import type { CoordinationFigures, FailoverFigures, ReacceptFigures } from '../tools/capacity-model/bench-run';
 import { partitionSpread } from '../tools/capacity-model/chat-tier';
 import { SEED_FLEET_MODEL } from '../tools/capacity-model/fleet-model';
+import { deriveLoad } from '../tools/capacity-model/load';
 import { mergeMeasurements, parseAssumptions, type Measurements } from '../tools/capacity-model/measured';
 import { renderTerminal } from '../tools/capacity-model/render/terminal';
 import { buildReport, type CapacityReport } from '../tools/capacity-model/report';
@@ -126,6 +127,14 @@ describe('the projection uses them', () => {
     const spread = partitionSpread(chat.nodes!)!;
     assert.ok(chat.notes.some((n) => n.includes(`gives the busiest node ${spread.partitions_max} partitions`)));
     assert.ok(chat.notes.some((n) => /1,024 partitions.*one chat node at a time.*etcd lease \+ rendezvous hashing.*after its lease/.test(n)));
+  });
+
+  test('message ids: the peak per partition against 4 ids/ms; past it the output says ids run ahead of the clock', () => {
+    const ok = chatOf(buildReport(SEED_FLEET_MODEL, parseAssumptions([]))).notes.find((n) => n.startsWith('Message ids'))!;
+    const perPartition = deriveLoad(SEED_FLEET_MODEL).sends_per_s_peak / PARTITIONS;
+    assert.ok(ok.includes(`${Math.round(perPartition).toLocaleString('en')}/s per partition`) && ok.endsWith(`${((perPartition / 4000) * 100).toFixed(0)}% of it.`));
+    const doubled = { ...SEED_FLEET_MODEL, peak_to_average_ratio: 4 };
+    assert.match(chatOf(buildReport(doubled, parseAssumptions([]))).notes.join('\n'), /1\.13x it, so ids would run ahead of the clock/);
   });
 
   test('the spread is the code\'s own assignment (partitionsOf), not an estimate', () => {

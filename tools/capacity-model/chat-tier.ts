@@ -6,6 +6,7 @@
 //
 // Envelope: the spread is computed, not sampled: 1,024 partitions x N node
 // weights (N <= 1,024: at most ~1M FNV-1a + murmur finaliser rounds, ~50 ms).
+import { IDS_PER_MS_PER_PARTITION } from '../../server/common/ids';
 import { PARTITION_BITS, PARTITIONS, rendezvousOwner } from '../../server/common/partitions';
 import type { MeasuredFigure } from './measured';
 
@@ -23,6 +24,21 @@ export function overPartitionLimit(what: string, nodes: number | null): string |
   return `${what} needs ${nodes.toLocaleString('en')} chat nodes; the code cannot run that many: message ids carry the partition in ` +
     `${PARTITION_BITS} bits (server/common/ids.ts), so at most ${CHAT_NODES_MAX.toLocaleString('en')} chat nodes own partitions and ` +
     'any more would own none. A wider partition field (and more partitions, a new keyspace) would be needed.';
+}
+
+/** Ids a partition mints per second before it borrows later milliseconds (server/common/ids.ts). */
+export const IDS_PER_S_PER_PARTITION = IDS_PER_MS_PER_PARTITION * 1000;
+
+/** The peak's message ids per partition against what the id layout mints without running ahead of the clock. */
+export function idRateNote(sendsPerSPeak: number): string {
+  const perPartition = sendsPerSPeak / PARTITIONS;
+  const share = perPartition / IDS_PER_S_PER_PARTITION;
+  const head = `Message ids: one per send, ${Math.round(perPartition).toLocaleString('en')}/s per partition at the peak (mean over ` +
+    `${PARTITIONS.toLocaleString('en')}) against ${IDS_PER_S_PER_PARTITION.toLocaleString('en')}/s a partition mints before it borrows later ` +
+    `milliseconds (server/common/ids.ts: 2 sequence bits)`;
+  return share <= 1
+    ? `${head}: ${(share * 100).toFixed(0)}% of it.`
+    : `${head}: ${share.toFixed(2)}x it, so ids would run ahead of the clock for as long as the peak lasts; more partition or sequence bits would be needed.`;
 }
 
 export interface PartitionSpread {

@@ -10,7 +10,7 @@
 // side (a node's cores fully busy at the measured CPU per message).
 import type { FleetModel } from './fleet-model';
 import { toBits, type Load } from './load';
-import { CHAT_NODES_MAX, CHAT_OWNERSHIP_NOTE, chatCpuPerMsg, overPartitionLimit, partitionSpread, spreadNote } from './chat-tier';
+import { CHAT_NODES_MAX, CHAT_OWNERSHIP_NOTE, chatCpuPerMsg, idRateNote, overPartitionLimit, partitionSpread, spreadNote } from './chat-tier';
 import type { FigureBasis, MeasuredField, MeasuredFigure, Measurements } from './measured';
 import { BITS_PER_BYTE, BYTES_PER_GIB } from './units';
 
@@ -125,7 +125,7 @@ function chatCpuConstraint(demand: number, f: Measurements['figures'], cpus: num
 }
 
 /** The chat tier with what the code makes true of it: ownership, the partition limit, the spread. */
-function withChatFacts(t: TierProjection, utilisation: number): TierProjection {
+function withChatFacts(t: TierProjection, utilisation: number, sendsPerSPeak: number): TierProjection {
   const limits = [
     overPartitionLimit('The throughput sizing with headroom', t.nodes) ?? overPartitionLimit('The throughput sizing', t.nodes_required),
     overPartitionLimit('The CPU-bound sizing', t.nodes_cpu_basis),
@@ -134,7 +134,7 @@ function withChatFacts(t: TierProjection, utilisation: number): TierProjection {
   return {
     ...t,
     nodes_max: CHAT_NODES_MAX,
-    notes: [CHAT_OWNERSHIP_NOTE, ...limits, ...(spread ? [spreadNote(spread, utilisation)] : []), ...t.notes],
+    notes: [CHAT_OWNERSHIP_NOTE, ...limits, ...(spread ? [spreadNote(spread, utilisation)] : []), idRateNote(sendsPerSPeak), ...t.notes],
   };
 }
 
@@ -211,7 +211,7 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
   ], stateless, statelessText, [
     'The throughput row is the rate one chat node held with no other chat node running: the coordination cost of N nodes is not in it ' +
       '(it is in the CPU-bound row, when measured).',
-  ]), util);
+  ]), util, load.sends_per_s_peak);
 
   const standingBytes = load.message_store_physical_bytes_standing + load.user_data_physical_bytes;
   const storeFigure = f.store_writes_per_s;
