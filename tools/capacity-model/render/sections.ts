@@ -121,7 +121,8 @@ function fleetSection(r: CapacityReport): Section {
     paragraphs: [
       `For the model's peak (${formatSi(r.load.sends_per_s_peak, 'sends/s')}, ${formatSi(r.load.device_deliveries_per_s_peak, 'device deliveries/s')}, ` +
         `${formatSi(r.load.connections_peak, 'connections')}), each node used up to ${formatPercent(r.model.node_utilisation_max)} of its measured capacity. ` +
-        '"CPU-bound" sizes the same tier as if a node\'s cores were fully busy at the measured CPU per message (an extrapolation, not a measurement).',
+        '"CPU-bound" sizes the same tier as if a node\'s cores were fully busy at the measured CPU per message (an extrapolation, not a measurement; ' +
+        'the chat tier\'s is the single-node figure divided by the measured coordination ratio).',
       ...f.notes,
     ],
     tables: [
