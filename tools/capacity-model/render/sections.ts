@@ -222,14 +222,15 @@ function failureSection(r: CapacityReport): Section {
 function chatFailureTables(r: CapacityReport): Table[] {
   const cases = r.failure.chat_cases;
   if (cases.length === 0) return [];
-  const budget = (x: number | null) => (x === null ? 'not measured' : formatPercent(x));
+  const budget = (x: number | null, c: (typeof cases)[number]) =>
+    (x !== null ? formatPercent(x) : c.unserved_s === null ? 'not measured' : 'not projected');
   return [{
     headers: ['what fails (chat tier)', 'chat nodes lost', 'chats unserved', 'for (failover max)', 'budget used', 'with the gateways\' re-accept'],
     rows: cases.map((c) => [
       c.title, c.chat_nodes_lost === null ? `1/${r.model.zones} of them` : c.chats_unserved_share === null ? String(c.chat_nodes_lost) : `${c.chat_nodes_lost} of ${c.chat_nodes}`,
       c.chats_unserved_share === null ? 'not projected (over the code\'s limit)' : formatPercent(c.chats_unserved_share),
-      c.unserved_s === null ? 'not measured' : formatSeconds(c.unserved_s), budget(c.error_budget_share),
-      c.id === 'zone' ? budget(c.error_budget_share_with_gateways) : '',
+      c.unserved_s === null ? 'not measured' : formatSeconds(c.unserved_s), budget(c.error_budget_share, c),
+      c.id === 'zone' ? budget(c.error_budget_share_with_gateways, c) : '',
     ]),
     align: ['left', 'right', 'right', 'right', 'right', 'right'],
   }];
