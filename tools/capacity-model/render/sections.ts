@@ -230,7 +230,8 @@ function chatFailureTables(r: CapacityReport): Table[] {
       c.title, c.chat_nodes_lost === null ? `1/${r.model.zones} of them` : c.chats_unserved_share === null ? String(c.chat_nodes_lost) : `${c.chat_nodes_lost} of ${c.chat_nodes}`,
       c.chats_unserved_share === null ? 'not projected (over the code\'s limit)' : formatPercent(c.chats_unserved_share),
       c.unserved_s === null ? 'not measured' : formatSeconds(c.unserved_s), budget(c.error_budget_share, c),
-      c.id === 'zone' ? budget(c.error_budget_share_with_gateways, c) : '',
+      c.id !== 'zone' ? '' : c.error_budget_share === null ? budget(null, c)
+        : c.error_budget_share_with_gateways === null ? 'not measured (gateways)' : formatPercent(c.error_budget_share_with_gateways),
     ]),
     align: ['left', 'right', 'right', 'right', 'right', 'right'],
   }];
