@@ -1,7 +1,7 @@
 // The coordination overhead of the chat tier: server CPU per message with one
 // chat node vs several, same load, side by side in one run.
 //
-// Usage: node dist/bench/coordination.js [--nodes 3] [--rounds 2] [--duration 20] [--scenario smoke] [--scale 1]
+// Usage: node dist/bench/coordination.js [--nodes 3] [--rounds 2] [--duration 20] [--scenario smoke] [--scale 1] [--json out.json]
 //
 // Each round runs the scenario (scenarios/<name>.ts through `loadgen run`) on
 // topology 1x1 and on 1x<nodes> (etcd, Redis, HAProxy, one gateway, chat
@@ -11,11 +11,13 @@
 // acknowledged sends. Printed: CPU µs per acknowledged message per topology
 // (all processes, and chat nodes alone), and the ratio 1-node / N-node (1.0: no
 // overhead; the issue's goal is >= 0.9). The generator shares the 2 cores:
-// the figures are a ratio on one box, not capacity.
+// the figures are a ratio on one box, not capacity. --json writes them for the
+// capacity model (kind 'coordination', bench/bench-json.ts).
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { takeJsonFlag, writeBenchJson } from './bench-json';
 
 interface Args {
   nodes: number;
@@ -79,7 +81,8 @@ function runOnce(args: Args, topology: string): RunFigures {
 }
 
 function main(): void {
-  const args = parse(process.argv.slice(2));
+  const { json, rest } = takeJsonFlag(process.argv.slice(2));
+  const args = parse(rest);
   const many = `1x${args.nodes}`;
   const totals: Record<string, RunFigures> = { '1x1': { ok: 0, cpuAll: 0, cpuChat: 0 }, [many]: { ok: 0, cpuAll: 0, cpuChat: 0 } };
   for (let r = 0; r < args.rounds; r++) {
@@ -102,6 +105,17 @@ function main(): void {
   console.log(`  ${many}:    ${per(n, n.cpuAll).toFixed(0)} µs server CPU per message (chat nodes ${per(n, n.cpuChat).toFixed(0)} µs)`);
   console.log(`  ratio 1-node / ${args.nodes}-node: all processes ${(per(one, one.cpuAll) / per(n, n.cpuAll)).toFixed(2)}, ` +
     `chat tier ${(per(one, one.cpuChat) / per(n, n.cpuChat)).toFixed(2)} (goal >= 0.9)`);
+  if (json) {
+    const side = (topology: string, chatNodes: number, t: RunFigures) => ({
+      topology, chat_nodes: chatNodes, acked: t.ok, cpu_all_s: t.cpuAll, cpu_chat_s: t.cpuChat,
+      cpu_all_us_per_msg: per(t, t.cpuAll), cpu_chat_us_per_msg: per(t, t.cpuChat),
+    });
+    writeBenchJson(json, 'coordination', {
+      scenario: args.scenario, scale: args.scale, duration_s: args.duration, rounds: args.rounds,
+      one_node: side('1x1', 1, one), n_nodes: side(many, args.nodes, n),
+      ratio_all: per(one, one.cpuAll) / per(n, n.cpuAll), ratio_chat: per(one, one.cpuChat) / per(n, n.cpuChat),
+    });
+  }
 }
 
 main();

@@ -1,7 +1,7 @@
 // Failover: how long a dead chat node's partitions go unserved, over several
 // kills, with a probe load running.
 //
-// Usage: node dist/bench/failover.js [--kills 5] [--chats 3] [--lease 2] [--probes 24]
+// Usage: node dist/bench/failover.js [--kills 5] [--chats 3] [--lease 2] [--probes 24] [--json out.json]
 //
 // One topology (1 gateway, --chats chat nodes on a shared SQLite file, etcd,
 // Redis, HAProxy: deploy/topology.ts). --probes pairs of users send to each
@@ -16,10 +16,12 @@
 //   - sends answered with an error or a close (each then resent), and sends
 //     never acknowledged at the end (must be 0);
 // then restart the node and wait until it serves its share again.
-// Bounded: every wait has a timeout; --kills <= 20.
+// Bounded: every wait has a timeout; --kills <= 20. --json writes the figures for
+// the capacity model (kind 'failover', bench/bench-json.ts).
 import { performance } from 'node:perf_hooks';
 import { loadavg } from 'node:os';
 import { startTopology, type Topology } from '../deploy/topology';
+import { takeJsonFlag, writeBenchJson } from './bench-json';
 import { percentileOfSorted } from '../lib/stats';
 import { waitFor, withTimeout } from '../lib/async';
 import { ChatClient } from '../loadgen/client/chat-client';
@@ -95,7 +97,8 @@ class Probe {
 
 
 async function main(): Promise<void> {
-  const args = parse(process.argv.slice(2));
+  const { json, rest } = takeJsonFlag(process.argv.slice(2));
+  const args = parse(rest);
   const topo = await startTopology({ gateways: 1, chats: args.chats, env: { WA_CLUSTER_LEASE_SECONDS: String(args.lease) } });
   const names = Array.from({ length: args.chats }, (_, i) => `chat-${i}`);
   const base = PROVISIONED_USER_ID_MIN + Math.floor(Math.random() * 1e6) * 1000;
@@ -140,7 +143,15 @@ async function main(): Promise<void> {
   console.log(`\nfailover over ${args.kills} kills (${args.chats} chat nodes, lease ${args.lease} s, ${args.probes} probes; load avg ${loadavg()[0]!.toFixed(1)}):`);
   console.log(`  partitions served again: p50 ${percentileOfSorted(s, 50).toFixed(0)} ms, max ${s[s.length - 1]!.toFixed(0)} ms`);
   console.log(`  probe gap (kill -> first ack on a moved chat): p50 ${percentileOfSorted(g, 50).toFixed(0)} ms, max ${g[g.length - 1]!.toFixed(0)} ms`);
-  console.log(`  acknowledged sends: ${probes.reduce((n, p) => n + p.acked, 0)}; sends left unacknowledged: 0 (every probe resends until acknowledged)`);
+  const acked = probes.reduce((n, p) => n + p.acked, 0);
+  console.log(`  acknowledged sends: ${acked}; sends left unacknowledged: 0 (every probe resends until acknowledged)`);
+  if (json) {
+    writeBenchJson(json, 'failover', {
+      kills: args.kills, chat_nodes: args.chats, lease_s: args.lease, probes: args.probes,
+      served_again_ms: served, served_again_ms_p50: percentileOfSorted(s, 50), served_again_ms_max: s[s.length - 1]!,
+      probe_gap_ms_p50: percentileOfSorted(g, 50), probe_gap_ms_max: g[g.length - 1]!, acked,
+    });
+  }
 }
 
 main().catch((err) => {

@@ -2,7 +2,7 @@
 // population can (re)open and authenticate through HAProxy, next to the same
 // population opening straight to the gateways, in one run on one system.
 //
-// Usage: node dist/bench/reaccept.js [--connections 2000] [--rounds 4] [--in-flight 64]
+// Usage: node dist/bench/reaccept.js [--connections 2000] [--rounds 4] [--in-flight 64] [--json out.json]
 //
 // One system (chat service + 2 gateways, deploy/local-system.ts) and HAProxy in
 // front of both gateways (deploy/services/haproxy.ts). Each round opens
@@ -16,6 +16,7 @@
 // p50/p99, and the ratio HAProxy / direct. The client, the servers and HAProxy
 // share this machine's cores: the figures are a ratio on one box, not capacity.
 // Bounded: --connections <= 10,000 per way, every upgrade times out after 10 s.
+// --json writes the figures for the capacity model (kind 'reaccept', bench/bench-json.ts).
 import { availableParallelism, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { startSystem, type RunningSystem } from '../deploy/local-system';
@@ -24,6 +25,7 @@ import { percentileOfSorted } from '../lib/stats';
 import { connectTransport, type Transport } from '../loadgen/client/transport';
 import { PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { mintToken } from '../server/common/token';
+import { takeJsonFlag, writeBenchJson } from './bench-json';
 
 interface BenchArgs {
   connections: number;
@@ -44,7 +46,7 @@ function parseArgs(argv: string[]): BenchArgs {
     const entry = (Object.entries(limits) as [keyof BenchArgs, [string, number, number]][]).find(([, [flag]]) => flag === argv[i]);
     const value = Number(argv[i + 1]);
     if (entry === undefined || !Number.isInteger(value)) {
-      throw new Error(`usage: reaccept [--connections N] [--rounds N] [--in-flight N]; bad argument ${argv[i]} ${argv[i + 1] ?? ''}`);
+      throw new Error(`usage: reaccept [--connections N] [--rounds N] [--in-flight N] [--json FILE]; bad argument ${argv[i]} ${argv[i + 1] ?? ''}`);
     }
     const [key, [flag, min, max]] = entry;
     if (value < min || value > max) throw new Error(`${flag} must be within [${min}, ${max}]`);
@@ -112,7 +114,8 @@ function report(w: Way): string {
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  const { json, rest } = takeJsonFlag(process.argv.slice(2));
+  const args = parseArgs(rest);
   const perRound = Math.ceil(args.connections / args.rounds);
   let sys: RunningSystem | null = null;
   let hp: HaproxyServer | null = null;
@@ -137,6 +140,17 @@ async function main(): Promise<void> {
     for (const w of ways) console.log(report(w));
     const [direct, viaHaproxy] = ways.map((w) => w.opened / (w.ms / 1000));
     console.log(`ratio haproxy/direct ${(viaHaproxy! / direct!).toFixed(2)} (machine load average ${loadavg()[0]!.toFixed(1)} on ${availableParallelism()} cores)`);
+    if (json) {
+      const figures = (w: Way) => {
+        const sorted = [...w.latenciesMs].sort((a, b) => a - b);
+        return { conns_per_s: w.opened / (w.ms / 1000), opened: w.opened, failed: w.failed,
+          connect_ms_p50: percentileOfSorted(sorted, 50), connect_ms_p99: percentileOfSorted(sorted, 99) };
+      };
+      writeBenchJson(json, 'reaccept', {
+        connections: args.connections, rounds: args.rounds, in_flight: args.inFlight, gateways: ports.length,
+        direct: figures(ways[0]!), haproxy: figures(ways[1]!), ratio_haproxy_direct: viaHaproxy! / direct!,
+      });
+    }
   } finally {
     await hp?.stop();
     await sys?.stop();

@@ -21,6 +21,8 @@ const SEQ_BITS = 2;
 const SEQ_MAX = (1 << SEQ_BITS) - 1;
 /** Ids one partition may mint per millisecond before it borrows the next one. */
 const SEQ_IDS = 1 << SEQ_BITS;
+/** The same, for the capacity model's check of the peak against the id layout. */
+export const IDS_PER_MS_PER_PARTITION = SEQ_IDS;
 const MS_SHIFT = 2 ** (PARTITION_BITS + SEQ_BITS);
 /** The highest lane (partition) number an id can carry. */
 export const ID_LANE_MAX = PARTITIONS - 1;

@@ -22,7 +22,8 @@ Recomputes the seed's capacity estimates beside its own figures, names what they
 leave out (with numbers), projects the fleet (gateways, chat-service nodes,
 ScyllaDB nodes, Redis, network) from measured per-node results, fits the
 Universal Scalability Law to a ramp, and estimates how long a fleet needs to
-re-accept the users of a lost gateway or zone.
+re-accept the users of a lost gateway or zone and to serve a lost chat node's
+partitions again.
 
 options:
   --model <file>         fleet model: a compiled module exporting it (default export or
@@ -33,7 +34,11 @@ options:
   --results <path>       a results/<run>/ directory or one results file; repeatable, merged
                          in order (a later source wins for the figures it has). Known files:
                          summary.json (make run / pair load; a breakpoint run), the
-                         --json output of bench/full-vs-bare, capacity-probe.json.
+                         --json output of bench/full-vs-bare, capacity-probe.json, and the
+                         --json output of bench/coordination (chat_coordination_ratio),
+                         bench/failover (chat_failover_s_p50/_max) and bench/reaccept
+                         (reaccept_via_lb_ratio); in a run directory as coordination.json,
+                         failover.json, reaccept.json.
                          Default: the newest results/<run>/ that has a summary.json.
   --no-results           project with no measurements (every per-node figure "not measured")
   --usl-points <file>    throughput-vs-concurrency points for the USL fit:

@@ -23,7 +23,7 @@ export const MEASURED_FIELDS = {
   },
   chat_cpu_us_per_msg: {
     unit: 'us/msg',
-    what: 'chat-service CPU per delivered message over the run (for the CPU-bound extrapolation)',
+    what: 'chat-service CPU per delivered message over a run with one chat node (for the CPU-bound extrapolation, divided by chat_coordination_ratio)',
   },
   connections_per_gib: {
     unit: 'conns/GiB',
@@ -37,6 +37,22 @@ export const MEASURED_FIELDS = {
     unit: 'ops/s',
     what: 'operations/s one Redis node served',
   },
+  chat_coordination_ratio: {
+    unit: 'x',
+    what: 'chat-tier CPU per acknowledged message on 1 chat node / on N chat nodes, same load (bench/coordination.ts --json); 1 = no coordination cost',
+  },
+  chat_failover_s_p50: {
+    unit: 's',
+    what: 'kill -9 of a chat node -> every partition served again, median over the kills (bench/failover.ts --json); quoted, not used',
+  },
+  chat_failover_s_max: {
+    unit: 's',
+    what: 'the same, the slowest kill: what the failure what-if uses (bench/failover.ts --json)',
+  },
+  reaccept_via_lb_ratio: {
+    unit: 'x',
+    what: 'WebSocket re-accepts/s through the load balancer (HAProxy) / straight to the gateways (bench/reaccept.ts --json)',
+  },
 } as const;
 
 export type MeasuredField = keyof typeof MEASURED_FIELDS;
@@ -46,7 +62,7 @@ export const MEASURED_FIELD_NAMES = Object.keys(MEASURED_FIELDS) as MeasuredFiel
  * How far to trust a figure:
  *   sustained  - held the latency target at this rate; the node may carry more (a lower bound)
  *   breakpoint - the highest rate that held, with a higher rate in the same run that broke (capacity is bracketed)
- *   measured   - measured directly (memory, accept rate), no latency target involved
+ *   measured   - measured directly (memory, accept rate, a ratio or a time of a bench), no latency target involved
  *   assumed    - given by the user with --assume, not measured
  */
 export type FigureBasis = 'sustained' | 'breakpoint' | 'measured' | 'assumed';

@@ -10,6 +10,7 @@
 // side (a node's cores fully busy at the measured CPU per message).
 import type { FleetModel } from './fleet-model';
 import { toBits, type Load } from './load';
+import { CHAT_NODES_MAX, CHAT_OWNERSHIP_NOTE, chatCpuPerMsg, idRateNote, overPartitionLimit, partitionSpread, spreadNote } from './chat-tier';
 import type { FigureBasis, MeasuredField, MeasuredFigure, Measurements } from './measured';
 import { BITS_PER_BYTE, BYTES_PER_GIB } from './units';
 
@@ -51,6 +52,8 @@ export interface TierProjection {
   complete: boolean;
   /** The same tier sized with the CPU-bound extrapolation in place of the measured throughput. */
   nodes_cpu_basis: number | null;
+  /** The most nodes of this tier the code can run (chat: one per partition); null when the code sets no limit. */
+  nodes_max: number | null;
   notes: string[];
 }
 
@@ -92,13 +95,46 @@ function modelConstraint(name: string, demand: number, demandUnit: string, capac
 
 function cpuConstraint(name: string, demand: number, figure: MeasuredFigure | undefined, cpus: number | null, utilisation: number): Constraint | null {
   if (!figure) return null;
+  return cpuConstraintAt(name, demand, figure.value, figure.source, cpus, utilisation, `${figure.value.toFixed(1)} us per message`);
+}
+
+function cpuConstraintAt(name: string, demand: number, usPerMsg: number, source: string, cpus: number | null, utilisation: number, what: string): Constraint {
   const cores = cpus ?? 1;
-  const capacity = (cores * 1e6) / figure.value;
+  const capacity = (cores * 1e6) / usPerMsg;
   const usable = capacity * utilisation;
   return {
     name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: capacity, usable_per_node: usable,
-    basis: 'cpu-extrapolated', source: figure.source, nodes: Math.ceil(demand / usable), kind: 'cpu',
-    note: `${cpus ?? 'one (machine not recorded)'} core(s) fully busy at ${figure.value.toFixed(1)} us per message`,
+    basis: 'cpu-extrapolated', source, nodes: Math.ceil(demand / usable), kind: 'cpu',
+    note: `${cpus ?? 'one (machine not recorded)'} core(s) fully busy at ${what}`,
+  };
+}
+
+/** The chat tier's CPU-bound row: the single-node CPU per message over the coordination ratio, or "not measured". */
+function chatCpuConstraint(demand: number, f: Measurements['figures'], cpus: number | null, utilisation: number): Constraint | null {
+  const single = f.chat_cpu_us_per_msg;
+  if (!single) return null;
+  const name = 'throughput (CPU-bound, N nodes)';
+  const per = chatCpuPerMsg(single, f.chat_coordination_ratio);
+  if (per.us_per_msg === null) {
+    return {
+      name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: null, usable_per_node: null,
+      basis: 'not measured', source: 'chat_coordination_ratio', nodes: null, kind: 'cpu', note: per.note,
+    };
+  }
+  return cpuConstraintAt(name, demand, per.us_per_msg, `${single.source} / ${f.chat_coordination_ratio!.source}`, cpus, utilisation, per.note);
+}
+
+/** The chat tier with what the code makes true of it: ownership, the partition limit, the spread. */
+function withChatFacts(t: TierProjection, utilisation: number, sendsPerSPeak: number): TierProjection {
+  const limits = [
+    overPartitionLimit('The throughput sizing with headroom', t.nodes) ?? overPartitionLimit('The throughput sizing', t.nodes_required),
+    overPartitionLimit('The CPU-bound sizing', t.nodes_cpu_basis),
+  ].filter((x): x is string => x !== null);
+  const spread = t.nodes !== null ? partitionSpread(t.nodes) : null;
+  return {
+    ...t,
+    nodes_max: CHAT_NODES_MAX,
+    notes: [CHAT_OWNERSHIP_NOTE, ...limits, ...(spread ? [spreadNote(spread, utilisation)] : []), idRateNote(sendsPerSPeak), ...t.notes],
   };
 }
 
@@ -135,9 +171,21 @@ function tier(
     headroom: headroomText,
     complete: main.every((c) => c.nodes !== null),
     nodes_cpu_basis: cpuRequired === null ? null : headroom(cpuRequired),
+    nodes_max: null,
     notes,
   };
 }
+
+/** What the Redis rows rest on: the model's assumptions, next to what the code runs. */
+const REDIS_NOTES = [
+  'In this code Redis is the routes/presence directory being wired (docs/design/013): the multi-node topology starts one Redis ' +
+    '(deploy/services/redis.ts) with no replica and no sharding; no run has measured its load. This tier is the model\'s, not the code\'s.',
+  'Memory is a model assumption: one route entry per connection (redis_bytes_per_route_entry).',
+  'Ops is a model assumption: redis_ops_per_delivery lookups per device delivery + one write per presence change + one route refresh per ' +
+    'connection per heartbeat. The directory design (docs/design/013) looks routes up in each chat node\'s in-memory replica instead ' +
+    '(--set redis_ops_per_delivery=0).',
+  'Ops/s is per node: Redis executes commands on one thread.',
+];
 
 export function projectFleet(m: FleetModel, load: Load, measured: Measurements): FleetProjection {
   const f = measured.figures;
@@ -157,10 +205,13 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
     'Heartbeats are not in the throughput sizing: uWS answers pings natively and no run has measured their cost.',
   ]);
 
-  const chat = tier('chat', 'Chat-service nodes (order, persist, fan out)', [
+  const chat = withChatFacts(tier('chat', 'Chat-service nodes (order, persist, fan out)', [
     figureConstraint('throughput', load.chat_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.chat_msgs_per_s_at_p99, 'chat_msgs_per_s_at_p99', (x) => x.value, util),
-    ...[cpuConstraint('throughput (CPU-bound)', load.chat_msg_equivalents_per_s_peak, f.chat_cpu_us_per_msg, cpus, util)].filter((c): c is Constraint => c !== null),
-  ], stateless, statelessText, ['A chat is owned by one node (rendezvous hashing); a lost node\'s chats move to the others, hence the same headroom as gateways.']);
+    ...[chatCpuConstraint(load.chat_msg_equivalents_per_s_peak, f, cpus, util)].filter((c): c is Constraint => c !== null),
+  ], stateless, statelessText, [
+    'The throughput row is the rate one chat node held with no other chat node running: the coordination cost of N nodes is not in it ' +
+      '(it is in the CPU-bound row, when measured).',
+  ]), util, load.sends_per_s_peak);
 
   const standingBytes = load.message_store_physical_bytes_standing + load.user_data_physical_bytes;
   const storeFigure = f.store_writes_per_s;
@@ -178,15 +229,13 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
   scyllaConstraints.push(modelConstraint('disk', standingBytes, 'B', m.store_node_disk_bytes, m.store_node_disk_bytes * m.store_disk_fill_max_share, 'model: store_node_disk_bytes'));
   if (m.replication_factor < m.zones) scyllaNotes.push(`replication_factor ${m.replication_factor} < zones ${m.zones}: a zone loss makes some data unavailable.`);
   const scylla = tier('scylla', 'ScyllaDB nodes (message store)', scyllaConstraints,
-    (r) => replicatedHeadroom(r, m.zones), `${m.zones} racks x ceil(N / ${m.zones}) (a replica per zone absorbs a node or zone loss)`, scyllaNotes);
+    (r) => replicatedHeadroom(r, m.zones), `${m.zones} racks x ceil(N / ${m.zones}) (policy: a replica per zone absorbs a node or zone loss)`, scyllaNotes);
 
   const replicas = m.redis_replicas_per_primary;
   const redis = tier('redis', 'Redis (routes, presence)', [
     figureConstraint('ops', load.redis_ops_per_s_peak, 'ops/s', f.redis_ops_per_s, 'redis_ops_per_s', (x) => x.value, util),
     modelConstraint('memory', load.redis_route_bytes, 'B', m.redis_node_memory_gib * BYTES_PER_GIB, m.redis_node_memory_gib * BYTES_PER_GIB, 'model: redis_node_memory_gib'),
-  ], (r) => r * (1 + replicas), `primaries x (1 + ${replicas} replica${replicas === 1 ? '' : 's'}) in other zones`, [
-    'A single-threaded Redis node: ops/s is per node (per core); memory holds one route per connection.',
-  ]);
+  ], (r) => r * (1 + replicas), `policy: primaries x (1 + ${replicas} replica${replicas === 1 ? '' : 's'}) in other zones`, REDIS_NOTES);
 
   const gatewayCount = gateway.nodes;
   const network: NetworkProjection = {

@@ -5,17 +5,19 @@
 //   full-vs-bare --json output              -> ./full-vs-bare.ts
 //   summary.json of the load generator      -> ./loadgen-summary.ts (a breakpoint run: ./breakpoint.ts)
 //   capacity-probe.json                     -> ./probe.ts
+//   bench/{coordination,failover,reaccept} --json (kind + figures) -> ./bench-runs.ts
 // plus --usl-points files (./usl-points.ts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { mergeMeasurements, type Measurements } from '../measured';
+import { fromBenchRun, looksLikeBenchRun } from './bench-runs';
 import { fromFullVsBare, looksLikeFullVsBare } from './full-vs-bare';
 import { fromLoadgenSummary, looksLikeLoadgenSummary } from './loadgen-summary';
 import { fromPairLoadSummary, looksLikePairLoadSummary } from './pair-load-summary';
 import { fromProbe, looksLikeProbe } from './probe';
 
 /** Files of a run directory the adapters know, in the order they are merged. */
-export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json'] as const;
+export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json'] as const;
 
 export function readResultFile(file: string, p99MsMax: number): Measurements {
   let json: Record<string, unknown>;
@@ -24,13 +26,15 @@ export function readResultFile(file: string, p99MsMax: number): Measurements {
   } catch (err) {
     throw new Error(`${file}: not readable JSON (${err instanceof Error ? err.message : String(err)})`);
   }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file}: not a JSON object`);
   if (looksLikeProbe(json)) return fromProbe(json, file);
+  if (looksLikeBenchRun(json)) return fromBenchRun(json, file);
   if (looksLikeLoadgenSummary(json)) return fromLoadgenSummary(json, file);
   if (looksLikeFullVsBare(json)) return fromFullVsBare(json, file, p99MsMax);
   if (looksLikePairLoadSummary(json)) return fromPairLoadSummary(json, file, p99MsMax);
   throw new Error(
     `${file}: not a results file the capacity model knows (run-pairs/ramp summary.json, full-vs-bare --json, ` +
-      'load generator summary.json, capacity-probe.json)',
+      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept --json)',
   );
 }
 

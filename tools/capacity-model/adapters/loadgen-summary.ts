@@ -24,6 +24,21 @@ function counter(json: Record<string, unknown>, name: string): number | null {
   return m?.type === 'counter' && typeof m.values?.count === 'number' ? m.values.count : null;
 }
 
+/**
+ * A run on several gateways or chat nodes (a --topology run) measured the tier, not one node: its
+ * rate and CPU per message are not per-node figures (the chat tier's coordination cost comes from
+ * bench/coordination.ts instead), so they are left out, with a note.
+ */
+function dropTierFigures(system: Record<string, ProcessUsageLike>, source: string, out: Measurements): void {
+  const drop = { gateway: ['gateway_msgs_per_s_at_p99', 'gateway_cpu_us_per_msg'], chat: ['chat_msgs_per_s_at_p99', 'chat_cpu_us_per_msg'] } as const;
+  for (const prefix of ['gateway', 'chat'] as const) {
+    const n = Object.keys(system).filter((name) => name.startsWith(prefix)).length;
+    if (n <= 1) continue;
+    for (const field of drop[prefix]) delete out.figures[field];
+    out.notes.push(`${source}: ${n} ${prefix} processes: the run measured the tier, not one node; no per-node ${prefix} throughput or CPU per message from it`);
+  }
+}
+
 export function fromLoadgenSummary(json: Record<string, unknown>, source: string): Measurements {
   const out = emptyMeasurements();
   out.sources.push(source);
@@ -36,15 +51,16 @@ export function fromLoadgenSummary(json: Record<string, unknown>, source: string
   else out.notes.push(`${source}: scenario "${scenario.name ?? '?'}" has no breakpoint report: no throughput capacity from it`);
 
   const system = json.system as Record<string, ProcessUsageLike> | null | undefined;
+  if (system) dropTierFigures(system, source, out);
   const delivered = counter(json, 'messages_delivered');
   if (system && delivered && delivered > 0) {
     for (const [prefix, field] of [['gateway', 'gateway_cpu_us_per_msg'], ['chat', 'chat_cpu_us_per_msg']] as const) {
       const procs = Object.entries(system).filter(([name]) => name.startsWith(prefix));
       const cpuS = procs.reduce((a, [, p]) => a + (p.cpu_s ?? 0), 0);
-      if (procs.length === 0 || !(cpuS > 0)) continue;
+      if (procs.length !== 1 || !(cpuS > 0)) continue;
       out.figures[field] = {
-        value: (cpuS * 1e6) / delivered / procs.length, basis: 'measured', source,
-        note: `${procs.length} ${prefix} process(es), ${cpuS.toFixed(2)} CPU s over ${delivered} delivered messages, per process`,
+        value: (cpuS * 1e6) / delivered, basis: 'measured', source,
+        note: `one ${prefix} process, ${cpuS.toFixed(2)} CPU s over ${delivered} delivered messages`,
       };
     }
     const setup = json.setup as { connected?: number } | undefined;

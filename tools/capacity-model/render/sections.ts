@@ -89,9 +89,19 @@ function measuredSection(r: CapacityReport): Section {
   };
 }
 
+/** A count, or the count and the code's limit when the code cannot run that many. */
+function countText(n: number, max: number | null): string {
+  return max !== null && n > max ? `${n}: over the code's ${max}` : String(n);
+}
+
 function nodesText(t: TierProjection): string {
   if (t.nodes === null) return 'not measured';
-  return t.complete ? String(t.nodes) : `>= ${t.nodes}`;
+  return `${t.complete ? '' : '>= '}${countText(t.nodes, t.nodes_max)}`;
+}
+
+function cpuBoundText(t: TierProjection): string {
+  if (t.nodes_cpu_basis !== null) return countText(t.nodes_cpu_basis, t.nodes_max);
+  return t.constraints.some((c) => c.kind === 'cpu') ? 'not measured' : '';
 }
 
 function constraintRow(t: TierProjection, c: Constraint): string[] {
@@ -111,15 +121,16 @@ function fleetSection(r: CapacityReport): Section {
     paragraphs: [
       `For the model's peak (${formatSi(r.load.sends_per_s_peak, 'sends/s')}, ${formatSi(r.load.device_deliveries_per_s_peak, 'device deliveries/s')}, ` +
         `${formatSi(r.load.connections_peak, 'connections')}), each node used up to ${formatPercent(r.model.node_utilisation_max)} of its measured capacity. ` +
-        '"CPU-bound" sizes the same tier as if a node\'s cores were fully busy at the measured CPU per message (an extrapolation, not a measurement).',
+        '"CPU-bound" sizes the same tier as if a node\'s cores were fully busy at the measured CPU per message (an extrapolation, not a measurement; ' +
+        'the chat tier\'s is the single-node figure divided by the measured coordination ratio).',
       ...f.notes,
     ],
     tables: [
       {
         headers: ['tier', 'nodes', 'needed (no headroom)', 'set by', 'headroom', 'CPU-bound'],
         rows: f.tiers.map((t) => [
-          t.title, nodesText(t), t.nodes_required === null ? 'not measured' : String(t.nodes_required), t.binding ?? '', t.headroom,
-          t.nodes_cpu_basis === null ? '' : String(t.nodes_cpu_basis),
+          t.title, nodesText(t), t.nodes_required === null ? 'not measured' : countText(t.nodes_required, t.nodes_max), t.binding ?? '', t.headroom,
+          cpuBoundText(t),
         ]),
         align: ['left', 'right', 'right', 'left', 'left', 'right'],
         terminal_hides: [4],
@@ -185,10 +196,11 @@ function uslSection(r: CapacityReport): Section {
 function failureSection(r: CapacityReport): Section {
   const w = r.failure;
   return {
-    title: 'Failure what-if: re-accepting lost users',
+    title: 'Failure what-if: re-accepting lost users, serving lost partitions',
     paragraphs: [
       `Gateways: ${w.gateways === null ? 'not projected' : `${w.gateways_complete ? '' : '>= '}${w.gateways}`}; ` +
-        `reconnect accept rate per gateway: ${w.reconnect_accept_per_s === null ? 'not measured' : `${formatSi(w.reconnect_accept_per_s, 'conns/s')} (${w.reconnect_source})`}; ` +
+        `reconnect accept rate per gateway: ${w.reconnect_accept_per_s === null ? 'not measured' : `${formatSi(w.reconnect_accept_per_s, 'conns/s')} ` +
+          `${w.reconnect_path === 'load balancer' ? 'through the load balancer' : 'straight to a gateway'} (${w.reconnect_source})`}; ` +
         `client jitter window ${formatSeconds(r.model.reconnect_jitter_window_s)}; ` +
         `error budget at ${formatPercent(r.model.availability_target, 3)}: ${formatSeconds(w.error_budget_s_per_year)}/year.`,
     ],
@@ -202,9 +214,27 @@ function failureSection(r: CapacityReport): Section {
         c.error_budget_share === null ? '' : formatPercent(c.error_budget_share),
       ]),
       align: ['left', 'right', 'right', 'right', 'right', 'right', 'right'],
-    }],
+    }, ...chatFailureTables(r)],
     bullets: w.notes,
   };
+}
+
+function chatFailureTables(r: CapacityReport): Table[] {
+  const cases = r.failure.chat_cases;
+  if (cases.length === 0) return [];
+  const budget = (x: number | null, c: (typeof cases)[number]) =>
+    (x !== null ? formatPercent(x) : c.unserved_s === null ? 'not measured' : 'not projected');
+  return [{
+    headers: ['what fails (chat tier)', 'chat nodes lost', 'chats unserved', 'for (failover max)', 'budget used', 'with the gateways\' re-accept'],
+    rows: cases.map((c) => [
+      c.title, c.chat_nodes_lost === null ? `1/${r.model.zones} of them` : c.chats_unserved_share === null ? String(c.chat_nodes_lost) : `${c.chat_nodes_lost} of ${c.chat_nodes}`,
+      c.chats_unserved_share === null ? 'not projected (over the code\'s limit)' : formatPercent(c.chats_unserved_share),
+      c.unserved_s === null ? 'not measured' : formatSeconds(c.unserved_s), budget(c.error_budget_share, c),
+      c.id !== 'zone' ? '' : c.error_budget_share === null ? budget(null, c)
+        : c.error_budget_share_with_gateways === null ? 'not measured (gateways)' : formatPercent(c.error_budget_share_with_gateways),
+    ]),
+    align: ['left', 'right', 'right', 'right', 'right', 'right'],
+  }];
 }
 
 function parametersSection(r: CapacityReport): Section {

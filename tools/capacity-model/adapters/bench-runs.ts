@@ -1,0 +1,57 @@
+// Adapter (e): the `--json` files of the multi-node benches (format and
+// validation: ../bench-run.ts). Each gives the figures the fleet projection
+// cannot get from a single-node run:
+//   coordination -> chat_coordination_ratio (chat tier, 1 node / N nodes)
+//   failover     -> chat_failover_s_p50, chat_failover_s_max
+//   reaccept     -> reaccept_via_lb_ratio
+// The bench's machine is quoted in the note, not taken as the node's machine:
+// these are ratios and times on one shared box, not a node's capacity.
+import { asBenchRun, type BenchMachine, type BenchRun } from '../bench-run';
+import { emptyMeasurements, type Measurements } from '../measured';
+
+function onBox(m: BenchMachine, generatedAt: string): string {
+  return `${m.cpus} cores, load average ${m.load_avg ? m.load_avg[0].toFixed(1) : '?'}, ${generatedAt}`;
+}
+
+function coordination(run: Extract<BenchRun, { kind: 'coordination' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  out.figures.chat_coordination_ratio = {
+    value: f.ratio_chat, basis: 'measured', source,
+    note: `chat-node CPU per acknowledged message ${f.one_node.cpu_chat_us_per_msg.toFixed(0)} us on ${f.one_node.topology}, ` +
+      `${f.n_nodes.cpu_chat_us_per_msg.toFixed(0)} us on ${f.n_nodes.topology} (${f.scenario} x${f.scale}, ${f.duration_s} s x ${f.rounds} rounds; ` +
+      `every server process: ratio ${f.ratio_all.toFixed(2)}); generator and servers shared ${onBox(run.machine, run.generated_at)}`,
+  };
+}
+
+function failover(run: Extract<BenchRun, { kind: 'failover' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  const over = `${f.kills} kill(s) of one of ${f.chat_nodes} chat nodes, lease ${f.lease_s} s, ${f.probes} probes; ${onBox(run.machine, run.generated_at)}`;
+  out.figures.chat_failover_s_p50 = { value: f.served_again_ms_p50 / 1000, basis: 'measured', source, note: `median over ${over}` };
+  out.figures.chat_failover_s_max = {
+    value: f.served_again_ms_max / 1000, basis: 'measured', source,
+    note: `slowest of ${over}; probe gap (kill -> first ack on a moved chat) max ${(f.probe_gap_ms_max / 1000).toFixed(2)} s`,
+  };
+  if (f.kills < 5) out.notes.push(`${source}: failover over ${f.kills} kill(s); issue 13 asks for >= 5 before quoting p50 and max`);
+}
+
+function reaccept(run: Extract<BenchRun, { kind: 'reaccept' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  out.figures.reaccept_via_lb_ratio = {
+    value: f.ratio_haproxy_direct, basis: 'measured', source,
+    note: `HAProxy ${Math.round(f.haproxy.conns_per_s)} conn/s vs straight ${Math.round(f.direct.conns_per_s)} conn/s to ${f.gateways} gateways ` +
+      `(${f.connections} connections, ${f.in_flight} in flight; failed ${f.haproxy.failed} / ${f.direct.failed}); HAProxy, gateways and clients shared ${onBox(run.machine, run.generated_at)}`,
+  };
+}
+
+export { looksLikeBenchRun } from '../bench-run';
+
+/** Figures of one bench run; a file that is not a valid run is an error naming it. */
+export function fromBenchRun(json: unknown, source: string): Measurements {
+  const run = asBenchRun(json, source);
+  const out = emptyMeasurements();
+  out.sources.push(source);
+  if (run.kind === 'coordination') coordination(run, source, out);
+  else if (run.kind === 'failover') failover(run, source, out);
+  else reaccept(run, source, out);
+  return out;
+}

@@ -1,0 +1,162 @@
+// The `--json <file>` format of the multi-node benches (bench/coordination.ts,
+// bench/failover.ts, bench/reaccept.ts): one small versioned object per run,
+// written by bench/bench-json.ts and read by ./adapters/bench-runs.ts. The
+// shape lives here, below both, so the writer and the reader cannot drift.
+//
+// Every figure is what the bench printed; nothing is derived here.
+
+export const BENCH_RUN_VERSION = 1;
+
+export type BenchRunKind = 'coordination' | 'failover' | 'reaccept';
+export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept'];
+
+export interface BenchMachine {
+  hostname: string;
+  cpus: number;
+  node: string;
+  /** os.loadavg() when the bench finished: 1, 5 and 15 minutes. */
+  load_avg: [number, number, number];
+}
+
+/** One topology's totals in bench/coordination.ts. */
+export interface CoordinationSide {
+  topology: string;
+  chat_nodes: number;
+  acked: number;
+  cpu_all_s: number;
+  cpu_chat_s: number;
+  cpu_all_us_per_msg: number;
+  cpu_chat_us_per_msg: number;
+}
+
+export interface CoordinationFigures {
+  scenario: string;
+  scale: number;
+  duration_s: number;
+  rounds: number;
+  one_node: CoordinationSide;
+  n_nodes: CoordinationSide;
+  /** CPU per message on 1 node / on N nodes, every server process. */
+  ratio_all: number;
+  /** The same, chat nodes only. */
+  ratio_chat: number;
+}
+
+export interface FailoverFigures {
+  kills: number;
+  chat_nodes: number;
+  lease_s: number;
+  probes: number;
+  /** Kill -> the gateway routes every partition again, one per kill. */
+  served_again_ms: number[];
+  served_again_ms_p50: number;
+  served_again_ms_max: number;
+  probe_gap_ms_p50: number;
+  probe_gap_ms_max: number;
+  acked: number;
+}
+
+export interface ReacceptWay {
+  conns_per_s: number;
+  opened: number;
+  failed: number;
+  connect_ms_p50: number;
+  connect_ms_p99: number;
+}
+
+export interface ReacceptFigures {
+  connections: number;
+  rounds: number;
+  in_flight: number;
+  gateways: number;
+  direct: ReacceptWay;
+  haproxy: ReacceptWay;
+  /** Re-accepts/s through HAProxy / straight to the gateways. */
+  ratio_haproxy_direct: number;
+}
+
+interface BenchRunBase {
+  version: typeof BENCH_RUN_VERSION;
+  command: string;
+  machine: BenchMachine;
+  generated_at: string;
+}
+
+export type BenchRun =
+  | (BenchRunBase & { kind: 'coordination'; figures: CoordinationFigures })
+  | (BenchRunBase & { kind: 'failover'; figures: FailoverFigures })
+  | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures });
+
+/** A bench's kind: the file is then read as a bench run, and anything wrong in it is an error. */
+export function looksLikeBenchRun(json: Record<string, unknown>): boolean {
+  return (BENCH_RUN_KINDS as readonly unknown[]).includes(json.kind);
+}
+
+type Check = (path: string, value: unknown) => void;
+
+const positive: Check = (path, v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new Error(`${path} must be a positive number (got ${JSON.stringify(v)})`);
+};
+const nonNegative: Check = (path, v) => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw new Error(`${path} must be a number >= 0 (got ${JSON.stringify(v)})`);
+};
+const text: Check = (path, v) => {
+  if (typeof v !== 'string' || v.length === 0) throw new Error(`${path} must be a non-empty string`);
+};
+
+function object(path: string, v: unknown): Record<string, unknown> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${path} must be an object`);
+  return v as Record<string, unknown>;
+}
+
+function fields(path: string, v: unknown, spec: Record<string, Check>): Record<string, unknown> {
+  const o = object(path, v);
+  for (const [k, check] of Object.entries(spec)) check(`${path}.${k}`, o[k]);
+  return o;
+}
+
+const SIDE: Record<string, Check> = {
+  topology: text, chat_nodes: positive, acked: positive, cpu_all_s: positive, cpu_chat_s: positive,
+  cpu_all_us_per_msg: positive, cpu_chat_us_per_msg: positive,
+};
+const WAY: Record<string, Check> = { conns_per_s: positive, opened: positive, failed: nonNegative, connect_ms_p50: nonNegative, connect_ms_p99: nonNegative };
+
+const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
+  coordination: {
+    scenario: text, scale: positive, duration_s: positive, rounds: positive,
+    one_node: (p, v) => fields(p, v, SIDE), n_nodes: (p, v) => fields(p, v, SIDE),
+    ratio_all: positive, ratio_chat: positive,
+  },
+  failover: {
+    kills: positive, chat_nodes: positive, lease_s: positive, probes: positive,
+    served_again_ms: (p, v) => {
+      if (!Array.isArray(v) || v.length === 0) throw new Error(`${p} must be a non-empty array`);
+      v.forEach((x, i) => positive(`${p}[${i}]`, x));
+    },
+    served_again_ms_p50: positive, served_again_ms_max: positive, probe_gap_ms_p50: nonNegative, probe_gap_ms_max: nonNegative, acked: nonNegative,
+  },
+  reaccept: {
+    connections: positive, rounds: positive, in_flight: positive, gateways: positive,
+    direct: (p, v) => fields(p, v, WAY), haproxy: (p, v) => fields(p, v, WAY), ratio_haproxy_direct: positive,
+  },
+};
+
+/** The run, or an error naming `file` and the first field that is wrong. */
+export function asBenchRun(json: unknown, file: string): BenchRun {
+  try {
+    const o = object('the file', json);
+    if (!(BENCH_RUN_KINDS as readonly unknown[]).includes(o.kind)) throw new Error(`kind must be one of ${BENCH_RUN_KINDS.join(', ')}`);
+    if (o.version !== BENCH_RUN_VERSION) throw new Error(`version ${JSON.stringify(o.version)}: this model reads version ${BENCH_RUN_VERSION}`);
+    text('command', o.command);
+    text('generated_at', o.generated_at);
+    fields('machine', o.machine, { hostname: text, cpus: positive, node: text });
+    const figures = fields('figures', o.figures, FIGURES[o.kind as BenchRunKind]);
+    if (o.kind === 'failover') {
+      const f = figures as unknown as FailoverFigures;
+      if (f.served_again_ms_p50 > f.served_again_ms_max) throw new Error('figures.served_again_ms_p50 is above served_again_ms_max');
+    }
+    return o as unknown as BenchRun;
+  } catch (err) {
+    throw new Error(`${file}: not a valid bench run (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
