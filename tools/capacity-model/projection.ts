@@ -178,8 +178,10 @@ function tier(
 
 /** What the Redis rows rest on: the model's assumptions, next to what the code runs. */
 const REDIS_NOTES = [
-  'In this code Redis is the routes/presence directory being wired (docs/design/013): the multi-node topology starts one Redis ' +
-    '(deploy/services/redis.ts) with no replica and no sharding; no run has measured its load. This tier is the model\'s, not the code\'s.',
+  'In this code Redis is the routes/presence directory (server/directory, docs/design/013): gateways publish every session, each chat ' +
+    'node keeps a full in-memory replica and takes presence from it. The topology starts one Redis (deploy/services/redis.ts) with no ' +
+    'replica and no sharding (the directory\'s scripts need one Redis or Sentinel, not Redis Cluster); no run has measured its load at ' +
+    'scale. This tier is the model\'s, not the code\'s.',
   'Memory is a model assumption: one route entry per connection (redis_bytes_per_route_entry).',
   'Ops is a model assumption: redis_ops_per_delivery lookups per device delivery + one write per presence change + one route refresh per ' +
     'connection per heartbeat. The directory design (docs/design/013) looks routes up in each chat node\'s in-memory replica instead ' +
