@@ -21,6 +21,7 @@ import { newSecret } from '../server/common/token';
 import { etcdHealthy, startEtcd, type EtcdServer } from './services/etcd';
 import { haproxyAlive, startHaproxy, type HaproxyServer } from './services/haproxy';
 import { ManagedProcess } from './services/managed-process';
+import { TcpDrop } from './services/net-fault';
 import { redisPing, startRedis, type RedisServer } from './services/redis';
 
 export type TopologyRole = 'chat' | 'gateway' | 'redis' | 'etcd' | 'haproxy';
@@ -78,6 +79,8 @@ export function gatewayReady(h: GatewayHealth): boolean {
 const READY_TIMEOUT_MS_DEFAULT = 30_000;
 
 export class Topology {
+  /** Network faults in force: chat node -> its etcd drop. */
+  private readonly drops = new Map<number, TcpDrop>();
   readonly chats: ManagedProcess[] = [];
   readonly gateways: ManagedProcess[] = [];
   haproxy!: HaproxyServer;
@@ -132,6 +135,20 @@ export class Topology {
     this.proc(role, i).resume();
   }
 
+  /** Network fault: chat node i cut off from etcd (nftables drop on its own etcd address) until heal('chat', i). */
+  isolate(role: TopologyRole, i = 0): void {
+    if (role !== 'chat') throw new Error(`topology: only a chat node can be cut off from etcd, not ${role}`);
+    this.proc(role, i);
+    if (this.drops.has(i)) return;
+    this.drops.set(i, TcpDrop.start(chatEtcdHost(i), this.etcd.clientPort));
+  }
+
+  heal(role: TopologyRole, i = 0): void {
+    if (role !== 'chat') return;
+    this.drops.get(i)?.heal();
+    this.drops.delete(i);
+  }
+
   /** Stop it (SIGTERM, if it still runs), start it again with the same ports and data, and wait until it is ready. */
   async restart(role: TopologyRole, i = 0): Promise<void> {
     const proc = this.proc(role, i);
@@ -177,6 +194,8 @@ export class Topology {
    * the temp dirs. Safe to call on a topology that failed halfway through starting.
    */
   async stop(): Promise<void> {
+    for (const d of this.drops.values()) d.heal();
+    this.drops.clear();
     await this.haproxy?.stop().catch(() => {});
     await Promise.all(this.gateways.map((g) => g.stop()));
     await Promise.all(this.chats.map((c) => c.stop()));
@@ -202,7 +221,7 @@ export class Topology {
   startChat(i: number): ManagedProcess {
     const proc = new ManagedProcess({
       name: `chat-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
-      env: { ...this.baseEnv(), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
+      env: { ...this.baseEnv(), WA_CLUSTER_ETCD: `http://${chatEtcdHost(i)}:${this.etcd.clientPort}`, WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
     }).start();
     this.chats[i] = proc;
     return proc;
@@ -240,11 +259,17 @@ export class Topology {
   }
 }
 
+/** The loopback address chat node i reaches etcd on (its own: a packet filter can cut that node off alone). */
+export function chatEtcdHost(i: number): string {
+  return `127.0.0.${10 + i}`;
+}
+
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   parseTopology(`${opts.gateways}x${opts.chats}`);
   if ((opts.store ?? 'shared-sqlite') !== 'shared-sqlite') throw new Error(`topology: store ${opts.store} is not supported (shared-sqlite)`);
   const timeoutMs = opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
-  const etcd = await startEtcd({ verbose: opts.verbose });
+  // Each chat node reaches etcd on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
+  const etcd = await startEtcd({ verbose: opts.verbose, extraClientHosts: Array.from({ length: opts.chats }, (_, i) => chatEtcdHost(i)) });
   let redis: RedisServer;
   try {
     redis = await startRedis({ verbose: opts.verbose });

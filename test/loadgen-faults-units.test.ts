@@ -272,6 +272,8 @@ describe('fault targets on a topology of managed processes (real processes: slee
         p.restart();
         restarted.push(`${role}[${i}]`);
       },
+      isolate: (role, i) => restarted.push(`isolate ${role}[${i}]`),
+      heal: (role, i) => restarted.push(`heal ${role}[${i}]`),
     };
     const t = topologyFaultTargets(topo, 'topology 1x2');
     try {

@@ -134,6 +134,29 @@ describe('faults declared in a scenario, on the real single-process system', { t
   });
 });
 
+describe('a network fault on topology 1x2: a chat node cut off from etcd for 3 s (nftables)', { timeout: 180_000 }, () => {
+  test('the cut node stops serving, the other takes its partitions, the gateways route everything again; nothing lost, no send failed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lg-faults-isolate-'));
+    try {
+      const r = await cli(['run', FIXTURE, '--topology', '1x2', '--quiet', '--metrics-port', 'off', '--out', dir],
+        { LG_FAULTS_BAD: JSON.stringify([{ at: '2s', target: 'chat', index: 1, action: 'isolate', for: '3s' }]) });
+      assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}\n${r.stderr.slice(-3000)}`);
+      const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
+      const f = s.reports.faults!;
+      assert.equal(f.errors, 0, JSON.stringify(f.faults.map((x) => x.errors)));
+      const x = f.faults[0]!;
+      assert.equal(x.label, 'isolate chat[1] for 3s');
+      assert.ok(x.down_at_s !== null && x.restored_at_s !== null, 'cut, then healed');
+      assert.equal(s.reports.sends?.failed, 0, 'no send failed: the cut node\'s partitions moved, clients resent');
+      assert.equal(count(s, 'delivery_lost'), 0);
+      assert.equal(count(s, 'delivery_duplicated'), 0);
+      assert.equal(count(s, 'delivery_out_of_order'), 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the same faults on the multi-node topology 2x1 (HAProxy, 2 gateways, a chat node, etcd, Redis)', { timeout: 180_000 }, () => {
   test('both faults run on the topology\'s processes; every probe chat is served again through HAProxy; nothing lost', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'lg-faults-topo-'));

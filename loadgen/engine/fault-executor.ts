@@ -18,7 +18,7 @@ export const FAULT_STEP_TIMEOUT_MS = 30_000;
 const FINISH_TIMEOUT_MS = 2 * FAULT_STEP_TIMEOUT_MS;
 
 export interface FaultStep {
-  what: 'kill' | 'pause' | 'resume' | 'stop' | 'start';
+  what: 'kill' | 'pause' | 'resume' | 'stop' | 'start' | 'isolate' | 'heal';
   /** ms from the start of the measured window. */
   at_ms: number;
   took_ms: number;
@@ -72,6 +72,7 @@ export class FaultExecutor {
     for (const f of faults) {
       const n = targets.count(f.target);
       if (f.index >= n) throw new Error(`fault #${f.id} (${f.label}): ${targets.description} has ${n} ${f.target} process(es)`);
+      if (f.action === 'isolate' && !targets.isolate) throw new Error(`fault #${f.id} (${f.label}): ${targets.description} cannot cut a node off (run it on a topology)`);
     }
   }
 
@@ -165,6 +166,12 @@ export class FaultExecutor {
           this.paused.delete(key);
           r.restored_ms = this.now();
         }
+        break;
+      }
+      case 'isolate': {
+        if (await this.step(r, 'isolate', () => t.isolate!(f.target, f.index))) down();
+        await this.until(f.atMs + f.forMs);
+        if (await this.step(r, 'heal', () => t.heal!(f.target, f.index))) r.restored_ms = this.now();
         break;
       }
       case 'restart': {

@@ -21,6 +21,9 @@ export interface FaultTargets {
   stop(target: FaultTarget, i: number): Promise<void>;
   /** Start a process that was killed or stopped, and wait until it serves (its readiness check). */
   start(target: FaultTarget, i: number): Promise<void>;
+  /** Network fault: cut the process off from etcd / heal it (absent: this system cannot). */
+  isolate?(target: FaultTarget, i: number): Promise<void>;
+  heal?(target: FaultTarget, i: number): Promise<void>;
 }
 
 /** What a run's faults act on, where its service probe connects, and what the system says of its readiness. */

@@ -27,6 +27,9 @@ export interface ProcessTopology {
   processes(role: TopologyRoleName): FaultableProcess[];
   /** Start the process again (stopping it first if it still runs) and wait until it serves. */
   restart(role: TopologyRoleName, i: number): Promise<void>;
+  /** Network fault: cut a chat node off from etcd, and heal it. */
+  isolate(role: TopologyRoleName, i: number): void;
+  heal(role: TopologyRoleName, i: number): void;
 }
 
 export function topologyFaultTargets(topology: ProcessTopology, description: string, cassandra: FaultableProcess[] = [],
@@ -44,6 +47,13 @@ export function topologyFaultTargets(topology: ProcessTopology, description: str
     pause: async (target, i) => proc(target, i).pause(),
     resume: async (target, i) => proc(target, i).resume(),
     stop: async (target, i) => proc(target, i).stop(),
+    isolate: async (target, i) => {
+      if (target === 'cassandra') throw new Error(`${description}: isolate acts on chat nodes`);
+      topology.isolate(target, i);
+    },
+    heal: async (target, i) => {
+      if (target !== 'cassandra') topology.heal(target, i);
+    },
     start: async (target, i) => {
       proc(target, i);
       if (target !== 'cassandra') return topology.restart(target, i);

@@ -8,6 +8,7 @@
 //     { at: '10s', target: 'chat', index: 1, action: 'kill', for: '3s' },     // kill -9, start again 3 s later
 //     { at: '20s', target: 'gateway', index: 0, action: 'pause', for: '1s' },  // SIGSTOP, SIGCONT 1 s later
 //     { at: '30s', target: 'redis', action: 'restart' },                       // SIGTERM, wait, start at once
+//     { at: '40s', target: 'chat', index: 2, action: 'isolate', for: '4s' },   // cut off from etcd, healed 4 s later
 //   ]
 //
 // `topology: 'GxM'` (G gateways, M chat nodes) says which system the scenario
@@ -21,9 +22,10 @@ export const FAULT_TARGETS: readonly FaultTarget[] = ['chat', 'gateway', 'redis'
 /**
  * kill: SIGKILL (kill -9), started again after `for` when given. pause: SIGSTOP, SIGCONT after `for` (required).
  * stop: SIGTERM (graceful), started again after `for` when given. restart: graceful stop, then start at once (no `for`).
+ * isolate: a network fault: a chat node cut off from etcd (packets dropped) for `for` (required), then healed.
  */
-export type FaultAction = 'kill' | 'pause' | 'stop' | 'restart';
-export const FAULT_ACTIONS: readonly FaultAction[] = ['kill', 'pause', 'stop', 'restart'];
+export type FaultAction = 'kill' | 'pause' | 'stop' | 'restart' | 'isolate';
+export const FAULT_ACTIONS: readonly FaultAction[] = ['kill', 'pause', 'stop', 'restart', 'isolate'];
 
 export interface FaultSpec {
   /** When, from the start of the measured window. */
@@ -125,6 +127,8 @@ function resolveOne(f: FaultSpec, id: number, windowMs: number, counts: TargetCo
   const forMs = f.for === undefined ? 0 : parseDurationMs(f.for, `${where}.for`) * stretch;
   if (f.for !== undefined && !(forMs > 0)) throw new Error(`${where}.for must be > 0`);
   if (f.action === 'pause' && f.for === undefined) throw new Error(`${where}: pause needs \`for\` (a process is never left frozen)`);
+  if (f.action === 'isolate' && f.for === undefined) throw new Error(`${where}: isolate needs \`for\` (a network fault is always healed)`);
+  if (f.action === 'isolate' && f.target !== 'chat') throw new Error(`${where}: isolate cuts a chat node off from etcd; target must be chat`);
   if (f.action === 'restart' && f.for !== undefined) throw new Error(`${where}: restart starts the process again at once; for a gap use stop with \`for\``);
   if (atMs >= windowMs) throw new Error(`${where}.at (${atMs} ms) is beyond the run: the schedule ends at ${windowMs} ms`);
   if (atMs + forMs > windowMs) {
