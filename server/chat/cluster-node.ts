@@ -25,6 +25,7 @@ export class ClusterNode implements PartitionGate {
   private readonly endpoints: string[];
   readonly membership: ClusterMembership;
   readonly ownership: PartitionOwnership;
+  private claims: Promise<void> = Promise.resolve();
   /** Partitions being handed over: not served, keys not yet deleted. */
   private readonly releasing = new Set<number>();
 
@@ -87,7 +88,11 @@ export class ClusterNode implements PartitionGate {
 
   private async acquired(partitions: number[], token: number): Promise<void> {
     for (const p of partitions) this.releasing.delete(p);
-    const claimed = await this.store.claimPartitions(partitions, token);
+    // Claims one at a time (on CQL they are lightweight transactions on one fence partition: side by side they
+    // would contend); the quiet period after them overlaps across the chunks being taken together.
+    const claim = this.claims.then(() => this.store.claimPartitions(partitions, token));
+    this.claims = claim.then(() => undefined, () => undefined);
+    const claimed = await claim;
     if (claimed.length !== partitions.length) {
       const missing = partitions.filter((p) => !claimed.includes(p));
       throw new Error(`the store holds newer claims for ${rangeText(missing)}`);

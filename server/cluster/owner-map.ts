@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, Watcher } from 'etcd3';
 import { PARTITIONS } from '../common/partitions';
 import { NODES_PREFIX, OWNERS_PREFIX, parseNodeInfo, partitionOfOwnerKey, type NodeInfo } from './keys';
+import { ownerOfValue } from './ownership';
 
 export declare interface OwnerMap {
   /** Nodes joined or left (names, sorted). */
@@ -31,7 +32,7 @@ export class OwnerMap extends EventEmitter {
     nodes.on('delete', (kv) => this.deleteNode(kv.key.toString().slice(NODES_PREFIX.length)));
     nodes.on('connected', () => void this.reload());
     const owners = await this.client.watch().prefix(OWNERS_PREFIX).create();
-    owners.on('put', (kv) => this.setOwner(kv.key.toString(), kv.value.toString()));
+    owners.on('put', (kv) => this.setOwner(kv.key.toString(), ownerOfValue(kv.value.toString())));
     owners.on('delete', (kv) => this.setOwner(kv.key.toString(), null));
     owners.on('connected', () => void this.reload());
     this.watchers.push(nodes, owners);
@@ -104,7 +105,7 @@ export class OwnerMap extends EventEmitter {
     for (const [key, value] of Object.entries(owners)) {
       const p = partitionOfOwnerKey(key);
       if (p === null) this.malformedValues++;
-      else next[p] = value;
+      else next[p] = ownerOfValue(value);
     }
     for (let p = 0; p < PARTITIONS; p++) if (this.owners[p] !== next[p]) this.setOwner(`${OWNERS_PREFIX}${String(p).padStart(4, '0')}`, next[p]!);
   }

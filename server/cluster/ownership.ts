@@ -66,10 +66,13 @@ export class PartitionOwnership {
     watcher.on('delete', () => this.reconcileSoon());
     watcher.on('put', (kv) => {
       const p = partitionOfOwnerKey(kv.key.toString());
-      if (p !== null && this.tokens.has(p) && kv.value.toString() !== this.name) this.dropSome([p], 'another node holds its key');
+      // (Our own puts echo back too, the "claiming" one possibly after we already serve: they are ours.)
+      if (p !== null && this.tokens.has(p) && nodeOfValue(kv.value.toString()) !== this.name) this.dropSome([p], 'another node holds its key');
     });
     watcher.on('connected', () => this.reconcileSoon());
-    await this.reconcile();
+    // Through reconcileSoon: a member joining while this first pass runs must queue a second pass, not run beside it.
+    this.reconcileSoon();
+    await this.running;
   }
 
   /** Run reconcile now, or once more after the one running. */
@@ -136,20 +139,36 @@ export class PartitionOwnership {
         if (token) won.push({ partitions: [p], token });
       }
     }
-    for (const w of won) {
+    // The chunks' claims run side by side: a store's takeover quiet period (CQL: 3 s) is paid once, not per chunk.
+    await Promise.all(won.map(async (w) => {
       try {
         await this.hooks.acquired(w.partitions, w.token);
       } catch (err) {
         this.log(`ownership: could not take ${rangeText(w.partitions)}: ${(err as Error).message}; giving them back`);
         await this.deleteOwnKeys(w.partitions);
         this.retryLater();
-        continue;
+        w.partitions = [];
+        return;
       }
       for (const p of w.partitions) this.tokens.set(p, w.token);
       this.stats.acquisitions += w.partitions.length;
-    }
+      await this.markServing(w.partitions, leaseId);
+    }));
     const taken = won.flatMap((w) => w.partitions);
     if (taken.length > 0) this.log(`ownership: acquired ${taken.length} partitions (${rangeText(taken)}) token ${won[0]!.token}${won.length > 1 ? '+' : ''}`);
+  }
+
+  /**
+   * The claim is done (store claimed, state rebuilt): the owner keys now name this node, and gateways
+   * send it the partitions' frames. The keys' create revision (the fencing token) does not change.
+   */
+  private async markServing(partitions: number[], leaseId: string): Promise<void> {
+    for (let i = 0; i < partitions.length; i += PARTITIONS_PER_TXN) {
+      const chunk = partitions.slice(i, i + PARTITIONS_PER_TXN);
+      this.stats.txns++;
+      await this.client.if(ownerKey(chunk[0]!), 'Lease', '==', leaseId)
+        .then(...chunk.map((p) => this.client.put(ownerKey(p)).value(this.name).lease(leaseId))).commit();
+    }
   }
 
   /** Delete the owner keys that are still ours (value = our name), a chunk per transaction. */
@@ -157,13 +176,14 @@ export class PartitionOwnership {
     for (let i = 0; i < partitions.length; i += PARTITIONS_PER_TXN) {
       const chunk = partitions.slice(i, i + PARTITIONS_PER_TXN);
       this.stats.txns++;
-      let txn = this.client.if(ownerKey(chunk[0]!), 'Value', '==', this.name);
-      for (const p of chunk.slice(1)) txn = txn.and(ownerKey(p), 'Value', '==', this.name);
+      // Ours: created under our lease (claiming or serving alike).
+      let txn = this.client.if(ownerKey(chunk[0]!), 'Lease', '==', this.member.leaseId);
+      for (const p of chunk.slice(1)) txn = txn.and(ownerKey(p), 'Lease', '==', this.member.leaseId);
       const res = await txn.then(...chunk.map((p) => this.client.delete().key(ownerKey(p)))).commit();
       if (res.succeeded) continue;
       for (const p of chunk) {
         this.stats.txns++;
-        await this.client.if(ownerKey(p), 'Value', '==', this.name).then(this.client.delete().key(ownerKey(p))).commit();
+        await this.client.if(ownerKey(p), 'Lease', '==', this.member.leaseId).then(this.client.delete().key(ownerKey(p))).commit();
       }
     }
   }
@@ -173,7 +193,8 @@ export class PartitionOwnership {
     this.stats.txns++;
     let txn = this.client.if(ownerKey(chunk[0]!), 'Create', '==', 0);
     for (const p of chunk.slice(1)) txn = txn.and(ownerKey(p), 'Create', '==', 0);
-    const res = await txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(this.name).lease(leaseId))).commit();
+    // Created as "claiming": gateways hold the partition's frames until the value says we serve it (markServing).
+    const res = await txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(claimingValue(this.name)).lease(leaseId))).commit();
     return res.succeeded ? Number(res.header.revision) : 0;
   }
 
@@ -223,3 +244,20 @@ export function rangeText(partitions: readonly number[]): string {
 }
 
 export { PARTITIONS };
+
+const CLAIMING_SUFFIX = '#claiming';
+
+/** An owner key's value while its node is still claiming (not serving yet). */
+export function claimingValue(node: string): string {
+  return `${node}${CLAIMING_SUFFIX}`;
+}
+
+/** The node an owner key names, claiming or serving. */
+export function nodeOfValue(value: string): string {
+  return value.endsWith(CLAIMING_SUFFIX) ? value.slice(0, -CLAIMING_SUFFIX.length) : value;
+}
+
+/** The node an owner key names, or null while that node is still claiming it. */
+export function ownerOfValue(value: string): string | null {
+  return value.endsWith(CLAIMING_SUFFIX) ? null : value;
+}
