@@ -7,56 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../lib/async';
 import { PARTITIONS, partitionsOf, rendezvousOwner } from '../server/common/partitions';
 import { checkEtcd, etcdClient } from '../server/cluster/etcd';
-import { ClusterMembership } from '../server/cluster/membership';
 import { OwnerMap } from '../server/cluster/owner-map';
-import { PartitionOwnership } from '../server/cluster/ownership';
 import { startEtcd, type EtcdServer } from '../deploy/services/etcd';
 import { TcpDrop } from '../deploy/services/net-fault';
-
-interface Node {
-  name: string;
-  member: ClusterMembership;
-  own: PartitionOwnership;
-  /** Partition -> time it started / stopped being served here (for overlap checks). */
-  servedFrom: Map<number, number>;
-  history: { p: number; from: number; to: number; token: number }[];
-  close(): Promise<void>;
-}
-
-async function startNode(endpoint: string, name: string, leaseSeconds = 2): Promise<Node> {
-  const client = etcdClient([endpoint]);
-  const member = new ClusterMembership(client, { name, grpc: `127.0.0.1:${1000 + name.length}`, leaseSeconds, log: (l) => process.env.DEBUG_CLUSTER && console.log(name, l) });
-  const servedFrom = new Map<number, number>();
-  const history: Node['history'] = [];
-  const tokens = new Map<number, number>();
-  const stop = (ps: number[]) => {
-    for (const p of ps) {
-      history.push({ p, from: servedFrom.get(p)!, to: Date.now(), token: tokens.get(p)! });
-      servedFrom.delete(p);
-    }
-  };
-  const own = new PartitionOwnership(client, member, name, {
-    acquired: async (ps, token) => {
-      for (const p of ps) {
-        servedFrom.set(p, Date.now());
-        tokens.set(p, token);
-      }
-    },
-    releasing: async (ps) => stop(ps),
-    lost: (ps) => stop(ps),
-  }, (l) => process.env.DEBUG_CLUSTER && console.log(name, l));
-  await member.join();
-  await own.start();
-  return {
-    name, member, own, servedFrom, history,
-    close: async () => {
-      await member.withdraw().catch(() => {});
-      await own.releaseAll().catch(() => {});
-      await member.leave();
-      client.close();
-    },
-  };
-}
+import { startNode, type Node } from './helpers/ownership-node';
 
 describe('cluster ownership on etcd', () => {
   let etcd: EtcdServer;

@@ -49,9 +49,10 @@ describe('startTopology 2x1: etcd, Redis, one chat node, two gateways behind HAP
     try {
       assert.equal(topo.processes('chat').length, 1);
       assert.equal(topo.processes('gateway').length, 2);
-      for (const role of ['etcd', 'redis', 'haproxy'] as const) assert.equal(topo.processes(role).length, 1, role);
-      assert.ok(topo.pids().length === 6 && topo.pids().every(([, pid]) => pid > 0), JSON.stringify(topo.pids()));
-      assert.ok(await etcdHealthy(topo.etcd.clientPort));
+      for (const role of ['redis', 'haproxy'] as const) assert.equal(topo.processes(role).length, 1, role);
+      assert.equal(topo.processes('etcd').length, 3, 'a 3-member etcd');
+      assert.ok(topo.pids().length === 8 && topo.pids().every(([, pid]) => pid > 0), JSON.stringify(topo.pids()));
+      for (const port of topo.etcd.clientPorts) assert.ok(await etcdHealthy(port));
       assert.ok(await redisPing(topo.redis.port));
       for (let i = 0; i < 2; i++) assert.ok(gatewayReady(await topo.gatewayHealth(i)));
       assert.match(topo.url, /^ws:\/\/127\.0\.0\.1:\d+\/v1\/ws$/);
