@@ -11,6 +11,9 @@ import { OwnerMap } from '../server/cluster/owner-map';
 import { startEtcd, type EtcdServer } from '../deploy/services/etcd';
 import { TcpDrop } from '../deploy/services/net-fault';
 import { startNode, type Node } from './helpers/ownership-node';
+import { ClusterMembership } from '../server/cluster/membership';
+import { PartitionOwnership } from '../server/cluster/ownership';
+import { ownerKey } from '../server/cluster/keys';
 
 describe('cluster ownership on etcd', () => {
   let etcd: EtcdServer;
@@ -87,6 +90,30 @@ describe('cluster ownership on etcd', () => {
     }
     await map.close();
     for (const n of [nodes[0]!, victim]) await n.close();
+  });
+
+  test('an owner key already ours under our lease (a create whose answer was lost) is adopted, not left unserved', async () => {
+    const client = etcdClient([etcd.endpoint]);
+    const member = new ClusterMembership(client, { name: 'adopt-1', grpc: '127.0.0.1:1001', leaseSeconds: 2, log: () => {} });
+    await member.join();
+    // As if our create of partition 7 committed but its answer never came back.
+    const created = await client.put(ownerKey(7)).value('adopt-1').lease(member.leaseId).exec();
+    const served = new Map<number, number>();
+    const own = new PartitionOwnership(client, member, 'adopt-1', {
+      acquired: async (ps, token) => { for (const p of ps) served.set(p, token); },
+      releasing: async (ps) => { for (const p of ps) served.delete(p); },
+      lost: (ps) => { for (const p of ps) served.delete(p); },
+    }, () => {});
+    try {
+      await own.start();
+      await waitFor(() => served.size === PARTITIONS, 10_000, 'every partition served, 7 included');
+      assert.equal(served.get(7), Number(created.header.revision), 'the token of partition 7 is its key\'s creation revision');
+    } finally {
+      await member.withdraw().catch(() => {});
+      await own.releaseAll().catch(() => {});
+      await member.leave();
+      client.close();
+    }
   });
 
   test('a node cut off from etcd (nftables drop on its own etcd address) stops serving at its deadline; the others take over; it rejoins when healed', async () => {

@@ -168,13 +168,24 @@ export class PartitionOwnership {
     }
   }
 
-  /** Create the owner keys of `chunk` under our lease if none exists. Returns the fencing token, or 0 when any was held. */
+  /**
+   * Create the owner keys of `chunk` under our lease if none exists. Returns the fencing token, or 0 when
+   * any was held. For one partition, a key that is already ours under this very lease is adopted with
+   * its creation revision as the token: a create whose answer was lost (an etcd member died or the
+   * leader changed after it committed; the client then retries) would otherwise hold the partition
+   * for nobody until our lease ends.
+   */
   private async tryCreate(chunk: number[], leaseId: string): Promise<number> {
     this.stats.txns++;
     let txn = this.client.if(ownerKey(chunk[0]!), 'Create', '==', 0);
     for (const p of chunk.slice(1)) txn = txn.and(ownerKey(p), 'Create', '==', 0);
-    const res = await txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(this.name).lease(leaseId))).commit();
-    return res.succeeded ? Number(res.header.revision) : 0;
+    let body = txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(this.name).lease(leaseId)));
+    if (chunk.length === 1) body = body.else(this.client.get(ownerKey(chunk[0]!)));
+    const res = await body.commit();
+    if (res.succeeded) return Number(res.header.revision);
+    const kv = chunk.length === 1 ? res.responses[0]?.response_range?.kvs[0] : undefined;
+    if (kv && kv.value.toString() === this.name && String(kv.lease) === leaseId) return Number(kv.create_revision);
+    return 0;
   }
 
   private dropSome(partitions: number[], why: string): void {
