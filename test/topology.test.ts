@@ -157,7 +157,7 @@ describe('loadgen run --topology GxM', () => {
       assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}: ${r.stderr.slice(-2000)}`);
       assert.match(r.stderr, /setup: HAProxy ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/);
       const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd', 'gateway-0', 'haproxy', 'redis']);
+      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd-0', 'etcd-1', 'etcd-2', 'gateway-0', 'haproxy', 'redis']);
       assert.equal(s.target.urls.length, 1, 'every client goes through HAProxy');
       assert.ok((s.metrics.messages_delivered?.values.count ?? 0) > 0);
       assert.equal(s.metrics.delivery_lost?.values.count ?? 0, 0);

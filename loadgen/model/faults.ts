@@ -52,7 +52,7 @@ export interface ResolvedFault {
   label: string;
 }
 
-/** The system a scenario runs on: G gateways and M chat nodes (one Redis, one etcd, one HAProxy). */
+/** The system a scenario runs on: G gateways and M chat nodes (one Redis, a 3-member etcd, one HAProxy). */
 export interface Topology {
   gateways: number;
   chats: number;
