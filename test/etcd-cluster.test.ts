@@ -1,7 +1,7 @@
 // A 3-member etcd (deploy/services/etcd.ts: startEtcdCluster) under the cluster code: one member
 // killed with kill -9 (the leader, the worst case: an election) costs no node its lease and moves
 // no partition; a second one killed (quorum lost) stops every node at its lease deadline; both
-// restarted, everything is served again. Then the topology: etcd member 0 killed under traffic,
+// restarted, everything is served again; the leader frozen (SIGSTOP) for a while costs no lease either. Then the topology: etcd member 0 killed under traffic,
 // messages keep flowing and the gateways keep routing every partition.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -87,8 +87,24 @@ describe('a 3-member etcd under three ownership nodes', () => {
       const healthyMs = Date.now() - restartAt;
       await waitFor(() => settled() && nodes.reduce((s, n) => s + n.servedFrom.size, 0) === PARTITIONS, 15_000, 'everything served again');
       const servedMs = Date.now() - restartAt;
+
+      // The leader frozen (SIGSTOP) for 2.5 s: its keepalive streams stall, the nodes move them to the others.
+      const lossesBefore = nodes.map((n) => n.losses.length);
+      const settledSets = nodes.map(sorted);
+      const frozen = await leaderIndex(cluster);
+      const pausedAt = Date.now();
+      cluster.procs[frozen]!.pause();
+      try {
+        while (Date.now() - pausedAt < 2500) {
+          assert.deepEqual(nodes.map((n) => n.losses.length), lossesBefore, `no lease lost while the leader is frozen: ${JSON.stringify(nodes.map((n) => n.losses))}`);
+          assert.deepEqual(nodes.map(sorted), settledSets, 'the partition sets are unchanged');
+          await sleep(100);
+        }
+      } finally {
+        cluster.procs[frozen]!.resume();
+      }
       console.log(`# 3-member etcd: leader killed, 0 leases lost; quorum lost -> every node stopped ${stoppedMs} ms later; ` +
-        `members restarted healthy in ${healthyMs} ms, every partition served ${servedMs} ms after the restart began`);
+        `members restarted healthy in ${healthyMs} ms, every partition served ${servedMs} ms after the restart began; the leader frozen 2.5 s: 0 leases lost`);
     } finally {
       for (const n of nodes) await n.close();
     }

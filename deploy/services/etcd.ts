@@ -87,6 +87,8 @@ export interface MemberSpec {
   /** name=http://127.0.0.1:peer,... for every member. */
   initialCluster: string;
   state: 'new' | 'existing';
+  /** Raft election timeout (ms); heartbeats every 50 ms. Default 500. */
+  electionMs?: number;
 }
 
 /** The command line of one member (single or in a cluster). */
@@ -101,7 +103,7 @@ export function memberArgs(m: MemberSpec): string[] {
     '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
     '--initial-cluster', m.initialCluster, '--initial-cluster-state', m.state,
     // Small, local: no need for the default 100 ms heartbeats' slack or big snapshots.
-    '--heartbeat-interval', '50', '--election-timeout', '500', '--snapshot-count', '20000',
+    '--heartbeat-interval', '50', '--election-timeout', String(m.electionMs ?? 500), '--snapshot-count', '20000',
     '--logger', 'zap', '--log-level', 'warn',
   ];
 }
@@ -183,6 +185,14 @@ export class EtcdCluster {
   }
 }
 
+/**
+ * The cluster's election timeout: a dead or frozen leader is replaced within 300-600 ms (raft randomizes
+ * it up to twice). With 500 ms the election alone could take a whole second, and a chat node's 2 s lease
+ * (1.6 s of serving after a confirmed keepalive) did not always outlast it (test/etcd-cluster.test.ts).
+ * Still 6 heartbeats (50 ms), so a busy box does not start elections for nothing.
+ */
+export const CLUSTER_ELECTION_MS = 300;
+
 export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<EtcdCluster> {
   const n = opts.members ?? 3;
   if (n !== 1 && n !== 3) throw new Error(`etcd: members must be 1 or 3, got ${n}`);
@@ -191,7 +201,7 @@ export async function startEtcdCluster(opts: EtcdClusterOptions = {}): Promise<E
   const root = mkdtempSync(join(tmpdir(), 'wa-etcd-'));
   const specs: MemberSpec[] = Array.from({ length: n }, (_, i) => ({
     name: `wa${i}`, dataDir: join(root, `member-${i}`), clientPort: ports[2 * i]!, peerPort: ports[2 * i + 1]!,
-    extraClientHosts: opts.extraClientHosts, initialCluster: '', state: 'new' as const,
+    extraClientHosts: opts.extraClientHosts, initialCluster: '', state: 'new' as const, electionMs: n === 1 ? 500 : CLUSTER_ELECTION_MS,
   }));
   const initialCluster = specs.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
   for (const m of specs) m.initialCluster = initialCluster;

@@ -203,6 +203,9 @@ export class ClusterMembership extends EventEmitter {
       this.opts.log(`lease keepalive unanswered for ${Date.now() - oldest} ms; reopening the stream`);
       etcdStreamFailed(this.client, stream);
       this.endKeepaliveStream();
+      // Ended, not cancelled: it may still answer. Cancelled later, so a frozen member does not keep it forever.
+      const s = stream as { cancel?: () => void };
+      setTimeout(() => s.cancel?.(), 2 * this.opts.leaseSeconds * 1000).unref();
       this.keepaliveSoon();
     }
   }
