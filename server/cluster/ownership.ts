@@ -69,7 +69,10 @@ export class PartitionOwnership {
       if (p !== null && this.tokens.has(p) && kv.value.toString() !== this.name) this.dropSome([p], 'another node holds its key');
     });
     watcher.on('connected', () => this.reconcileSoon());
-    await this.reconcile();
+    // Through the one serialized path: a watch or member event during this first pass must not start a
+    // second reconcile beside it (both would acquire the same partitions). A failed pass is retried.
+    this.reconcileSoon();
+    while (this.running) await this.running;
   }
 
   /** Run reconcile now, or once more after the one running. */
