@@ -40,7 +40,11 @@ export function etcdStreamFailed(client: Etcd3, stream: object): void {
   healthOf.get(client)?.streamFailed(stream);
 }
 
-/** Resolve when etcd answers a read; reject with one clear line within `timeoutMs` otherwise (retrying meanwhile: an election passes). */
+/**
+ * Resolve when etcd answers a read; reject with one clear line within `timeoutMs` otherwise. With several
+ * endpoints it retries meanwhile (an election after a member's death fails reads for a moment); with one,
+ * the first error is the answer (a wrong address fails at once).
+ */
 export async function checkEtcd(client: Etcd3, endpoints: readonly string[], timeoutMs = 4000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -49,7 +53,7 @@ export async function checkEtcd(client: Etcd3, endpoints: readonly string[], tim
       await withTimeout(client.get('/wa/ping').string(), Math.max(1, left), 'etcd');
       return;
     } catch (err) {
-      if (Date.now() + 200 >= deadline) {
+      if (endpoints.length === 1 || Date.now() + 200 >= deadline) {
         throw new Error(`etcd at ${endpoints.join(',')} is unreachable (${err instanceof Error ? err.message : String(err)}): check WA_CLUSTER_ETCD`);
       }
       await new Promise((r) => setTimeout(r, 200));
