@@ -47,8 +47,12 @@ export function parseTopology(text: string): TopologyShape {
 }
 
 export interface TopologyOptions extends TopologyShape {
-  /** The shared store: one SQLite file in a temp dir, opened by every chat node (WAL; fenced commits). */
-  store?: 'shared-sqlite';
+  /**
+   * The shared store: one SQLite file in a temp dir, opened by every chat node (WAL; fenced commits),
+   * or a running Cassandra/ScyllaDB cluster (e.g. `make cassandra-cluster-start`): every chat node
+   * gets its contact points; the first one creates the keyspace (RF `rf`) before the others start.
+   */
+  store?: 'shared-sqlite' | { scylla: { contactPoints: string[]; keyspace?: string; rf?: number } };
   /** Extra environment for chat nodes and gateways (limits: WA_<LIMIT>). */
   env?: Record<string, string>;
   /** Print every process's output, prefixed with its name. */
@@ -227,10 +231,22 @@ export class Topology {
     };
   }
 
+  /** The store settings of chat node i (the Cassandra cluster's contact points; only node 0 migrates). */
+  private storeEnv(i: number): NodeJS.ProcessEnv {
+    const store = this.opts.store;
+    if (!store || store === 'shared-sqlite') return {};
+    const { contactPoints, keyspace, rf } = store.scylla;
+    return {
+      WA_STORE: 'scylla', WA_SCYLLA_CONTACT_POINTS: contactPoints.join(','), WA_SCYLLA_KEYSPACE: keyspace ?? 'wa',
+      WA_SCYLLA_RF: String(rf ?? Math.min(3, contactPoints.length)), WA_SCYLLA_CONSISTENCY: 'LOCAL_QUORUM',
+      ...(i === 0 ? { WA_SCYLLA_MIGRATE: '1' } : {}),
+    };
+  }
+
   startChat(i: number): ManagedProcess {
     const proc = new ManagedProcess({
       name: `chat-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
-      env: { ...this.baseEnv(), WA_CLUSTER_ETCD: this.etcd.endpointsVia(chatEtcdHost(i)).join(','), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
+      env: { ...this.baseEnv(), ...this.storeEnv(i), WA_CLUSTER_ETCD: this.etcd.endpointsVia(chatEtcdHost(i)).join(','), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
     }).start();
     this.chats[i] = proc;
     return proc;
@@ -275,7 +291,10 @@ export function chatEtcdHost(i: number): string {
 
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   parseTopology(`${opts.gateways}x${opts.chats}`);
-  if ((opts.store ?? 'shared-sqlite') !== 'shared-sqlite') throw new Error(`topology: store ${opts.store} is not supported (shared-sqlite)`);
+  const store = opts.store ?? 'shared-sqlite';
+  if (store !== 'shared-sqlite' && !(typeof store === 'object' && store.scylla?.contactPoints?.length > 0)) {
+    throw new Error(`topology: store ${JSON.stringify(store)} is not supported (shared-sqlite, or { scylla: { contactPoints } })`);
+  }
   const timeoutMs = opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
   // Each chat node reaches every etcd member on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
   const etcd = await startEtcdCluster({
@@ -293,7 +312,11 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const topo = new Topology(opts, opts.env?.WA_TOKEN_SECRET ?? newSecret(), mkdtempSync(join(tmpdir(), 'wa-topology-')), etcd, redis,
     ports.slice(0, opts.chats), ports.slice(opts.chats, 2 * opts.chats), ports.slice(2 * opts.chats));
   try {
-    const chats = Array.from({ length: opts.chats }, (_, i) => topo.startChat(i));
+    if (store !== 'shared-sqlite') {
+      // The first node migrates the keyspace alone (concurrent schema changes race on Cassandra), then the rest start.
+      await topo.startChat(0).waitReady(() => tcpOpen(topo.chatPorts[0]!), timeoutMs);
+    }
+    const chats = Array.from({ length: opts.chats }, (_, i) => (i === 0 && store !== 'shared-sqlite' ? topo.chats[0]! : topo.startChat(i)));
     await Promise.all(chats.map((c, i) => c.waitReady(() => tcpOpen(topo.chatPorts[i]!), timeoutMs)));
     const gateways = Array.from({ length: opts.gateways }, (_, i) => topo.startGateway(i));
     await Promise.all(gateways.map((g, i) => g.waitReady(async () => gatewayReady(await topo.gatewayHealth(i)), timeoutMs)));

@@ -176,7 +176,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const shardUsers = slice(plan.traffic.users, o.shard.count, o.shard.index);
     if (o.driver === 'system' && chatTarget) {
       const t = Date.now();
-      await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n);
+      await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n, secret);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
     }
     if (plan.faults.length > 0) {
@@ -186,7 +186,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       const provisionAt = chatTarget;
       faults = await FaultSession.open({
         plan, side: faultSideOf(local), secret, firstUser: userBase + plan.traffic.users, log,
-        provision: (first, n) => provisionUsersOf(provisionAt, first, n),
+        provision: (first, n) => provisionUsersOf(provisionAt, first, n, secret),
       });
     }
     const rssIdle = system ? system.rssBytes() : null;
@@ -367,9 +367,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   return summary;
 }
 
-async function provisionUsersOf(chatTarget: string, first: number, n: number): Promise<void> {
+async function provisionUsersOf(chatTarget: string, first: number, n: number, secret: string): Promise<void> {
   const { provisionUsers } = await import('./provision');
-  await provisionUsers(chatTarget, first, n);
+  await provisionUsers(chatTarget, first, n, secret);
 }
 
 function mergeExecutorStatus(statuses: WorkerStatus[]): ExecutorStatus[] {

@@ -17,6 +17,7 @@ import type { ClusterSettings } from '../common/config';
 import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RouteReplica } from '../directory/replica';
 import { ClusterNode } from './cluster-node';
+import { PEER_AUTH_HEADER, peerKey, serverProof, verifyClientProof } from '../common/peer-auth';
 import { ChatEngine } from './engine';
 import type { LinkSink, OutboundInit } from './wire';
 
@@ -86,6 +87,11 @@ export interface ChatServerOptions {
 export class ChatServer {
   readonly engine: ChatEngine<GatewayLink>;
   readonly cluster: ClusterNode | null;
+  private readonly peerKey: Buffer;
+  /** The id this node proves itself under (its cluster name, or "chat"). */
+  private readonly nodeName: string;
+  /** Calls refused for a missing or bad peer proof. */
+  authRefused = 0;
   private directory: DirectoryClient | null = null;
   /** Cluster mode with WA_REDIS_URL: the node's replica of the routes and presence directory. */
   replica: RouteReplica | null = null;
@@ -98,6 +104,8 @@ export class ChatServer {
   constructor(private readonly opts: ChatServerOptions) {
     this.server = new grpc.Server(streamChannelOptions(opts.limits));
     const log = opts.log ?? (() => {});
+    this.peerKey = peerKey(opts.tokenSecret);
+    this.nodeName = opts.cluster?.node_name ?? 'chat';
     this.cluster = opts.cluster ? new ClusterNode(opts.cluster, opts.store, log) : null;
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
       gate: this.cluster,
@@ -114,10 +122,14 @@ export class ChatServer {
     }
     this.server.addService(chatServiceDefinition, {
       Connect: (call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>) => this.onConnect(call),
-      Register: (call: grpc.ServerUnaryCall<{ phone: string; display_name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        void this.onRegister(call.request).then((r) => cb(null, r), (e: Error) => cb(e)),
-      ProvisionUsers: (call: grpc.ServerUnaryCall<{ first_user: number; count: number }, unknown>, cb: grpc.sendUnaryData<unknown>) =>
-        void this.onProvision(call.request).then((r) => cb(null, r), (e: Error) => cb(e)),
+      Register: (call: grpc.ServerUnaryCall<{ phone: string; display_name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!this.authenticate(call.metadata)) return cb(unauthenticated());
+        void this.onRegister(call.request).then((r) => cb(null, r), (e: Error) => cb(e));
+      },
+      ProvisionUsers: (call: grpc.ServerUnaryCall<{ first_user: number; count: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!this.authenticate(call.metadata)) return cb(unauthenticated());
+        void this.onProvision(call.request).then((r) => cb(null, r), (e: Error) => cb(e));
+      },
     });
   }
 
@@ -169,9 +181,29 @@ export class ChatServer {
     return this.hopBatches === 0 ? 0 : this.hopUsSum / this.hopBatches;
   }
 
+  /** A gateway's proof on a call (server/common/peer-auth.ts); refusals are counted and logged once in a while. */
+  private authenticate(md: grpc.Metadata): { who: string; nonce: string } | null {
+    const ok = verifyClientProof(this.peerKey, md.get(PEER_AUTH_HEADER)[0]);
+    if (!ok) {
+      this.authRefused++;
+      if (this.authRefused === 1 || this.authRefused % 1000 === 0) {
+        this.opts.log?.(`refused ${this.authRefused} call(s) without a valid ${PEER_AUTH_HEADER} proof (a different token secret, or not our gateway)`);
+      }
+    }
+    return ok;
+  }
+
   private onConnect(call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>): void {
     let link: GatewayLink | null = null;
     const log = this.opts.log ?? (() => {});
+    const peer = this.authenticate(call.metadata);
+    if (!peer) {
+      call.destroy(unauthenticated() as unknown as Error);
+      return;
+    }
+    const answer = new grpc.Metadata();
+    answer.set(PEER_AUTH_HEADER, serverProof(this.peerKey, this.nodeName, peer.nonce));
+    call.sendMetadata(answer);
     const m = this.opts.metrics ?? null;
     call.on('data', (batch: WireGatewayBatch) => {
       if (batch.sent_at_us) {
@@ -236,4 +268,10 @@ export class ChatServer {
     if (problem) throw Object.assign(new Error(problem.message), { code: grpc.status.INVALID_ARGUMENT });
     return { created: await this.opts.store.provisionUsers(first, count, Date.now()) };
   }
+}
+
+function unauthenticated(): grpc.ServiceError {
+  return Object.assign(new Error(`missing or bad ${PEER_AUTH_HEADER} proof`), {
+    code: grpc.status.UNAUTHENTICATED, details: `missing or bad ${PEER_AUTH_HEADER} proof`, metadata: new grpc.Metadata(),
+  });
 }

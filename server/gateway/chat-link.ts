@@ -7,11 +7,14 @@
 import * as grpc from '@grpc/grpc-js';
 import { chunksOf, TurnBatcher } from '../../lib/turn-batcher';
 import type { Limits } from '../common/config';
+import { clientProof, PEER_AUTH_HEADER, verifyServerProof } from '../common/peer-auth';
 import { ChatServiceClient, monoUs, streamChannelOptions, type WireChatBatch, type WireGatewayBatch, type WireInbound } from '../common/grpc-defs';
 
 export interface ChatLinkOptions {
   target: string;
   gatewayId: string;
+  /** server/common/peer-auth.ts: this gateway proves itself on every call; the node must prove itself back. */
+  peerKey: Buffer;
   /** grpc_batch_items_max, grpc_message_bytes_max and the reconnect delays (chat_link_retry_ms_*). */
   limits: Limits;
   sessions: () => { conn: number; user: number }[];
@@ -29,6 +32,8 @@ export class ChatLink {
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   up = false;
+  /** Calls whose chat node failed to prove itself. */
+  authFailures = 0;
   batchesSent = 0;
   itemsSent = 0;
 
@@ -39,10 +44,30 @@ export class ChatLink {
 
   start(): void {
     if (this.closed) return;
-    const call = (this.client.Connect as () => grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>)();
+    const { proof, nonce } = clientProof(this.opts.peerKey, this.opts.gatewayId);
+    const md = new grpc.Metadata();
+    md.set(PEER_AUTH_HEADER, proof);
+    const call = (this.client.Connect as (md: grpc.Metadata) => grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>)(md);
     this.call = call;
     let gotData = false;
+    let peer: string | null = null;
+    call.on('metadata', (m: grpc.Metadata) => {
+      peer = verifyServerProof(this.opts.peerKey, m.get(PEER_AUTH_HEADER)[0], nonce);
+      if (peer === null) {
+        this.authFailures++;
+        call.cancel();
+        this.down(call, 'the chat node did not prove itself (wa-peer-auth): a different token secret, or not our chat service');
+        return;
+      }
+      // Only a node that proved itself hears our sessions. Hello carries every session we hold: after a
+      // chat-service restart this rebuilds its routes.
+      call.write({
+        items: [{ conn: 0, user: 0, hello: { gateway_id: this.opts.gatewayId, sessions: this.opts.sessions() }, recv_at_us: 0 }],
+        sent_at_us: monoUs(),
+      });
+    });
     call.on('data', (batch: WireChatBatch) => {
+      if (peer === null) return; // never act on an unauthenticated node's batches
       if (!gotData) {
         // The first (empty) batch is the chat service's welcome: only now is the link usable.
         gotData = true;
@@ -54,11 +79,6 @@ export class ChatLink {
     });
     call.on('error', (err: Error) => this.down(call, err.message));
     call.on('end', () => this.down(call, 'stream ended'));
-    // Hello carries every session we hold: after a chat-service restart this rebuilds its routes.
-    call.write({
-      items: [{ conn: 0, user: 0, hello: { gateway_id: this.opts.gatewayId, sessions: this.opts.sessions() }, recv_at_us: 0 }],
-      sent_at_us: monoUs(),
-    });
   }
 
   /** Queue one item for this turn's batch. Returns false when the chat service is unreachable. */
@@ -95,7 +115,9 @@ export class ChatLink {
   unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs = 5000): Promise<Res> {
     return new Promise((resolve, reject) => {
       const fn = this.client[method] as (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: Error | null, r: Res) => void) => void;
-      fn.call(this.client, req, new grpc.Metadata(), { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
+      const md = new grpc.Metadata();
+      md.set(PEER_AUTH_HEADER, clientProof(this.opts.peerKey, this.opts.gatewayId).proof);
+      fn.call(this.client, req, md, { deadline: Date.now() + timeoutMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
   }
 

@@ -43,6 +43,7 @@ interface Held {
 }
 
 export interface ClusterRouterOptions extends RouterCallbacks {
+  peerKey: Buffer;
   etcd: string;
   gatewayId: string;
   limits: Limits;
@@ -154,7 +155,7 @@ export class ClusterRouter implements ChatRouter {
       if (this.nodes.has(info.name)) continue;
       const node: NodeLink = { name: info.name, grpc: info.grpc, link: null as unknown as ChatLink, processedUpToUs: 0, lastSentUs: new Map() };
       node.link = new ChatLink({
-        target: info.grpc, gatewayId: this.opts.gatewayId, limits: this.opts.limits, sessions: this.opts.sessions,
+        target: info.grpc, gatewayId: this.opts.gatewayId, limits: this.opts.limits, sessions: this.opts.sessions, peerKey: this.opts.peerKey,
         onBatch: (batch) => {
           if (batch.processed_up_to_us && batch.processed_up_to_us > node.processedUpToUs) node.processedUpToUs = batch.processed_up_to_us;
           this.opts.onBatch(batch, node.link);

@@ -16,6 +16,7 @@ import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch } from '../common/grpc-defs';
 import { ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
+import { peerKey } from '../common/peer-auth';
 import { clientFrameProblem } from '../common/validation';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
@@ -96,6 +97,7 @@ export class Gateway {
       deliveryLatency: this.processMetrics.enabled ? this.metrics.deliveryLatency.unlabelled : null,
     });
     const callbacks = {
+      peerKey: peerKey(opts.tokenSecret),
       sessions: () => [...this.sockets.values()].map((ws) => ({ conn: ws.getUserData().id, user: ws.getUserData().user })),
       onBatch: (batch: WireChatBatch) => this.onChatBatch(batch),
       onUp: () => log(`chat link up (${opts.chatTarget})`),

@@ -1,5 +1,6 @@
 // Test helpers: a real system (chat service + gateway processes on loopback)
 // and real clients with minted tokens.
+import { clientProof, PEER_AUTH_HEADER, peerKey } from '../../server/common/peer-auth';
 import { ChatClient, type ChatClientOptions } from '../../loadgen/client/chat-client';
 import type { ServerFrame } from '../../server/common/protocol';
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
@@ -82,11 +83,13 @@ export function bodyText(b: Uint8Array): string {
 /** Create load-test users in bulk through the chat service's ProvisionUsers call. */
 export async function provisionUsers(sys: RunningSystem, first: number, count: number): Promise<void> {
   const client = new ChatServiceClient(sys.chatTarget, grpc.credentials.createInsecure()) as unknown as {
-    ProvisionUsers: (req: object, cb: (err: Error | null, res: { created: number }) => void) => void;
+    ProvisionUsers: (req: object, md: grpc.Metadata, cb: (err: Error | null, res: { created: number }) => void) => void;
     close(): void;
   };
+  const md = new grpc.Metadata();
+  md.set(PEER_AUTH_HEADER, clientProof(peerKey(sys.secret), 'test').proof);
   try {
-    await new Promise<void>((resolve, reject) => client.ProvisionUsers({ first_user: first, count }, (err) => (err ? reject(err) : resolve())));
+    await new Promise<void>((resolve, reject) => client.ProvisionUsers({ first_user: first, count }, md, (err) => (err ? reject(err) : resolve())));
   } finally {
     client.close();
   }
