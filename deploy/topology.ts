@@ -18,7 +18,7 @@ import { processCpuSeconds, processRssBytes } from '../lib/proc-cpu';
 import { PARTITIONS } from '../server/common/partitions';
 import { DIST_DIR } from '../server/common/paths';
 import { newSecret } from '../server/common/token';
-import { etcdHealthy, startEtcd, type EtcdServer } from './services/etcd';
+import { startEtcdCluster, type EtcdCluster } from './services/etcd';
 import { haproxyAlive, startHaproxy, type HaproxyServer } from './services/haproxy';
 import { ManagedProcess } from './services/managed-process';
 import { TcpDrop } from './services/net-fault';
@@ -61,6 +61,8 @@ export interface TopologyOptions extends TopologyShape {
   startTimeoutMs?: number;
   /** Extra node flags for chat nodes and gateways (e.g. --cpu-prof --cpu-prof-dir=d; NODE_OPTIONS refuses --cpu-prof). */
   nodeArgs?: string[];
+  /** etcd members: 3 (default; one may die and the chat nodes keep their leases) or 1. */
+  etcdMembers?: 1 | 3;
 }
 
 /** What a gateway's GET /healthz answers (the cluster part only in cluster mode). */
@@ -83,8 +85,8 @@ export function gatewayReady(h: GatewayHealth): boolean {
 const READY_TIMEOUT_MS_DEFAULT = 30_000;
 
 export class Topology {
-  /** Network faults in force: chat node -> its etcd drop. */
-  private readonly drops = new Map<number, TcpDrop>();
+  /** Network faults in force: chat node -> its etcd drops (one per member port). */
+  private readonly drops = new Map<number, TcpDrop[]>();
   readonly chats: ManagedProcess[] = [];
   readonly gateways: ManagedProcess[] = [];
   haproxy!: HaproxyServer;
@@ -93,7 +95,7 @@ export class Topology {
     readonly opts: TopologyOptions,
     readonly secret: string,
     readonly dataDir: string,
-    readonly etcd: EtcdServer,
+    readonly etcd: EtcdCluster,
     readonly redis: RedisServer,
     readonly chatPorts: number[],
     readonly chatMetricsPorts: number[],
@@ -120,7 +122,7 @@ export class Topology {
       case 'chat': return this.chats;
       case 'gateway': return this.gateways;
       case 'redis': return [this.redis.proc];
-      case 'etcd': return [this.etcd.proc];
+      case 'etcd': return this.etcd.procs;
       case 'haproxy': return this.haproxy ? [this.haproxy.proc] : [];
     }
   }
@@ -139,17 +141,24 @@ export class Topology {
     this.proc(role, i).resume();
   }
 
-  /** Network fault: chat node i cut off from etcd (nftables drop on its own etcd address) until heal('chat', i). */
+  /** Network fault: chat node i cut off from every etcd member (nftables drops on its own etcd address) until heal('chat', i). */
   isolate(role: TopologyRole, i = 0): void {
     if (role !== 'chat') throw new Error(`topology: only a chat node can be cut off from etcd, not ${role}`);
     this.proc(role, i);
     if (this.drops.has(i)) return;
-    this.drops.set(i, TcpDrop.start(chatEtcdHost(i), this.etcd.clientPort));
+    const drops: TcpDrop[] = [];
+    try {
+      for (const port of this.etcd.clientPorts) drops.push(TcpDrop.start(chatEtcdHost(i), port));
+    } catch (err) {
+      for (const d of drops) d.heal();
+      throw err;
+    }
+    this.drops.set(i, drops);
   }
 
   heal(role: TopologyRole, i = 0): void {
     if (role !== 'chat') return;
-    this.drops.get(i)?.heal();
+    for (const d of this.drops.get(i) ?? []) d.heal();
     this.drops.delete(i);
   }
 
@@ -198,7 +207,7 @@ export class Topology {
    * the temp dirs. Safe to call on a topology that failed halfway through starting.
    */
   async stop(): Promise<void> {
-    for (const d of this.drops.values()) d.heal();
+    for (const ds of this.drops.values()) for (const d of ds) d.heal();
     this.drops.clear();
     await this.haproxy?.stop().catch(() => {});
     await Promise.all(this.gateways.map((g) => g.stop()));
@@ -214,7 +223,7 @@ export class Topology {
   private baseEnv(): NodeJS.ProcessEnv {
     return {
       ...process.env,
-      WA_CLUSTER_ETCD: this.etcd.endpoint,
+      WA_CLUSTER_ETCD: this.etcd.endpoints,
       WA_REDIS_URL: this.redis.url,
       WA_DATA_DIR: this.dataDir,
       WA_TOKEN_SECRET: this.secret,
@@ -237,7 +246,7 @@ export class Topology {
   startChat(i: number): ManagedProcess {
     const proc = new ManagedProcess({
       name: `chat-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
-      env: { ...this.baseEnv(), ...this.storeEnv(i), WA_CLUSTER_ETCD: `http://${chatEtcdHost(i)}:${this.etcd.clientPort}`, WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
+      env: { ...this.baseEnv(), ...this.storeEnv(i), WA_CLUSTER_ETCD: this.etcd.endpointsVia(chatEtcdHost(i)).join(','), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
     }).start();
     this.chats[i] = proc;
     return proc;
@@ -269,7 +278,7 @@ export class Topology {
       case 'chat': return tcpOpen(this.chatPorts[i]!);
       case 'gateway': return gatewayReady(await this.gatewayHealth(i));
       case 'redis': return redisPing(this.redis.port);
-      case 'etcd': return etcdHealthy(this.etcd.clientPort);
+      case 'etcd': return this.etcd.healthy(i);
       case 'haproxy': return haproxyAlive(this.haproxy.port);
     }
   }
@@ -287,8 +296,11 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
     throw new Error(`topology: store ${JSON.stringify(store)} is not supported (shared-sqlite, or { scylla: { contactPoints } })`);
   }
   const timeoutMs = opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
-  // Each chat node reaches etcd on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
-  const etcd = await startEtcd({ verbose: opts.verbose, extraClientHosts: Array.from({ length: opts.chats }, (_, i) => chatEtcdHost(i)) });
+  // Each chat node reaches every etcd member on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
+  const etcd = await startEtcdCluster({
+    members: opts.etcdMembers ?? 3, verbose: opts.verbose, startTimeoutMs: timeoutMs,
+    extraClientHosts: Array.from({ length: opts.chats }, (_, i) => chatEtcdHost(i)),
+  });
   let redis: RedisServer;
   try {
     redis = await startRedis({ verbose: opts.verbose });

@@ -7,56 +7,13 @@ import { after, before, describe, test } from 'node:test';
 import { waitFor } from '../lib/async';
 import { PARTITIONS, partitionsOf, rendezvousOwner } from '../server/common/partitions';
 import { checkEtcd, etcdClient } from '../server/cluster/etcd';
-import { ClusterMembership } from '../server/cluster/membership';
 import { OwnerMap } from '../server/cluster/owner-map';
-import { PartitionOwnership } from '../server/cluster/ownership';
 import { startEtcd, type EtcdServer } from '../deploy/services/etcd';
 import { TcpDrop } from '../deploy/services/net-fault';
-
-interface Node {
-  name: string;
-  member: ClusterMembership;
-  own: PartitionOwnership;
-  /** Partition -> time it started / stopped being served here (for overlap checks). */
-  servedFrom: Map<number, number>;
-  history: { p: number; from: number; to: number; token: number }[];
-  close(): Promise<void>;
-}
-
-async function startNode(endpoint: string, name: string, leaseSeconds = 2): Promise<Node> {
-  const client = etcdClient([endpoint]);
-  const member = new ClusterMembership(client, { name, grpc: `127.0.0.1:${1000 + name.length}`, leaseSeconds, log: (l) => process.env.DEBUG_CLUSTER && console.log(name, l) });
-  const servedFrom = new Map<number, number>();
-  const history: Node['history'] = [];
-  const tokens = new Map<number, number>();
-  const stop = (ps: number[]) => {
-    for (const p of ps) {
-      history.push({ p, from: servedFrom.get(p)!, to: Date.now(), token: tokens.get(p)! });
-      servedFrom.delete(p);
-    }
-  };
-  const own = new PartitionOwnership(client, member, name, {
-    acquired: async (ps, token) => {
-      for (const p of ps) {
-        servedFrom.set(p, Date.now());
-        tokens.set(p, token);
-      }
-    },
-    releasing: async (ps) => stop(ps),
-    lost: (ps) => stop(ps),
-  }, (l) => process.env.DEBUG_CLUSTER && console.log(name, l));
-  await member.join();
-  await own.start();
-  return {
-    name, member, own, servedFrom, history,
-    close: async () => {
-      await member.withdraw().catch(() => {});
-      await own.releaseAll().catch(() => {});
-      await member.leave();
-      client.close();
-    },
-  };
-}
+import { startNode, type Node } from './helpers/ownership-node';
+import { ClusterMembership } from '../server/cluster/membership';
+import { PartitionOwnership } from '../server/cluster/ownership';
+import { ownerKey } from '../server/cluster/keys';
 
 describe('cluster ownership on etcd', () => {
   let etcd: EtcdServer;
@@ -133,6 +90,30 @@ describe('cluster ownership on etcd', () => {
     }
     await map.close();
     for (const n of [nodes[0]!, victim]) await n.close();
+  });
+
+  test('an owner key already ours under our lease (a create whose answer was lost) is adopted, not left unserved', async () => {
+    const client = etcdClient([etcd.endpoint]);
+    const member = new ClusterMembership(client, { name: 'adopt-1', grpc: '127.0.0.1:1001', leaseSeconds: 2, log: () => {} });
+    await member.join();
+    // As if our create of partition 7 committed but its answer never came back.
+    const created = await client.put(ownerKey(7)).value('adopt-1').lease(member.leaseId).exec();
+    const served = new Map<number, number>();
+    const own = new PartitionOwnership(client, member, 'adopt-1', {
+      acquired: async (ps, token) => { for (const p of ps) served.set(p, token); },
+      releasing: async (ps) => { for (const p of ps) served.delete(p); },
+      lost: (ps) => { for (const p of ps) served.delete(p); },
+    }, () => {});
+    try {
+      await own.start();
+      await waitFor(() => served.size === PARTITIONS, 10_000, 'every partition served, 7 included');
+      assert.equal(served.get(7), Number(created.header.revision), 'the token of partition 7 is its key\'s creation revision');
+    } finally {
+      await member.withdraw().catch(() => {});
+      await own.releaseAll().catch(() => {});
+      await member.leave();
+      client.close();
+    }
   });
 
   test('a node cut off from etcd (nftables drop on its own etcd address) stops serving at its deadline; the others take over; it rejoins when healed', async () => {

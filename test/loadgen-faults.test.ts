@@ -165,7 +165,7 @@ describe('the same faults on the multi-node topology 2x1 (HAProxy, 2 gateways, a
       assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}\n${r.stderr.slice(-3000)}`);
       assert.match(r.stderr, /setup: 2 fault\(s\) planned on topology 2x1/);
       const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd', 'gateway-0', 'gateway-1', 'haproxy', 'redis']);
+      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd-0', 'etcd-1', 'etcd-2', 'gateway-0', 'gateway-1', 'haproxy', 'redis']);
       const f = s.reports.faults!;
       assert.equal(f.errors, 0, JSON.stringify(f.faults.map((x) => x.errors)));
       for (const x of f.faults) {

@@ -49,9 +49,10 @@ describe('startTopology 2x1: etcd, Redis, one chat node, two gateways behind HAP
     try {
       assert.equal(topo.processes('chat').length, 1);
       assert.equal(topo.processes('gateway').length, 2);
-      for (const role of ['etcd', 'redis', 'haproxy'] as const) assert.equal(topo.processes(role).length, 1, role);
-      assert.ok(topo.pids().length === 6 && topo.pids().every(([, pid]) => pid > 0), JSON.stringify(topo.pids()));
-      assert.ok(await etcdHealthy(topo.etcd.clientPort));
+      for (const role of ['redis', 'haproxy'] as const) assert.equal(topo.processes(role).length, 1, role);
+      assert.equal(topo.processes('etcd').length, 3, 'a 3-member etcd');
+      assert.ok(topo.pids().length === 8 && topo.pids().every(([, pid]) => pid > 0), JSON.stringify(topo.pids()));
+      for (const port of topo.etcd.clientPorts) assert.ok(await etcdHealthy(port));
       assert.ok(await redisPing(topo.redis.port));
       for (let i = 0; i < 2; i++) assert.ok(gatewayReady(await topo.gatewayHealth(i)));
       assert.match(topo.url, /^ws:\/\/127\.0\.0\.1:\d+\/v1\/ws$/);
@@ -156,7 +157,7 @@ describe('loadgen run --topology GxM', () => {
       assert.ok(r.code === 0 || r.code === 99, `exit ${r.code}: ${r.stderr.slice(-2000)}`);
       assert.match(r.stderr, /setup: HAProxy ws:\/\/127\.0\.0\.1:\d+\/v1\/ws/);
       const s = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as RunSummary;
-      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd', 'gateway-0', 'haproxy', 'redis']);
+      assert.deepEqual(Object.keys(s.system ?? {}).sort(), ['chat-0', 'etcd-0', 'etcd-1', 'etcd-2', 'gateway-0', 'haproxy', 'redis']);
       assert.equal(s.target.urls.length, 1, 'every client goes through HAProxy');
       assert.ok((s.metrics.messages_delivered?.values.count ?? 0) > 0);
       assert.equal(s.metrics.delivery_lost?.values.count ?? 0, 0);

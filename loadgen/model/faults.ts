@@ -52,7 +52,7 @@ export interface ResolvedFault {
   label: string;
 }
 
-/** The system a scenario runs on: G gateways and M chat nodes (one Redis, one etcd, one HAProxy). */
+/** The system a scenario runs on: G gateways and M chat nodes (one Redis, a 3-member etcd, one HAProxy). */
 export interface Topology {
   gateways: number;
   chats: number;
@@ -75,13 +75,16 @@ export function parseTopology(spec: string, where = 'topology'): Topology {
 /** Processes per target a system has (a fault's index must be below its target's count). */
 export type TargetCounts = Record<FaultTarget, number>;
 
+/** etcd members of the multi-node topology (deploy/topology.ts starts a 3-member cluster). */
+export const TOPOLOGY_ETCD_MEMBERS = 3;
+
 /**
- * What each target counts on a system: the multi-node topology (one Redis, one etcd, one HAProxy;
+ * What each target counts on a system: the multi-node topology (one Redis, a 3-member etcd, one HAProxy;
  * Cassandra nodes only when the store is the Cassandra cluster) or the single-process one.
  */
 export function targetCounts(topology: Topology | null, singleProcessGateways: number, cassandraNodes = 0): TargetCounts {
   if (!topology) return { chat: 1, gateway: singleProcessGateways, redis: 0, etcd: 0, cassandra: cassandraNodes, haproxy: 0 };
-  return { chat: topology.chats, gateway: topology.gateways, redis: 1, etcd: 1, cassandra: cassandraNodes, haproxy: 1 };
+  return { chat: topology.chats, gateway: topology.gateways, redis: 1, etcd: TOPOLOGY_ETCD_MEMBERS, cassandra: cassandraNodes, haproxy: 1 };
 }
 
 const FAULT_KEYS = ['at', 'target', 'index', 'action', 'for'];

@@ -10,6 +10,7 @@
 import { EventEmitter } from 'node:events';
 import { randomInt } from 'node:crypto';
 import type { Etcd3, Watcher } from 'etcd3';
+import { etcdStreamFailed } from './etcd';
 import { nodeKey, NODES_PREFIX, parseNodeInfo, type NodeInfo } from './keys';
 
 export interface MembershipOptions {
@@ -39,6 +40,9 @@ export class ClusterMembership extends EventEmitter {
   private watchdog: NodeJS.Timeout | null = null;
   private closed = false;
   private kaStream: { write(req: { ID: string }): void; end(): void; on(ev: string, fn: (...a: never[]) => void): void } | null = null;
+  /** A keepalive sent out of turn, right after the stream broke or stalled (another member takes it). */
+  private kaSoon: NodeJS.Timeout | null = null;
+  private lastSoon = 0;
   private kaSent: number[] = [];
   malformedValues = 0;
   keepalives = 0;
@@ -74,6 +78,9 @@ export class ClusterMembership extends EventEmitter {
     const info: NodeInfo = { name: this.opts.name, grpc, started_ms: Date.now() };
     await this.client.put(nodeKey(this.opts.name)).value(JSON.stringify(info)).lease(id);
     if (!this.watcher) await this.watchMembers();
+    // The first keepalive now, not a beat later: the grant and the put may have taken a good part of the
+    // lease already (retried onto another member, or just after an election).
+    this.keepaliveSoon();
     this.scheduleKeepalive();
     if (!this.watchdog) this.watchdog = setInterval(() => this.checkDeadline(), 50);
   }
@@ -84,10 +91,38 @@ export class ClusterMembership extends EventEmitter {
     return ttlMs - Math.max(250, ttlMs / 5);
   }
 
+  /**
+   * A beat every TTL/8 (250 ms for 2 s): the last confirmed send is then at most a beat old when an
+   * etcd leader dies, and the election (up to 2 x election timeout) fits in what is left of the lease.
+   */
+  private keepaliveEveryMs(): number {
+    return Math.max(125, (this.opts.leaseSeconds * 1000) / 8);
+  }
+
+  /** No answer on the stream for this long: its member is dead, frozen or has no leader; try another. */
+  private stallMs(): number {
+    return Math.max(250, (this.opts.leaseSeconds * 1000) / 4);
+  }
+
   private scheduleKeepalive(): void {
     if (this.closed) return;
-    const every = Math.max(200, (this.opts.leaseSeconds * 1000) / 4);
-    this.keepaliveTimer = setTimeout(() => void this.keepalive(), every);
+    this.keepaliveTimer = setTimeout(() => void this.keepalive(), this.keepaliveEveryMs());
+  }
+
+  /**
+   * The stream broke or stalled: send a keepalive on a new stream now (at most one per 100 ms) instead of
+   * at the next beat. With several etcd members the new stream goes to another one (etcd-hosts.ts); a
+   * keepalive on a dead or frozen member would otherwise wait a beat or two, and a leader election
+   * can take most of the rest of the lease.
+   */
+  private keepaliveSoon(): void {
+    if (this.closed || !this.lease || this.kaSoon) return;
+    const wait = Math.max(0, this.lastSoon + 100 - Date.now());
+    this.kaSoon = setTimeout(() => {
+      this.kaSoon = null;
+      this.lastSoon = Date.now();
+      void this.beat();
+    }, wait);
   }
 
   /**
@@ -99,6 +134,12 @@ export class ClusterMembership extends EventEmitter {
   private async keepalive(): Promise<void> {
     const lease = this.lease;
     if (!lease || this.closed) return;
+    await this.beat();
+    if (lease === this.lease) this.scheduleKeepalive();
+  }
+
+  private async beat(): Promise<void> {
+    if (!this.lease || this.closed) return;
     try {
       if (!this.kaStream) await this.openKeepaliveStream();
       this.kaSent.push(Date.now());
@@ -108,16 +149,18 @@ export class ClusterMembership extends EventEmitter {
       this.opts.log(`lease keepalive failed: ${(err as Error).message}`);
       this.kaStream = null;
     }
-    if (lease === this.lease) this.scheduleKeepalive();
   }
 
   private async openKeepaliveStream(): Promise<void> {
     const stream = await this.client.leaseClient.leaseKeepAlive();
+    // Each stream has its own send times: a stream given up as stalled (ended, not cancelled) may still
+    // answer once its member has a leader again, and that answer confirms its send time as well.
+    const sent: number[] = [];
     this.kaStream = stream;
-    this.kaSent = [];
+    this.kaSent = sent;
     stream.on('data', (res: { ID: string; TTL: string }) => {
-      const sentAt = this.kaSent.shift();
-      if (stream !== this.kaStream || String(res.ID) !== this.leaseId || sentAt === undefined) return;
+      const sentAt = sent.shift();
+      if (!this.lease || String(res.ID) !== this.leaseId || sentAt === undefined) return;
       if (Number(res.TTL) <= 0) {
         this.lose('etcd says the lease has expired');
         return;
@@ -128,7 +171,10 @@ export class ClusterMembership extends EventEmitter {
     const drop = (why: string) => {
       if (stream !== this.kaStream) return;
       this.kaStream = null;
-      if (!this.closed) this.opts.log(`lease keepalive stream ${why}; reopening`);
+      etcdStreamFailed(this.client, stream);
+      if (this.closed) return;
+      this.opts.log(`lease keepalive stream ${why}; reopening`);
+      this.keepaliveSoon();
     };
     stream.on('error', (err: Error) => drop(`failed: ${err.message}`));
     stream.on('end', () => drop('ended'));
@@ -145,7 +191,23 @@ export class ClusterMembership extends EventEmitter {
   }
 
   private checkDeadline(): void {
-    if (this.lease && this.servingUntil > 0 && Date.now() > this.servingUntil) this.lose('no keepalive confirmed before the lease deadline');
+    if (this.lease && this.servingUntil > 0 && Date.now() > this.servingUntil) {
+      this.lose('no keepalive confirmed before the lease deadline');
+      return;
+    }
+    // No answer for a whole beat: the member behind the stream is gone quietly (frozen, cut off, or
+    // without a leader). Give up on that stream and send on another at once.
+    const oldest = this.kaSent[0];
+    const stream = this.kaStream;
+    if (this.lease && stream && oldest !== undefined && Date.now() - oldest > this.stallMs()) {
+      this.opts.log(`lease keepalive unanswered for ${Date.now() - oldest} ms; reopening the stream`);
+      etcdStreamFailed(this.client, stream);
+      this.endKeepaliveStream();
+      // Ended, not cancelled: it may still answer. Cancelled later, so a frozen member does not keep it forever.
+      const s = stream as { cancel?: () => void };
+      setTimeout(() => s.cancel?.(), 2 * this.opts.leaseSeconds * 1000).unref();
+      this.keepaliveSoon();
+    }
   }
 
   /** Drop the lease (it may already be gone in etcd), tell the owner, and try to join again with a new one. */
@@ -156,6 +218,8 @@ export class ClusterMembership extends EventEmitter {
     this.lease = null;
     this.servingUntil = 0;
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.kaSoon) clearTimeout(this.kaSoon);
+    this.kaSoon = null;
     this.endKeepaliveStream();
     void this.client.leaseClient.leaseRevoke({ ID: old }).catch(() => {});
     this.emit('lost', reason);
@@ -194,7 +258,7 @@ export class ClusterMembership extends EventEmitter {
       if (this.members.delete(name)) this.emit('nodes', this.nodes);
     });
     // After a watch reconnect, reread the list: deletes during the gap would otherwise be missed.
-    watcher.on('connected', () => void this.reload());
+    watcher.on('connected', () => void this.reload().catch((err: Error) => this.opts.log(`member list reload failed: ${err.message}`)));
     await this.reload();
   }
 
@@ -216,6 +280,7 @@ export class ClusterMembership extends EventEmitter {
   async leave(): Promise<void> {
     this.closed = true;
     if (this.keepaliveTimer) clearTimeout(this.keepaliveTimer);
+    if (this.kaSoon) clearTimeout(this.kaSoon);
     if (this.watchdog) clearInterval(this.watchdog);
     this.endKeepaliveStream();
     await this.watcher?.cancel().catch(() => {});

@@ -21,6 +21,7 @@ export class OwnerMap extends EventEmitter {
   private readonly watchers: Watcher[] = [];
   malformedValues = 0;
   ownerChanges = 0;
+  reloadFailures = 0;
 
   constructor(private readonly client: Etcd3) {
     super();
@@ -30,11 +31,11 @@ export class OwnerMap extends EventEmitter {
     const nodes = await this.client.watch().prefix(NODES_PREFIX).create();
     nodes.on('put', (kv) => this.putNode(kv.value.toString()));
     nodes.on('delete', (kv) => this.deleteNode(kv.key.toString().slice(NODES_PREFIX.length)));
-    nodes.on('connected', () => void this.reload());
+    nodes.on('connected', () => this.reloadAfterReconnect());
     const owners = await this.client.watch().prefix(OWNERS_PREFIX).create();
     owners.on('put', (kv) => this.setOwner(kv.key.toString(), ownerOfValue(kv.value.toString())));
     owners.on('delete', (kv) => this.setOwner(kv.key.toString(), null));
-    owners.on('connected', () => void this.reload());
+    owners.on('connected', () => this.reloadAfterReconnect());
     this.watchers.push(nodes, owners);
     await this.reload();
   }
@@ -87,6 +88,14 @@ export class OwnerMap extends EventEmitter {
   }
 
   /** Reread both prefixes (at start and after a watch reconnect: changes during the gap are not replayed). */
+  /** Reread both lists after a watch reconnect (changes in the gap); retried while etcd does not answer. */
+  private reloadAfterReconnect(attempt = 0): void {
+    this.reload().catch(() => {
+      this.reloadFailures++;
+      if (attempt < 20 && this.watchers.length > 0) setTimeout(() => this.reloadAfterReconnect(attempt + 1), 250).unref();
+    });
+  }
+
   private async reload(): Promise<void> {
     const nodes = await this.client.getAll().prefix(NODES_PREFIX).strings();
     const seen = new Set<string>();

@@ -70,9 +70,10 @@ export class PartitionOwnership {
       if (p !== null && this.tokens.has(p) && nodeOfValue(kv.value.toString()) !== this.name) this.dropSome([p], 'another node holds its key');
     });
     watcher.on('connected', () => this.reconcileSoon());
-    // Through reconcileSoon: a member joining while this first pass runs must queue a second pass, not run beside it.
+    // Through the one serialized path: a watch or member event during this first pass must not start a
+    // second reconcile beside it (both would acquire the same partitions). A failed pass is retried.
     this.reconcileSoon();
-    await this.running;
+    while (this.running) await this.running;
   }
 
   /** Run reconcile now, or once more after the one running. */
@@ -188,14 +189,26 @@ export class PartitionOwnership {
     }
   }
 
-  /** Create the owner keys of `chunk` under our lease if none exists. Returns the fencing token, or 0 when any was held. */
+  /**
+   * Create the owner keys of `chunk` under our lease if none exists. Returns the fencing token, or 0 when
+   * any was held. For one partition, a key that is already ours under this very lease is adopted with
+   * its creation revision as the token: a create whose answer was lost (an etcd member died or the
+   * leader changed after it committed; the client then retries) would otherwise hold the partition
+   * for nobody until our lease ends.
+   */
   private async tryCreate(chunk: number[], leaseId: string): Promise<number> {
     this.stats.txns++;
     let txn = this.client.if(ownerKey(chunk[0]!), 'Create', '==', 0);
     for (const p of chunk.slice(1)) txn = txn.and(ownerKey(p), 'Create', '==', 0);
     // Created as "claiming": gateways hold the partition's frames until the value says we serve it (markServing).
-    const res = await txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(claimingValue(this.name)).lease(leaseId))).commit();
-    return res.succeeded ? Number(res.header.revision) : 0;
+    let body = txn.then(...chunk.map((p) => this.client.put(ownerKey(p)).value(claimingValue(this.name)).lease(leaseId)));
+    if (chunk.length === 1) body = body.else(this.client.get(ownerKey(chunk[0]!)));
+    const res = await body.commit();
+    if (res.succeeded) return Number(res.header.revision);
+    // A key we created whose answer was lost (a retried call): ours, with its creation revision as the token.
+    const kv = chunk.length === 1 ? res.responses[0]?.response_range?.kvs[0] : undefined;
+    if (kv && nodeOfValue(kv.value.toString()) === this.name && String(kv.lease) === leaseId) return Number(kv.create_revision);
+    return 0;
   }
 
   private dropSome(partitions: number[], why: string): void {
