@@ -363,9 +363,10 @@ export class SqliteStore implements MessageStore {
 function openDatabase(options: SqliteStoreOptions): Db {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
   const db = new Database(options.path);
-  db.pragma('journal_mode = WAL');
-  // Several chat processes may share the file (the multi-node light mode): wait for the write lock.
+  // Several chat processes may share the file (the multi-node light mode): wait for its locks, set first
+  // so that switching to WAL and creating the schema wait too when another node opens the file at once.
   db.pragma('busy_timeout = 5000');
+  db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous ?? 'NORMAL'}`);
   db.pragma('temp_store = MEMORY');
   db.pragma('cache_size = -65536'); // 64 MiB page cache
