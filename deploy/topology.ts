@@ -312,11 +312,10 @@ export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   const topo = new Topology(opts, opts.env?.WA_TOKEN_SECRET ?? newSecret(), mkdtempSync(join(tmpdir(), 'wa-topology-')), etcd, redis,
     ports.slice(0, opts.chats), ports.slice(opts.chats, 2 * opts.chats), ports.slice(2 * opts.chats));
   try {
-    if (store !== 'shared-sqlite') {
-      // The first node migrates the keyspace alone (concurrent schema changes race on Cassandra), then the rest start.
-      await topo.startChat(0).waitReady(() => tcpOpen(topo.chatPorts[0]!), timeoutMs);
-    }
-    const chats = Array.from({ length: opts.chats }, (_, i) => (i === 0 && store !== 'shared-sqlite' ? topo.chats[0]! : topo.startChat(i)));
+    // The first node creates the store alone (the SQLite file and its WAL mode, or the Cassandra keyspace:
+    // two processes creating it at once fail with "database is locked" or race on the schema), then the rest start.
+    await topo.startChat(0).waitReady(() => tcpOpen(topo.chatPorts[0]!), timeoutMs);
+    const chats = Array.from({ length: opts.chats }, (_, i) => (i === 0 ? topo.chats[0]! : topo.startChat(i)));
     await Promise.all(chats.map((c, i) => c.waitReady(() => tcpOpen(topo.chatPorts[i]!), timeoutMs)));
     const gateways = Array.from({ length: opts.gateways }, (_, i) => topo.startGateway(i));
     await Promise.all(gateways.map((g, i) => g.waitReady(async () => gatewayReady(await topo.gatewayHealth(i)), timeoutMs)));

@@ -207,7 +207,10 @@ describe('group storm backpressure', () => {
       await Promise.all(acks);
       await waitFor(() => messagesOf(fast, g.chat_id).length === n + 1, 20_000, 'fast receiver got everything');
       slow.resumeReading();
-      assert.equal(await closed, 4008, 'closed for backpressure');
+      // The close frame (4008) is sometimes lost with the connection (the client then sees 1006, about 1 run in
+      // 5 on this box); the gateway's own count says why it closed it.
+      assert.ok([4008, 1006].includes(await closed), 'closed');
+      assert.ok(((await sys.health(0)) as unknown as { backpressure_closes: number }).backpressure_closes >= 1, 'closed for backpressure');
       const back = await connectUser(sys, ids[2]);
       await waitFor(() => back.frames.some((f) => f.body === 'drain_done'), 30_000, 'resync');
       const have = new Set([...messagesOf(slow, g.chat_id), ...messagesOf(back, g.chat_id)].map((m) => m.seq));

@@ -133,7 +133,8 @@ export class Gateway {
         if (this.draining) res.writeStatus('503 Service Unavailable');
         res.writeHeader('content-type', 'application/json').end(JSON.stringify({
           status: this.draining ? 'draining' : this.router.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
-          chat_link: this.router.up ? 'up' : 'down', connections: this.sockets.size, ...this.router.health(),
+          chat_link: this.router.up ? 'up' : 'down', connections: this.sockets.size, backpressure_closes: this.stats.backpressureCloses,
+          ...this.router.health(),
         }));
       });
     });
