@@ -12,6 +12,7 @@
 // served again after 2.69 s, 0 failed sends (100 retried), the gateway kill after 0.21 s;
 // 0 lost, 0 duplicated, 0 reordered. Faults act on the processes loadgen
 // starts: no --target, --shard or --procs.
+import { INTEGRITY_THRESHOLDS, warmupThenSteady } from '../loadgen/model/fault-runs';
 import { defineScenario } from '../loadgen/model/scenario';
 import fanout from './fanout';
 
@@ -40,20 +41,9 @@ export default defineScenario({
     { at: '24s', target: 'gateway', index: 1, action: 'kill', for: '5s' },
   ],
   options: {
-    scenarios: {
-      warmup: {
-        executor: 'ramping-arrival-rate', startRate: RATE / 10, timeUnit: '1s',
-        stages: [{ duration: '4s', target: RATE }], preAllocatedVUs: 100, maxVUs: 2000, gracefulStop: '10s', exec: 'chat',
-      },
-      steady: {
-        executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: `${STEADY_S}s`, startTime: '4s',
-        preAllocatedVUs: 200, maxVUs: 4000, gracefulStop: '10s', exec: 'chat',
-      },
-    },
+    scenarios: warmupThenSteady(RATE, STEADY_S),
     thresholds: {
-      delivery_lost: ['count==0'],
-      delivery_duplicated: ['count==0'],
-      delivery_out_of_order: ['count==0'],
+      ...INTEGRITY_THRESHOLDS,
       // Outside the outages the seed's real-time target still holds for most messages.
       'delivery_latency{scenario:steady}': ['p(50)<50'],
     },

@@ -11,6 +11,7 @@
 // (56 retried), each chat node served again within 0.5-1.0 s; 0 lost.
 // Gateways drain on SIGTERM (/healthz 503, HAProxy stops sending them new
 // connections) and the client outbox resends what a closed connection held.
+import { INTEGRITY_THRESHOLDS, warmupThenSteady } from '../loadgen/model/fault-runs';
 import { defineScenario } from '../loadgen/model/scenario';
 import fanout from './fanout';
 
@@ -38,24 +39,13 @@ export default defineScenario({
   topology: '2x3',
   faults: RESTARTS.map(([target, index], k) => ({ at: `${FIRST_S + k * STEP_S}s`, target, index, action: 'restart' as const })),
   options: {
-    scenarios: {
-      warmup: {
-        executor: 'ramping-arrival-rate', startRate: RATE / 10, timeUnit: '1s',
-        stages: [{ duration: '4s', target: RATE }], preAllocatedVUs: 100, maxVUs: 2000, gracefulStop: '10s', exec: 'chat',
-      },
-      steady: {
-        executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: `${FIRST_S + RESTARTS.length * STEP_S}s`, startTime: '4s',
-        preAllocatedVUs: 200, maxVUs: 4000, gracefulStop: '10s', exec: 'chat',
-      },
-    },
+    scenarios: warmupThenSteady(RATE, FIRST_S + RESTARTS.length * STEP_S),
     thresholds: {
       // Zero failed sends: none refused, none left without a `sent` ack, none timed out.
       messages_rejected: ['count==0'],
       messages_unacknowledged: ['count==0'],
       iteration_timeouts: ['count==0'],
-      delivery_lost: ['count==0'],
-      delivery_duplicated: ['count==0'],
-      delivery_out_of_order: ['count==0'],
+      ...INTEGRITY_THRESHOLDS,
     },
     deliveryGrace: '10s',
     iterationTimeout: '15s',

@@ -13,6 +13,7 @@
 // with 1 of 3 etcd members too: served again after 2.39 s, 0 failed sends of 2,256 (6 retried); 0 lost.
 // With WA_STORE=scylla the launcher must report 3 Cassandra nodes (the plan's
 // targetCounts), or the Cassandra fault is refused as out of range.
+import { INTEGRITY_THRESHOLDS, warmupThenSteady } from '../loadgen/model/fault-runs';
 import { defineScenario, type FaultSpec } from '../loadgen/model/scenario';
 import fanout from './fanout';
 
@@ -45,20 +46,9 @@ export default defineScenario({
   topology: '3x3',
   faults: lost,
   options: {
-    scenarios: {
-      warmup: {
-        executor: 'ramping-arrival-rate', startRate: RATE / 10, timeUnit: '1s',
-        stages: [{ duration: '4s', target: RATE }], preAllocatedVUs: 100, maxVUs: 2000, gracefulStop: '10s', exec: 'chat',
-      },
-      steady: {
-        executor: 'constant-arrival-rate', rate: RATE, timeUnit: '1s', duration: '26s', startTime: '4s',
-        preAllocatedVUs: 200, maxVUs: 4000, gracefulStop: '10s', exec: 'chat',
-      },
-    },
+    scenarios: warmupThenSteady(RATE, 26),
     thresholds: {
-      delivery_lost: ['count==0'],
-      delivery_duplicated: ['count==0'],
-      delivery_out_of_order: ['count==0'],
+      ...INTEGRITY_THRESHOLDS,
     },
     deliveryGrace: '10s',
     iterationTimeout: '15s',

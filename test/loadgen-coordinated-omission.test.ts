@@ -6,6 +6,7 @@
 // slow samples (not the handful a closed loop would record). With too few
 // VUs the schedule cannot be kept: k6's dropped_iterations counts the
 // iterations that found no free VU.
+import { countAtLeast } from './helpers/latency';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -37,18 +38,6 @@ function stallScenario(preAllocatedVUs: number, maxVUs: number): Scenario {
       iterationTimeout: '5s',
     },
   };
-}
-
-/** Samples >= ms, from the histogram (binary search on the percentile). */
-function countAtLeast(h: LatencyHistogram, ms: number): number {
-  let lo = 0;
-  let hi = 100;
-  for (let i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    if (h.percentileMs(mid) >= ms) hi = mid;
-    else lo = mid;
-  }
-  return Math.round(h.count * (1 - hi / 100));
 }
 
 async function runWithStall(relay: RelayProcess, scenario: Scenario, dir: string): Promise<RunSummary> {

@@ -10,6 +10,7 @@
 // or duplicated. Second: the chat service killed (-9) and restarted under the
 // same load; the connections stay up and the gateway answers sends with
 // UNAVAILABLE meanwhile, which the clients retry with backoff.
+import { countAtLeast } from './helpers/latency';
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -45,18 +46,6 @@ const scenario: Scenario = {
     iterationTimeout: '10s',
   },
 };
-
-/** Samples >= ms, from the histogram (binary search on the percentile). */
-function countAtLeast(h: LatencyHistogram, ms: number): number {
-  let lo = 0;
-  let hi = 100;
-  for (let i = 0; i < 40; i++) {
-    const mid = (lo + hi) / 2;
-    if (h.percentileMs(mid) >= ms) hi = mid;
-    else lo = mid;
-  }
-  return Math.round(h.count * (1 - hi / 100));
-}
 
 /** Run the scenario against `sys`, with `faults` at their times after the measured window starts. */
 async function runWithFaults(sys: RunningSystem, dir: string, faults: [number, () => Promise<unknown> | void][], notes: string[]): Promise<RunSummary> {

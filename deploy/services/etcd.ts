@@ -3,13 +3,12 @@
 // (startEtcd) or a 3-member cluster (startEtcdCluster: one member may die and
 // the cluster keeps its quorum). The chat nodes keep their membership,
 // partition ownership and fencing tokens in it (server/cluster/).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../lib/net';
-import { ManagedProcess } from './managed-process';
+import { installedBinary, ManagedProcess } from './managed-process';
 
 export interface EtcdOptions {
   /** Where etcd keeps its data; a fresh temp dir (removed on stop) when omitted. */
@@ -38,9 +37,7 @@ export class EtcdServer {
 
   /** kill -9 then start again on the same ports and data (its keys survive; leases keep their TTLs). */
   async restart(): Promise<void> {
-    await this.proc.kill();
-    this.proc.restart();
-    await this.proc.waitReady(() => etcdHealthy(this.clientPort), 15_000);
+    await this.proc.killAndRestart(() => etcdHealthy(this.clientPort), 15_000);
   }
 
   async stop(): Promise<void> {
@@ -50,11 +47,7 @@ export class EtcdServer {
 }
 
 export function etcdBinary(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v etcd'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error('etcd is not installed: run `bash scripts/setup.sh` (apt-get install etcd-server)');
-  }
+  return installedBinary('etcd', 'etcd-server');
 }
 
 export async function startEtcd(opts: EtcdOptions = {}): Promise<EtcdServer> {
@@ -168,9 +161,7 @@ export class EtcdCluster {
   /** kill -9 member i, start it again on the same ports and data, wait until it says healthy. */
   async restart(i: number): Promise<void> {
     const m = this.member(i);
-    await m.proc.kill();
-    m.proc.restart();
-    await m.proc.waitReady(() => etcdHealthy(m.clientPort), this.startTimeoutMs);
+    await m.proc.killAndRestart(() => etcdHealthy(m.clientPort), this.startTimeoutMs);
   }
 
   async stop(): Promise<void> {

@@ -19,7 +19,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../lib/net';
-import { ManagedProcess } from './managed-process';
+import { installedBinary, ManagedProcess } from './managed-process';
 
 /** The health-check timing HAProxy uses for every gateway (milliseconds). */
 export const HAPROXY_CHECK = Object.freeze({
@@ -139,9 +139,7 @@ export class HaproxyServer {
 
   /** kill -9 then start again on the same port and config. */
   async restart(): Promise<void> {
-    await this.proc.kill();
-    this.proc.restart();
-    await this.proc.waitReady(() => haproxyAlive(this.port), 10_000);
+    await this.proc.killAndRestart(() => haproxyAlive(this.port), 10_000);
   }
 
   async stop(): Promise<void> {
@@ -151,11 +149,7 @@ export class HaproxyServer {
 }
 
 export function haproxyBinary(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v haproxy || ls /usr/sbin/haproxy'], { encoding: 'utf8' }).trim().split('\n')[0]!;
-  } catch {
-    throw new Error('haproxy is not installed: run `bash scripts/setup.sh` (apt-get install haproxy)');
-  }
+  return installedBinary('haproxy', 'haproxy', '/usr/sbin/haproxy');
 }
 
 export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyServer> {

@@ -2,7 +2,7 @@
 // chat node, a gateway): its last lines of output, readiness, and the faults a
 // test or scenario may inject (kill -9, SIGSTOP/SIGCONT, a clean stop, a
 // restart with the same arguments).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 export interface ProcessSpec {
   /** A short name for logs and errors: "etcd", "redis", "chat-1". */
@@ -127,6 +127,13 @@ export class ManagedProcess {
     await this.signalAndWait('SIGTERM', timeoutMs);
   }
 
+  /** kill -9, start again with the same command, and wait until `ready()` (a service restarted in place). */
+  async killAndRestart(ready: () => Promise<boolean> | boolean, timeoutMs: number): Promise<void> {
+    await this.kill();
+    this.restart();
+    await this.waitReady(ready, timeoutMs);
+  }
+
   /** Start again with the same command, arguments and environment. */
   restart(): this {
     if (this.running) throw new Error(`${this.spec.name} is still running`);
@@ -159,5 +166,18 @@ export class ManagedProcess {
         resolve();
       }
     });
+  }
+}
+
+/**
+ * The path of an installed program: `name` on the PATH, else `fallback` (Debian puts some daemons in
+ * /usr/sbin, outside a plain user's PATH). Throws with the Debian package to install.
+ */
+export function installedBinary(name: string, debianPackage: string, fallback = ''): string {
+  try {
+    const script = fallback ? `command -v ${name} || ls ${fallback}` : `command -v ${name}`;
+    return execFileSync('sh', ['-c', script], { encoding: 'utf8' }).trim().split('\n')[0]!;
+  } catch {
+    throw new Error(`${name} is not installed: run \`bash scripts/setup.sh\` (apt-get install ${debianPackage})`);
   }
 }

@@ -2,13 +2,12 @@
 // redis-server; scripts/setup.sh installs it), never the machine's own
 // instance. Nothing is kept on disk: routes and presence are soft state that
 // gateways re-announce after a Redis restart (server/directory/).
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../lib/net';
-import { ManagedProcess } from './managed-process';
+import { installedBinary, ManagedProcess } from './managed-process';
 
 export interface RedisOptions {
   verbose?: boolean;
@@ -31,9 +30,7 @@ export class RedisServer {
 
   /** kill -9 then start again on the same port, empty (nothing is persisted). */
   async restart(): Promise<void> {
-    await this.proc.kill();
-    this.proc.restart();
-    await this.proc.waitReady(() => redisPing(this.port), 10_000);
+    await this.proc.killAndRestart(() => redisPing(this.port), 10_000);
   }
 
   async stop(): Promise<void> {
@@ -43,11 +40,7 @@ export class RedisServer {
 }
 
 export function redisBinary(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v redis-server || ls /usr/bin/redis-server'], { encoding: 'utf8' }).trim().split('\n')[0]!;
-  } catch {
-    throw new Error('redis-server is not installed: run `bash scripts/setup.sh` (apt-get install redis-server)');
-  }
+  return installedBinary('redis-server', 'redis-server', '/usr/bin/redis-server');
 }
 
 export async function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {

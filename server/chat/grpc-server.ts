@@ -74,7 +74,6 @@ export interface ChatServerOptions {
   tokenSecret: string;
   host: string;
   port: number;
-  nodeId?: number;
   log?: (line: string) => void;
   /** Log every drain step (WA_DEBUG_DRAIN=1). */
   debugDrain?: boolean;

@@ -1,7 +1,8 @@
 // The chat service process. Every setting comes from the environment, read
 // by server/common/config.ts (chatSettings, where each variable is described):
 //   WA_CHAT_HOST, WA_CHAT_PORT, WA_CHAT_METRICS_PORT, WA_DATA_DIR, WA_STORE
-//   (embedded | scylla), WA_NODE_ID, WA_SQLITE_SYNC, WA_TOKEN_SECRET(_FILE),
+//   (embedded | scylla), WA_SQLITE_SYNC, the cluster settings WA_CLUSTER_ETCD,
+//   WA_NODE_NAME, WA_CLUSTER_LEASE_SECONDS, WA_CHAT_ADVERTISE, WA_REDIS_URL (docs/design/013), WA_TOKEN_SECRET(_FILE),
 //   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), and the test aid
 //   WA_DEBUG_SLOWDOWN_US (burn µs per accepted message so the CI perf gate can
 //   be shown to fail; never in production).
@@ -62,7 +63,7 @@ async function main(): Promise<void> {
     drains: () => server.engine.drainCounts(),
   }));
   const server: ChatServer = new ChatServer({
-    store, limits, tokenSecret: secret, host, port, nodeId: settings.node_id, debugDrain: settings.debug_drain, cluster: settings.cluster,
+    store, limits, tokenSecret: secret, host, port, debugDrain: settings.debug_drain, cluster: settings.cluster,
     log: (line) => console.log(`chat: ${line}`),
     metrics: metrics.enabled ? chatMetrics.hot : null,
   });

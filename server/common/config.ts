@@ -242,8 +242,6 @@ export interface ChatSettings {
   data_dir: string;
   /** WA_STORE (embedded): embedded (SQLite) or scylla. */
   store: string;
-  /** WA_NODE_ID (0): a number for logs; message ids carry the partition, not the node (server/common/ids.ts). */
-  node_id: number;
   /** One of several chat nodes (server/cluster); null: the single-process default. */
   cluster: ClusterSettings | null;
   /** WA_SQLITE_SYNC (NORMAL): FULL fsyncs every commit (see server/store/embedded/sqlite-store.ts). */
@@ -267,7 +265,6 @@ export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings
     metrics_port: envInt(env, 'WA_CHAT_METRICS_PORT', CHAT_METRICS_PORT_DEFAULT),
     data_dir: dataDir,
     store: env.WA_STORE || 'embedded',
-    node_id: envInt(env, 'WA_NODE_ID', 0),
     cluster: clusterSettings(env),
     sqlite_synchronous: sync,
     debug_drain: env.WA_DEBUG_DRAIN === '1',

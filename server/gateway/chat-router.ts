@@ -9,6 +9,8 @@ import { ChatLink, type ChatLinkOptions } from './chat-link';
 export type FrameRoute = 'sent' | 'held' | 'unavailable';
 
 export interface ChatRouter {
+  /** Frames go by partition (several chat nodes): the gateway computes each frame's partition. */
+  readonly byPartition: boolean;
   start(): Promise<void> | void;
   /** A connection opened or closed: every chat node hears it. */
   session(item: WireInbound): void;
@@ -34,6 +36,7 @@ export type RouterCallbacks = Pick<ChatLinkOptions, 'sessions' | 'onUp' | 'onDow
 
 /** The single-process default: one chat service at a fixed address. */
 export class SingleRouter implements ChatRouter {
+  readonly byPartition = false;
   private readonly link: ChatLink;
 
   constructor(opts: Omit<ChatLinkOptions, 'onBatch'> & RouterCallbacks) {

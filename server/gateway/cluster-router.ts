@@ -53,6 +53,7 @@ export interface ClusterRouterOptions extends RouterCallbacks {
 }
 
 export class ClusterRouter implements ChatRouter {
+  readonly byPartition = true;
   private readonly client: Etcd3;
   private readonly endpoints: string[];
   private readonly map: OwnerMap;

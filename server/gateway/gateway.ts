@@ -13,7 +13,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { gatewayCoalesce, type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
-import { monoUs, type WireChatBatch } from '../common/grpc-defs';
+import { monoUs, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
 import { ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { peerKey } from '../common/peer-auth';
@@ -22,7 +22,7 @@ import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
 import { partitionOfFrame } from '../common/frame-partition';
 import type { ChatLink } from './chat-link';
-import { SingleRouter, type ChatRouter } from './chat-router';
+import { SingleRouter, type ChatRouter, type FrameRoute } from './chat-router';
 import { ClusterRouter } from './cluster-router';
 import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
@@ -314,15 +314,21 @@ export class Gateway {
         continue;
       }
       const item = { conn: c.id, user: c.user, frame: bytes, recv_at_us: recvAtUs };
-      const ref = frame.ref;
       const isAck = frame.body === 'ack';
-      const route = this.router.frame(partitionOfFrame(frame, c.user), item, () => {
-        if (!c.closed && !isAck) this.reject(ws, ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'partition without an owner too long, retry with the same client_msg_id'));
-      });
+      // One chat service (the default): no partition to compute, nothing is ever held.
+      const route = this.router.byPartition ? this.routeToOwner(ws, c, frame, item, isAck) : this.router.frame(-1, item, noGiveUp);
       if (route === 'unavailable' && !isAck) {
-        this.reject(ws, ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'chat service unreachable, retry with the same client_msg_id'));
+        this.reject(ws, frame.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'chat service unreachable, retry with the same client_msg_id'));
       }
     }
+  }
+
+  /** Cluster mode: to the owner of the frame's partition; a frame held past the bound is answered UNAVAILABLE. */
+  private routeToOwner(ws: WebSocket<Conn>, c: Conn, frame: ClientFrame, item: WireInbound, isAck: boolean): FrameRoute {
+    const ref = frame.ref;
+    return this.router.frame(partitionOfFrame(frame, c.user), item, () => {
+      if (!c.closed && !isAck) this.reject(ws, ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'partition without an owner too long, retry with the same client_msg_id'));
+    });
   }
 
   private takeTokens(c: Conn, n: number): boolean {
@@ -402,6 +408,8 @@ function safeRef(bytes: Uint8Array): number {
     return 0;
   }
 }
+
+const noGiveUp = (): void => {};
 
 /** The links' counters together (/metrics: one chat service or several chat nodes). */
 function sumLinks(links: readonly ChatLink[]): { batchesSent: number; itemsSent: number } {
