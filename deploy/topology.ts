@@ -59,7 +59,7 @@ export interface TopologyOptions extends TopologyShape {
   verbose?: boolean;
   /** How long each process (and the whole topology's readiness) may take. */
   startTimeoutMs?: number;
-  /** Extra node flags for chat nodes and gateways (e.g. --cpu-prof --cpu-prof-dir=d; NODE_OPTIONS refuses --cpu-prof). */
+  /** Extra node flags for chat nodes and gateways (e.g. --cpu-prof --cpu-prof-dir=d; NODE_OPTIONS refuses --cpu-prof); also read from WA_NODE_ARGS. */
   nodeArgs?: string[];
   /** etcd members: 3 (default; one may die and the chat nodes keep their leases) or 1. */
   etcdMembers?: 1 | 3;
@@ -232,6 +232,11 @@ export class Topology {
   }
 
   /** The store settings of chat node i (the Cassandra cluster's contact points; only node 0 migrates). */
+  /** The extra node flags of chat nodes and gateways: the option's, then WA_NODE_ARGS (as deploy/local-system.ts). */
+  private nodeArgs(): string[] {
+    return [...(this.opts.nodeArgs ?? []), ...(process.env.WA_NODE_ARGS ?? '').split(' ').filter(Boolean)];
+  }
+
   private storeEnv(i: number): NodeJS.ProcessEnv {
     const store = this.opts.store;
     if (!store || store === 'shared-sqlite') return {};
@@ -245,7 +250,7 @@ export class Topology {
 
   startChat(i: number): ManagedProcess {
     const proc = new ManagedProcess({
-      name: `chat-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
+      name: `chat-${i}`, command: process.execPath, args: [...this.nodeArgs(), join(DIST_DIR, 'server/chat/main.js')], verbose: this.opts.verbose,
       env: { ...this.baseEnv(), ...this.storeEnv(i), WA_CLUSTER_ETCD: this.etcd.endpointsVia(chatEtcdHost(i)).join(','), WA_NODE_NAME: `chat-${i}`, WA_CHAT_PORT: String(this.chatPorts[i]), WA_CHAT_METRICS_PORT: String(this.chatMetricsPorts[i]) },
     }).start();
     this.chats[i] = proc;
@@ -255,7 +260,7 @@ export class Topology {
   startGateway(i: number): ManagedProcess {
     const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
     const proc = new ManagedProcess({
-      name: `gateway-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
+      name: `gateway-${i}`, command: process.execPath, args: [...this.nodeArgs(), join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
     }).start();
     this.gateways[i] = proc;
     return proc;
