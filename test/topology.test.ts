@@ -161,6 +161,12 @@ describe('loadgen run --topology GxM', () => {
       assert.equal(s.target.urls.length, 1, 'every client goes through HAProxy');
       assert.ok((s.metrics.messages_delivered?.values.count ?? 0) > 0);
       assert.equal(s.metrics.delivery_lost?.values.count ?? 0, 0);
+      // Each interval of the timeline has every server process's CPU (the coordination bench's steady-state window).
+      const withCpu = s.timeline.filter((rec) => rec.system_cpu_s);
+      assert.ok(withCpu.length >= 2, `${withCpu.length} of ${s.timeline.length} intervals with system_cpu_s`);
+      assert.deepEqual(Object.keys(withCpu[0]!.system_cpu_s!).sort(), Object.keys(s.system ?? {}).sort());
+      const chatCpuS = withCpu.reduce((sum, rec) => sum + rec.system_cpu_s!['chat-0']!, 0);
+      assert.ok(chatCpuS > 0 && chatCpuS <= s.system!['chat-0']!.cpu_s + 0.5, `chat-0: ${chatCpuS} s over the intervals, ${s.system!['chat-0']!.cpu_s} s in the summary`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

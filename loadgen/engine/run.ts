@@ -203,9 +203,12 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     // CPU marks are (re)set when the measured window starts: setup is not the generator's steady cost.
     let cpuMark = process.cpuUsage();
     let mainCpuMark = threadCpuSeconds();
+    // The server processes' CPU per interval (a run that started the system): steady-state figures skip the warm-up.
+    let sysCpuMark: Record<string, number> | null = null;
     const markCpu = () => {
       cpuMark = process.cpuUsage();
       mainCpuMark = threadCpuSeconds();
+      sysCpuMark = system ? system.cpuSeconds() : null;
     };
     const onMessage = (h: WorkerHandle, m: FromWorker) => {
       if (m.type === 'log') log(m.line);
@@ -248,6 +251,16 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (mainCpu !== null && mainCpuMark !== null) rec.main_thread_cpu_percent = Math.round(((mainCpu - mainCpuMark) * 1000 / intervalMs) * 1000) / 10;
       mainCpuMark = mainCpu;
       rec.busiest_thread_cpu_percent = Math.round(Math.max(0, ...statuses.map((s) => ((s.threadCpuS ?? 0) * 1000) / intervalMs)) * 1000) / 10;
+      if (system && sysCpuMark) {
+        const now = system.cpuSeconds();
+        rec.system_cpu_s = {};
+        // A process restarted by a fault is a new process: its CPU counts from its start.
+        for (const [name, cpuS] of Object.entries(now)) {
+          const mark = sysCpuMark[name] ?? cpuS;
+          rec.system_cpu_s[name] = Math.round((cpuS >= mark ? cpuS - mark : cpuS) * 1000) / 1000;
+        }
+        sysCpuMark = now;
+      }
       const elapsedMs = (index + 1) * intervalMs;
       const sums: Record<string, number> = {};
       for (const g of lastGauges.values()) for (const [name, v] of Object.entries(g)) sums[name] = (sums[name] ?? 0) + v;

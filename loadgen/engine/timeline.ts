@@ -23,6 +23,8 @@ export interface IntervalRecord {
   busiest_thread_cpu_percent?: number;
   /** The coordinator's own thread (aggregation, outputs). */
   main_thread_cpu_percent?: number;
+  /** CPU seconds each server process used in the interval, by name (only when the run started the system). */
+  system_cpu_s?: Record<string, number>;
 }
 
 /**

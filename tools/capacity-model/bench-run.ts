@@ -33,6 +33,8 @@ export interface CoordinationFigures {
   scenario: string;
   scale: number;
   duration_s: number;
+  /** Seconds at the start of each run not counted (JIT warm-up; absent in files from before it was measured apart). */
+  warmup_s?: number;
   rounds: number;
   one_node: CoordinationSide;
   n_nodes: CoordinationSide;
