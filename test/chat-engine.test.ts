@@ -9,7 +9,8 @@ import { advanceDelivered, advanceRead } from '../server/chat/chat-state';
 import { directChatId, partitionOf } from '../server/common/chat-id';
 import { ErrorCode } from '../server/common/errors';
 import { IdGenerator } from '../server/common/ids';
-import { GroupChangeKind, ReceiptKind } from '../server/common/protocol';
+import { decodeSystemEvent, GroupChangeKind, ReceiptKind } from '../server/common/protocol';
+import { MessageKind } from '../server/store/store';
 import { InvariantError } from '../lib/invariant';
 import { EngineHarness } from './helpers/engine-harness';
 
@@ -220,6 +221,34 @@ describe('chat engine in process: groups and presence', () => {
     await h.settle();
     const texts = h.deliveries().filter((d) => d.text === 'to all' || d.text === 'after removal');
     assert.deepEqual(texts.map((d) => [d.text, [...d.users].sort()]), [['to all', [b, c].sort()], ['after removal', [b]]]);
+    await h.close();
+  });
+
+  test('a member removed while its drain runs still gets the group\'s messages up to its removal, the removal event last, then nothing', async () => {
+    const h = await harness({ drain_page_messages_max: 2 });
+    const [a, b, c] = [await h.newUser(), await h.newUser(), await h.newUser()];
+    for (const u of [a, b, c]) await h.connect(u);
+    h.frame(a, { ref: 1, create_group: { name: 'g', members: [b, c] } });
+    await h.settle();
+    const g = h.log.of('group_info')[0]!.chat.chat_id;
+    await h.disconnect(c);
+    for (const t of ['m1', 'm2', 'm3', 'm4', 'm5']) h.sendGroup(a, g, t);
+    await h.settle();
+    h.log.clear();
+    await h.connect(c); // first page: the creation event and m1; the drain waits for c's ack
+    const first = h.log.of('replay').flatMap((p) => p.msgs);
+    assert.equal(first.length, 2);
+    h.frame(a, { group_change: { chat_id: g, kind: GroupChangeKind.REMOVE, users: [c] } });
+    h.sendGroup(a, g, 'after removal');
+    await h.settle();
+    h.ack(c, g, first.at(-1)!.id); // a removed member's ack is refused (NOT_A_PARTICIPANT); the drain goes on
+    await h.settle();
+    for (let i = 0; i < 5 && h.log.of('drain_done').length === 0; i++) await h.settle();
+    const texts = h.log.of('replay').flatMap((p) => p.msgs)
+      .map((m) => (m.kind === MessageKind.System ? `event ${decodeSystemEvent(m.body).kind}` : Buffer.from(m.body).toString()));
+    assert.deepEqual(texts.slice(first.length), ['m2', 'm3', 'm4', 'm5', `event ${GroupChangeKind.REMOVE}`]);
+    assert.equal(h.log.of('drain_done').length, 1, 'the drain ends');
+    assert.ok(!h.deliveries().some((d) => d.users.includes(c) && d.text === 'after removal'), 'nothing after the removal');
     await h.close();
   });
 

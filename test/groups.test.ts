@@ -82,8 +82,8 @@ describe('groups', () => {
 
   test('a member removed mid-stream receives nothing sent after the removal; system events arrive in order', async () => {
     const [aId, bId, cId] = await provisionFresh(sys, 3);
-    // Ready (drained) first: live messages to a user still draining wait for its drain, and a drain only
-    // covers chats the user is still a member of (the removal race noted in docs/design/004).
+    // Ready (drained) first, so every message below is live (a removal during a drain is the engine
+    // test's: test/chat-engine.test.ts).
     const a = await connectReady(sys, aId);
     const b = await connectReady(sys, bId);
     const c = await connectReady(sys, cId);

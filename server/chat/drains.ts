@@ -4,6 +4,11 @@
 // drain_concurrent_max users drain at once (a reconnect flood queues instead
 // of stampeding the store). Live messages for a draining user are held back
 // and picked up by the drain, so per-chat order holds across the switch.
+// A member removed from a group (or leaving it) while its drain runs is still
+// owed what was held back for it there: the group's messages up to the event
+// that ended its membership. The drain keeps that range (a "final" chat) for
+// as long as the connection lasts; a removed member that disconnects before
+// its drain ends does not get it on its next connect (docs/design/004).
 import { invariant } from '../../lib/invariant';
 import { partitionOf } from '../common/chat-id';
 import { idFloorForTime } from '../common/ids';
@@ -20,12 +25,31 @@ interface Drain<L extends GatewayLinkRef> {
   outstanding: Map<string, number>;
   sent: number;
   deadlineMs: number;
+  /** Chats the user is no longer a member of: chat -> what is still owed (after afterId, up to upToId). */
+  final: Map<string, FinalChat>;
+}
+
+/** What a drain still owes a member who left or was removed mid-drain: the messages up to the event that ended it. */
+interface FinalChat {
+  /** The last message the client has, acked or sent in a page. */
+  afterId: number;
+  /** The event that ended the membership (the newest message the user may see). */
+  upToId: number;
+}
+
+interface GoneMember {
+  user: number;
+  chatId: string;
+  deliveredId: number;
+  upToId: number;
 }
 
 export class Drains<L extends GatewayLinkRef> {
   private readonly byUser = new Map<number, Drain<L>>();
   private readonly queue: Drain<L>[] = [];
   private active = 0;
+  /** Members gone in the current tick, kept only once its commit has stored the change (membersGoneCommitted). */
+  private gonePending: GoneMember[] = [];
 
   constructor(
     private readonly ctx: EngineContext<L>,
@@ -43,7 +67,7 @@ export class Drains<L extends GatewayLinkRef> {
     if (this.ctx.routes.conn(state.link, state.conn) !== state) return; // closed in the same tick
     const existing = this.byUser.get(state.user);
     if (existing) this.end(existing);
-    const drain: Drain<L> = { user: state.user, conn: state, active: false, outstanding: new Map(), sent: 0, deadlineMs: 0 };
+    const drain: Drain<L> = { user: state.user, conn: state, active: false, outstanding: new Map(), sent: 0, deadlineMs: 0, final: new Map() };
     this.byUser.set(state.user, drain);
     this.queue.push(drain);
   }
@@ -62,9 +86,28 @@ export class Drains<L extends GatewayLinkRef> {
     if (outstanding !== undefined && deliveredId >= outstanding) drain.outstanding.delete(chatId);
   }
 
-  /** A user left or was removed mid-drain: stop waiting for its ack in that chat. */
-  chatGone(user: number, chatId: string): void {
-    this.byUser.get(user)?.outstanding.delete(chatId);
+  /**
+   * A user left or was removed in this tick: if it is draining, stop waiting for its ack in that chat and,
+   * once the tick's commit stored the change, page what it is still owed there (up to upToId).
+   */
+  memberGone(user: number, chatId: string, deliveredId: number, upToId: number): void {
+    if (this.byUser.has(user)) this.gonePending.push({ user, chatId, deliveredId, upToId });
+  }
+
+  /** The tick's commit is done: `stored`, the membership changes are real (else they never happened). */
+  membersGoneCommitted(stored: boolean): void {
+    const gone = this.gonePending;
+    if (gone.length === 0) return;
+    this.gonePending = [];
+    if (!stored) return;
+    for (const g of gone) {
+      const drain = this.byUser.get(g.user);
+      if (!drain) continue;
+      // What the client already has: acked, or sent in the page it has not acked yet.
+      const afterId = Math.max(g.deliveredId, drain.outstanding.get(g.chatId) ?? 0);
+      drain.outstanding.delete(g.chatId);
+      if (afterId < g.upToId) drain.final.set(g.chatId, { afterId, upToId: g.upToId });
+    }
   }
 
   /** Admit queued drains into free slots and send the next page of every drain whose last page was acked. */
@@ -103,6 +146,10 @@ export class Drains<L extends GatewayLinkRef> {
       if (page.length === ctx.limits.drain_page_messages_max) break;
       if (await this.pageChat(drain, p.chat_id, ttlFloorId, page)) moved = true;
     }
+    for (const [chatId, owed] of drain.final) {
+      if (page.length === ctx.limits.drain_page_messages_max) break;
+      await this.pageFinal(drain, chatId, owed, ttlFloorId, page);
+    }
     invariant(page.length <= ctx.limits.drain_page_messages_max, 'a drain page within drain_page_messages_max');
     if (page.length > 0) {
       ctx.debugLog?.(`chat: drain user=${drain.user} conn=${drain.conn.conn} page=${page.length} chats=${[...drain.outstanding.keys()].join(',')}`);
@@ -110,6 +157,8 @@ export class Drains<L extends GatewayLinkRef> {
       drain.sent += page.length;
       ctx.stats.deliveriesReplayed += page.length;
       drain.deadlineMs = nowMs + ctx.limits.drain_ack_timeout_ms;
+      // A page of chats the user has left waits for no ack: look again next tick.
+      if (drain.outstanding.size === 0) this.kick();
       return;
     }
     if (moved && pending.length > 0) {
@@ -149,6 +198,21 @@ export class Drains<L extends GatewayLinkRef> {
     advanceDelivered(member, head.id, head.seq);
     ctx.watermarks.mark(chat.chat_id, member);
     return true;
+  }
+
+  /**
+   * Add what a former member is still owed in a chat to the page. Its acks there are refused (it is not a
+   * member), so these pages are not paced by acks: the range is bounded by the event that ended it.
+   */
+  private async pageFinal(drain: Drain<L>, chatId: string, owed: FinalChat, ttlFloorId: number, page: StoredMessage[]): Promise<void> {
+    const budget = this.ctx.limits.drain_page_messages_max - page.length;
+    const rows = await this.ctx.store.messagesAfter(chatId, Math.max(owed.afterId, ttlFloorId - 1), budget);
+    for (const m of rows) {
+      if (m.id > owed.upToId) break;
+      owed.afterId = m.id;
+      if (m.sender !== drain.user) page.push(m);
+    }
+    if (owed.afterId >= owed.upToId || rows.length < budget) drain.final.delete(chatId);
   }
 
   private end(drain: Drain<L>): void {

@@ -94,7 +94,7 @@ export class ChatEngine<L extends LinkSink> {
     this.presenceFromDirectory = opts.presenceFromDirectory ?? false;
     this.drains = new Drains(this.ctx, () => this.kick());
     this.sends = new Sends(this.ctx);
-    this.groups = new Groups(this.ctx, (user, chatId) => this.drains.chatGone(user, chatId));
+    this.groups = new Groups(this.ctx, (user, chatId, deliveredId, upToId) => this.drains.memberGone(user, chatId, deliveredId, upToId));
     this.receipts = new Receipts(this.ctx, (user, chatId, id) => this.drains.delivered(user, chatId, id));
     this.presence = new Presence(this.ctx);
     this.queries = new Queries(this.ctx);
@@ -203,6 +203,7 @@ export class ChatEngine<L extends LinkSink> {
     await this.runOps(input.ops, tick);
     await this.receipts.apply(input.acks, tick);
     const stored = await this.commit(tick);
+    this.drains.membersGoneCommitted(stored);
     if (!stored) {
       for (const op of input.ops) replyError(this.ctx, op.state, op.ref, new ProtocolError(ErrorCode.UNAVAILABLE, 'not stored: retry with the same client_msg_id'));
     }

@@ -21,13 +21,18 @@ interface ChangeOutcome {
   changed: number[];
   /** Users who are no longer members but must hear the event (the removed, the one who left). */
   alsoTell: number[];
+  /** The members who left or were removed, as they were (their delivered watermark: what a drain still owes them). */
+  gone: MemberState[];
 }
 
 export class Groups<L extends GatewayLinkRef> {
   constructor(
     private readonly ctx: EngineContext<L>,
-    /** A member left or was removed (a drain stops waiting for its ack in that chat). */
-    private readonly onMemberGone: (user: number, chatId: string) => void,
+    /**
+     * A member left or was removed, with its delivered watermark then and the event that ends its
+     * membership: a drain that is running for it still owes it the chat's messages up to that event.
+     */
+    private readonly onMemberGone: (user: number, chatId: string, deliveredId: number, lastVisibleId: number) => void,
   ) {}
 
   async create(op: CreateOp<L>, tick: Tick<L>): Promise<void> {
@@ -59,6 +64,7 @@ export class Groups<L extends GatewayLinkRef> {
     const outcome = this.apply(tick, chat, actor, kind, users, op.body.name ?? '');
     if (outcome.changed.length > 0 || kind === GroupChangeKind.RENAME) {
       const event = this.systemEvent(tick, chat, actor, kind, outcome.changed, kind === GroupChangeKind.RENAME ? chat.name : '');
+      for (const m of outcome.gone) this.onMemberGone(m.user, chat.chat_id, m.delivered_id, event.id);
       const recipients = [...chat.members.keys()].filter((u) => u !== actor).concat(outcome.alsoTell.filter((u) => u !== actor));
       tick.afterCommit.push({ t: 'message', msg: event, users: recipients, recvAtUs: op.recv_at_us });
       if (kind === GroupChangeKind.LEAVE) this.handOverAdmin(tick, chat, op.recv_at_us);
@@ -71,10 +77,10 @@ export class Groups<L extends GatewayLinkRef> {
 
   private apply(tick: Tick<L>, chat: CachedChat, actor: number, kind: number, users: number[], name: string): ChangeOutcome {
     switch (kind) {
-      case GroupChangeKind.ADD: return { changed: this.add(tick, chat, users), alsoTell: [] };
+      case GroupChangeKind.ADD: return { changed: this.add(tick, chat, users), alsoTell: [], gone: [] };
       case GroupChangeKind.REMOVE: return this.remove(tick, chat, actor, users);
-      case GroupChangeKind.PROMOTE: return { changed: this.setAdmin(tick, chat, users, true), alsoTell: [] };
-      case GroupChangeKind.DEMOTE: return { changed: this.setAdmin(tick, chat, users, false), alsoTell: [] };
+      case GroupChangeKind.PROMOTE: return { changed: this.setAdmin(tick, chat, users, true), alsoTell: [], gone: [] };
+      case GroupChangeKind.DEMOTE: return { changed: this.setAdmin(tick, chat, users, false), alsoTell: [], gone: [] };
       case GroupChangeKind.LEAVE: return this.leave(tick, chat, actor);
       case GroupChangeKind.RENAME: return this.rename(tick, chat, name);
     }
@@ -100,19 +106,20 @@ export class Groups<L extends GatewayLinkRef> {
   private remove(tick: Tick<L>, chat: CachedChat, actor: number, users: number[]): ChangeOutcome {
     if (users.includes(actor)) throw new ProtocolError(ErrorCode.INVALID_ARGUMENT, 'to remove yourself, leave the group');
     const removed = users.filter((u) => chat.members.has(u));
-    for (const u of removed) this.dropMember(tick, chat, u);
-    return { changed: removed, alsoTell: removed }; // the removed learn they are out
+    const gone = removed.map((u) => this.dropMember(tick, chat, u));
+    return { changed: removed, alsoTell: removed, gone }; // the removed learn they are out
   }
 
   private leave(tick: Tick<L>, chat: CachedChat, actor: number): ChangeOutcome {
-    this.dropMember(tick, chat, actor);
-    return { changed: [actor], alsoTell: [actor] };
+    const gone = this.dropMember(tick, chat, actor);
+    return { changed: [actor], alsoTell: [actor], gone: [gone] };
   }
 
-  private dropMember(tick: Tick<L>, chat: CachedChat, user: number): void {
+  private dropMember(tick: Tick<L>, chat: CachedChat, user: number): MemberState {
+    const member = chat.members.get(user)!;
     chat.members.delete(user);
     tick.batch.member_changes.push({ chat_id: chat.chat_id, remove: user });
-    this.onMemberGone(user, chat.chat_id);
+    return member;
   }
 
   private setAdmin(tick: Tick<L>, chat: CachedChat, users: number[], admin: boolean): number[] {
@@ -132,7 +139,7 @@ export class Groups<L extends GatewayLinkRef> {
   private rename(tick: Tick<L>, chat: CachedChat, name: string): ChangeOutcome {
     chat.name = name;
     tick.batch.chat_renames.push({ chat_id: chat.chat_id, name });
-    return { changed: [], alsoTell: [] };
+    return { changed: [], alsoTell: [], gone: [] };
   }
 
   /** The last admin left: the longest-standing member takes over, as a system event of its own. */
