@@ -40,7 +40,8 @@ export class MosquittoServer {
   constructor(
     readonly proc: ManagedProcess,
     readonly port: number,
-    private readonly dir: string,
+    /** The temp dir holding the generated config (removed on stop). */
+    readonly configDir: string,
   ) {}
 
   /** mqtt://127.0.0.1:<port> for mqtt.js. */
@@ -50,7 +51,7 @@ export class MosquittoServer {
 
   async stop(): Promise<void> {
     await this.proc.stop();
-    rmSync(this.dir, { recursive: true, force: true });
+    rmSync(this.configDir, { recursive: true, force: true });
   }
 }
 

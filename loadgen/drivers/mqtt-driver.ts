@@ -69,7 +69,9 @@ class MqttEndpoint implements Endpoint {
 
   constructor(private readonly client: MqttClient, private readonly topicOf: (index: number) => string) {
     client.on('message', (_topic, payload) => this.onReceive(payload));
-    client.on('error', () => this.errors++);
+    // A socket or protocol error ends the connection: it is counted once, by 'close'. (The listener must exist:
+    // an 'error' with none would throw.)
+    client.on('error', () => {});
     client.on('close', () => this.lost());
   }
 
