@@ -28,8 +28,10 @@ export async function measureRamp(
   target: string, driver: Driver, pids: Record<string, number>, users: number, rates: readonly number[], stepS: number,
 ): Promise<RampRun> {
   const loadavgBefore = loadavg();
-  const cpuSince = cpuMeter(pids);
+  // From the first measured stage, like the generator's own count: connecting and the warm-up are setup.
+  let cpuSince = cpuMeter(pids);
   const result = await runPairLoad(driver, {
+    onMeasureStart: () => (cpuSince = cpuMeter(pids)),
     users,
     stages: rates.map((rate) => ({ rate, durationS: stepS })),
     stopWhenP99AboveMs: P99_MAX_MS,

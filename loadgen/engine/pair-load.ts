@@ -34,6 +34,12 @@ export interface PairLoadOptions {
   progress?: (line: string) => void;
   /** Run this stage first and leave it out of the results (JIT, caches, first chats created). */
   warmup?: Stage;
+  /**
+   * Called as the first measured stage starts (after connecting and the warm-up), when the
+   * generator's own CPU count starts: a caller measuring the target's CPU starts there too, so
+   * setup (a broker creating 200 consumers, say) is not charged to the messages.
+   */
+  onMeasureStart?: () => void;
 }
 
 export interface StageResult {
@@ -131,13 +137,17 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     };
   }
 
-  const cpuStart = process.cpuUsage();
+  let cpuStart = process.cpuUsage();
   const payload = Buffer.alloc(size);
   const results: StageResult[] = [];
   let sender = 0;
   for (let s = 0; s < opts.stages.length; s++) {
     const { rate, durationS } = opts.stages[s]!;
     const stage = stages[s]!;
+    if (s === warmups) {
+      cpuStart = process.cpuUsage();
+      opts.onMeasureStart?.();
+    }
     const total = Math.round(rate * durationS);
     let nextProgress = performance.now() + 1000;
     const start = await runOpenLoop({
