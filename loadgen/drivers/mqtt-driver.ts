@@ -15,6 +15,7 @@
 // keeps the packet until the PUBACK), one mqtt.js publish (its packet object,
 // outgoing-store entry and a corked write); per message received: mqtt.js's
 // parse and its PUBACK write.
+import type { Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { withTimeout } from '../../lib/async';
 import { countFailure, type Driver, type Endpoint, type SendAcks } from './driver';
@@ -49,6 +50,10 @@ export class MqttDriver implements Driver {
       connectTimeout: PEER_DRIVER_LIMITS.connect_timeout_ms,
       keepalive: PEER_DRIVER_LIMITS.keepalive_s,
     }, false);
+    // mqtt.js leaves Nagle on (net.createConnection's default). Our lean client, nats.js and the broker
+    // (set_tcp_nodelay) all turn it off; with it on, a PUBLISH or PUBACK behind an unacked one waits
+    // for the peer's delayed ACK (tens of ms on loopback): latency that is the client's setting, not MQTT's.
+    (client.stream as Socket).setNoDelay?.(true);
     try {
       await withTimeout(client.subscribeAsync(this.topic(index), { qos: 1 }), PEER_DRIVER_LIMITS.subscribe_timeout_ms, 'MQTT SUBACK');
     } catch (err) {
