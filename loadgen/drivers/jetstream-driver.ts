@@ -72,7 +72,7 @@ export class JetStreamDriver implements Driver {
     try {
       const js = nc.jetstream({ timeout: PEER_DRIVER_LIMITS.publish_ack_timeout_ms });
       const endpoint = new JetStreamEndpoint(nc, js, (to) => this.subject(to));
-      const onMsg = (m: JsMsg) => endpoint.receive(m);
+      const onMsg = (m: JsMsg | null) => endpoint.receive(m);
       endpoint.stopConsuming = await withTimeout(this.kind === 'push' ? this.push(js, index, onMsg) : this.pull(nc, js, index, onMsg),
         PEER_DRIVER_LIMITS.subscribe_timeout_ms, 'JetStream consumer');
       return endpoint;
@@ -87,7 +87,7 @@ export class JetStreamDriver implements Driver {
   }
 
   /** Each returns how to stop consuming before the connection closes. */
-  private async push(js: JetStreamClient, index: number, onMsg: (m: JsMsg) => void): Promise<() => void> {
+  private async push(js: JetStreamClient, index: number, onMsg: (m: JsMsg | null) => void): Promise<() => void> {
     const o = consumerOpts();
     o.bindStream(this.stream);
     o.filterSubject(this.subject(index));
@@ -96,15 +96,13 @@ export class JetStreamDriver implements Driver {
     o.ackExplicit();
     o.manualAck();
     o.maxAckPending(PEER_DRIVER_LIMITS.max_ack_pending);
-    o.callback((err, m) => {
-      if (m) onMsg(m);
-      else if (err) onMsg(null as unknown as JsMsg); // counted as an error by receive()
-    });
+    // An error in place of a message (the subscription failed) reaches receive() as null: an error.
+    o.callback((err, m) => onMsg(err ? null : m));
     const sub = await js.subscribe(this.subject(index), o);
     return () => sub.unsubscribe();
   }
 
-  private async pull(nc: NatsConnection, js: JetStreamClient, index: number, onMsg: (m: JsMsg) => void): Promise<() => void> {
+  private async pull(nc: NatsConnection, js: JetStreamClient, index: number, onMsg: (m: JsMsg | null) => void): Promise<() => void> {
     const jsm = await nc.jetstreamManager({ timeout: PEER_DRIVER_LIMITS.subscribe_timeout_ms });
     const name = `u${index}`;
     await jsm.consumers.add(this.stream, {
