@@ -76,7 +76,7 @@ export function rampReport(run: RampRun): string[] {
   const lines = [`${run.target}: sustained ${run.sustainedRate} msg/s at p99 < ${P99_MAX_MS} ms${load}`];
   for (const s of run.result.stages) {
     lines.push(
-      `  rate ${String(s.rate).padStart(6)}/s  delivered ${String(s.delivered).padStart(7)}  lost ${s.lost}  dup ${s.duplicated}  ` +
+      `  rate ${String(s.rate).padStart(6)}/s  delivered ${String(s.delivered).padStart(7)}  lost ${s.lost}  dup ${s.duplicated}  ooo ${s.outOfOrder}  ` +
         `p50 ${s.latency.p50_ms.toFixed(2)}ms  p99 ${s.latency.p99_ms.toFixed(2)}ms  max ${s.latency.max_ms.toFixed(1)}ms`,
     );
   }
