@@ -67,8 +67,8 @@ export interface PairLoadResult {
   /**
    * Every send as the target answered it, summed over the endpoints, taken after the last grace
    * period and before closing (drivers with per-send acks only: the peers). With lost = scheduled -
-   * delivered, a loss is then either failed (with its reason), still pending, or acked yet never
-   * delivered (the one a broker must never do).
+   * delivered, a loss is then either failed (with its reason), still pending, or acked but not
+   * delivered by the end of the grace period (late, or lost by the target after its ack).
    */
   sendAcks?: { acked: number; failed: Record<string, number>; pending: number };
 }
