@@ -16,7 +16,9 @@
 //
 //   node dist/bench/peers.js [--users 200] [--step-seconds 4] [--rates 2000,4000,...]
 //        [--targets full,mqtt,jetstream] [--jetstream-consumer push|pull] [--json out.json]
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSystem } from '../deploy/local-system';
 import { startMosquitto } from '../deploy/services/mosquitto';
@@ -58,13 +60,18 @@ interface Running {
 
 async function start(target: Target, consumer: JetStreamConsumerKind): Promise<{ name: string; running: Running }> {
   if (target === 'full') {
-    const sys = await startSystem({});
+    // Our own store dir, removed after the ramp (startSystem leaves the one it would make).
+    const dataDir = mkdtempSync(join(tmpdir(), 'wa-peers-store-'));
+    const sys = await startSystem({ dataDir }).catch((err: unknown) => {
+      rmSync(dataDir, { recursive: true, force: true });
+      throw err;
+    });
     return {
       name: 'full',
       running: {
         driver: new SystemDriver({ url: sys.gatewayUrl, secret: sys.secret, transport: 'lean' }),
         pids: { gateway: sys.gateways[0]!.child.pid!, chat: sys.chat.child.pid! },
-        stop: () => sys.stop(),
+        stop: () => sys.stop().finally(() => rmSync(dataDir, { recursive: true, force: true })),
       },
     };
   }
