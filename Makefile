@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -40,6 +40,11 @@ $(BUILD_STAMP): $(NODE_MODULES_STAMP) $(TS_SOURCES)
 # Full path (gateway -> gRPC -> chat -> store -> gRPC -> gateway) vs the bare uWS forwarder, same load, one run.
 bench: $(BUILD_STAMP)
 	node dist/bench/full-vs-bare.js $(ARGS)
+
+# Peers on the same workload: our full path vs Mosquitto QoS 1 vs NATS JetStream (file storage), same ramp, one run
+# (docs/design/015-peers.md). make bench-peers ARGS="--step-seconds 2 --rates 2000,4000,8000 --json out.json"
+bench-peers: $(BUILD_STAMP)
+	node dist/bench/peers.js $(ARGS)
 
 # 256-member group fan-out vs the bare uWS fan-out fixture; gateway syscalls per delivery with/without coalescing.
 bench-groups: $(BUILD_STAMP)

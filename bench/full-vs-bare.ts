@@ -18,27 +18,8 @@ import { parseArgs } from 'node:util';
 import { DIST_DIR } from '../server/common/paths';
 import { startSystem } from '../deploy/local-system';
 import { BareDriver } from '../loadgen/drivers/bare-driver';
-import type { Driver } from '../loadgen/drivers/driver';
 import { SystemDriver } from '../loadgen/drivers/system-driver';
-import { runPairLoad } from '../loadgen/engine/pair-load';
-import { cpuMeter, P99_MAX_MS, rampReport, sustainedRate, type RampRun } from './ramp-report';
-
-
-
-async function measure(target: string, driver: Driver, pids: Record<string, number>, users: number, rates: number[], stepS: number): Promise<RampRun> {
-  const cpuSince = cpuMeter(pids);
-  const result = await runPairLoad(driver, {
-    users,
-    stages: rates.map((rate) => ({ rate, durationS: stepS })),
-    stopWhenP99AboveMs: P99_MAX_MS,
-    warmup: { rate: rates[0]!, durationS: 2 },
-    graceMs: 2000,
-    progress: (line) => process.stdout.write(`\r  ${target}: ${line}      `),
-  });
-  process.stdout.write('\n');
-  const cpuSeconds = { ...cpuSince(), loadgen: result.loadgenCpuUs / 1e6 };
-  return { target, result, sustainedRate: sustainedRate(result), cpuSeconds };
-}
+import { measureRamp, P99_MAX_MS, RAMP_DEFAULTS, rampReport } from './ramp-report';
 
 function spawnForwarder(): Promise<{ url: string; pid: number; stop: () => void }> {
   return new Promise((resolve, reject) => {
@@ -57,9 +38,9 @@ function spawnForwarder(): Promise<{ url: string; pid: number; stop: () => void 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      users: { type: 'string', default: '200' },
-      'step-seconds': { type: 'string', default: '4' },
-      rates: { type: 'string', default: '2000,4000,8000,12000,16000,24000,32000,48000,64000,96000,128000,160000' },
+      users: { type: 'string', default: String(RAMP_DEFAULTS.users) },
+      'step-seconds': { type: 'string', default: String(RAMP_DEFAULTS.step_s) },
+      rates: { type: 'string', default: RAMP_DEFAULTS.rates.join(',') },
       json: { type: 'string' },
     },
   });
@@ -70,11 +51,11 @@ async function main(): Promise<void> {
   console.log(`full path vs bare forwarder: ${users} users in pairs, steps of ${stepS}s at ${rates.join(', ')} msg/s; ${cpus().length} cores`);
 
   const fwd = await spawnForwarder();
-  const bare = await measure('bare', new BareDriver(fwd.url), { forwarder: fwd.pid }, users, rates, stepS);
+  const bare = await measureRamp('bare', new BareDriver(fwd.url), { forwarder: fwd.pid }, users, rates, stepS);
   fwd.stop();
 
   const sys = await startSystem({});
-  const full = await measure(
+  const full = await measureRamp(
     'full',
     new SystemDriver({ url: sys.gatewayUrl, secret: sys.secret, transport: 'lean' }),
     { gateway: sys.gateways[0]!.child.pid!, chat: sys.chat.child.pid! },

@@ -26,6 +26,10 @@ command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v haproxy >/dev/null || need_apt+=(haproxy)
+# The peers bench (bench/peers.ts) and its drivers' tests: Mosquitto (MQTT) and nats-server (JetStream). The project
+# starts its own on free ports; the Debian services are not used. Both live in /usr/sbin, outside a plain user's PATH.
+[ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || need_apt+=(mosquitto)
+[ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need_apt+=(nats-server)
 # Network faults in the cluster tests (a node cut off from etcd): nftables drops on a loopback address.
 command -v nft >/dev/null || need_apt+=(nftables)
 if [ "${#need_apt[@]}" -gt 0 ]; then

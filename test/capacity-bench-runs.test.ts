@@ -5,7 +5,7 @@
 // limit of the id layout is printed when the projection passes it; a malformed
 // file is an error that names it.
 //
-// test/fixtures/capacity/bench-{coordination,failover,reaccept}.json are real
+// test/fixtures/capacity/bench-{coordination,failover,reaccept,peers}.json are real
 // runs on the 2-core dev box (their `command` says which); capacity-probe.json
 // and full-vs-bare.json are hand-written fixtures.
 import assert from 'node:assert/strict';
@@ -54,6 +54,12 @@ describe('the bench runs as measured figures', () => {
     assert.ok(f.kills < 5 && m.notes.some((n) => /asks for >= 5/.test(n)));
   });
 
+  test('peers: a comparison, not a fleet figure: read, validated, and only noted', () => {
+    const m = read('bench-peers.json');
+    assert.deepEqual(Object.keys(m.figures), []);
+    assert.ok(m.notes.some((n) => /peers comparison .* gives no fleet figure/.test(n)));
+  });
+
   test('reaccept: the HAProxy / direct ratio', () => {
     const f = figuresOf<ReacceptFigures>('bench-reaccept.json');
     assert.equal(read('bench-reaccept.json').figures.reaccept_via_lb_ratio!.value, f.ratio_haproxy_direct);
@@ -69,6 +75,7 @@ describe('a malformed bench file is an error naming the file', () => {
     ['p50-above-max.json', { ...good, figures: { ...(good.figures as object), served_again_ms_p50: 99_999 } }, /p50 is above/],
     ['version.json', { ...good, version: 2 }, /version 2: this model reads version 1/],
     ['no-machine.json', { ...good, machine: undefined }, /machine must be an object/],
+    ['peers-no-sides.json', { ...JSON.parse(readFileSync(fixture('bench-peers.json'), 'utf8')), figures: { users: 200, step_s: 4, rates: [2000], sides: [], full_over_peer: {} } }, /figures\.sides must be a non-empty array/],
     ['ratio-text.json', { ...JSON.parse(readFileSync(fixture('bench-reaccept.json'), 'utf8')), figures: { ratio_haproxy_direct: '0.7' } }, /figures\.connections must be a positive number/],
   ];
   for (const [name, json, why] of cases) {

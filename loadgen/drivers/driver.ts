@@ -8,9 +8,29 @@ export interface Endpoint {
   /** Set by the engine: a payload arrived (the engine parses its own header). */
   onReceive: (payload: Uint8Array) => void;
   onClose: (code: number) => void;
-  /** Errors the target reported for this endpoint (e.g. RATE_LIMITED). */
+  /** Errors the target reported for this endpoint (e.g. RATE_LIMITED, a failed publish ack, a disconnect). */
   errors: number;
   close(): void;
+  /**
+   * Drivers that see a per-send ack (the peers' MQTT PUBACK, JetStream's publish ack) account for
+   * every send here, so none is dropped silently: each is acked, failed with a reason, or still
+   * pending. The others leave it undefined (pair-load still counts deliveries for every driver).
+   */
+  sendAcks?: SendAcks;
+}
+
+/** One endpoint's sends as the target answered them; acked + failed + pending = sends made. */
+export interface SendAcks {
+  acked: number;
+  /** Sends that will never be acked, by reason ("disconnected", "publish timeout", ...). */
+  failed: Map<string, number>;
+  /** Sends still waiting for their ack. */
+  pending: number;
+}
+
+/** Count one failed send under `reason`. */
+export function countFailure(acks: SendAcks, reason: string): void {
+  acks.failed.set(reason, (acks.failed.get(reason) ?? 0) + 1);
 }
 
 export interface Driver {

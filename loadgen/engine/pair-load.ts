@@ -34,6 +34,12 @@ export interface PairLoadOptions {
   progress?: (line: string) => void;
   /** Run this stage first and leave it out of the results (JIT, caches, first chats created). */
   warmup?: Stage;
+  /**
+   * Called as the first measured stage starts (after connecting and the warm-up), when the
+   * generator's own CPU count starts: a caller measuring the target's CPU starts there too, so
+   * setup (a broker creating 200 consumers, say) is not charged to the messages.
+   */
+  onMeasureStart?: () => void;
 }
 
 export interface StageResult {
@@ -58,6 +64,13 @@ export interface PairLoadResult {
   errors: number;
   closedUnexpectedly: number;
   loadgenCpuUs: number;
+  /**
+   * Every send as the target answered it, summed over the endpoints, taken after the last grace
+   * period and before closing (drivers with per-send acks only: the peers). With lost = scheduled -
+   * delivered, a loss is then either failed (with its reason), still pending, or acked but not
+   * delivered by the end of the grace period (late, or lost by the target after its ack).
+   */
+  sendAcks?: { acked: number; failed: Record<string, number>; pending: number };
 }
 
 interface Tracker {
@@ -124,13 +137,17 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     };
   }
 
-  const cpuStart = process.cpuUsage();
+  let cpuStart = process.cpuUsage();
   const payload = Buffer.alloc(size);
   const results: StageResult[] = [];
   let sender = 0;
   for (let s = 0; s < opts.stages.length; s++) {
     const { rate, durationS } = opts.stages[s]!;
     const stage = stages[s]!;
+    if (s === warmups) {
+      cpuStart = process.cpuUsage();
+      opts.onMeasureStart?.();
+    }
     const total = Math.round(rate * durationS);
     let nextProgress = performance.now() + 1000;
     const start = await runOpenLoop({
@@ -161,7 +178,9 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     // Let this stage's stragglers arrive before judging it (short between stages).
     const graceMs = s === opts.stages.length - 1 ? opts.graceMs ?? 3000 : 300;
     const deadline = performance.now() + graceMs;
-    while (stage.delivered < stage.scheduled && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // (and, for drivers with per-send acks, for the acks still pending: the closing accounting counts them)
+    const settled = () => stage.delivered >= stage.scheduled && !endpoints.some((e) => e.sendAcks && e.sendAcks.pending > 0);
+    while (!settled() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const lat = stage.hist.summary();
     if (s < warmups) continue;
     results.push({
@@ -179,6 +198,7 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     if (opts.stopWhenP99AboveMs !== undefined && (lat.p99_ms > opts.stopWhenP99AboveMs || stage.delivered < stage.scheduled * 0.999)) break;
   }
   const cpu = process.cpuUsage(cpuStart);
+  const sendAcks = sumSendAcks(endpoints);
   stopping = true;
   for (const e of endpoints) e.close();
   return {
@@ -189,5 +209,18 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     errors: endpoints.reduce((a, e) => a + e.errors, 0),
     closedUnexpectedly,
     loadgenCpuUs: cpu.user + cpu.system,
+    ...(sendAcks ? { sendAcks } : {}),
   };
+}
+
+function sumSendAcks(endpoints: Endpoint[]): PairLoadResult['sendAcks'] {
+  if (!endpoints.some((e) => e.sendAcks)) return undefined;
+  const sum = { acked: 0, failed: {} as Record<string, number>, pending: 0 };
+  for (const e of endpoints) {
+    if (!e.sendAcks) continue;
+    sum.acked += e.sendAcks.acked;
+    sum.pending += e.sendAcks.pending;
+    for (const [reason, n] of e.sendAcks.failed) sum.failed[reason] = (sum.failed[reason] ?? 0) + n;
+  }
+  return sum;
 }

@@ -1,5 +1,5 @@
 // The `--json <file>` format of the multi-node benches (bench/coordination.ts,
-// bench/failover.ts, bench/reaccept.ts): one small versioned object per run,
+// bench/failover.ts, bench/reaccept.ts) and of the peers bench (bench/peers.ts): one small versioned object per run,
 // written by bench/bench-json.ts and read by ./adapters/bench-runs.ts. The
 // shape lives here, below both, so the writer and the reader cannot drift.
 //
@@ -7,8 +7,8 @@
 
 export const BENCH_RUN_VERSION = 1;
 
-export type BenchRunKind = 'coordination' | 'failover' | 'reaccept';
-export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept'];
+export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers';
+export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers'];
 
 export interface BenchMachine {
   hostname: string;
@@ -77,6 +77,31 @@ export interface ReacceptFigures {
   ratio_haproxy_direct: number;
 }
 
+/** One target's ramp in bench/peers.ts: our full path, Mosquitto QoS 1 or JetStream. */
+export interface PeerSide {
+  target: string;
+  /** The highest rate with p99 < 100 ms and nothing lost; 0 when even the first failed. */
+  sustained_msgs_per_s: number;
+  delivered: number;
+  lost: number;
+  errors: number;
+  /** CPU of the target's processes (gateway + chat service, or the broker) per delivered message. */
+  target_cpu_us_per_msg: number;
+  /** CPU of the load generator (this process) per delivered message. */
+  generator_cpu_us_per_msg: number;
+  load_avg_before: number;
+  load_avg_after: number;
+}
+
+export interface PeersFigures {
+  users: number;
+  step_s: number;
+  rates: number[];
+  sides: PeerSide[];
+  /** Our full path's sustained rate / each peer's, by target name (a peer that sustained nothing is left out). */
+  full_over_peer: Record<string, number>;
+}
+
 interface BenchRunBase {
   version: typeof BENCH_RUN_VERSION;
   command: string;
@@ -87,7 +112,8 @@ interface BenchRunBase {
 export type BenchRun =
   | (BenchRunBase & { kind: 'coordination'; figures: CoordinationFigures })
   | (BenchRunBase & { kind: 'failover'; figures: FailoverFigures })
-  | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures });
+  | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures })
+  | (BenchRunBase & { kind: 'peers'; figures: PeersFigures });
 
 /** A bench's kind: the file is then read as a bench run, and anything wrong in it is an error. */
 export function looksLikeBenchRun(json: Record<string, unknown>): boolean {
@@ -121,6 +147,14 @@ const SIDE: Record<string, Check> = {
   topology: text, chat_nodes: positive, acked: positive, cpu_all_s: positive, cpu_chat_s: positive,
   cpu_all_us_per_msg: positive, cpu_chat_us_per_msg: positive,
 };
+const PEER_SIDE: Record<string, Check> = {
+  target: text, sustained_msgs_per_s: nonNegative, delivered: nonNegative, lost: nonNegative, errors: nonNegative,
+  target_cpu_us_per_msg: nonNegative, generator_cpu_us_per_msg: nonNegative, load_avg_before: nonNegative, load_avg_after: nonNegative,
+};
+const nonEmptyArray = (p: string, v: unknown, each: Check): void => {
+  if (!Array.isArray(v) || v.length === 0) throw new Error(`${p} must be a non-empty array`);
+  v.forEach((x, i) => each(`${p}[${i}]`, x));
+};
 const WAY: Record<string, Check> = { conns_per_s: positive, opened: positive, failed: nonNegative, connect_ms_p50: nonNegative, connect_ms_p99: nonNegative };
 
 const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
@@ -140,6 +174,12 @@ const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
   reaccept: {
     connections: positive, rounds: positive, in_flight: positive, gateways: positive,
     direct: (p, v) => fields(p, v, WAY), haproxy: (p, v) => fields(p, v, WAY), ratio_haproxy_direct: positive,
+  },
+  peers: {
+    users: positive, step_s: positive,
+    rates: (p, v) => nonEmptyArray(p, v, positive),
+    sides: (p, v) => nonEmptyArray(p, v, (q, x) => fields(q, x, PEER_SIDE)),
+    full_over_peer: (p, v) => Object.entries(object(p, v)).forEach(([k, x]) => nonNegative(`${p}.${k}`, x)),
   },
 };
 

@@ -4,6 +4,7 @@
 //   coordination -> chat_coordination_ratio (chat tier, 1 node / N nodes)
 //   failover     -> chat_failover_s_p50, chat_failover_s_max
 //   reaccept     -> reaccept_via_lb_ratio
+//   peers        -> no fleet figure (a comparison with Mosquitto and JetStream), a note only
 // The bench's machine is quoted in the note, not taken as the node's machine:
 // these are ratios and times on one shared box, not a node's capacity.
 import { asBenchRun, type BenchMachine, type BenchRun } from '../bench-run';
@@ -52,6 +53,7 @@ export function fromBenchRun(json: unknown, source: string): Measurements {
   out.sources.push(source);
   if (run.kind === 'coordination') coordination(run, source, out);
   else if (run.kind === 'failover') failover(run, source, out);
-  else reaccept(run, source, out);
+  else if (run.kind === 'reaccept') reaccept(run, source, out);
+  else out.notes.push(`${source}: the peers comparison (bench/peers.ts) gives no fleet figure; read it with \`node dist/bench/peers.js\``);
   return out;
 }
