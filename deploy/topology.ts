@@ -227,6 +227,8 @@ export class Topology {
       WA_REDIS_URL: this.redis.url,
       WA_DATA_DIR: this.dataDir,
       WA_TOKEN_SECRET: this.secret,
+      // Test and load runs provision users in bulk (a test aid the production processes leave off).
+      WA_LOADTEST_PROVISIONING: '1',
       ...this.opts.env,
     };
   }

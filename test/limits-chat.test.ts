@@ -11,6 +11,7 @@ import { frameBatch } from '../server/common/protocol';
 import { startSystem } from '../deploy/local-system';
 import { withTimeout } from '../lib/async';
 import { bodyText, newUserId, sleep, text, waitFor, type TestClient } from './helpers/system';
+import { freshCode } from './helpers/registration';
 import { ENV, errorsOf, fullHistory, isRefusedWith, LIMITS, limitsWorld, messagesOf, nextError, postRegister, rawFrame, sendDelivered, sendFrame, TEST_TIMEOUT_MS, WAIT_MS } from './helpers/limits-world';
 describe('limits and bad input in the chat service: users, rates, presence, history, queues, registration (one system with small limits)', { timeout: 240_000 }, () => {
   const world = limitsWorld();
@@ -49,9 +50,9 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
 
   // ------------------------------------------------------------ 10. rate limit
 
-  it('frames beyond the connection token bucket are refused with RATE_LIMITED and dropped; what was accepted is stored',
+  it("frames beyond the user's token bucket are refused with RATE_LIMITED and dropped; what was accepted is stored",
     { timeout: TEST_TIMEOUT_MS }, async () => {
-      const burst = LIMITS.conn_frames_burst_max;
+      const burst = LIMITS.user_frames_burst_max;
       const perBatch = LIMITS.batch_frames_max;
       const batches = burst / perBatch + 2; // 5 batches fit the bucket, 2 do not
       const R = await client();
@@ -222,23 +223,27 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
 
   // ------------------------------------------------------------ 15. registration
 
-  it('POST /v1/register answers 400 to bad JSON or a bad phone, 413 to a body over 4096 bytes, and 200 with a working token to a valid one',
+  it('POST /v1/register answers 400 to bad JSON, a bad phone or a missing code, 413 to a body over 4096 bytes, and 200 with a working token to a verified one',
     { timeout: TEST_TIMEOUT_MS }, async () => {
       const badJson = await postRegister(world.sys, '{"phone": "+1415');
       assert.equal(badJson.status, 400);
       assert.equal(badJson.json?.error, ErrorCode.INVALID_ARGUMENT);
       for (const phone of ['4155550123', '+0123456789', 'abc', '', '+1415555012345678']) {
-        const badPhone = await postRegister(world.sys, JSON.stringify({ phone, display_name: 'Ann' }));
+        const badPhone = await postRegister(world.sys, JSON.stringify({ phone, display_name: 'Ann', code: '123456' }));
         assert.equal(badPhone.status, 400, `phone ${JSON.stringify(phone)}`);
         assert.equal(badPhone.json?.error, ErrorCode.INVALID_ARGUMENT, `phone ${JSON.stringify(phone)}`);
       }
-      const badName = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'x'.repeat(65) }));
+      const badName = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'x'.repeat(65), code: '123456' }));
       assert.equal(badName.status, 400);
       assert.equal(badName.json?.error, ErrorCode.INVALID_ARGUMENT);
+      const noCode = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'Ann' }));
+      assert.equal(noCode.status, 400);
+      assert.equal(noCode.json?.error, ErrorCode.MISSING_FIELD);
       const huge = await postRegister(world.sys, JSON.stringify({ phone: '+14155550124', display_name: 'Ann', pad: 'p'.repeat(5000) }));
       assert.equal(huge.status, 413);
 
-      const ok = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann' }));
+      const code = await freshCode(world.sys, '+14155550123');
+      const ok = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann', code }));
       assert.equal(ok.status, 200, ok.raw);
       const userId = ok.json?.user_id as number;
       const token = ok.json?.token as string;
@@ -258,9 +263,14 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
         ann.close();
         await withTimeout(annClosed, WAIT_MS, 'ann close');
       }
+      // The same phone, verified again, is the same user (a second device: test/registration.test.ts); unverified it gets nothing.
       const again = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann again' }));
-      assert.equal(again.status, 200);
-      assert.equal(again.json?.user_id, userId, 'the same phone registers to the same user');
+      assert.equal(again.status, 400);
+      assert.equal(again.json?.token, undefined, 'no token for a phone without its code');
+      const code2 = await freshCode(world.sys, '+14155550123');
+      const verified = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann again', code: code2 }));
+      assert.equal(verified.status, 200);
+      assert.equal(verified.json?.user_id, userId, 'the same phone registers to the same user');
       await assertOthersStillServed();
     });
 

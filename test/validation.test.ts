@@ -48,7 +48,11 @@ describe('validation: one code per condition', () => {
       const r = parseRegistration(body, L);
       assert.ok('code' in r && r.code === ErrorCode.INVALID_ARGUMENT, JSON.stringify(body));
     }
-    assert.deepEqual(parseRegistration({ phone: '+14155550123', display_name: 'Ann' }, L), { phone: '+14155550123', display_name: 'Ann' });
+    assert.equal((parseRegistration({ phone: '+14155550123', display_name: 'Ann' }, L) as { code: string }).code, ErrorCode.MISSING_FIELD,
+      'a registration without its verification code is refused');
+    assert.equal((parseRegistration({ phone: '+14155550123', display_name: 'Ann', code: '12ab56' }, L) as { code: string }).code, ErrorCode.INVALID_ARGUMENT);
+    assert.deepEqual(parseRegistration({ phone: '+14155550123', display_name: 'Ann', code: '123456' }, L),
+      { phone: '+14155550123', display_name: 'Ann', code: '123456' });
   });
 
   test('bulk provisioning stays above the id floor and within provision_users_per_call_max', () => {
