@@ -102,6 +102,7 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
     { timeout: TEST_TIMEOUT_MS }, async () => {
       const A = await client();
       const W = await client();
+      await sendDelivered(A, W, 'we share a chat'); // presence is only for users who share a chat
       A.sendRaw(frameBatch([rawFrame({ ref: 0, presence_subscribe: { user_ids: [W.userId] } })]));
       await waitFor(() => A.frames.some((f) => f.body === 'presence' && f.presence.user === W.userId && f.presence.online), WAIT_MS,
         'presence snapshot of W');
@@ -119,8 +120,13 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
         WAIT_MS, 'W offline');
       assert.equal(A.frames.some((f) => f.body === 'presence' && others.includes(f.presence.user)), false);
       // presence_watch_max users are fine.
+      const three: number[] = [];
+      for (let i = 0; i < LIMITS.presence_watch_max; i++) {
+        const c = await client();
+        await sendDelivered(A, c, `contact ${i}`);
+        three.push(c.userId);
+      }
       const mark2 = A.frames.length;
-      const three = others.slice(0, LIMITS.presence_watch_max);
       A.sendRaw(frameBatch([rawFrame({ ref: 32, presence_subscribe: { user_ids: three } })]));
       await waitFor(() => A.frames.slice(mark2).filter((f) => f.body === 'presence').length === three.length, WAIT_MS, 'three snapshots');
       assert.equal(errorsOf(A, mark2).length, 0);
@@ -167,11 +173,13 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
       const C = await client();
       const B0 = await client();
       const bId = B0.userId;
-      // C watches B's presence, so we know when the server has B offline.
-      C.subscribePresence([bId]);
-      await waitFor(() => C.frames.some((f) => f.body === 'presence' && f.presence.user === bId && f.presence.online), WAIT_MS, 'B online');
+      // W watches B's presence (they share a chat: presence is only for contacts), so we know when the server has B offline.
+      const W = await client();
+      await sendDelivered(W, B0, 'hi B');
+      W.subscribePresence([bId]);
+      await waitFor(() => W.frames.some((f) => f.body === 'presence' && f.presence.user === bId && f.presence.online), WAIT_MS, 'B online');
       B0.close();
-      await waitFor(() => C.frames.some((f) => f.body === 'presence' && f.presence.user === bId && !f.presence.online), WAIT_MS, 'B offline');
+      await waitFor(() => W.frames.some((f) => f.body === 'presence' && f.presence.user === bId && !f.presence.online), WAIT_MS, 'B offline');
       const max = LIMITS.offline_queue_messages_max;
       const acks = [];
       for (let i = 1; i <= max; i++) acks.push(await A.send(bId, text(`q${i}`)));

@@ -13,7 +13,7 @@
 // built only when a check fails.
 import type { Limits } from './config';
 import { ErrorCode, ProtocolError } from './errors';
-import { GroupChangeKind, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
+import { GroupChangeKind, LastSeenPrivacy, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
 
 /** A user id as the protocol carries it: a positive safe integer (0 is "absent"). */
 export function isUserId(u: number): boolean {
@@ -39,6 +39,8 @@ export function clientFrameProblem(frame: ClientFrame, limits: Limits): Protocol
       return chatIdProblem(frame.group_info.chat_id, 'group_info.chat_id', limits);
     case 'message_info':
       return chatIdProblem(frame.message_info.chat_id, 'message_info.chat_id', limits);
+    case 'set_privacy':
+      return PRIVACY_VALUES.has(frame.set_privacy.last_seen) ? null : new ProtocolError(ErrorCode.INVALID_ARGUMENT, `unknown last_seen privacy ${frame.set_privacy.last_seen}`);
     case 'ping':
       return null;
     default:
@@ -90,6 +92,8 @@ export function createGroupProblem(g: CreateGroupBody, limits: Limits): Protocol
   }
   return null;
 }
+
+const PRIVACY_VALUES: ReadonlySet<number> = new Set(Object.values(LastSeenPrivacy));
 
 const GROUP_CHANGE_KINDS: ReadonlySet<number> = new Set([
   GroupChangeKind.ADD, GroupChangeKind.REMOVE, GroupChangeKind.PROMOTE, GroupChangeKind.DEMOTE, GroupChangeKind.LEAVE, GroupChangeKind.RENAME,
