@@ -209,7 +209,9 @@ export class ChatServer {
     const log = this.opts.log ?? (() => {});
     const peer = this.authenticate(call.metadata);
     if (!peer) {
-      call.destroy(unauthenticated() as unknown as Error);
+      // 'error' on a grpc-js server stream sends that status and ends the call (destroy() would leave the
+      // stream open, holding an HTTP/2 stream, until the peer gave up).
+      call.emit('error', unauthenticated());
       return;
     }
     const answer = new grpc.Metadata();
