@@ -255,7 +255,8 @@ export class Topology {
   }
 
   startGateway(i: number): ManagedProcess {
-    const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
+    // HAProxy reaches the gateways from 127.0.0.1 and names the client in X-Forwarded-For (per-source registration limits).
+    const env: NodeJS.ProcessEnv = { WA_TRUSTED_PROXIES: '127.0.0.1', ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
     const proc = new ManagedProcess({
       name: `gateway-${i}`, command: process.execPath, args: [...(this.opts.nodeArgs ?? []), join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
     }).start();

@@ -17,6 +17,7 @@ import { connectUser, sleep, text, waitFor } from './helpers/system';
 import { codesSentTo, freshCode, register, registerVerified, requestCode, REG_WAIT_MS } from './helpers/registration';
 
 const CODE_TTL_SECONDS = 3;
+const PROXY = '127.0.9.250';
 const ENV = {
   WA_VERIFICATION_CODE_TTL_SECONDS: String(CODE_TTL_SECONDS),
   WA_VERIFICATION_ATTEMPTS_MAX: '3',
@@ -24,6 +25,8 @@ const ENV = {
   WA_REGISTRATIONS_PER_SOURCE_PER_HOUR_MAX: '6',
   // The production default: no bulk path.
   WA_LOADTEST_PROVISIONING: '0',
+  // Plays the load balancer: its X-Forwarded-For names the client.
+  WA_TRUSTED_PROXIES: PROXY,
 };
 
 let phoneN = 14155550000 + (Date.now() % 9000);
@@ -137,6 +140,17 @@ describe('registration with a verification code', { timeout: 60_000 }, () => {
     for (let i = 0; i < 7; i++) statuses.push((await requestCode(sys, newPhone(), from)).status);
     assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429]);
     assert.equal((await requestCode(sys, newPhone(), newSource())).status, 200);
+  });
+
+  it('X-Forwarded-For counts only from a trusted proxy (its last entry); from anyone else the peer address counts', async () => {
+    const forged = newSource();
+    const statuses: number[] = [];
+    for (let i = 0; i < 7; i++) statuses.push((await requestCode(sys, newPhone(), forged, { 'x-forwarded-for': `10.9.9.${i}` })).status);
+    assert.deepEqual(statuses, [200, 200, 200, 200, 200, 200, 429], 'a forged header from a client does not escape its limit');
+    const viaProxy: number[] = [];
+    for (let i = 0; i < 7; i++) viaProxy.push((await requestCode(sys, newPhone(), PROXY, { 'x-forwarded-for': `1.2.3.${i}, 10.8.8.1` })).status);
+    assert.deepEqual(viaProxy, [200, 200, 200, 200, 200, 200, 429], 'the client the proxy names (the last entry) is limited');
+    assert.equal((await requestCode(sys, newPhone(), PROXY, { 'x-forwarded-for': '10.8.8.2' })).status, 200, 'another client behind the proxy is not');
   });
 
   it('re-registering a number adds a device: the same user id, and both tokens are served and receive', async () => {

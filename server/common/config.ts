@@ -347,6 +347,11 @@ export interface GatewaySettings {
   /** WA_GATEWAY_COALESCE (1): 0 writes one WebSocket message per frame instead of one per socket per turn (benchmark comparisons only). */
   coalesce: boolean;
   secret: SecretSettings;
+  /**
+   * WA_TRUSTED_PROXIES (none): comma list of addresses (the load balancers) whose X-Forwarded-For names the client
+   * for the per-source registration limit; from any other peer the header is ignored (a client could forge it).
+   */
+  trusted_proxies: string[];
 }
 
 export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySettings {
@@ -358,6 +363,7 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySe
     cluster: clusterSettings(env),
     coalesce: gatewayCoalesce(env),
     secret: secretSettings(env, dataDirOf(env)),
+    trusted_proxies: (env.WA_TRUSTED_PROXIES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
   };
 }
 

@@ -64,6 +64,8 @@ export interface GatewayOptions {
   clusterEtcd?: string;
   /** The routes and presence directory (server/directory): every session is published there. */
   redisUrl?: string;
+  /** Load balancers whose X-Forwarded-For names the client (WA_TRUSTED_PROXIES). */
+  trustedProxies?: string[];
 }
 
 export class Gateway {
@@ -146,8 +148,9 @@ export class Gateway {
       });
     });
     this.app.get('/metrics', (res) => this.onMetrics(res));
-    this.app.post('/v1/register/code', (res) => handleCodeRequest(res, limits, (r) => this.router.unary('RequestCode', r, r.phone)));
-    this.app.post('/v1/register', (res) => handleRegister(res, limits, (r) => this.router.unary('Register', r, r.phone)));
+    const endpoint = { limits, trustedProxies: new Set(opts.trustedProxies ?? []) };
+    this.app.post('/v1/register/code', (res, req) => handleCodeRequest(res, req, endpoint, (r) => this.router.unary('RequestCode', r, r.phone)));
+    this.app.post('/v1/register', (res, req) => handleRegister(res, req, endpoint, (r) => this.router.unary('Register', r, r.phone)));
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
     });

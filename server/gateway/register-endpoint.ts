@@ -7,7 +7,7 @@
 // which rate-limits per phone and per source. Refusals carry a stable code:
 // 400 INVALID_ARGUMENT / MISSING_FIELD, 401 BAD_CODE / CODE_EXPIRED,
 // 429 TOO_MANY_ATTEMPTS / REGISTRATION_RATE_LIMITED, 503 UNAVAILABLE.
-import type { HttpResponse } from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Limits } from '../common/config';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import { parseCodeRequest, parseRegistration, type Registration } from '../common/validation';
@@ -25,11 +25,18 @@ interface CodeReply {
   error_message: string;
 }
 
+export interface EndpointContext {
+  limits: Limits;
+  /** Peers whose X-Forwarded-For is believed (WA_TRUSTED_PROXIES): the load balancers. */
+  trustedProxies: ReadonlySet<string>;
+}
+
 export type RegisterCall = (r: Registration & { source: string }) => Promise<RegisterReply>;
 export type CodeCall = (r: { phone: string; source: string }) => Promise<CodeReply>;
 
-export function handleCodeRequest(res: HttpResponse, limits: Limits, requestCode: CodeCall): void {
-  const source = sourceAddress(res);
+export function handleCodeRequest(res: HttpResponse, req: HttpRequest, ctx: EndpointContext, requestCode: CodeCall): void {
+  const limits = ctx.limits;
+  const source = sourceAddress(res, req, ctx.trustedProxies);
   readJson(res, limits, (json, state) => {
     const parsed = parseCodeRequest(json);
     if (parsed instanceof ProtocolError) return refuse(res, parsed.code, parsed.message);
@@ -44,8 +51,9 @@ export function handleCodeRequest(res: HttpResponse, limits: Limits, requestCode
   });
 }
 
-export function handleRegister(res: HttpResponse, limits: Limits, register: RegisterCall): void {
-  const source = sourceAddress(res);
+export function handleRegister(res: HttpResponse, req: HttpRequest, ctx: EndpointContext, register: RegisterCall): void {
+  const limits = ctx.limits;
+  const source = sourceAddress(res, req, ctx.trustedProxies);
   readJson(res, limits, (json, state) => {
     const parsed = parseRegistration(json, limits);
     if (parsed instanceof ProtocolError) return refuse(res, parsed.code, parsed.message);
@@ -106,11 +114,17 @@ function readJson(res: HttpResponse, limits: Limits, then: (json: unknown, state
 }
 
 /**
- * The client's address, read before any await (uWS's request objects are valid only now). Behind a load
- * balancer this is the balancer's address: the per-source limit then counts the balancer (docs/design/015).
+ * The client's address, read before any await (uWS's request objects are valid only now): the TCP peer, or,
+ * when the peer is a trusted proxy, the last X-Forwarded-For entry (the one that proxy appended; earlier
+ * entries come from the client and may be forged). Behind an untrusted balancer the per-source limit counts
+ * the balancer (docs/design/015).
  */
-function sourceAddress(res: HttpResponse): string {
-  return Buffer.from(res.getRemoteAddressAsText()).toString();
+export function sourceAddress(res: HttpResponse, req: HttpRequest, trustedProxies: ReadonlySet<string>): string {
+  const peer = Buffer.from(res.getRemoteAddressAsText()).toString();
+  if (!trustedProxies.has(peer) && !trustedProxies.has(peer.replace(/^::ffff:/, ''))) return peer;
+  const forwarded = req.getHeader('x-forwarded-for');
+  const last = forwarded.slice(forwarded.lastIndexOf(',') + 1).trim();
+  return last || peer;
 }
 
 function refuse(res: HttpResponse, code: string, message: string): void {

@@ -16,11 +16,11 @@ export interface HttpAnswer {
 export const REG_WAIT_MS = 5_000;
 
 /** POST a body to the gateway from `localAddress` (127.0.0.1 unless given). */
-export function postFrom(sys: RunningSystem, path: string, body: string, localAddress = '127.0.0.1', gateway = 0): Promise<HttpAnswer> {
+export function postFrom(sys: RunningSystem, path: string, body: string, localAddress = '127.0.0.1', headers: Record<string, string> = {}): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const req = request({
-      host: '127.0.0.1', port: sys.gatewayPorts[gateway], path, method: 'POST', localAddress,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }, timeout: REG_WAIT_MS,
+      host: '127.0.0.1', port: sys.gatewayPorts[0], path, method: 'POST', localAddress,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers }, timeout: REG_WAIT_MS,
     }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -41,8 +41,8 @@ export function postFrom(sys: RunningSystem, path: string, body: string, localAd
   });
 }
 
-export function requestCode(sys: RunningSystem, phone: string, from?: string): Promise<HttpAnswer> {
-  return postFrom(sys, '/v1/register/code', JSON.stringify({ phone }), from);
+export function requestCode(sys: RunningSystem, phone: string, from?: string, headers?: Record<string, string>): Promise<HttpAnswer> {
+  return postFrom(sys, '/v1/register/code', JSON.stringify({ phone }), from, headers);
 }
 
 export function register(sys: RunningSystem, phone: string, displayName: string, code: string, from?: string): Promise<HttpAnswer> {
