@@ -34,6 +34,8 @@ const CASES: [string, ClientFrame, ErrorCode | null][] = [
   ['a rename to an over-long name', change({ kind: GroupChangeKind.RENAME, name: 'n'.repeat(101) }), ErrorCode.FIELD_TOO_LONG],
   ['a message_info without chat_id', { ref: 1, body: 'message_info', message_info: { chat_id: '', id: 1 } }, ErrorCode.MISSING_FIELD],
   ['a ping', { ref: 1, body: 'ping', ping: { client_time_ms: 1 } }, null],
+  ['a last-seen privacy of an unknown value', { ref: 1, body: 'set_privacy', set_privacy: { last_seen: 9 } }, ErrorCode.INVALID_ARGUMENT],
+  ['a last-seen privacy of NOBODY', { ref: 1, body: 'set_privacy', set_privacy: { last_seen: 3 } }, null],
 ];
 
 describe('validation: one code per condition', () => {
