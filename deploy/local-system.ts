@@ -65,12 +65,19 @@ export class RunningSystem {
     return `ws://127.0.0.1:${this.gatewayPorts[0]}/v1/ws`;
   }
 
+  /** Where the chat service's file code sender writes registration codes (WA_CODE_SENDER=file, the default). */
+  get codesFile(): string {
+    return this.opts.env?.WA_CODE_FILE ?? join(this.opts.dataDir, 'verification-codes.log');
+  }
+
   gatewayHttp(i = 0): string {
     return `http://127.0.0.1:${this.gatewayPorts[i]}`;
   }
 
   baseEnv(): NodeJS.ProcessEnv {
-    return { ...process.env, WA_DATA_DIR: this.opts.dataDir, WA_TOKEN_SECRET: this.secret, ...this.opts.env };
+    // A launcher of tests and load runs: the bulk provisioning path is on (WA_LOADTEST_PROVISIONING, a test aid the
+    // production processes leave off); registration codes go to <dataDir>/verification-codes.log (codesFile).
+    return { ...process.env, WA_DATA_DIR: this.opts.dataDir, WA_TOKEN_SECRET: this.secret, WA_LOADTEST_PROVISIONING: '1', ...this.opts.env };
   }
 
   /** Output of chat-service processes that were killed or restarted. */

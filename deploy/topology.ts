@@ -227,6 +227,8 @@ export class Topology {
       WA_REDIS_URL: this.redis.url,
       WA_DATA_DIR: this.dataDir,
       WA_TOKEN_SECRET: this.secret,
+      // Test and load runs provision users in bulk (a test aid the production processes leave off).
+      WA_LOADTEST_PROVISIONING: '1',
       ...this.opts.env,
     };
   }
@@ -258,7 +260,8 @@ export class Topology {
   }
 
   startGateway(i: number): ManagedProcess {
-    const env: NodeJS.ProcessEnv = { ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
+    // HAProxy reaches the gateways from 127.0.0.1 and names the client in X-Forwarded-For (per-source registration limits).
+    const env: NodeJS.ProcessEnv = { WA_TRUSTED_PROXIES: '127.0.0.1', ...this.baseEnv(), WA_GATEWAY_ID: `gw-${i}`, WA_GATEWAY_PORT: String(this.gatewayPorts[i]) };
     const proc = new ManagedProcess({
       name: `gateway-${i}`, command: process.execPath, args: [...this.nodeArgs(), join(DIST_DIR, 'server/gateway/main.js')], env, verbose: this.opts.verbose,
     }).start();

@@ -278,6 +278,8 @@ describe('chat engine in process: groups and presence', () => {
     const [a, b, c] = [await h.newUser(), await h.newUser(), await h.newUser()];
     await h.connect(a);
     await h.connect(c);
+    h.send(a, b, 'a and b share a chat'); // presence is only for users who share one
+    await h.settle();
     h.frame(a, { presence_subscribe: { user_ids: [b] } });
     await h.settle();
     h.log.clear();

@@ -98,6 +98,9 @@ describe('two chat nodes, two gateways', () => {
     const cb = await connect(topo, b, topo.gatewayUrls[1]!);
     const cw = await connect(topo, w, topo.gatewayUrls[1]!);
     try {
+      // Presence is only for users who share a chat: w writes to both first.
+      await cw.send(a, text('w to a'));
+      await cw.send(b, text('w to b'));
       cw.subscribePresence([a, b]);
       await waitFor(() => cw.presence.some((p) => p.user === a && p.online), 5000, 'a online before');
       await topo.kill('redis');

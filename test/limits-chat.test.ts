@@ -11,6 +11,7 @@ import { frameBatch } from '../server/common/protocol';
 import { startSystem } from '../deploy/local-system';
 import { withTimeout } from '../lib/async';
 import { bodyText, newUserId, sleep, text, waitFor, type TestClient } from './helpers/system';
+import { freshCode } from './helpers/registration';
 import { ENV, errorsOf, fullHistory, isRefusedWith, LIMITS, limitsWorld, messagesOf, nextError, postRegister, rawFrame, sendDelivered, sendFrame, TEST_TIMEOUT_MS, WAIT_MS } from './helpers/limits-world';
 describe('limits and bad input in the chat service: users, rates, presence, history, queues, registration (one system with small limits)', { timeout: 240_000 }, () => {
   const world = limitsWorld();
@@ -49,9 +50,9 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
 
   // ------------------------------------------------------------ 10. rate limit
 
-  it('frames beyond the connection token bucket are refused with RATE_LIMITED and dropped; what was accepted is stored',
+  it("frames beyond the user's token bucket are refused with RATE_LIMITED and dropped; what was accepted is stored",
     { timeout: TEST_TIMEOUT_MS }, async () => {
-      const burst = LIMITS.conn_frames_burst_max;
+      const burst = LIMITS.user_frames_burst_max;
       const perBatch = LIMITS.batch_frames_max;
       const batches = burst / perBatch + 2; // 5 batches fit the bucket, 2 do not
       const R = await client();
@@ -101,6 +102,7 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
     { timeout: TEST_TIMEOUT_MS }, async () => {
       const A = await client();
       const W = await client();
+      await sendDelivered(A, W, 'we share a chat'); // presence is only for users who share a chat
       A.sendRaw(frameBatch([rawFrame({ ref: 0, presence_subscribe: { user_ids: [W.userId] } })]));
       await waitFor(() => A.frames.some((f) => f.body === 'presence' && f.presence.user === W.userId && f.presence.online), WAIT_MS,
         'presence snapshot of W');
@@ -118,8 +120,13 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
         WAIT_MS, 'W offline');
       assert.equal(A.frames.some((f) => f.body === 'presence' && others.includes(f.presence.user)), false);
       // presence_watch_max users are fine.
+      const three: number[] = [];
+      for (let i = 0; i < LIMITS.presence_watch_max; i++) {
+        const c = await client();
+        await sendDelivered(A, c, `contact ${i}`);
+        three.push(c.userId);
+      }
       const mark2 = A.frames.length;
-      const three = others.slice(0, LIMITS.presence_watch_max);
       A.sendRaw(frameBatch([rawFrame({ ref: 32, presence_subscribe: { user_ids: three } })]));
       await waitFor(() => A.frames.slice(mark2).filter((f) => f.body === 'presence').length === three.length, WAIT_MS, 'three snapshots');
       assert.equal(errorsOf(A, mark2).length, 0);
@@ -166,11 +173,13 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
       const C = await client();
       const B0 = await client();
       const bId = B0.userId;
-      // C watches B's presence, so we know when the server has B offline.
-      C.subscribePresence([bId]);
-      await waitFor(() => C.frames.some((f) => f.body === 'presence' && f.presence.user === bId && f.presence.online), WAIT_MS, 'B online');
+      // W watches B's presence (they share a chat: presence is only for contacts), so we know when the server has B offline.
+      const W = await client();
+      await sendDelivered(W, B0, 'hi B');
+      W.subscribePresence([bId]);
+      await waitFor(() => W.frames.some((f) => f.body === 'presence' && f.presence.user === bId && f.presence.online), WAIT_MS, 'B online');
       B0.close();
-      await waitFor(() => C.frames.some((f) => f.body === 'presence' && f.presence.user === bId && !f.presence.online), WAIT_MS, 'B offline');
+      await waitFor(() => W.frames.some((f) => f.body === 'presence' && f.presence.user === bId && !f.presence.online), WAIT_MS, 'B offline');
       const max = LIMITS.offline_queue_messages_max;
       const acks = [];
       for (let i = 1; i <= max; i++) acks.push(await A.send(bId, text(`q${i}`)));
@@ -222,23 +231,27 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
 
   // ------------------------------------------------------------ 15. registration
 
-  it('POST /v1/register answers 400 to bad JSON or a bad phone, 413 to a body over 4096 bytes, and 200 with a working token to a valid one',
+  it('POST /v1/register answers 400 to bad JSON, a bad phone or a missing code, 413 to a body over 4096 bytes, and 200 with a working token to a verified one',
     { timeout: TEST_TIMEOUT_MS }, async () => {
       const badJson = await postRegister(world.sys, '{"phone": "+1415');
       assert.equal(badJson.status, 400);
       assert.equal(badJson.json?.error, ErrorCode.INVALID_ARGUMENT);
       for (const phone of ['4155550123', '+0123456789', 'abc', '', '+1415555012345678']) {
-        const badPhone = await postRegister(world.sys, JSON.stringify({ phone, display_name: 'Ann' }));
+        const badPhone = await postRegister(world.sys, JSON.stringify({ phone, display_name: 'Ann', code: '123456' }));
         assert.equal(badPhone.status, 400, `phone ${JSON.stringify(phone)}`);
         assert.equal(badPhone.json?.error, ErrorCode.INVALID_ARGUMENT, `phone ${JSON.stringify(phone)}`);
       }
-      const badName = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'x'.repeat(65) }));
+      const badName = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'x'.repeat(65), code: '123456' }));
       assert.equal(badName.status, 400);
       assert.equal(badName.json?.error, ErrorCode.INVALID_ARGUMENT);
+      const noCode = await postRegister(world.sys, JSON.stringify({ phone: '+14155550199', display_name: 'Ann' }));
+      assert.equal(noCode.status, 400);
+      assert.equal(noCode.json?.error, ErrorCode.MISSING_FIELD);
       const huge = await postRegister(world.sys, JSON.stringify({ phone: '+14155550124', display_name: 'Ann', pad: 'p'.repeat(5000) }));
       assert.equal(huge.status, 413);
 
-      const ok = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann' }));
+      const code = await freshCode(world.sys, '+14155550123');
+      const ok = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann', code }));
       assert.equal(ok.status, 200, ok.raw);
       const userId = ok.json?.user_id as number;
       const token = ok.json?.token as string;
@@ -258,9 +271,14 @@ describe('limits and bad input in the chat service: users, rates, presence, hist
         ann.close();
         await withTimeout(annClosed, WAIT_MS, 'ann close');
       }
+      // The same phone, verified again, is the same user (a second device: test/registration.test.ts); unverified it gets nothing.
       const again = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann again' }));
-      assert.equal(again.status, 200);
-      assert.equal(again.json?.user_id, userId, 'the same phone registers to the same user');
+      assert.equal(again.status, 400);
+      assert.equal(again.json?.token, undefined, 'no token for a phone without its code');
+      const code2 = await freshCode(world.sys, '+14155550123');
+      const verified = await postRegister(world.sys, JSON.stringify({ phone: '+14155550123', display_name: 'Ann again', code: code2 }));
+      assert.equal(verified.status, 200);
+      assert.equal(verified.json?.user_id, userId, 'the same phone registers to the same user');
       await assertOthersStillServed();
     });
 

@@ -7,7 +7,7 @@ import { ReceiptKind } from '../server/common/protocol';
 import { directChatId } from '../server/common/chat-id';
 import type { RunningSystem } from '../deploy/local-system';
 import { startSystem } from '../deploy/local-system';
-import { bodyText, connectReady, connectUser, newUserId, sleep, text, waitFor } from './helpers/system';
+import { bodyText, connectReady, connectUser, newUserId, shareChat, sleep, text, waitFor } from './helpers/system';
 
 describe('1:1 messaging end to end', () => {
   let sys: RunningSystem;
@@ -177,6 +177,7 @@ describe('1:1 messaging end to end', () => {
     const watcher = await connectUser(sys);
     const bystander = await connectUser(sys);
     const bId = newUserId();
+    await shareChat(sys, watcher, bId);
     watcher.subscribePresence([bId]);
     await waitFor(() => watcher.frames.some((f) => f.body === 'presence' && f.presence.user === bId && !f.presence.online), 5000, 'snapshot');
     const b = await connectUser(sys, bId, {}, 1);
@@ -209,6 +210,7 @@ describe('heartbeats', () => {
       const watcher = await connectUser(sys);
       const silentId = newUserId();
       const silent = await connectUser(sys, silentId);
+      await shareChat(sys, watcher, silentId);
       watcher.subscribePresence([silentId]);
       await waitFor(() => watcher.frames.some((f) => f.body === 'presence' && f.presence.user === silentId && f.presence.online), 5000, 'online');
       // The watcher keeps talking; the silent one stops reading (so it never answers the server's pings) and never sends.

@@ -139,7 +139,6 @@ describe('metrics naming and cardinality, every process', { timeout: 150_000 }, 
     const a = await connectUser(sys, newUserId(), {}, 0);
     const b = await connectUser(sys, newUserId(), {}, 1);
     const c = await connectUser(sys, newUserId(), {}, 1);
-    b.subscribePresence([a.userId, c.userId]);
     const sent = await a.send(b.userId, text('hello across gateways'));
     await waitFor(() => b.frames.some((f) => f.body === 'message'), 5000, 'cross-gateway delivery');
     await a.history(sent.chat_id);
@@ -148,6 +147,9 @@ describe('metrics naming and cardinality, every process', { timeout: 150_000 }, 
     await a.sendToChat(group.chat_id, text('hello group'));
     await a.changeGroup(group.chat_id, GroupChangeKind.RENAME, [], 'metrics 2');
     await a.messageInfo(group.chat_id, sent.id).catch(() => {});
+    // b shares a chat with a (1:1) and with c (the group): it may watch both.
+    b.subscribePresence([a.userId, c.userId]);
+    await waitFor(() => b.frames.some((f) => f.body === 'presence' && f.presence.user === c.userId && f.presence.online), 5000, 'c online');
 
     // An offline queue, then its drain.
     const offlineId = c.userId;

@@ -34,6 +34,8 @@ const CASES: [string, ClientFrame, ErrorCode | null][] = [
   ['a rename to an over-long name', change({ kind: GroupChangeKind.RENAME, name: 'n'.repeat(101) }), ErrorCode.FIELD_TOO_LONG],
   ['a message_info without chat_id', { ref: 1, body: 'message_info', message_info: { chat_id: '', id: 1 } }, ErrorCode.MISSING_FIELD],
   ['a ping', { ref: 1, body: 'ping', ping: { client_time_ms: 1 } }, null],
+  ['a last-seen privacy of an unknown value', { ref: 1, body: 'set_privacy', set_privacy: { last_seen: 9 } }, ErrorCode.INVALID_ARGUMENT],
+  ['a last-seen privacy of NOBODY', { ref: 1, body: 'set_privacy', set_privacy: { last_seen: 3 } }, null],
 ];
 
 describe('validation: one code per condition', () => {
@@ -48,7 +50,11 @@ describe('validation: one code per condition', () => {
       const r = parseRegistration(body, L);
       assert.ok('code' in r && r.code === ErrorCode.INVALID_ARGUMENT, JSON.stringify(body));
     }
-    assert.deepEqual(parseRegistration({ phone: '+14155550123', display_name: 'Ann' }, L), { phone: '+14155550123', display_name: 'Ann' });
+    assert.equal((parseRegistration({ phone: '+14155550123', display_name: 'Ann' }, L) as { code: string }).code, ErrorCode.MISSING_FIELD,
+      'a registration without its verification code is refused');
+    assert.equal((parseRegistration({ phone: '+14155550123', display_name: 'Ann', code: '12ab56' }, L) as { code: string }).code, ErrorCode.INVALID_ARGUMENT);
+    assert.deepEqual(parseRegistration({ phone: '+14155550123', display_name: 'Ann', code: '123456' }, L),
+      { phone: '+14155550123', display_name: 'Ann', code: '123456' });
   });
 
   test('bulk provisioning stays above the id floor and within provision_users_per_call_max', () => {

@@ -211,6 +211,8 @@ export function haproxyConfig(port: number, serverPorts: number[], socketPath: s
     '',
     'backend gateways',
     '  balance leastconn',
+    // The client's address for the gateways' per-source registration limit (they trust it from WA_TRUSTED_PROXIES only).
+    '  option forwardfor',
     // HTTP/1.1 with a Host header: uWS does not answer HTTP/1.0 (HAProxy's default check) at all.
     '  option httpchk',
     '  http-check send meth GET uri /healthz ver HTTP/1.1 hdr Host gateway',

@@ -168,6 +168,14 @@ export class ChatClient {
     this.queue({ ref: 0, presence_subscribe: { user_ids: userIds } });
   }
 
+  /** Set who sees my online status and last seen (LastSeenPrivacy); resolves once the server has stored it. */
+  setPrivacy(lastSeen: number): Promise<number> {
+    return this.request({ set_privacy: { last_seen: lastSeen } }).then((f) => {
+      if (f.body !== 'privacy') throw new Error(`expected a Privacy reply, got ${f.body}`);
+      return f.privacy.last_seen;
+    });
+  }
+
   /** Explicit cumulative ack (tests; clients with ackDelayMs: null). */
   ack(chatId: string, deliveredUpTo: number, readUpTo = 0): void {
     this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: deliveredUpTo, read_up_to: readUpTo } });
@@ -276,6 +284,9 @@ export class ChatClient {
         break;
       case 'message_info':
         this.settle(f.message_info.ref, f);
+        break;
+      case 'privacy':
+        this.settle(f.privacy.ref, f);
         break;
       case 'error': {
         const r = f.error.ref ? this.requests.get(f.error.ref) : undefined;

@@ -25,7 +25,8 @@ export type Effect<L extends GatewayLinkRef> =
   | { t: 'group_info'; to: ConnState<L>; ref: number; chat: ChatState }
   | { t: 'message_info'; to: ConnState<L>; ref: number; chatId: string; id: number; deliveredTo: number[]; readBy: number[] }
   | { t: 'history'; to: ConnState<L>; ref: number; chatId: string; msgs: readonly StoredMessage[]; nextBeforeId: number }
-  | { t: 'presence'; to: Iterable<ConnState<L>>; user: number; online: boolean; lastSeenMs: number };
+  | { t: 'presence'; to: Iterable<ConnState<L>>; user: number; online: boolean; lastSeenMs: number }
+  | { t: 'privacy'; to: ConnState<L>; ref: number; lastSeen: number };
 
 export interface EffectSink<L extends GatewayLinkRef> {
   emit(effect: Effect<L>): void;

@@ -264,7 +264,11 @@ export class ChatEngine<L extends LinkSink> {
           return;
         }
         const now = fileFrame(input, state, frame, ev.recv_at_us);
-        if (now?.body === 'presence_subscribe') this.presence.subscribe(state, now.presence_subscribe, tick.nowMs);
+        if (now?.body === 'presence_subscribe') this.presence.subscribe(state, now.ref, now.presence_subscribe, tick.nowMs);
+        else if (now?.body === 'set_privacy') {
+          void this.presence.setPrivacy(state, now.ref, now.set_privacy).catch((err: Error) =>
+            replyError(this.ctx, state, now.ref, new ProtocolError(ErrorCode.UNAVAILABLE, `privacy not stored: ${err.message}`)));
+        }
       }
     }
   }

@@ -4,6 +4,7 @@
 // and demote; anyone leaves; the last admin leaving hands admin to the
 // longest-standing member. A member added after a message does not get it; a
 // removed member gets nothing sent after its removal.
+import { WindowCounts } from '../../lib/window-counts';
 import { partitionOfUser } from '../common/partitions';
 import { invariant, InvariantError } from '../../lib/invariant';
 import { ErrorCode, ProtocolError } from '../common/errors';
@@ -25,7 +26,17 @@ interface ChangeOutcome {
   gone: MemberState[];
 }
 
+const HOUR_MS = 3600_000;
+
 export class Groups<L extends GatewayLinkRef> {
+  /**
+   * Per-user hourly counts of groups created and members added. Kept by the node that handles the frame: a
+   * creation runs on the creator's partition owner (exact per user in the multi-node topology); an add runs on
+   * the group's owner, so there the bound holds per chat node (docs/design/015-abuse-and-authorization.md).
+   */
+  private readonly created: WindowCounts;
+  private readonly added: WindowCounts;
+
   constructor(
     private readonly ctx: EngineContext<L>,
     /**
@@ -33,7 +44,23 @@ export class Groups<L extends GatewayLinkRef> {
      * membership: a drain that is running for it still owes it the chat's messages up to that event.
      */
     private readonly onMemberGone: (user: number, chatId: string, deliveredId: number, lastVisibleId: number) => void,
-  ) {}
+  ) {
+    this.created = new WindowCounts(HOUR_MS, ctx.limits.user_rate_entries_max);
+    this.added = new WindowCounts(HOUR_MS, ctx.limits.user_rate_entries_max);
+  }
+
+  /** Counts `groups` creations and `members` adds for `user` this hour, or refuses (nothing counted) past a limit. */
+  private takeQuota(user: number, groups: number, members: number, nowMs: number): void {
+    const l = this.ctx.limits;
+    if (groups > 0 && this.created.count(user, nowMs) + groups > l.user_groups_created_per_hour_max) {
+      throw new ProtocolError(ErrorCode.GROUP_RATE_LIMITED, `user_groups_created_per_hour_max=${l.user_groups_created_per_hour_max} groups created this hour`);
+    }
+    if (members > 0 && !this.added.take(user, members, l.user_group_members_added_per_hour_max, nowMs)) {
+      throw new ProtocolError(ErrorCode.GROUP_RATE_LIMITED,
+        `user_group_members_added_per_hour_max=${l.user_group_members_added_per_hour_max} members added this hour`);
+    }
+    if (groups > 0) this.created.take(user, groups, l.user_groups_created_per_hour_max, nowMs);
+  }
 
   async create(op: CreateOp<L>, tick: Tick<L>): Promise<void> {
     const { ctx } = this;
@@ -42,6 +69,7 @@ export class Groups<L extends GatewayLinkRef> {
     const members = [...new Set(op.body.members)].filter((u) => u !== creator);
     invariant(members.length + 1 <= ctx.limits.group_members_max, 'group size is validated at the edge');
     this.checkUsersExist(members);
+    this.takeQuota(creator, 1, members.length, tick.nowMs);
     // Minted in the creator's partition, which this node owns: so is the group (partitionOf).
     const chatId = `g.${ctx.ids.next(partitionOfUser(creator))}`;
     const chat = cachedChat({
@@ -77,7 +105,7 @@ export class Groups<L extends GatewayLinkRef> {
 
   private apply(tick: Tick<L>, chat: CachedChat, actor: number, kind: number, users: number[], name: string): ChangeOutcome {
     switch (kind) {
-      case GroupChangeKind.ADD: return { changed: this.add(tick, chat, users), alsoTell: [], gone: [] };
+      case GroupChangeKind.ADD: return { changed: this.add(tick, chat, actor, users), alsoTell: [], gone: [] };
       case GroupChangeKind.REMOVE: return this.remove(tick, chat, actor, users);
       case GroupChangeKind.PROMOTE: return { changed: this.setAdmin(tick, chat, users, true), alsoTell: [], gone: [] };
       case GroupChangeKind.DEMOTE: return { changed: this.setAdmin(tick, chat, users, false), alsoTell: [], gone: [] };
@@ -87,13 +115,14 @@ export class Groups<L extends GatewayLinkRef> {
     throw new InvariantError(`invariant broken: group change kinds are validated at the edge (got ${kind})`);
   }
 
-  private add(tick: Tick<L>, chat: CachedChat, users: number[]): number[] {
+  private add(tick: Tick<L>, chat: CachedChat, actor: number, users: number[]): number[] {
     const max = this.ctx.limits.group_members_max;
     const added = users.filter((u) => !chat.members.has(u));
     if (chat.members.size + added.length > max) {
       throw new ProtocolError(ErrorCode.GROUP_FULL, `${chat.members.size + added.length} members exceed group_members_max=${max}`);
     }
     this.checkUsersExist(added);
+    this.takeQuota(actor, 0, added.length, tick.nowMs);
     // New members start at the add event: they see it and everything after, nothing before.
     for (const u of added) {
       const m: MemberState = { user: u, delivered_id: chat.last_id, delivered_seq: chat.last_seq, read_id: chat.last_id, joined_seq: chat.last_seq, admin: false };

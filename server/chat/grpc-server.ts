@@ -9,7 +9,9 @@ import { ProtocolError } from '../common/errors';
 import { chatServiceDefinition, monoUs, streamChannelOptions, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from '../common/grpc-defs';
 import { mintToken } from '../common/token';
 import { PROVISIONED_USER_ID_MIN } from '../common/ids';
-import { provisionProblem, registrationOf } from '../common/validation';
+import { phoneOf, provisionProblem, registrationOf, sourceOf } from '../common/validation';
+import { NoCodeSender, type CodeSender } from './code-sender';
+import { PhoneVerification } from './verification';
 import type { MessageStore } from '../store/store';
 import type { ChatHotMetrics } from '../metrics/chat-metrics';
 import type { HistogramSeries } from '../metrics/fast-histogram';
@@ -81,6 +83,10 @@ export interface ChatServerOptions {
   metrics?: ChatHotMetrics | null;
   /** One of several chat nodes (etcd ownership); null: the single-process default. */
   cluster?: ClusterSettings | null;
+  /** Where registration codes go (server/chat/code-sender.ts); default: dropped (nobody can register). */
+  codeSender?: CodeSender;
+  /** WA_LOADTEST_PROVISIONING=1: serve ProvisionUsers (a test aid); refused otherwise. */
+  loadtestProvisioning?: boolean;
 }
 
 export class ChatServer {
@@ -99,11 +105,13 @@ export class ChatServer {
   port = 0;
   private hopUsSum = 0;
   private hopBatches = 0;
+  readonly verification: PhoneVerification;
 
   constructor(private readonly opts: ChatServerOptions) {
     this.server = new grpc.Server(streamChannelOptions(opts.limits));
     const log = opts.log ?? (() => {});
     this.peerKey = peerKey(opts.tokenSecret);
+    this.verification = new PhoneVerification(opts.limits, opts.codeSender ?? new NoCodeSender());
     this.nodeName = opts.cluster?.node_name ?? 'chat';
     this.cluster = opts.cluster ? new ClusterNode(opts.cluster, opts.store, log) : null;
     this.engine = new ChatEngine<GatewayLink>(opts.store, opts.limits, {
@@ -121,7 +129,11 @@ export class ChatServer {
     }
     this.server.addService(chatServiceDefinition, {
       Connect: (call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>) => this.onConnect(call),
-      Register: (call: grpc.ServerUnaryCall<{ phone: string; display_name: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+      RequestCode: (call: grpc.ServerUnaryCall<{ phone: string; source: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!this.authenticate(call.metadata)) return cb(unauthenticated());
+        cb(null, this.onRequestCode(call.request));
+      },
+      Register: (call: grpc.ServerUnaryCall<RegisterCall, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         if (!this.authenticate(call.metadata)) return cb(unauthenticated());
         void this.onRegister(call.request).then((r) => cb(null, r), (e: Error) => cb(e));
       },
@@ -197,7 +209,9 @@ export class ChatServer {
     const log = this.opts.log ?? (() => {});
     const peer = this.authenticate(call.metadata);
     if (!peer) {
-      call.destroy(unauthenticated() as unknown as Error);
+      // 'error' on a grpc-js server stream sends that status and ends the call (destroy() would leave the
+      // stream open, holding an HTTP/2 stream, until the peer gave up).
+      call.emit('error', unauthenticated());
       return;
     }
     const answer = new grpc.Metadata();
@@ -253,14 +267,30 @@ export class ChatServer {
     call.on('cancelled', down);
   }
 
-  private async onRegister(req: { phone: string; display_name: string }) {
-    const r = registrationOf(String(req.phone ?? ''), String(req.display_name ?? ''), this.opts.limits);
-    if (r instanceof ProtocolError) return { user_id: 0, token: '', error_code: r.code, error_message: r.message };
-    const { id } = await this.opts.store.registerUser(r.phone, r.display_name, Date.now());
+  private onRequestCode(req: { phone: string; source: string }) {
+    const p = phoneOf(String(req.phone ?? ''));
+    const r = p instanceof ProtocolError ? p : this.verification.request(p.phone, sourceOf(String(req.source ?? '')), Date.now());
+    if (r instanceof ProtocolError) return { expires_in_seconds: 0, error_code: r.code, error_message: r.message };
+    return { expires_in_seconds: r.expiresInSeconds, error_code: '', error_message: '' };
+  }
+
+  /**
+   * A verified phone gets its user (the same id when the number was registered before) and a new token. Re-registering
+   * a number ADDS a device: tokens issued before stay valid until they expire (docs/design/015-abuse-and-authorization.md).
+   */
+  private async onRegister(req: RegisterCall) {
+    const r = registrationOf(String(req.phone ?? ''), String(req.display_name ?? ''), String(req.code ?? ''), this.opts.limits);
+    const refused = r instanceof ProtocolError ? r : this.verification.verify(r.phone, r.code, sourceOf(String(req.source ?? '')), Date.now());
+    if (refused) return { user_id: 0, token: '', error_code: refused.code, error_message: refused.message };
+    const ok = r as Exclude<typeof r, ProtocolError>;
+    const { id } = await this.opts.store.registerUser(ok.phone, ok.display_name, Date.now());
     return { user_id: id, token: mintToken(this.opts.tokenSecret, id, this.opts.limits.token_ttl_seconds), error_code: '', error_message: '' };
   }
 
   private async onProvision(req: { first_user: number; count: number }) {
+    if (!this.opts.loadtestProvisioning) {
+      throw Object.assign(new Error(PROVISIONING_OFF), { code: grpc.status.FAILED_PRECONDITION, details: PROVISIONING_OFF });
+    }
     const first = Number(req.first_user);
     const count = Number(req.count);
     const problem = provisionProblem(first, count, PROVISIONED_USER_ID_MIN, this.opts.limits);
@@ -268,6 +298,16 @@ export class ChatServer {
     return { created: await this.opts.store.provisionUsers(first, count, Date.now()) };
   }
 }
+
+interface RegisterCall {
+  phone: string;
+  display_name: string;
+  code: string;
+  source: string;
+}
+
+const PROVISIONING_OFF = 'ProvisionUsers is a load-test aid and is off: start the chat service with WA_LOADTEST_PROVISIONING=1 ' +
+  '(never in production: it creates users without phone verification); real users register with a code (POST /v1/register/code, then /v1/register)';
 
 function unauthenticated(): grpc.ServiceError {
   return Object.assign(new Error(`missing or bad ${PEER_AUTH_HEADER} proof`), {

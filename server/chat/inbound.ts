@@ -49,7 +49,7 @@ export function emptyTickInput<L extends GatewayLinkRef>(): TickInput<L> {
 
 /**
  * File one decoded, validated frame into the tick's lists. Returns the frame
- * when it is handled at once instead (a presence subscription); pings never
+ * when it is handled at once instead (presence subscriptions and privacy settings); pings never
  * reach here (the gateway answers them).
  */
 export function fileFrame<L extends GatewayLinkRef>(input: TickInput<L>, state: ConnState<L>, frame: ClientFrame, recvAtUs: number): ClientFrame | null {
@@ -61,7 +61,8 @@ export function fileFrame<L extends GatewayLinkRef>(input: TickInput<L>, state: 
     case 'message_info': input.infos.push({ state, ref: frame.ref, frame }); return null;
     case 'ack': input.acks.push({ state, ref: frame.ref, ack: frame.ack }); return null;
     case 'history': input.histories.push({ state, ref: frame.ref, req: frame.history }); return null;
-    case 'presence_subscribe': return frame;
+    case 'presence_subscribe':
+    case 'set_privacy': return frame;
     case 'ping': return null;
   }
 }

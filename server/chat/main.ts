@@ -3,7 +3,9 @@
 //   WA_CHAT_HOST, WA_CHAT_PORT, WA_CHAT_METRICS_PORT, WA_DATA_DIR, WA_STORE
 //   (embedded | scylla), WA_SQLITE_SYNC, the cluster settings WA_CLUSTER_ETCD,
 //   WA_NODE_NAME, WA_CLUSTER_LEASE_SECONDS, WA_CHAT_ADVERTISE, WA_REDIS_URL (docs/design/013), WA_TOKEN_SECRET(_FILE),
-//   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), and the test aid
+//   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), WA_CODE_SENDER and WA_CODE_FILE
+//   (where registration codes go: server/chat/code-sender.ts), and the test aids
+//   WA_LOADTEST_PROVISIONING=1 (bulk users without verification, for the load generator) and
 //   WA_DEBUG_SLOWDOWN_US (burn µs per accepted message so the CI perf gate can
 //   be shown to fail; never in production).
 // The ScyllaDB store (WA_STORE=scylla; every knob in server/common/config-scylla.ts):
@@ -32,6 +34,7 @@ import { serveMetrics } from '../metrics/http';
 import { InstrumentedStore, StoreMetrics } from '../metrics/instrumented-store';
 import { createProcessMetrics } from '../metrics/registry';
 import type { MessageStore } from '../store/store';
+import { codeSenderOf } from './code-sender';
 import { ChatServer } from './grpc-server';
 
 async function main(): Promise<void> {
@@ -52,6 +55,11 @@ async function main(): Promise<void> {
   const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs } = settings;
   const secret = loadSecret(settings.secret, true);
   const metrics = createProcessMetrics();
+  const codeSender = codeSenderOf(settings.code_sender);
+  console.log(`chat: ${codeSender.describe}`);
+  if (settings.loadtest_provisioning) {
+    console.log('chat: !!! WA_LOADTEST_PROVISIONING=1: ProvisionUsers creates users without phone verification (a load-test aid, never production) !!!');
+  }
   const rawStore = await openStore(flags.store || settings.store, settings, flags);
   const storeMetrics = new StoreMetrics(metrics.registry, rawStore.engine);
   const store = metrics.enabled ? new InstrumentedStore(rawStore, storeMetrics) : rawStore;
@@ -64,6 +72,7 @@ async function main(): Promise<void> {
   }));
   const server: ChatServer = new ChatServer({
     store, limits, tokenSecret: secret, host, port, debugDrain: settings.debug_drain, cluster: settings.cluster,
+    codeSender, loadtestProvisioning: settings.loadtest_provisioning,
     log: (line) => console.log(`chat: ${line}`),
     metrics: metrics.enabled ? chatMetrics.hot : null,
   });

@@ -74,6 +74,7 @@ export class WireOut<L extends LinkSink> implements EffectSink<L> {
         return this.toConn(e.to, encodeServerFrame({
           history: { ref: e.ref, chat_id: e.chatId, messages: e.msgs.map((m) => messageBody(m, true)), next_before_id: e.nextBeforeId },
         }));
+      case 'privacy': return this.toConn(e.to, encodeServerFrame({ privacy: { ref: e.ref, last_seen: e.lastSeen } }));
       case 'presence': {
         const frame = encodeServerFrame({ presence: { user: e.user, online: e.online, last_seen_ms: e.lastSeenMs } });
         for (const c of e.to) this.toConn(c, frame);

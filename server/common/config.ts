@@ -21,10 +21,22 @@ export interface Limits {
   client_msg_id_bytes_max: number;
   /** chat_id length. Our ids are short ("d.<a>.<b>", "g.<n>"); anything longer is garbage. */
   chat_id_bytes_max: number;
-  /** Frames per second a connection may send (token bucket); over it -> RATE_LIMITED, frame dropped. */
-  conn_frames_per_second_max: number;
+  /**
+   * Frames per second one user may send across all its connections on a gateway (one token bucket per user, so
+   * opening more connections does not multiply it); over it -> RATE_LIMITED, the batch dropped.
+   */
+  user_frames_per_second_max: number;
   /** Burst size of that token bucket. */
-  conn_frames_burst_max: number;
+  user_frames_burst_max: number;
+  /**
+   * WebSocket connections one user may hold on a gateway (a phone and a few linked devices; WhatsApp allows 1 + 4
+   * companions): one more is refused at the upgrade with 429 TOO_MANY_CONNECTIONS, so one stolen token cannot eat the fd budget.
+   */
+  user_connections_max: number;
+  /** Groups one user may create per rolling hour (creation is a write fan-out to up to 256 users); over it -> GROUP_RATE_LIMITED. */
+  user_groups_created_per_hour_max: number;
+  /** Members one user may add to groups per rolling hour, creation's members included (adding strangers en masse is spam); over it -> GROUP_RATE_LIMITED. */
+  user_group_members_added_per_hour_max: number;
   /** Bytes buffered for a slow socket before the gateway drops it (it resyncs from its offline queue). */
   socket_backpressure_bytes_max: number;
   /** Seconds without any frame (or ping) before a connection is closed and the user marked offline. */
@@ -43,6 +55,18 @@ export interface Limits {
   history_page_max: number;
   /** Token lifetime for registered users. */
   token_ttl_seconds: number;
+
+  // ---- registration with a verification code (server/chat/verification.ts)
+  /** A code older than this no longer verifies: long enough to read an SMS, short enough that a leaked one soon stops working. */
+  verification_code_ttl_seconds: number;
+  /** Wrong guesses at one code before it is dropped (a new code must be requested): 5 guesses at 6 digits succeed with p = 5e-6. */
+  verification_attempts_max: number;
+  /** Codes sent to one phone per rolling hour: stops SMS-bombing a number and caps guesses per number at this x attempts. */
+  verification_codes_per_phone_per_hour_max: number;
+  /** Code requests and verifications from one source address per rolling hour (not 1: carriers put many phones behind one NAT address). */
+  registrations_per_source_per_hour_max: number;
+  /** Phones and source addresses whose registration state is held in memory; past it the oldest entries are forgotten (memory bound under a flood). */
+  registration_entries_max: number;
 
   // ---- queues and drains (server/chat)
   /**
@@ -66,6 +90,8 @@ export interface Limits {
   watermark_flush_ms: number;
   /** A group receipt whose range fell out of the in-memory ring reads at most this many messages to find the senders. */
   aggregate_scan_messages_max: number;
+  /** Users whose group-creation and member-add counts the chat service tracks (rolling hour); past it the oldest are forgotten. */
+  user_rate_entries_max: number;
   /** Bulk provisioning of load-test users: users per call. */
   provision_users_per_call_max: number;
 
@@ -108,8 +134,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   batch_frames_max: 256,
   client_msg_id_bytes_max: 64,
   chat_id_bytes_max: 64,
-  conn_frames_per_second_max: 2_000,
-  conn_frames_burst_max: 4_000,
+  user_frames_per_second_max: 2_000,
+  user_frames_burst_max: 4_000,
+  user_connections_max: 8,
+  user_groups_created_per_hour_max: 100,
+  user_group_members_added_per_hour_max: 5_000,
   socket_backpressure_bytes_max: 1024 * 1024,
   idle_timeout_seconds: 60,
   presence_watch_max: 64,
@@ -119,6 +148,11 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   group_name_bytes_max: 100,
   history_page_max: 100,
   token_ttl_seconds: 30 * 24 * 3600,
+  verification_code_ttl_seconds: 300,
+  verification_attempts_max: 5,
+  verification_codes_per_phone_per_hour_max: 5,
+  registrations_per_source_per_hour_max: 30,
+  registration_entries_max: 100_000,
   offline_queue_messages_max: 10_000,
   offline_queue_ttl_seconds: 30 * 24 * 3600,
   drain_page_messages_max: 500,
@@ -128,6 +162,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   drain_rounds_per_tick_max: 64,
   watermark_flush_ms: 200,
   aggregate_scan_messages_max: 1000,
+  user_rate_entries_max: 1_000_000,
   provision_users_per_call_max: 1_000_000,
   chat_cache_entries_max: 200_000,
   recent_messages_per_chat_max: 32,
@@ -251,6 +286,28 @@ export interface ChatSettings {
   /** WA_DEBUG_SLOWDOWN_US: TEST AID ONLY (server/common/debug-slowdown.ts). */
   debug_slowdown_us: number;
   secret: SecretSettings;
+  /** How registration codes reach phones (server/chat/code-sender.ts). */
+  code_sender: CodeSenderSettings;
+  /**
+   * WA_LOADTEST_PROVISIONING=1: TEST AID ONLY. Enables the bulk ProvisionUsers call (load-test users without phone
+   * verification); off by default, and a call without it is refused with FAILED_PRECONDITION naming the variable.
+   * deploy/local-system.ts and deploy/topology.ts (the test and load-generator launchers) set it; nothing else does.
+   */
+  loadtest_provisioning: boolean;
+}
+
+/** WA_CODE_SENDER (file): where verification codes go. */
+export interface CodeSenderSettings {
+  /** 'file' (the local default: appended to WA_CODE_FILE, announced loudly at start) or 'none' (codes dropped: a deployment without an SMS gateway cannot register anyone). */
+  kind: 'file' | 'none';
+  /** WA_CODE_FILE (<data dir>/verification-codes.log). */
+  file: string;
+}
+
+function codeSenderSettings(env: NodeJS.ProcessEnv, dataDir: string): CodeSenderSettings {
+  const kind = env.WA_CODE_SENDER || 'file';
+  if (kind !== 'file' && kind !== 'none') throw new Error(`WA_CODE_SENDER=${kind}: must be file or none`);
+  return { kind, file: env.WA_CODE_FILE || join(dataDir, 'verification-codes.log') };
 }
 
 export const CHAT_METRICS_PORT_DEFAULT = 9101;
@@ -270,6 +327,8 @@ export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings
     debug_drain: env.WA_DEBUG_DRAIN === '1',
     debug_slowdown_us: debugSlowdownUs(env),
     secret: secretSettings(env, dataDir),
+    code_sender: codeSenderSettings(env, dataDir),
+    loadtest_provisioning: env.WA_LOADTEST_PROVISIONING === '1',
   };
 }
 
@@ -288,6 +347,11 @@ export interface GatewaySettings {
   /** WA_GATEWAY_COALESCE (1): 0 writes one WebSocket message per frame instead of one per socket per turn (benchmark comparisons only). */
   coalesce: boolean;
   secret: SecretSettings;
+  /**
+   * WA_TRUSTED_PROXIES (none): comma list of addresses (the load balancers) whose X-Forwarded-For names the client
+   * for the per-source registration limit; from any other peer the header is ignored (a client could forge it).
+   */
+  trusted_proxies: string[];
 }
 
 export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySettings {
@@ -299,6 +363,7 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySe
     cluster: clusterSettings(env),
     coalesce: gatewayCoalesce(env),
     secret: secretSettings(env, dataDirOf(env)),
+    trusted_proxies: (env.WA_TRUSTED_PROXIES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
   };
 }
 

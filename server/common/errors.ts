@@ -19,6 +19,20 @@ export const ErrorCode = {
   QUEUE_FULL: 'QUEUE_FULL',
   TOO_MANY_WATCHED: 'TOO_MANY_WATCHED',
   INVALID_ARGUMENT: 'INVALID_ARGUMENT',
+  /** Upgrade refused (HTTP 429): the user already holds user_connections_max connections on this gateway. */
+  TOO_MANY_CONNECTIONS: 'TOO_MANY_CONNECTIONS',
+  /** user_groups_created_per_hour_max or user_group_members_added_per_hour_max reached: retry later. */
+  GROUP_RATE_LIMITED: 'GROUP_RATE_LIMITED',
+  /** Registration (HTTP 429): too many codes for this phone, or too many requests from this source address, this hour. */
+  REGISTRATION_RATE_LIMITED: 'REGISTRATION_RATE_LIMITED',
+  /** Registration (HTTP 401): the code is wrong. */
+  BAD_CODE: 'BAD_CODE',
+  /** Registration (HTTP 401): no code outstanding for this phone (never requested, expired, or used up): request a new one. */
+  CODE_EXPIRED: 'CODE_EXPIRED',
+  /** Registration (HTTP 429): verification_attempts_max wrong guesses; the code is dropped, request a new one. */
+  TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
+  /** Presence: the watched user shares no chat with the asker; nothing about them is sent. */
+  PRESENCE_NOT_ALLOWED: 'PRESENCE_NOT_ALLOWED',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;

@@ -23,6 +23,7 @@ export function partitionOfFrame(frame: ClientFrame, user: number): number {
     case 'message_info':
       return partitionOf(frame.message_info.chat_id);
     case 'presence_subscribe':
+    case 'set_privacy':
     case 'create_group':
       return partitionOfUser(user);
     case 'ping':

@@ -46,6 +46,9 @@ export interface CreateGroupBody { name: string; members: number[] }
 export interface GroupChangeBody { chat_id: string; kind: number; users: number[]; name: string }
 export interface GroupInfoRequestBody { chat_id: string }
 export interface MessageInfoRequestBody { chat_id: string; id: number }
+export interface SetPrivacyBody { last_seen: number }
+/** LastSeenPrivacy in client.proto. */
+export const LastSeenPrivacy = { UNSPECIFIED: 0, EVERYONE: 1, CONTACTS: 2, NOBODY: 3 } as const;
 
 /** GroupChangeKind in client.proto; UNSPECIFIED (0) in a SystemEvent marks the group's creation. */
 export const GroupChangeKind = { CREATED: 0, ADD: 1, REMOVE: 2, PROMOTE: 3, DEMOTE: 4, LEAVE: 5, RENAME: 6 } as const;
@@ -60,6 +63,7 @@ export type ClientFrame = { ref: number } & (
   | { body: 'group_change'; group_change: GroupChangeBody }
   | { body: 'group_info'; group_info: GroupInfoRequestBody }
   | { body: 'message_info'; message_info: MessageInfoRequestBody }
+  | { body: 'set_privacy'; set_privacy: SetPrivacyBody }
 );
 
 export interface SystemEventBody { kind: number; actor: number; users: number[]; name: string }
@@ -78,6 +82,7 @@ export interface PongBody { ref: number; client_time_ms: number; server_time_ms:
 export interface DrainDoneBody { messages: number }
 export interface GroupInfoBody { ref: number; chat_id: string; name: string; created_by: number; members: { user: number; admin: boolean }[] }
 export interface MessageInfoBody { ref: number; chat_id: string; id: number; delivered_to: number[]; read_by: number[] }
+export interface PrivacyBody { ref: number; last_seen: number }
 
 export type ServerFrame =
   | { body: 'sent'; sent: SentAckBody }
@@ -89,7 +94,8 @@ export type ServerFrame =
   | { body: 'pong'; pong: PongBody }
   | { body: 'drain_done'; drain_done: DrainDoneBody }
   | { body: 'group_info'; group_info: GroupInfoBody }
-  | { body: 'message_info'; message_info: MessageInfoBody };
+  | { body: 'message_info'; message_info: MessageInfoBody }
+  | { body: 'privacy'; privacy: PrivacyBody };
 
 type Without<T, K extends keyof T> = Omit<T, K>;
 /** A ServerFrame as we build it for encoding (no `body` discriminator needed). */
@@ -103,7 +109,8 @@ export type ServerFrameInit =
   | { pong: PongBody }
   | { drain_done: DrainDoneBody }
   | { group_info: GroupInfoBody }
-  | { message_info: MessageInfoBody };
+  | { message_info: MessageInfoBody }
+  | { privacy: PrivacyBody };
 export type ClientFrameInit = { ref?: number } & (
   | { send: Partial<SendBody> & { client_msg_id: string } }
   | { ack: Partial<AckBody> & { chat_id: string } }
@@ -114,6 +121,7 @@ export type ClientFrameInit = { ref?: number } & (
   | { group_change: Partial<GroupChangeBody> & { chat_id: string } }
   | { group_info: GroupInfoRequestBody }
   | { message_info: MessageInfoRequestBody }
+  | { set_privacy: SetPrivacyBody }
 );
 export type { Without };
 

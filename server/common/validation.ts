@@ -13,7 +13,7 @@
 // built only when a check fails.
 import type { Limits } from './config';
 import { ErrorCode, ProtocolError } from './errors';
-import { GroupChangeKind, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
+import { GroupChangeKind, LastSeenPrivacy, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
 
 /** A user id as the protocol carries it: a positive safe integer (0 is "absent"). */
 export function isUserId(u: number): boolean {
@@ -39,6 +39,8 @@ export function clientFrameProblem(frame: ClientFrame, limits: Limits): Protocol
       return chatIdProblem(frame.group_info.chat_id, 'group_info.chat_id', limits);
     case 'message_info':
       return chatIdProblem(frame.message_info.chat_id, 'message_info.chat_id', limits);
+    case 'set_privacy':
+      return PRIVACY_VALUES.has(frame.set_privacy.last_seen) ? null : new ProtocolError(ErrorCode.INVALID_ARGUMENT, `unknown last_seen privacy ${frame.set_privacy.last_seen}`);
     case 'ping':
       return null;
     default:
@@ -91,6 +93,8 @@ export function createGroupProblem(g: CreateGroupBody, limits: Limits): Protocol
   return null;
 }
 
+const PRIVACY_VALUES: ReadonlySet<number> = new Set(Object.values(LastSeenPrivacy));
+
 const GROUP_CHANGE_KINDS: ReadonlySet<number> = new Set([
   GroupChangeKind.ADD, GroupChangeKind.REMOVE, GroupChangeKind.PROMOTE, GroupChangeKind.DEMOTE, GroupChangeKind.LEAVE, GroupChangeKind.RENAME,
 ]);
@@ -112,20 +116,42 @@ const PHONE_RE = /^\+[1-9][0-9]{6,14}$/; // E.164
 export interface Registration {
   phone: string;
   display_name: string;
+  /** The verification code sent to the phone (verificationCodeProblem checks its shape). */
+  code: string;
 }
 
 /** A registration request body as parsed JSON (anything): the registration, or the problem. */
 export function parseRegistration(body: unknown, limits: Limits): Registration | ProtocolError {
   const o = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  return registrationOf(String(o.phone ?? ''), String(o.display_name ?? ''), limits);
+  return registrationOf(String(o.phone ?? ''), String(o.display_name ?? ''), String(o.code ?? ''), limits);
 }
 
-export function registrationOf(phone: string, displayName: string, limits: Limits): Registration | ProtocolError {
+export function registrationOf(phone: string, displayName: string, code: string, limits: Limits): Registration | ProtocolError {
   if (!PHONE_RE.test(phone)) return new ProtocolError(ErrorCode.INVALID_ARGUMENT, 'phone must be E.164, e.g. +14155550123');
   if (displayName.length === 0 || Buffer.byteLength(displayName) > limits.display_name_bytes_max) {
     return new ProtocolError(ErrorCode.INVALID_ARGUMENT, `display_name must be 1..${limits.display_name_bytes_max} bytes`);
   }
-  return { phone, display_name: displayName };
+  if (!code) return new ProtocolError(ErrorCode.MISSING_FIELD, 'code is required: request one at POST /v1/register/code, it is sent to the phone');
+  if (!CODE_RE.test(code)) return new ProtocolError(ErrorCode.INVALID_ARGUMENT, 'code must be 4..10 digits');
+  return { phone, display_name: displayName, code };
+}
+
+/** The digits a verification code may have (server/chat/verification.ts sends 6). */
+const CODE_RE = /^[0-9]{4,10}$/;
+
+/** A code request body as parsed JSON (anything): the phone, or the problem. */
+export function parseCodeRequest(body: unknown): { phone: string } | ProtocolError {
+  const o = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  return phoneOf(String(o.phone ?? ''));
+}
+
+export function phoneOf(phone: string): { phone: string } | ProtocolError {
+  return PHONE_RE.test(phone) ? { phone } : new ProtocolError(ErrorCode.INVALID_ARGUMENT, 'phone must be E.164, e.g. +14155550123');
+}
+
+/** A client's source address as a gateway passes it: bounded, printable (it keys a rate-limit table). */
+export function sourceOf(source: string): string {
+  return /^[0-9A-Fa-f:.]{1,64}$/.test(source) ? source : 'unknown';
 }
 
 /** Bulk provisioning of load-test users: ids at or above `idMin`, at most provision_users_per_call_max per call. */

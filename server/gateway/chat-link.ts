@@ -112,7 +112,7 @@ export class ChatLink {
   }
 
   /** Unary control calls (registration). */
-  unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs = 5000): Promise<Res> {
+  unary<Req, Res>(method: UnaryMethod, req: Req, timeoutMs = UNARY_TIMEOUT_MS): Promise<Res> {
     return new Promise((resolve, reject) => {
       const fn = this.client[method] as (r: Req, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: Error | null, r: Res) => void) => void;
       const md = new grpc.Metadata();
@@ -129,3 +129,8 @@ export class ChatLink {
     this.client.close();
   }
 }
+
+/** The chat service's unary control calls (proto/chat_service.proto). */
+export type UnaryMethod = 'RequestCode' | 'Register' | 'ProvisionUsers';
+/** A control call not answered within this is failed (the HTTP client gets 503 and retries). */
+const UNARY_TIMEOUT_MS = 5000;

@@ -3,7 +3,7 @@
 // (cluster-router.ts): session events to every node, each client frame to the
 // owner of its partition.
 import type { WireChatBatch, WireInbound } from '../common/grpc-defs';
-import { ChatLink, type ChatLinkOptions } from './chat-link';
+import { ChatLink, type ChatLinkOptions, type UnaryMethod } from './chat-link';
 
 /** What became of a client frame handed to the router. */
 export type FrameRoute = 'sent' | 'held' | 'unavailable';
@@ -20,7 +20,8 @@ export interface ChatRouter {
    */
   frame(partition: number, item: WireInbound, giveUp: () => void): FrameRoute;
   /** Unary control calls (registration) go to any reachable node. */
-  unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs?: number): Promise<Res>;
+  /** `key` (a phone): calls with the same key go to the same chat node while it is up (verification state lives there). */
+  unary<Req, Res>(method: UnaryMethod, req: Req, key?: string): Promise<Res>;
   /** Usable for client traffic (health, and refusing upgrades until then). */
   readonly up: boolean;
   /** Extra /healthz fields. */
@@ -55,8 +56,8 @@ export class SingleRouter implements ChatRouter {
     return this.link.push(item) ? 'sent' : 'unavailable';
   }
 
-  unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs?: number): Promise<Res> {
-    return this.link.unary<Req, Res>(method, req, timeoutMs);
+  unary<Req, Res>(method: UnaryMethod, req: Req): Promise<Res> {
+    return this.link.unary<Req, Res>(method, req);
   }
 
   get up(): boolean {

@@ -23,7 +23,8 @@ import { PARTITIONS } from '../common/partitions';
 import { checkEtcd, etcdClient } from '../cluster/etcd';
 import { parseEndpoints, type NodeInfo } from '../cluster/keys';
 import { OwnerMap } from '../cluster/owner-map';
-import { ChatLink } from './chat-link';
+import { createHash } from 'node:crypto';
+import { ChatLink, type UnaryMethod } from './chat-link';
 import type { ChatRouter, FrameRoute, RouterCallbacks } from './chat-router';
 
 interface NodeLink {
@@ -104,10 +105,17 @@ export class ClusterRouter implements ChatRouter {
     return 'held';
   }
 
-  unary<Req, Res>(method: 'Register' | 'ProvisionUsers', req: Req, timeoutMs?: number): Promise<Res> {
-    const up = [...this.nodes.values()].find((n) => n.link.up);
-    if (!up) return Promise.reject(new Error('no chat node reachable'));
-    return up.link.unary<Req, Res>(method, req, timeoutMs);
+  unary<Req, Res>(method: UnaryMethod, req: Req, key = ''): Promise<Res> {
+    // Rendezvous over the reachable nodes: one phone's code request and its verification meet on one node.
+    let best: NodeLink | null = null;
+    let bestScore = -1;
+    for (const [name, n] of this.nodes) {
+      if (!n.link.up) continue;
+      const score = createHash('sha1').update(`${name}|${key}`).digest().readUInt32BE(0);
+      if (score > bestScore) [best, bestScore] = [n, score];
+    }
+    if (!best) return Promise.reject(new Error('no chat node reachable'));
+    return best.link.unary<Req, Res>(method, req);
   }
 
   /**

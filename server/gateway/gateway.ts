@@ -26,7 +26,7 @@ import { SingleRouter, type ChatRouter, type FrameRoute } from './chat-router';
 import { ClusterRouter } from './cluster-router';
 import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
-import { handleRegister } from './register-endpoint';
+import { handleCodeRequest, handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
 import { loadNativeUws } from './uws';
@@ -36,7 +36,14 @@ export type { GatewayStats } from './stats';
 interface Conn extends OutboundState {
   id: number;
   user: number;
-  /** Token bucket of conn_frames_per_second_max: frames this connection may still send now. */
+}
+
+/**
+ * One user's connections on this gateway and their shared token bucket (user_frames_per_second_max): more
+ * connections do not mean more frames. Dropped with the user's last connection; a reconnect starts at the burst.
+ */
+interface UserSlot {
+  conns: number[];
   tokens: number;
   tokensAtMs: number;
 }
@@ -57,6 +64,8 @@ export interface GatewayOptions {
   clusterEtcd?: string;
   /** The routes and presence directory (server/directory): every session is published there. */
   redisUrl?: string;
+  /** Load balancers whose X-Forwarded-For names the client (WA_TRUSTED_PROXIES). */
+  trustedProxies?: string[];
 }
 
 export class Gateway {
@@ -67,7 +76,7 @@ export class Gateway {
   private publisher: RoutePublisher | null = null;
   private listenSocket: us_listen_socket | null = null;
   private readonly sockets = new Map<number, WebSocket<Conn>>();
-  private readonly byUser = new Map<number, number[]>();
+  private readonly byUser = new Map<number, UserSlot>();
   private readonly writer: SocketWriter<Conn>;
   private nextConnId = 1;
   /** SIGTERM seen: /healthz answers 503 (the load balancer stops sending sockets here) and upgrades are refused. */
@@ -139,7 +148,9 @@ export class Gateway {
       });
     });
     this.app.get('/metrics', (res) => this.onMetrics(res));
-    this.app.post('/v1/register', (res) => handleRegister(res, limits, (r) => this.router.unary('Register', r)));
+    const endpoint = { limits, trustedProxies: new Set(opts.trustedProxies ?? []) };
+    this.app.post('/v1/register/code', (res, req) => handleCodeRequest(res, req, endpoint, (r) => this.router.unary('RequestCode', r, r.phone)));
+    this.app.post('/v1/register', (res, req) => handleRegister(res, req, endpoint, (r) => this.router.unary('Register', r, r.phone)));
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
     });
@@ -219,6 +230,13 @@ export class Gateway {
       res.writeStatus('401 Unauthorized').writeHeader('content-type', 'text/plain').end('missing, bad or expired token\n');
       return;
     }
+    const held = this.byUser.get(claims.userId)?.conns.length ?? 0;
+    if (held >= this.opts.limits.user_connections_max) {
+      this.count(ErrorCode.TOO_MANY_CONNECTIONS);
+      res.writeStatus('429 Too Many Requests').writeHeader('content-type', 'text/plain')
+        .end(`${ErrorCode.TOO_MANY_CONNECTIONS}: user_connections_max=${this.opts.limits.user_connections_max} connections already open for this user\n`);
+      return;
+    }
     if (!this.router.up) {
       // A session opened now would never reach the chat service (the link's hello listed the sessions of its
       // start): its sends would go unanswered and its deliveries to an offline queue nobody drains. Refuse; the
@@ -228,7 +246,7 @@ export class Gateway {
       return;
     }
     const conn: Conn = {
-      ...newOutboundState(), id: this.nextConnId++ >>> 0, user: claims.userId, tokens: this.opts.limits.conn_frames_burst_max, tokensAtMs: Date.now(),
+      ...newOutboundState(), id: this.nextConnId++ >>> 0, user: claims.userId,
     };
     res.upgrade(conn, req.getHeader('sec-websocket-key'), req.getHeader('sec-websocket-protocol'),
       req.getHeader('sec-websocket-extensions'), context as never);
@@ -237,9 +255,9 @@ export class Gateway {
   private onOpen(ws: WebSocket<Conn>): void {
     const c = ws.getUserData();
     this.sockets.set(c.id, ws);
-    const list = this.byUser.get(c.user);
-    if (list) list.push(c.id);
-    else this.byUser.set(c.user, [c.id]);
+    const slot = this.byUser.get(c.user);
+    if (slot) slot.conns.push(c.id);
+    else this.byUser.set(c.user, { conns: [c.id], tokens: this.opts.limits.user_frames_burst_max, tokensAtMs: Date.now() });
     this.stats.connections++;
     this.router.session({ conn: c.id, user: c.user, connected: true, recv_at_us: 0 });
     this.publisher?.connected(c.id, c.user);
@@ -250,11 +268,11 @@ export class Gateway {
     c.closed = true;
     this.stats.connectionsClosed++;
     this.sockets.delete(c.id);
-    const list = this.byUser.get(c.user);
-    if (list) {
-      const i = list.indexOf(c.id);
-      if (i >= 0) list.splice(i, 1);
-      if (list.length === 0) this.byUser.delete(c.user);
+    const slot = this.byUser.get(c.user);
+    if (slot) {
+      const i = slot.conns.indexOf(c.id);
+      if (i >= 0) slot.conns.splice(i, 1);
+      if (slot.conns.length === 0) this.byUser.delete(c.user);
     }
     this.router.session({ conn: c.id, user: c.user, disconnected: true, recv_at_us: 0 });
     this.publisher?.disconnected(c.id, c.user);
@@ -287,9 +305,9 @@ export class Gateway {
       this.reject(ws, 0, err);
       return;
     }
-    if (!this.takeTokens(c, frames.length)) {
+    if (!this.takeTokens(c.user, frames.length)) {
       this.reject(ws, 0, new ProtocolError(ErrorCode.RATE_LIMITED,
-        `more than conn_frames_per_second_max=${this.opts.limits.conn_frames_per_second_max} frames/s: batch dropped`));
+        `more than user_frames_per_second_max=${this.opts.limits.user_frames_per_second_max} frames/s across this user's connections: batch dropped`));
       return;
     }
     for (const bytes of frames) {
@@ -331,12 +349,14 @@ export class Gateway {
     });
   }
 
-  private takeTokens(c: Conn, n: number): boolean {
+  private takeTokens(user: number, n: number): boolean {
     const l = this.opts.limits;
+    const c = this.byUser.get(user);
+    if (!c) return false; // closed meanwhile
     const now = Date.now();
     const elapsedMs = now - c.tokensAtMs;
     if (elapsedMs > 0) {
-      c.tokens = Math.min(l.conn_frames_burst_max, c.tokens + (elapsedMs * l.conn_frames_per_second_max) / 1000);
+      c.tokens = Math.min(l.user_frames_burst_max, c.tokens + (elapsedMs * l.user_frames_per_second_max) / 1000);
       c.tokensAtMs = now;
     }
     if (c.tokens < n) return false;
@@ -363,9 +383,9 @@ export class Gateway {
       const recvAtUs = item.recv_at_us;
       if (item.users.length > 0) {
         for (const user of item.users) {
-          const conns = this.byUser.get(user);
-          if (!conns) continue;
-          for (const id of conns) {
+          const slot = this.byUser.get(user);
+          if (!slot) continue;
+          for (const id of slot.conns) {
             const ws = this.sockets.get(id);
             if (ws) this.writer.queue(ws, frame, item.close, recvAtUs);
           }

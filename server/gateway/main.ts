@@ -2,7 +2,7 @@
 // server/common/config.ts (gatewaySettings, where each variable is described):
 //   WA_GATEWAY_HOST, WA_GATEWAY_PORT, WA_CHAT_TARGET, WA_GATEWAY_ID,
 //   WA_DATA_DIR or WA_TOKEN_SECRET(_FILE) (the token secret), WA_METRICS,
-//   WA_GATEWAY_COALESCE, WA_<LIMIT> (any limit); cluster mode: WA_CLUSTER_ETCD (chat nodes and
+//   WA_GATEWAY_COALESCE, WA_TRUSTED_PROXIES (load balancers whose X-Forwarded-For is believed), WA_<LIMIT> (any limit); cluster mode: WA_CLUSTER_ETCD (chat nodes and
 //   partition owners instead of WA_CHAT_TARGET), WA_REDIS_URL (the session directory).
 // Prometheus scrapes GET /metrics on the same port (server/metrics/gateway-metrics.ts).
 // TLS is not terminated here: this uWS build has no TLS (and no
@@ -30,6 +30,7 @@ async function main(): Promise<void> {
     coalesce: settings.coalesce,
     clusterEtcd: settings.cluster?.etcd,
     redisUrl: settings.cluster?.redis_url || undefined,
+    trustedProxies: settings.trusted_proxies,
     log: (line) => console.log(`gateway: ${line}`),
   });
   const port = await gateway.listen();

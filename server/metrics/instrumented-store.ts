@@ -3,7 +3,7 @@
 // tick for the commit and on cache misses for reads, so this is one clock read
 // pair and one observation per store call, never per message.
 import type { Registry } from 'prom-client';
-import type { ChatState, ClientKey, CommitBatch, MessageStore, PendingChat, StoredMessage, UserRecord } from '../store/store';
+import type { ChatState, ClientKey, CommitBatch, MessageStore, PendingChat, StoredMessage, UserRecord, SharedChats } from '../store/store';
 import { FastHistogram, type HistogramSeries } from './fast-histogram';
 import { BATCH_BUCKETS, CallbackMetric, labelled, STEP_BUCKETS_SECONDS } from './registry';
 
@@ -105,6 +105,14 @@ export class InstrumentedStore implements MessageStore {
   }
 
   // Control-path calls: not timed.
+  setLastSeenPrivacy(user: number, value: number): Promise<void> {
+    return this.inner.setLastSeenPrivacy(user, value);
+  }
+
+  sharedChatKinds(a: number, b: number): Promise<SharedChats> {
+    return this.inner.sharedChatKinds(a, b);
+  }
+
   registerUser(phone: string, displayName: string, nowMs: number): Promise<{ id: number; created: boolean }> {
     return this.inner.registerUser(phone, displayName, nowMs);
   }

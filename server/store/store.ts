@@ -117,6 +117,14 @@ export interface UserRecord {
   phone: string;
   display_name: string;
   last_seen_ms: number;
+  /** LastSeenPrivacy (client.proto): 0 or 1 everyone, 2 contacts, 3 nobody. */
+  last_seen_privacy: number;
+}
+
+/** Which kinds of chat two users are both members of. */
+export interface SharedChats {
+  direct: boolean;
+  group: boolean;
 }
 
 export interface MessageStore {
@@ -138,6 +146,10 @@ export interface MessageStore {
   /** Ensure a token-holding user exists (load-test tokens are minted without registration). */
   ensureUser(id: number, nowMs: number): Promise<void>;
   getUser(id: number): Promise<UserRecord | null>;
+  /** Store a user's last-seen privacy setting (presence.ts reads it back through getUser). */
+  setLastSeenPrivacy(user: number, value: number): Promise<void>;
+  /** Whether users a and b share a 1:1 chat and/or a group (presence subscriptions are allowed only then). */
+  sharedChatKinds(a: number, b: number): Promise<SharedChats>;
 
   /** The chat's state with every member, or null if it does not exist. */
   loadChat(chatId: string): Promise<ChatState | null>;

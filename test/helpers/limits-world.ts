@@ -12,8 +12,8 @@ import { connectUser, text, waitFor, type TestClient } from './system';
 export const LIMITS = {
   text_bytes_max: 1000,
   frame_bytes_max: 4096,
-  conn_frames_per_second_max: 20,
-  conn_frames_burst_max: 20,
+  user_frames_per_second_max: 20,
+  user_frames_burst_max: 20,
   presence_watch_max: 3,
   history_page_max: 5,
   offline_queue_messages_max: 3,

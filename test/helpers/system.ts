@@ -101,3 +101,12 @@ export async function provisionFresh(sys: RunningSystem, count: number): Promise
   await provisionUsers(sys, ids[0]!, count);
   return ids;
 }
+
+/**
+ * Make `userId` a contact of `c` for presence (which is allowed only between users who share a chat): the user is
+ * provisioned if new, and `c` sends it one 1:1 message.
+ */
+export async function shareChat(sys: RunningSystem, c: ChatClient, userId: number): Promise<void> {
+  await provisionUsers(sys, userId, 1);
+  await c.send(userId, text('hello, contact'));
+}

@@ -28,6 +28,7 @@ import {
   type PendingChat,
   type StoredMessage,
   type UserRecord,
+  type SharedChats,
   type ClientKey,
   clientKey,
   FencedError,
@@ -36,7 +37,7 @@ import {
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { EMBEDDED_STORE_LIMITS } from '../../common/config';
 
-const SCHEMA_VERSION = 4;
+const SCHEMA_VERSION = 5;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -45,7 +46,8 @@ CREATE TABLE IF NOT EXISTS users (
   phone TEXT UNIQUE,
   display_name TEXT NOT NULL DEFAULT '',
   created_ms INTEGER NOT NULL,
-  last_seen_ms INTEGER NOT NULL DEFAULT 0
+  last_seen_ms INTEGER NOT NULL DEFAULT 0,
+  last_seen_privacy INTEGER NOT NULL DEFAULT 0
 );
 -- chats.num is an internal integer key: messages and members refer to it, so
 -- their index entries are 8-byte integers instead of ~25-byte chat id strings
@@ -190,6 +192,15 @@ export class SqliteStore implements MessageStore {
 
   async ensureUser(id: number, nowMs: number): Promise<void> {
     this.s.ensureUser!.run(id, nowMs);
+  }
+
+  async setLastSeenPrivacy(user: number, value: number): Promise<void> {
+    this.s.setPrivacy!.run(value, user);
+  }
+
+  async sharedChatKinds(a: number, b: number): Promise<SharedChats> {
+    const kinds = (this.s.sharedChatKinds!.all(b, a) as { kind: number }[]).map((r) => r.kind);
+    return { direct: kinds.includes(ChatKind.Direct), group: kinds.includes(ChatKind.Group) };
   }
 
   async getUser(id: number): Promise<UserRecord | null> {
@@ -376,7 +387,11 @@ function openDatabase(options: SqliteStoreOptions): Db {
   db.pragma('journal_size_limit = -1');
   db.exec(SCHEMA);
   const version = db.prepare(`SELECT value FROM meta WHERE key = 'schema_version'`).get() as { value: string } | undefined;
-  if (!version) {
+  if (version && Number(version.value) === SCHEMA_VERSION - 1) {
+    // Version 4 -> 5: the last-seen privacy setting (docs/design/015-abuse-and-authorization.md).
+    db.exec(`ALTER TABLE users ADD COLUMN last_seen_privacy INTEGER NOT NULL DEFAULT 0`);
+    db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema_version'`).run(String(SCHEMA_VERSION));
+  } else if (!version) {
     db.prepare(`INSERT INTO meta (key, value) VALUES ('schema_version', ?)`).run(String(SCHEMA_VERSION));
   } else if (Number(version.value) !== SCHEMA_VERSION) {
     throw new Error(`store ${options.path}: schema version ${version.value}, this build needs ${SCHEMA_VERSION}`);
@@ -393,7 +408,10 @@ function prepareStatements(db: Db): Record<string, Statement> {
     maxUser: p(`SELECT COALESCE(MAX(id), 0) AS id FROM users WHERE id < ${PROVISIONED_USER_ID_MIN}`),
     insertUser: p(`INSERT INTO users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`),
     ensureUser: p(`INSERT OR IGNORE INTO users (id, created_ms) VALUES (?, ?)`),
-    getUser: p(`SELECT id, COALESCE(phone, '') AS phone, display_name, last_seen_ms FROM users WHERE id = ?`),
+    getUser: p(`SELECT id, COALESCE(phone, '') AS phone, display_name, last_seen_ms, last_seen_privacy FROM users WHERE id = ?`),
+    setPrivacy: p(`UPDATE users SET last_seen_privacy = ? WHERE id = ?`),
+    sharedChatKinds: p(`SELECT DISTINCT c.kind AS kind FROM members a JOIN members b ON b.chat_num = a.chat_num AND b.user_id = ?
+      JOIN chats c ON c.num = a.chat_num WHERE a.user_id = ?`),
     userExists: p(`SELECT 1 AS x FROM users WHERE id = ?`),
     chat: p(`SELECT num, chat_id, kind, name, created_by FROM chats WHERE chat_id = ?`),
     head: p(`SELECT id, seq FROM messages WHERE chat_num = ? ORDER BY id DESC LIMIT 1`),

@@ -43,6 +43,7 @@ import {
   type PendingChat,
   type StoredMessage,
   type UserRecord,
+  type SharedChats,
 } from '../store';
 import { num, toMessage, type Row } from './cells';
 import { ChatCache, type CachedChat } from './chat-cache';
@@ -209,7 +210,29 @@ export class ScyllaStore implements MessageStore {
     return this.guard('getUser', async () => {
       const row = (await this.client.execute(this.q.userGet, [id], this.read)).first();
       if (!row || row.created_ms === null) return null;
-      return { id, phone: row.phone ?? '', display_name: row.display_name ?? '', last_seen_ms: num(row.last_seen_ms) };
+      return {
+        id, phone: row.phone ?? '', display_name: row.display_name ?? '', last_seen_ms: num(row.last_seen_ms),
+        last_seen_privacy: row.last_seen_privacy === null || row.last_seen_privacy === undefined ? 0 : Number(row.last_seen_privacy),
+      };
+    });
+  }
+
+  async setLastSeenPrivacy(user: number, value: number): Promise<void> {
+    await this.guard('setLastSeenPrivacy', () => this.client.execute(this.q.userPrivacy, [value, user], this.write));
+  }
+
+  /** Both users' chat lists (user_chats, one partition each), intersected. */
+  async sharedChatKinds(a: number, b: number): Promise<SharedChats> {
+    return this.guard('sharedChatKinds', async () => {
+      const [ra, rb] = await Promise.all([this.allRows(this.q.userChatsGet, [a]), this.allRows(this.q.userChatsGet, [b])]);
+      const ofB = new Set(rb.map((r) => r.chat_id as string));
+      const shared = { direct: false, group: false };
+      for (const r of ra) {
+        if (!ofB.has(r.chat_id as string)) continue;
+        if (r.kind === ChatKind.Group) shared.group = true;
+        else shared.direct = true;
+      }
+      return shared;
     });
   }
 

@@ -44,7 +44,8 @@ export type Statements = ReturnType<typeof statements>;
 export function statements(ks: string) {
   const msgCols = 'id, seq, sender, client_msg_id, body, sent_at_ms, kind';
   return {
-    userGet: `SELECT phone, display_name, created_ms, last_seen_ms FROM ${ks}.users WHERE id = ?`,
+    userGet: `SELECT phone, display_name, created_ms, last_seen_ms, last_seen_privacy FROM ${ks}.users WHERE id = ?`,
+    userPrivacy: `UPDATE ${ks}.users SET last_seen_privacy = ? WHERE id = ?`,
     userExists: `SELECT created_ms FROM ${ks}.users WHERE id = ?`,
     userEnsure: `INSERT INTO ${ks}.users (id, created_ms) VALUES (?, ?)`,
     userRegister: `INSERT INTO ${ks}.users (id, phone, display_name, created_ms) VALUES (?, ?, ?, ?)`,

@@ -32,6 +32,19 @@ export function groupsConformance(c: ConformanceContext): void {
     assert.equal((await c.store.pendingChats(bob)).length, 0, 'a removed member has nothing pending in the group');
   });
 
+  test('sharedChatKinds says whether two users share a 1:1 chat, a group, both or neither; a removed member shares no more', async () => {
+    const [a, b, g, x] = [c.w.user(), c.w.user(), c.w.user(), c.w.user()];
+    const direct = c.w.direct(a, b);
+    const group = c.w.group(a, [g]);
+    await c.store.commit(batch({ new_chats: [direct, group] }));
+    assert.deepEqual(await c.store.sharedChatKinds(a, b), { direct: true, group: false });
+    assert.deepEqual(await c.store.sharedChatKinds(g, a), { direct: false, group: true });
+    assert.deepEqual(await c.store.sharedChatKinds(a, x), { direct: false, group: false });
+    assert.deepEqual(await c.store.sharedChatKinds(b, g), { direct: false, group: false });
+    await c.store.commit(batch({ member_changes: [{ chat_id: group.chat_id, remove: g }] }));
+    assert.deepEqual(await c.store.sharedChatKinds(a, g), { direct: false, group: false });
+  });
+
   test("a member change never moves that member's watermarks backwards", async () => {
     const creator = c.w.user();
     const bob = c.w.user();

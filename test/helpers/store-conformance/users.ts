@@ -112,4 +112,14 @@ export function usersConformance(c: ConformanceContext): void {
     await c.store.commit(batch({ last_seen: [{ user: id, last_seen_ms: 1_700_000_060_000 }] }));
     assert.equal((await c.store.getUser(id))?.last_seen_ms, 1_700_000_060_000);
   });
+
+  test('the last-seen privacy setting reads back through getUser; a new user has 0 (everyone)', async () => {
+    const id = c.w.user();
+    await c.store.ensureUser(id, 1000);
+    assert.equal((await c.store.getUser(id))?.last_seen_privacy, 0);
+    await c.store.setLastSeenPrivacy(id, 3);
+    assert.equal((await c.store.getUser(id))?.last_seen_privacy, 3);
+    await c.store.setLastSeenPrivacy(id, 2);
+    assert.equal((await c.store.getUser(id))?.last_seen_privacy, 2);
+  });
 }

@@ -7,10 +7,11 @@
 // Table names are unqualified: the migrator runs them inside the keyspace.
 import { initial } from './001-initial';
 import { partitionFences } from './002-partition-fences';
+import { lastSeenPrivacy } from './003-last-seen-privacy';
 import type { Migration } from './migration';
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [initial, partitionFences];
+export const MIGRATIONS: readonly Migration[] = [initial, partitionFences, lastSeenPrivacy];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
