@@ -11,6 +11,7 @@
 //
 // Cost: a few comparisons and Buffer.byteLength calls per frame; an error is
 // built only when a check fails.
+import { obj, shapeOf, ShapeError, str } from '../../lib/shape';
 import type { Limits } from './config';
 import { ErrorCode, ProtocolError } from './errors';
 import { GroupChangeKind, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
@@ -114,10 +115,21 @@ export interface Registration {
   display_name: string;
 }
 
-/** A registration request body as parsed JSON (anything): the registration, or the problem. */
+/** E.164 is at most 15 digits after the "+": anything longer is refused before the pattern runs. */
+const PHONE_BYTES_MAX = 16;
+
+/**
+ * A registration request body as parsed JSON (anything: null, a list, a field that is an object
+ * with a "toString" key): the registration, or the problem. Checked by shape (lib/shape.ts), never
+ * coerced: String() on a parsed object can throw, and would register 123 as "123".
+ */
 export function parseRegistration(body: unknown, limits: Limits): Registration | ProtocolError {
-  const o = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  return registrationOf(String(o.phone ?? ''), String(o.display_name ?? ''), limits);
+  const shaped = shapeOf(obj({
+    phone: str({ bytesMax: PHONE_BYTES_MAX }),
+    display_name: str({ bytesMax: limits.display_name_bytes_max }),
+  }), body, 'body');
+  if (shaped instanceof ShapeError) return new ProtocolError(ErrorCode.INVALID_ARGUMENT, shaped.message);
+  return registrationOf(shaped.phone, shaped.display_name, limits);
 }
 
 export function registrationOf(phone: string, displayName: string, limits: Limits): Registration | ProtocolError {
