@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -24,6 +24,12 @@ run-pairs: $(BUILD_STAMP)
 
 test: $(BUILD_STAMP)
 	node scripts/run-tests.mjs $(ARGS)
+
+# Fuzz targets (test/fuzz-*.test.ts, fast-check generators that know the protobuf, WebSocket, HTTP and scenario
+# shapes): each target runs for WA_FUZZ_SECONDS (default 20 s) or WA_FUZZ_RUNS cases; `make test` runs each for a
+# short count. Each prints its seed: WA_FUZZ_SEED=<seed> node --test dist/test/fuzz-<name>.test.js replays it.
+fuzz: $(BUILD_STAMP)
+	WA_FUZZ_SECONDS=$${WA_FUZZ_SECONDS:-20} node scripts/run-tests.mjs fuzz- $(ARGS)
 
 install: $(NODE_MODULES_STAMP)
 

@@ -96,7 +96,41 @@ export function list<T>(item: Check<T>, o: { itemsMax: number; itemsMin?: number
   const min = o.itemsMin ?? 0;
   return (v, path) => {
     if (!Array.isArray(v) || v.length > o.itemsMax || v.length < min) throw new ShapeError(path, `a list of ${min}..${o.itemsMax} items`, v);
-    return v.map((x, i) => item(x, `${path}[${i}]`));
+    // An index loop, not map(): map skips the holes of a sparse array, which would pass unchecked.
+    const out: T[] = new Array<T>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = item(v[i], `${path}[${i}]`);
+    return out;
+  };
+}
+
+/** An object used as a map: at most `keysMax` keys, every value checked. */
+export function record<T>(value: Check<T>, o: { keysMax: number }): Check<Record<string, T>> {
+  return (v, path) => {
+    if (!isPlainObject(v)) throw new ShapeError(path, 'an object', v);
+    const keys = Object.keys(v);
+    if (keys.length > o.keysMax) throw new ShapeError(path, `an object of at most ${o.keysMax} keys`, v);
+    const out: Record<string, T> = {};
+    for (const k of keys) out[k] = value(v[k], `${path}.${k}`);
+    return out;
+  };
+}
+
+/** The first of the checks that accepts the value; `expected` names them all for the message. */
+export function either<A, B>(a: Check<A>, b: Check<B>, expected: string): Check<A | B> {
+  return (v, path) => {
+    for (const c of [a, b] as Check<A | B>[]) {
+      const r = shapeOf(c, v, path);
+      if (!(r instanceof ShapeError)) return r;
+    }
+    throw new ShapeError(path, expected, v);
+  };
+}
+
+/** Any value that passes `test` (for the rare shape the other checks cannot say). */
+export function satisfies<T>(test: (v: unknown) => v is T, expected: string): Check<T> {
+  return (v, path) => {
+    if (!test(v)) throw new ShapeError(path, expected, v);
+    return v;
   };
 }
 

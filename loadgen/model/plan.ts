@@ -2,6 +2,7 @@
 // on a bad option before it opens a connection, so do we), apply --scale and
 // --duration, and resolve every executor to plain data that crosses to the
 // worker threads. How the plan is cut among shards and threads: ./segments.ts.
+import { checkScenarioShape } from './scenario-shape';
 import { DEFAULT_LIMITS } from '../../server/common/config';
 import { parseDurationMs } from './duration';
 import { maxOf, meanOf, validateDistribution } from './distribution';
@@ -116,6 +117,7 @@ const COMMON_KEYS = ['executor', 'startTime', 'gracefulStop', 'exec'];
 
 export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   if (!s || typeof s !== 'object') throw new Error('a scenario module must export a scenario (export default defineScenario({...}))');
+  checkScenarioShape(s);
   for (const k of ['name', 'description'] as const) if (typeof s[k] !== 'string' || !s[k]) throw new Error(`scenario.${k} is required`);
   if (!s.production || !(s.production.users > 0) || !(s.production.messagesPerSecond > 0)) {
     throw new Error(`scenario ${s.name}: production { users, messagesPerSecond, notes } states what it models`);
