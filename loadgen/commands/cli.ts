@@ -20,6 +20,7 @@
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed (or abortOnFail stopped the
 // run), 104 invalid scenario or options, 105 interrupted, 1 anything else.
+import { redactArgv, redactingOutput, scrub, secretsOf } from '../outputs/redact';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -185,7 +186,9 @@ async function cmdRun(argv: string[]): Promise<number> {
     outputs.push(metricsEndpointOutput(port, log));
   }
   if (!values.quiet) outputs.push(progressOutput());
-  outputs.push(summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput);
+  // The token secret never reaches a file (loadgen/outputs/redact.ts).
+  const secrets = secretsOf(values.secret, process.env.WA_TOKEN_SECRET);
+  outputs.push(...[summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput].map((o) => redactingOutput(o, secrets)));
   log(`loadgen: ${scenario.name} -> ${outDir}`);
   const procs = Number(values.procs);
   if (!Number.isInteger(procs) || procs < 1 || procs > 64) throw new UsageError('--procs must be an integer within 1..64');
@@ -213,7 +216,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
     userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
     intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
-    command: ['loadgen', 'run', ...argv].join(' '),
+    command: ['loadgen', 'run', ...redactArgv(argv)].join(' '),
     outputs, log,
     waitForStart: values['start-on-stdin'] ? startFromStdin : undefined,
   });
@@ -249,7 +252,7 @@ async function cmdMerge(argv: string[]): Promise<number> {
   const runId = `${timestampId()}-${parts[0]!.scenario.name}-merged`;
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
   mkdirSync(outDir, { recursive: true });
-  const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
+  const merged = scrub(mergeSummaries(parts, runId, ['loadgen', 'merge', ...redactArgv(argv)].join(' ')), secretsOf(process.env.WA_TOKEN_SECRET));
   for (const out of [summaryJsonOutput, junitOutput, reportHtmlOutput]) await out.end?.(merged, outDir);
   const text = renderSummaryText(merged);
   writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');
