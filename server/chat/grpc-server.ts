@@ -208,7 +208,9 @@ export class ChatServer {
     const log = this.opts.log ?? (() => {});
     const peer = this.authenticate(call.metadata);
     if (!peer) {
-      call.destroy(unauthenticated() as unknown as Error);
+      // emit('error'), not destroy(): grpc-js sends the status from its error handler; a destroyed
+      // stream sent none, and the refused caller hung until it cancelled.
+      call.emit('error', unauthenticated());
       return;
     }
     const answer = new grpc.Metadata();
