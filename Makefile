@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test fuzz build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -73,6 +73,11 @@ bench-failover: $(BUILD_STAMP)
 # bytes and replica time per connect/disconnect with 1 and 3 replicas (docs/design/014-directory.md).
 bench-directory: $(BUILD_STAMP)
 	node dist/bench/directory-cost.js $(ARGS)
+
+# Gateway memory under abuse (a client that never reads, one user with 2,000 connections, 1,000 connections bursting
+# at the rate limit): RSS before/peak/after and a probe pair's latency per phase (issue 15).
+bench-abuse: $(BUILD_STAMP)
+	node dist/bench/abuse-memory.js $(ARGS)
 
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:
