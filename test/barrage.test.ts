@@ -194,6 +194,21 @@ describe('the barrage: hostile input of every kind, then the system still serves
     await assertServing('hostile frames');
   });
 
+  test('a client that stops reading while others send it 60 KB messages is closed at the backpressure limit; the pair is still served', { timeout: 30_000 }, async () => {
+    const closes = async () => ((await fetch(`${sys.gatewayHttp(0)}/healthz`, { signal: AbortSignal.timeout(WAIT_MS) }).then((r) => r.json())) as { backpressure_closes: number }).backpressure_closes;
+    const before = await closes();
+    const reader = await connectReady(sys);
+    reader.pauseReading();
+    const senders = [await connectReady(sys), await connectReady(sys)];
+    const body = Buffer.alloc(60 * 1024, 0x61);
+    // 2 x 100 x 60 KB = 12 MB toward a socket that reads nothing: past the kernel's buffers and the 1 MB limit.
+    await Promise.all(senders.map((s) => Promise.all(Array.from({ length: 100 }, () => s.send(reader.userId, body).catch(() => {})))));
+    await waitFor(async () => (await closes()) > before, 10_000, 'the gateway closed the reader that never reads');
+    for (const s of senders) s.close();
+    reader.close();
+    await assertServing('a client that never reads');
+  });
+
   test('the internal stream: no peer proof is refused; with one, items of hostile shape are dropped, not fatal', { timeout: 30_000 }, async () => {
     const client = new ChatServiceClient(sys.chatTarget, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
       Connect: (md: grpc.Metadata) => grpc.ClientDuplexStream<WireGatewayBatch, WireChatBatch>;

@@ -36,7 +36,8 @@ function clear<T>(what: string, fn: () => T): T | null {
 }
 
 const hostile = fc.oneof(
-  fc.constantFrom(null, undefined, 0, -1, 1e308, NaN, Infinity, '', '1s', 'x', true, [], [null], {}, { toString: 1 }, ['p(99)<1'], { threshold: 5 }),
+  fc.constantFrom(null, undefined, 0, -1, 1e308, NaN, Infinity, '', '1s', 'x', true, [], [null], {}, { toString: 1 }, ['p(99)<1'], { threshold: 5 },
+    'toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'),
   fc.jsonValue({ maxDepth: 2 }),
 );
 
@@ -91,6 +92,11 @@ describe('scenario parsers: regressions found by fuzzing', () => {
     assert.match(planError(breakpoint, ['traffic', 'groupShare'], { toString: 1 }).message, /traffic\.groupShare: expected a number, got an object/);
     const exec = Object.keys(smoke.options.scenarios)[0]!;
     assert.match(planError(smoke, ['options', 'scenarios', exec, 'executor'], { toString: 1 }).message, /executor: expected a string/);
+  });
+
+  test('regression: an executor named "toString" is refused by name (it was `in` the executor table and threw a TypeError)', () => {
+    const exec = Object.keys(fanout.options.scenarios)[0]!;
+    assert.match(planError(fanout, ['options', 'scenarios', exec, 'executor'], 'toString').message, /executor must be one of .*got the string "toString"/);
   });
 
   test('regression: a threshold on "__proto__" names no metric (it found Object.prototype and threw a TypeError)', () => {
