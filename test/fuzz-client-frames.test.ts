@@ -117,7 +117,7 @@ describe('fuzz: the chat engine behind the edge', () => {
     await fuzz('chat-engine', 300, fc.asyncProperty(frames, async (list) => {
       for (const [who, bytes] of list) {
         const u = users[who]!;
-        h.engine.enqueue(h.link, { kind: 'frame', conn: connOf(h, u), user: u, frame: bytes, recv_at_us: 1 });
+        h.engine.enqueue(h.link, { kind: 'frame', conn: h.connectionOf(u)!, user: u, frame: bytes, recv_at_us: 1 });
       }
       await h.settle();
       await new Promise((r) => setImmediate(r));
@@ -131,8 +131,3 @@ describe('fuzz: the chat engine behind the edge', () => {
     }));
   });
 });
-
-/** The harness's connection id of a user (it keeps one per user). */
-function connOf(h: EngineHarness, user: number): number {
-  return (h as unknown as { connOf: Map<number, number> }).connOf.get(user)!;
-}

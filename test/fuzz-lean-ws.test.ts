@@ -50,8 +50,7 @@ function read(chunks: Uint8Array[], maxMessageBytes = MAX): { events: Event[]; h
   let heldMax = 0;
   for (const c of chunks) {
     reader.push(Buffer.from(c));
-    const held = (reader as unknown as { pendingBytes: number; fragBytes: number });
-    heldMax = Math.max(heldMax, held.pendingBytes + held.fragBytes);
+    heldMax = Math.max(heldMax, reader.heldBytes);
   }
   return { events, heldMax };
 }
