@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test build install bench bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -24,6 +24,12 @@ run-pairs: $(BUILD_STAMP)
 
 test: $(BUILD_STAMP)
 	node scripts/run-tests.mjs $(ARGS)
+
+# Fuzz targets (test/fuzz-*.test.ts, fast-check generators that know the protobuf, WebSocket, HTTP and scenario
+# shapes): each target runs for WA_FUZZ_SECONDS (default 20 s) or WA_FUZZ_RUNS cases; `make test` runs each for a
+# short count. Each prints its seed: WA_FUZZ_SEED=<seed> node --test dist/test/fuzz-<name>.test.js replays it.
+fuzz: $(BUILD_STAMP)
+	WA_FUZZ_SECONDS=$${WA_FUZZ_SECONDS:-20} node scripts/run-tests.mjs fuzz- $(ARGS)
 
 install: $(NODE_MODULES_STAMP)
 
@@ -42,7 +48,7 @@ bench: $(BUILD_STAMP)
 	node dist/bench/full-vs-bare.js $(ARGS)
 
 # Peers on the same workload: our full path vs Mosquitto QoS 1 vs NATS JetStream (file storage), same ramp, one run
-# (docs/design/015-peers.md). make bench-peers ARGS="--step-seconds 2 --rates 2000,4000,8000 --json out.json"
+# (docs/design/017-peers.md). make bench-peers ARGS="--step-seconds 2 --rates 2000,4000,8000 --json out.json"
 bench-peers: $(BUILD_STAMP)
 	node dist/bench/peers.js $(ARGS)
 
@@ -72,6 +78,11 @@ bench-failover: $(BUILD_STAMP)
 # bytes and replica time per connect/disconnect with 1 and 3 replicas (docs/design/014-directory.md).
 bench-directory: $(BUILD_STAMP)
 	node dist/bench/directory-cost.js $(ARGS)
+
+# Gateway memory under abuse (a client that never reads, one user with 2,000 connections, 1,000 connections bursting
+# at the rate limit): RSS before/peak/after and a probe pair's latency per phase (issue 15).
+bench-abuse: $(BUILD_STAMP)
+	node dist/bench/abuse-memory.js $(ARGS)
 
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:

@@ -3,7 +3,7 @@
 // receipts) against what a user might pick instead, Mosquitto at MQTT QoS 1
 // and NATS JetStream with file storage, in one run, with the same generator,
 // users, payload and rate ramp as bench/full-vs-bare.ts (bench/ramp-report.ts).
-// docs/design/015-peers.md says what each side's acks stand for.
+// docs/design/017-peers.md says what each side's acks stand for.
 //
 // Each target gets its own fresh service on a free loopback port, started and
 // stopped here. Figures: msg/s at p99 < 100 ms, CPU per delivered message of the
@@ -48,7 +48,7 @@ type Target = (typeof TARGETS)[number];
 
 /**
  * JetStream consumer of the bench: push carried more than pull at p99 < 100 ms in the run quoted in
- * docs/design/015-peers.md; `--jetstream-consumer pull` measures the other.
+ * docs/design/017-peers.md; `--jetstream-consumer pull` measures the other.
  */
 const JETSTREAM_CONSUMER_DEFAULT: JetStreamConsumerKind = 'push';
 

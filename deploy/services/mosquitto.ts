@@ -1,7 +1,7 @@
 // A Mosquitto MQTT broker started by the project on a free loopback port
 // (Debian's mosquitto; scripts/setup.sh installs it), never the machine's own
 // instance on 1883. The peer benchmark and its drivers' tests run against it
-// (bench/peers.ts, loadgen/drivers/mqtt-driver.ts, docs/design/015-peers.md).
+// (bench/peers.ts, loadgen/drivers/mqtt-driver.ts, docs/design/017-peers.md).
 //
 // The generated config: one listener on 127.0.0.1 only, anonymous clients
 // allowed (loopback, test traffic, no secrets: nothing to authenticate; a real

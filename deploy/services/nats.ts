@@ -2,7 +2,7 @@
 // (Debian's nats-server; scripts/setup.sh installs it), never the machine's own
 // instance on 4222. JetStream keeps its file storage in a temp dir removed on
 // stop. The peer benchmark and its drivers' tests run against it
-// (bench/peers.ts, loadgen/drivers/jetstream-driver.ts, docs/design/015-peers.md).
+// (bench/peers.ts, loadgen/drivers/jetstream-driver.ts, docs/design/017-peers.md).
 //
 // No auth: loopback only, test traffic, no secrets (a real deployment would use
 // nkeys or accounts). No monitoring port, no cluster.

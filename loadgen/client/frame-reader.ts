@@ -31,6 +31,11 @@ export class FrameReader {
 
   constructor(private readonly maxMessageBytes: number, private readonly sink: FrameSink) {}
 
+  /** Bytes held for an incomplete frame and a fragmented message: at most one frame header plus maxMessageBytes. */
+  get heldBytes(): number {
+    return this.pendingBytes + this.fragBytes;
+  }
+
   /** Read nothing more (a close frame came, the connection failed or closed) and let go of buffered bytes. */
   stop(): void {
     this.stopped = true;

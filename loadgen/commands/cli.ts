@@ -20,6 +20,8 @@
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed (or abortOnFail stopped the
 // run), 104 invalid scenario or options, 105 interrupted, 1 anything else.
+import { redactArgv, redactingOutput, scrub, secretsOf } from '../outputs/redact';
+import { checkRunFlags, parseLocalAddresses } from './run-flags';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -28,7 +30,6 @@ import { HAPROXY_LIMITS } from '../../deploy/services/haproxy';
 import { parseTopology, type TopologyShape } from '../../deploy/topology';
 import { REPO_ROOT } from '../../server/common/paths';
 import { WORKLOAD_NAMES } from '../model/scenario';
-import { parseDurationMs } from '../model/duration';
 import { planRun, type RunPlan } from '../model/plan';
 import { segmentsOf } from '../model/segments';
 import { runScenario } from '../engine/run';
@@ -55,36 +56,6 @@ const USAGE = `usage:
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
 <scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
-
-/** "127.0.0.1-127.0.0.8" or "127.0.0.1,127.0.0.2" -> list (loopback only). */
-export function parseLocalAddresses(spec: string): string[] {
-  const out: string[] = [];
-  for (const part of spec.split(',').map((p) => p.trim()).filter(Boolean)) {
-    const m = /^127\.(\d+)\.(\d+)\.(\d+)(?:-127\.\1\.\2\.(\d+))?$/.exec(part);
-    if (!m) throw new UsageError(`--local-addresses: "${part}" is not a 127.x.y.z address or range (loopback only)`);
-    const lo = Number(m[3]);
-    const hi = m[4] !== undefined ? Number(m[4]) : lo;
-    if (lo < 1 || hi > 254 || lo > hi) throw new UsageError(`--local-addresses: bad range ${part}`);
-    for (let i = lo; i <= hi; i++) out.push(`127.${m[1]}.${m[2]}.${i}`);
-  }
-  return out;
-}
-
-function parseShard(s: string): { index: number; count: number } {
-  const m = /^(\d+)\/(\d+)$/.exec(s);
-  if (!m) throw new UsageError(`--shard must be i/N (1-based), e.g. 1/2; got ${s}`);
-  const i = Number(m[1]);
-  const n = Number(m[2]);
-  if (n < 1 || n > 256 || i < 1 || i > n) throw new UsageError(`--shard ${s}: need 1 <= i <= N <= 256`);
-  return { index: i - 1, count: n };
-}
-
-function parseStartAt(s: string): number {
-  const n = Number(s);
-  const t = Number.isFinite(n) ? n : Date.parse(s);
-  if (!Number.isFinite(t)) throw new UsageError(`--start-at: "${s}" is neither epoch ms nor an ISO time`);
-  return t;
-}
 
 /** --topology GxM: the topology the run starts itself (so not with --target). */
 function parseTopologyFlag(text: string | undefined, targetUrls: string[] | undefined): TopologyShape | undefined {
@@ -130,17 +101,10 @@ async function cmdRun(argv: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario');
+  // Every flag value checked before anything is loaded or started (run-flags.ts).
+  const flags = checkRunFlags(values);
+  const { driver, transport, scale, durationMs, users, shard, targetUrls, procs } = flags;
   const { scenario, file } = loadScenario(positionals[0]!);
-  const driver = values.driver as 'system' | 'bare';
-  if (driver !== 'system' && driver !== 'bare') throw new UsageError('--driver must be system or bare');
-  const transport = values.transport as 'lean' | 'ws';
-  if (transport !== 'lean' && transport !== 'ws') throw new UsageError('--transport must be lean or ws');
-  const scale = values.scale === undefined ? undefined : Number(values.scale);
-  if (scale !== undefined && !(scale > 0)) throw new UsageError('--scale must be a number > 0');
-  const durationMs = values.duration === undefined ? undefined : parseDurationMs(values.duration, '--duration');
-  const users = values.users === undefined ? undefined : Number(values.users);
-  if (users !== undefined && !(Number.isInteger(users) && users >= 2)) throw new UsageError('--users must be an integer >= 2');
-  const shard = parseShard(values.shard!);
   // Validate the scenario before anything starts (k6 does the same).
   let plan;
   try {
@@ -149,19 +113,11 @@ async function cmdRun(argv: string[]): Promise<number> {
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
   refuseUnrunnableSystem(plan, file, { target: values.target !== undefined, sharded: values.shard !== '1/1' || values.procs !== '1' });
-  const workers = values.workers === undefined ? Math.max(1, Math.min(availableParallelism(), Math.floor(plan.traffic.users / shard.count / (plan.traffic.contactsPerUser + 1))))
-    : Number(values.workers);
-  if (!Number.isInteger(workers) || workers < 1) throw new UsageError('--workers must be a positive integer');
+  const workers = flags.workers ?? Math.max(1, Math.min(availableParallelism(), Math.floor(plan.traffic.users / shard.count / (plan.traffic.contactsPerUser + 1))));
   try {
     segmentsOf(plan, shard.index, shard.count, workers);
   } catch (err) {
     throw new ConfigError((err as Error).message);
-  }
-  const targetUrls = values.target ? values.target.split(',').map((u) => u.trim()).filter(Boolean) : undefined;
-  for (const u of targetUrls ?? []) {
-    const url = new URL(u);
-    if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
-    if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
   }
   parseTopologyFlag(values.topology, targetUrls);
   // The scenario's `topology`, or --topology over it (the plan has both); none: the single-process system.
@@ -171,24 +127,19 @@ async function cmdRun(argv: string[]): Promise<number> {
     throw new ConfigError(`--topology: ${online} connections exceed HAProxy's ${HAPROXY_LIMITS.conns_max} (deploy/services/haproxy.ts); use fewer --users`);
   }
   const shardUsers = Math.ceil(plan.traffic.users / shard.count);
-  const localAddresses = values['local-addresses'] ? parseLocalAddresses(values['local-addresses'])
-    : shardUsers > CONNECTIONS_PER_SOURCE_ADDRESS
-      ? parseLocalAddresses(`127.0.0.1-127.0.0.${Math.min(254, Math.ceil(shardUsers / CONNECTIONS_PER_SOURCE_ADDRESS))}`) : [];
+  const localAddresses = flags.localAddresses ?? (shardUsers > CONNECTIONS_PER_SOURCE_ADDRESS
+      ? parseLocalAddresses(`127.0.0.1-127.0.0.${Math.min(254, Math.ceil(shardUsers / CONNECTIONS_PER_SOURCE_ADDRESS))}`) : []);
   const runId = values['run-id'] ?? `${timestampId()}-${scenario.name}${shard.count > 1 ? `-shard${shard.index + 1}of${shard.count}` : ''}`;
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
   mkdirSync(outDir, { recursive: true });
   const log = (line: string) => process.stderr.write(`${line}\n`);
   const outputs: Output[] = [];
-  if (values['metrics-port'] !== 'off') {
-    const port = Number(values['metrics-port']);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--metrics-port must be a port number or off');
-    outputs.push(metricsEndpointOutput(port, log));
-  }
+  if (flags.metricsPort !== null) outputs.push(metricsEndpointOutput(flags.metricsPort, log));
   if (!values.quiet) outputs.push(progressOutput());
-  outputs.push(summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput);
+  // The token secret never reaches a file (loadgen/outputs/redact.ts).
+  const secrets = secretsOf(values.secret, process.env.WA_TOKEN_SECRET);
+  outputs.push(...[summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput].map((o) => redactingOutput(o, secrets)));
   log(`loadgen: ${scenario.name} -> ${outDir}`);
-  const procs = Number(values.procs);
-  if (!Number.isInteger(procs) || procs < 1 || procs > 64) throw new UsageError('--procs must be an integer within 1..64');
   if (procs > 1) {
     if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
     const passThrough: string[] = [];
@@ -210,10 +161,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
     scale, durationMs, users, topology, shard, workers, outDir, runId, transport, localAddresses,
-    startAtEpochMs: values['start-at'] !== undefined ? parseStartAt(values['start-at']) : undefined,
-    userBase: values['user-base'] !== undefined ? Number(values['user-base']) : undefined,
-    intervalMs: values.interval !== undefined ? parseDurationMs(values.interval, '--interval') : undefined,
-    command: ['loadgen', 'run', ...argv].join(' '),
+    startAtEpochMs: flags.startAtEpochMs, userBase: flags.userBase, intervalMs: flags.intervalMs,
+    command: ['loadgen', 'run', ...redactArgv(argv)].join(' '),
     outputs, log,
     waitForStart: values['start-on-stdin'] ? startFromStdin : undefined,
   });
@@ -249,7 +198,7 @@ async function cmdMerge(argv: string[]): Promise<number> {
   const runId = `${timestampId()}-${parts[0]!.scenario.name}-merged`;
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
   mkdirSync(outDir, { recursive: true });
-  const merged = mergeSummaries(parts, runId, ['loadgen', 'merge', ...argv].join(' '));
+  const merged = scrub(mergeSummaries(parts, runId, ['loadgen', 'merge', ...redactArgv(argv)].join(' ')), secretsOf(process.env.WA_TOKEN_SECRET));
   for (const out of [summaryJsonOutput, junitOutput, reportHtmlOutput]) await out.end?.(merged, outDir);
   const text = renderSummaryText(merged);
   writeFileSync(join(outDir, SUMMARY_TXT), text + '\n');

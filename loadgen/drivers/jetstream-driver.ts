@@ -1,5 +1,5 @@
 // Drives NATS JetStream (deploy/services/nats.ts) with the pair load, as a peer
-// of our full path (bench/peers.ts, docs/design/015-peers.md). One stream with
+// of our full path (bench/peers.ts, docs/design/017-peers.md). One stream with
 // file storage over every user's subject (created in prepare()); one nats.js
 // connection per user, no reconnect; user i has its own consumer filtered to
 // its subject and acks each message it receives.
@@ -11,7 +11,7 @@
 // Consumers: `push` (the server sends as messages arrive, to a deliver subject
 // the connection subscribes to) or `pull` (nats.js's consume(): the client keeps
 // pull requests of pull_batch_messages outstanding). bench/peers.ts uses the one
-// that carried more at p99 < 100 ms here (docs/design/015-peers.md).
+// that carried more at p99 < 100 ms here (docs/design/017-peers.md).
 //
 // A disconnect is final (no reconnect): sends still waiting for their publish
 // ack fail as "disconnected", later ones as "not connected", and each is

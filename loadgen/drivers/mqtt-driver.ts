@@ -1,5 +1,5 @@
 // Drives an MQTT broker (Mosquitto, deploy/services/mosquitto.ts) with the
-// pair load, as a peer of our full path (bench/peers.ts, docs/design/015-peers.md).
+// pair load, as a peer of our full path (bench/peers.ts, docs/design/017-peers.md).
 // One mqtt.js client (MQTT 3.1.1, clean session, no reconnect) per user; user i
 // subscribes to its own topic at QoS 1, and send(to) publishes to the
 // recipient's topic at QoS 1.

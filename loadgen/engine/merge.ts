@@ -3,6 +3,7 @@
 // are added as HDR histograms (exact: the merged p99 is the p99 of all
 // samples), counters and rates are summed, the timeline is summed interval by
 // interval, then thresholds and reports are judged again on the whole.
+import { describeValue, isPlainObject } from '../../lib/shape';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MetricsAggregate } from '../metrics/aggregate';
@@ -13,12 +14,15 @@ import { exitCodeOf, finishSummary, SUMMARY_JSON, SUMMARY_VERSION, type RunSumma
 
 export function readSummary(dir: string): RunSummary {
   const file = dir.endsWith('.json') ? dir : join(dir, SUMMARY_JSON);
-  let s: RunSummary;
+  let parsed: unknown;
   try {
-    s = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+    parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
+  // Only the envelope is shape-checked here; a file of the right version is trusted to be what loadgen wrote.
+  if (!isPlainObject(parsed)) throw new Error(`${file}: expected a summary object, got ${describeValue(parsed)}`);
+  const s = parsed as unknown as RunSummary;
   if (s.version !== SUMMARY_VERSION) throw new Error(`${file}: summary version ${s.version}, this loadgen reads ${SUMMARY_VERSION}`);
   return s;
 }

@@ -1,6 +1,8 @@
 // k6 duration strings ("30s", "1m30s", "500ms", "1h", "1.5s") to milliseconds.
 // A bare number is milliseconds, as in k6's JavaScript options.
 
+import { describeValue } from '../../lib/shape';
+
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h)/y;
 
@@ -9,6 +11,7 @@ export function parseDurationMs(value: string | number, what = 'duration'): numb
     if (!Number.isFinite(value) || value < 0) throw new Error(`${what}: ${value} is not a non-negative number of milliseconds`);
     return value;
   }
+  if (typeof value !== 'string') throw new Error(`${what}: expected a duration string like 30s or a number of ms, got ${describeValue(value)}`);
   const text = value.trim();
   if (text === '' ) throw new Error(`${what}: empty duration`);
   if (text === '0') return 0;

@@ -78,7 +78,8 @@ export type RateName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 
 export type GaugeName = { [K in MetricName]: (typeof METRICS)[K]['type'] extends 'gauge' ? K : never }[MetricName];
 
 export function metricInfo(name: string): MetricInfo | undefined {
-  return (METRICS as Record<string, MetricInfo>)[name];
+  // Own keys only: a threshold on "__proto__" or "toString" names no metric (the prototype's would).
+  return Object.hasOwn(METRICS, name) ? (METRICS as Record<string, MetricInfo>)[name] : undefined;
 }
 
 export const TREND_NAMES = Object.keys(METRICS).filter((n) => metricInfo(n)!.type === 'trend') as TrendName[];

@@ -2,6 +2,8 @@
 // on a bad option before it opens a connection, so do we), apply --scale and
 // --duration, and resolve every executor to plain data that crosses to the
 // worker threads. How the plan is cut among shards and threads: ./segments.ts.
+import { describeValue } from '../../lib/shape';
+import { checkScenarioShape } from './scenario-shape';
 import { DEFAULT_LIMITS } from '../../server/common/config';
 import { parseDurationMs } from './duration';
 import { maxOf, meanOf, validateDistribution } from './distribution';
@@ -116,6 +118,7 @@ const COMMON_KEYS = ['executor', 'startTime', 'gracefulStop', 'exec'];
 
 export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   if (!s || typeof s !== 'object') throw new Error('a scenario module must export a scenario (export default defineScenario({...}))');
+  checkScenarioShape(s);
   for (const k of ['name', 'description'] as const) if (typeof s[k] !== 'string' || !s[k]) throw new Error(`scenario.${k} is required`);
   if (!s.production || !(s.production.users > 0) || !(s.production.messagesPerSecond > 0)) {
     throw new Error(`scenario ${s.name}: production { users, messagesPerSecond, notes } states what it models`);
@@ -190,8 +193,9 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
 function resolveExecutor(name: string, index: number, cfg: ExecutorConfig, scale: number): ResolvedExecutor {
   const where = `options.scenarios.${name}`;
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(name)) throw new Error(`${where}: scenario names are letters, digits, _ and - (k6)`);
-  if (!cfg || typeof cfg !== 'object' || !(cfg.executor in KEYS)) {
-    throw new Error(`${where}.executor must be one of ${Object.keys(KEYS).join(', ')}, got ${String((cfg as { executor?: unknown })?.executor)}`);
+  // Own keys only: "toString" is `in` every object.
+  if (!cfg || typeof cfg !== 'object' || !Object.hasOwn(KEYS, cfg.executor)) {
+    throw new Error(`${where}.executor must be one of ${Object.keys(KEYS).join(', ')}, got ${describeValue((cfg as { executor?: unknown })?.executor)}`);
   }
   for (const k of Object.keys(cfg)) {
     if (!COMMON_KEYS.includes(k) && !KEYS[cfg.executor].includes(k)) throw new Error(`${where}: unknown field "${k}" for ${cfg.executor}`);

@@ -21,6 +21,7 @@ import { RouteReplica } from '../directory/replica';
 import { ClusterNode } from './cluster-node';
 import { PEER_AUTH_HEADER, peerKey, serverProof, verifyClientProof } from '../common/peer-auth';
 import { ChatEngine } from './engine';
+import { helloOf, inboundEventOf } from './stream-intake';
 import type { LinkSink, OutboundInit } from './wire';
 
 export class GatewayLink implements LinkSink {
@@ -97,6 +98,8 @@ export class ChatServer {
   private readonly nodeName: string;
   /** Calls refused for a missing or bad peer proof. */
   authRefused = 0;
+  /** Connect stream items refused for their shape (a bug in a gateway, or a foreign peer). */
+  streamItemsRefused = 0;
   private directory: DirectoryClient | null = null;
   /** Cluster mode with WA_REDIS_URL: the node's replica of the routes and presence directory. */
   replica: RouteReplica | null = null;
@@ -204,13 +207,21 @@ export class ChatServer {
     return ok;
   }
 
+  /** A stream item of the wrong shape (server/chat/stream-intake.ts): counted, logged once in a while, dropped. */
+  private refuseItem(why: string): void {
+    this.streamItemsRefused++;
+    if (this.streamItemsRefused === 1 || this.streamItemsRefused % 1000 === 0) {
+      this.opts.log?.(`refused ${this.streamItemsRefused} malformed stream item(s), latest: ${why.slice(0, 200)}`);
+    }
+  }
+
   private onConnect(call: grpc.ServerDuplexStream<WireGatewayBatch, WireChatBatch>): void {
     let link: GatewayLink | null = null;
     const log = this.opts.log ?? (() => {});
     const peer = this.authenticate(call.metadata);
     if (!peer) {
-      // 'error' on a grpc-js server stream sends that status and ends the call (destroy() would leave the
-      // stream open, holding an HTTP/2 stream, until the peer gave up).
+      // emit('error'), not destroy(): grpc-js sends the status from its error handler; a destroyed
+      // stream sent none, and the refused caller hung until it cancelled.
       call.emit('error', unauthenticated());
       return;
     }
@@ -228,27 +239,25 @@ export class ChatServer {
       m?.grpcBatchItemsIn.observe(batch.items.length);
       const mark = this.cluster && link !== null && batch.sent_at_us > 0;
       for (const item of batch.items) {
-        if (item.event === 'hello' && item.hello) {
+        if (item.event === 'hello') {
           if (link) continue;
-          link = new GatewayLink(item.hello.gateway_id || 'gateway', call, this.opts.limits.grpc_batch_items_max, m?.grpcBatchItemsOut ?? null);
+          const h = helloOf(item.hello);
+          if (typeof h === 'string') {
+            this.refuseItem(h);
+            continue;
+          }
+          if (h.refused > 0) this.refuseItem(`${h.refused} malformed session(s) in hello`);
+          link = new GatewayLink(h.hello.gateway_id || 'gateway', call, this.opts.limits.grpc_batch_items_max, m?.grpcBatchItemsOut ?? null);
           this.links.add(link);
-          log(`gateway ${link.id} connected with ${item.hello.sessions.length} sessions`);
+          log(`gateway ${link.id} connected with ${h.hello.sessions.length} sessions`);
           call.write({ items: [] }); // welcome: the gateway may send from now on
-          for (const s of item.hello.sessions) this.engine.enqueue(link, { kind: 'connected', conn: s.conn, user: s.user });
+          for (const s of h.hello.sessions) this.engine.enqueue(link, { kind: 'connected', conn: s.conn, user: s.user });
           continue;
         }
         if (!link) continue; // protocol: Hello first
-        switch (item.event) {
-          case 'frame':
-            this.engine.enqueue(link, { kind: 'frame', conn: item.conn, user: item.user, frame: item.frame!, recv_at_us: item.recv_at_us });
-            break;
-          case 'connected':
-            this.engine.enqueue(link, { kind: 'connected', conn: item.conn, user: item.user });
-            break;
-          case 'disconnected':
-            this.engine.enqueue(link, { kind: 'disconnected', conn: item.conn, user: item.user });
-            break;
-        }
+        const ev = inboundEventOf(item, this.opts.limits);
+        if (typeof ev === 'string') this.refuseItem(ev);
+        else this.engine.enqueue(link, ev);
       }
       if (mark && link) this.engine.enqueue(link, { kind: 'processed', us: batch.sent_at_us });
     });

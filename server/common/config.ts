@@ -226,6 +226,12 @@ export const AUTH_LIMITS = Object.freeze({
   secret_chars_min: 32,
 });
 
+/** What a peer may put in the internal Connect stream's items (server/chat/stream-intake.ts checks them). */
+export const STREAM_LIMITS = Object.freeze({
+  /** A gateway's id is a log label and a map key: ours are "gw-<pid>" or a topology name. */
+  gateway_id_bytes_max: 128,
+});
+
 /** The internal gRPC stream's keepalive (server/common/grpc-defs.ts): a dead peer is noticed within about the sum. */
 export const GRPC_KEEPALIVE = Object.freeze({
   /** An idle stream pings this often. */

@@ -46,6 +46,8 @@ export const CloseCode = {
   BACKPRESSURE: 4008,
   /** The client sent a text frame; the protocol is binary protobuf. */
   TEXT_FRAME: 4003,
+  /** RFC 6455 "internal error": handling this connection's message failed unexpectedly; the others are unaffected. */
+  INTERNAL_ERROR: 1011,
   /** Gateway is shutting down or lost its chat service. */
   GOING_AWAY: 1001,
   /** RFC 6455 "service restart": a chat node died or gave up a partition with this connection's frames unhandled; reconnect and resend what is unacknowledged, in order. */

@@ -74,6 +74,17 @@ export interface WireChatBatch {
   processed_up_to_us?: number;
 }
 
+/**
+ * Whether a decoded ChatBatch item can be delivered as is (the gateway's check on what a chat node
+ * sends: protobufjs fills an absent bytes field with an empty array, not a Uint8Array, and a uint64
+ * recv_at_us may be past 2^53). A bad recv_at_us is zeroed (no latency sample); a bad frame drops the item.
+ */
+export function outboundItemOk(item: WireOutbound): boolean {
+  if (!(item.frame instanceof Uint8Array) || item.frame.length === 0) return false;
+  if (!Number.isSafeInteger(item.recv_at_us) || item.recv_at_us < 0) item.recv_at_us = 0;
+  return Array.isArray(item.users) && Array.isArray(item.conns);
+}
+
 /** Channel options for the hot stream: big messages allowed (a batch), keepalive to notice dead peers. */
 export function streamChannelOptions(limits: Pick<Limits, 'grpc_message_bytes_max' | 'chat_link_retry_ms_max'>): grpc.ChannelOptions {
   return {

@@ -11,6 +11,7 @@
 //
 // Cost: a few comparisons and Buffer.byteLength calls per frame; an error is
 // built only when a check fails.
+import { obj, optional, shapeOf, ShapeError, str } from '../../lib/shape';
 import type { Limits } from './config';
 import { ErrorCode, ProtocolError } from './errors';
 import { GroupChangeKind, LastSeenPrivacy, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
@@ -120,10 +121,23 @@ export interface Registration {
   code: string;
 }
 
-/** A registration request body as parsed JSON (anything): the registration, or the problem. */
+/** E.164 is at most 15 digits after the "+": anything longer is refused before the pattern runs. */
+const PHONE_BYTES_MAX = 16;
+
+/**
+ * A registration request body as parsed JSON (anything: null, a list, a field that is an object
+ * with a "toString" key): the registration, or the problem. Checked by shape (lib/shape.ts), never
+ * coerced: String() on a parsed object can throw, and would register 123 as "123".
+ */
 export function parseRegistration(body: unknown, limits: Limits): Registration | ProtocolError {
-  const o = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  return registrationOf(String(o.phone ?? ''), String(o.display_name ?? ''), String(o.code ?? ''), limits);
+  const shaped = shapeOf(obj({
+    phone: str({ bytesMax: PHONE_BYTES_MAX }),
+    display_name: str({ bytesMax: limits.display_name_bytes_max }),
+    // Absent: MISSING_FIELD from registrationOf (the one-step body of old clients), not a shape error.
+    code: optional(str({ bytesMax: CODE_BYTES_MAX })),
+  }), body, 'body');
+  if (shaped instanceof ShapeError) return new ProtocolError(ErrorCode.INVALID_ARGUMENT, shaped.message);
+  return registrationOf(shaped.phone, shaped.display_name, shaped.code ?? '', limits);
 }
 
 export function registrationOf(phone: string, displayName: string, code: string, limits: Limits): Registration | ProtocolError {
@@ -138,11 +152,13 @@ export function registrationOf(phone: string, displayName: string, code: string,
 
 /** The digits a verification code may have (server/chat/verification.ts sends 6). */
 const CODE_RE = /^[0-9]{4,10}$/;
+const CODE_BYTES_MAX = 10;
 
-/** A code request body as parsed JSON (anything): the phone, or the problem. */
+/** A code request body as parsed JSON (anything): the phone, or the problem; shape-checked like a registration. */
 export function parseCodeRequest(body: unknown): { phone: string } | ProtocolError {
-  const o = (typeof body === 'object' && body !== null && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
-  return phoneOf(String(o.phone ?? ''));
+  const shaped = shapeOf(obj({ phone: str({ bytesMax: PHONE_BYTES_MAX }) }), body, 'body');
+  if (shaped instanceof ShapeError) return new ProtocolError(ErrorCode.INVALID_ARGUMENT, shaped.message);
+  return phoneOf(shaped.phone);
 }
 
 export function phoneOf(phone: string): { phone: string } | ProtocolError {

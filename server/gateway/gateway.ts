@@ -13,7 +13,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSocket } from 'uWebSockets.js';
 import { gatewayCoalesce, type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
-import { monoUs, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
+import { monoUs, outboundItemOk, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
 import { ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { peerKey } from '../common/peer-auth';
@@ -134,7 +134,7 @@ export class Gateway {
       closeOnBackpressureLimit: 0,
       upgrade: (res, req, context) => this.onUpgrade(res, req, context),
       open: (ws) => this.onOpen(ws),
-      message: (ws, message, isBinary) => this.onMessage(ws, message, isBinary),
+      message: (ws, message, isBinary) => this.onMessageGuarded(ws, message, isBinary),
       close: (ws) => this.onClose(ws),
     });
     this.app.get('/healthz', (res) => {
@@ -280,6 +280,25 @@ export class Gateway {
 
   // ---------------------------------------------------------------- inbound
 
+  /**
+   * The last line behind the edge's checks: an exception while handling one client's message (a bug
+   * the fuzzers have not found yet) would run out of uWS's callback and end the process, dropping
+   * every connection on it. It ends that one connection (1011) instead, counted and logged.
+   */
+  private onMessageGuarded(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
+    try {
+      this.onMessage(ws, message, isBinary);
+    } catch (err) {
+      this.count(ErrorCode.INTERNAL);
+      this.opts.log?.(`internal error on a client message, connection closed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+      try {
+        ws.end(CloseCode.INTERNAL_ERROR, 'internal error');
+      } catch {
+        // already closed by the handler that threw
+      }
+    }
+  }
+
   private onMessage(ws: WebSocket<Conn>, message: ArrayBuffer, isBinary: boolean): void {
     const c = ws.getUserData();
     if (!isBinary) {
@@ -379,6 +398,10 @@ export class Gateway {
   private onChatBatch(batch: WireChatBatch): void {
     if (this.processMetrics.enabled) this.metrics.chatBatchItems.observe(batch.items.length);
     for (const item of batch.items) {
+      if (!outboundItemOk(item)) {
+        this.count('MALFORMED_STREAM_ITEM');
+        continue;
+      }
       const frame = item.frame;
       const recvAtUs = item.recv_at_us;
       if (item.users.length > 0) {

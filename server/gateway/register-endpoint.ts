@@ -117,7 +117,7 @@ function readJson(res: HttpResponse, limits: Limits, then: (json: unknown, state
  * The client's address, read before any await (uWS's request objects are valid only now): the TCP peer, or,
  * when the peer is a trusted proxy, the last X-Forwarded-For entry (the one that proxy appended; earlier
  * entries come from the client and may be forged). Behind an untrusted balancer the per-source limit counts
- * the balancer (docs/design/015).
+ * the balancer (docs/design/015-abuse-and-authorization.md).
  */
 export function sourceAddress(res: HttpResponse, req: HttpRequest, trustedProxies: ReadonlySet<string>): string {
   const peer = Buffer.from(res.getRemoteAddressAsText()).toString();

@@ -92,6 +92,11 @@ export class EngineHarness {
     return conn;
   }
 
+  /** The connection id `user` was last connected with (undefined: not connected). */
+  connectionOf(user: number): number | undefined {
+    return this.connOf.get(user);
+  }
+
   async disconnect(user: number): Promise<void> {
     this.engine.enqueue(this.link, { kind: 'disconnected', conn: this.connOf.get(user)!, user });
     this.connOf.delete(user);
