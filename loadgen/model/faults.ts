@@ -140,7 +140,7 @@ function resolveOne(f: FaultSpec, id: number, windowMs: number, counts: TargetCo
   const n = counts[f.target];
   if (index >= n) {
     throw new Error(`${where}: ${f.target}[${index}] does not exist: ${system} has ${n === 0 ? 'no' : n} ${f.target} process${n === 1 ? '' : 'es'}` +
-      `${n > 0 ? ` (index 0..${n - 1})` : ''}`);
+      `${n > 0 ? ` (index 0..${n - 1})` : ''}${f.target === 'cassandra' && n === 0 ? ' (store \'cassandra\' or --store cassandra on a topology has 3)' : ''}`);
   }
   if (f.at === undefined) throw new Error(`${where}.at is required (a time in the measured window, e.g. '10s')`);
   const atMs = parseDurationMs(f.at, `${where}.at`) * stretch;

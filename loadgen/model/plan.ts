@@ -184,7 +184,8 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
       : parseTopology(topologySpec, o.topology !== undefined ? '--topology' : 'topology');
   const store = parseStore(o.store ?? s.store, topology, o.store !== undefined ? '--store' : 'store');
   const counts = o.targetCounts ?? targetCounts(topology, s.system?.gateways ?? 1, store === 'cassandra' ? TOPOLOGY_CASSANDRA_NODES : 0);
-  const system = topology ? `topology ${topology.gateways}x${topology.chats} on ${store === 'cassandra' ? 'the Cassandra cluster' : 'shared SQLite'}`
+  // The store is named only when it is Cassandra (the default store, shared SQLite, has no cassandra processes to count).
+  const system = topology ? `topology ${topology.gateways}x${topology.chats}${store === 'cassandra' ? ' on the Cassandra cluster' : ''}`
     : 'the single-process system';
   const faults = resolveFaults(s.faults, windowMs, counts, o.durationMs !== undefined ? o.durationMs / natural : 1, system);
   return {
