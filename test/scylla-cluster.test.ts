@@ -244,7 +244,7 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
 
     before(async () => {
       topo = await startTopology({ gateways: 1, chats: 2, store: { cassandra: { cluster: cluster!, keyspace: `wa_${RUN}_topo` } }, startTimeoutMs: 90_000 });
-      assert.match(topo.storeDescription, /^Cassandra 3 nodes .*RF=3, LOCAL_QUORUM \(the cluster in .*, reused\)$/);
+      assert.match(topo.storeDescription, /^Cassandra 3 nodes .*RF=3, LOCAL_QUORUM \(adopted: the cluster in .*, left running\)$/);
       assert.equal(topo.cassandra?.nodes.length, 3, 'three Cassandra nodes as fault targets');
       assert.ok(topo.cassandra!.nodes.every((n) => n.running && n.pid > 0));
     });

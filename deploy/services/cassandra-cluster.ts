@@ -81,6 +81,8 @@ export class CassandraNodeProcess {
 
   /** SIGTERM: the node drains (scripts/cassandra.sh stop). */
   async stop(): Promise<void> {
+    // A frozen JVM cannot act on SIGTERM: resume it first, or the script waits out its timeout and kills it.
+    this.resume();
     this.stopped = true;
     await stopLocalNode(this.node);
   }
@@ -127,7 +129,7 @@ export class TopologyCassandra {
   /** "Cassandra 3 nodes (127.0.0.1:P,...), keyspace K, RF=3, LOCAL_QUORUM (started by the topology)" */
   describe(): string {
     return `Cassandra ${this.nodes.length} nodes (${this.contactPoints.join(',')}), keyspace ${this.keyspace}, RF=${TOPOLOGY_CASSANDRA_RF}, LOCAL_QUORUM` +
-      ` (${this.owned ? 'started by the topology' : `the cluster in ${this.cluster.dir}, reused`})`;
+      ` (${this.owned ? 'started by the topology' : `adopted: the cluster in ${this.cluster.dir}, left running`})`;
   }
 
   /** Start node i again and wait until every node sees every node Up/Normal. */

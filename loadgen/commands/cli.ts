@@ -150,6 +150,8 @@ async function cmdRun(argv: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario');
+  // A scenario whose faults depend on the store (zone-loss adds a Cassandra node) reads --store from here as it loads.
+  if (values.store !== undefined) process.env.WA_LOADGEN_STORE = values.store;
   const { scenario, file } = loadScenario(positionals[0]!);
   const driver = values.driver as 'system' | 'bare';
   if (driver !== 'system' && driver !== 'bare') throw new UsageError('--driver must be system or bare');
