@@ -66,11 +66,11 @@ bench-ws-client: $(BUILD_STAMP)
 bench-reaccept: $(BUILD_STAMP)
 	node dist/bench/reaccept.js $(ARGS)
 
-# Coordination overhead: server CPU per message on 1 chat node vs 3, same load, alternating rounds.
+# Coordination overhead: server CPU per message on 1 chat node vs 3, same load, alternating rounds (ARGS="--store cassandra": on a 3-node cluster).
 bench-coordination: $(BUILD_STAMP)
 	node dist/bench/coordination.js $(ARGS)
 
-# Failover: kill -9 a chat node (in turn) under a probe load, time until its partitions are served again, p50/max.
+# Failover: kill -9 a chat node (in turn) under a probe load, time until its partitions are served again, p50/max (ARGS="--store cassandra" too).
 bench-failover: $(BUILD_STAMP)
 	node dist/bench/failover.js $(ARGS)
 
@@ -151,7 +151,8 @@ cassandra-cluster-status:
 	bash scripts/cassandra.sh cluster-status
 
 # The slow form of test/scylla-cluster.test.ts (make test runs its short form): a 3-node cluster, kill -9 of a
-# node under load, restart and rejoin, every acked message read back; the store conformance suite on RF=3. ~5 min.
+# node under load, restart and rejoin, every acked message read back; a scenario on topology 1x2 (--store cassandra)
+# that kills Cassandra node 2 at 3 s for 4 s; the store conformance suite on RF=3. ~8-10 min.
 test-cluster: $(BUILD_STAMP)
 	WA_TEST_CASSANDRA_CLUSTER=full node --test dist/test/scylla-cluster.test.js
 

@@ -1,5 +1,6 @@
 // The multi-node topology from one call (docs/design/013-scale-out.md): etcd,
-// Redis, M chat nodes sharing one SQLite store, G gateways and HAProxy in front
+// Redis, M chat nodes sharing one store (one SQLite file, or a 3-node Cassandra
+// cluster that the topology starts or is handed), G gateways and HAProxy in front
 // of them, every process started here on free loopback ports with its files in
 // temp dirs, and every one reachable as a ManagedProcess for fault injection
 // (kill -9, SIGSTOP/SIGCONT, restart). `loadgen run --topology GxM` and the
@@ -18,6 +19,7 @@ import { processCpuSeconds, processRssBytes } from '../lib/proc-cpu';
 import { PARTITIONS } from '../server/common/partitions';
 import { DIST_DIR } from '../server/common/paths';
 import { newSecret } from '../server/common/token';
+import { TopologyCassandra, type CassandraStoreOptions } from './services/cassandra-cluster';
 import { startEtcdCluster, type EtcdCluster } from './services/etcd';
 import { haproxyAlive, startHaproxy, type HaproxyServer } from './services/haproxy';
 import { ManagedProcess } from './services/managed-process';
@@ -46,13 +48,18 @@ export function parseTopology(text: string): TopologyShape {
   return { gateways, chats };
 }
 
+export type TopologyStore = 'shared-sqlite' | { cassandra: CassandraStoreOptions }
+  | { scylla: { contactPoints: string[]; keyspace?: string; rf?: number } };
+
 export interface TopologyOptions extends TopologyShape {
   /**
-   * The shared store: one SQLite file in a temp dir, opened by every chat node (WAL; fenced commits),
-   * or a running Cassandra/ScyllaDB cluster (e.g. `make cassandra-cluster-start`): every chat node
-   * gets its contact points; the first one creates the keyspace (RF `rf`) before the others start.
+   * The shared store: one SQLite file in a temp dir, opened by every chat node (WAL; fenced commits);
+   * `{ cassandra }`: a local 3-node Cassandra 5 cluster (RF=3, LOCAL_QUORUM) that the topology starts in
+   * its temp dir and wipes at the end, or adopts (`cassandra.cluster`, left running), whose nodes are
+   * fault targets (`cassandra`); or `{ scylla }`: contact points of a cluster someone else runs (no
+   * fault targets). In both CQL modes the first chat node creates the keyspace before the others start.
    */
-  store?: 'shared-sqlite' | { scylla: { contactPoints: string[]; keyspace?: string; rf?: number } };
+  store?: TopologyStore;
   /** Extra environment for chat nodes and gateways (limits: WA_<LIMIT>). */
   env?: Record<string, string>;
   /** Print every process's output, prefixed with its name. */
@@ -90,6 +97,8 @@ export class Topology {
   readonly chats: ManagedProcess[] = [];
   readonly gateways: ManagedProcess[] = [];
   haproxy!: HaproxyServer;
+  /** The Cassandra cluster when the store is `{ cassandra }` (its nodes are fault targets); null otherwise. */
+  cassandra: TopologyCassandra | null = null;
 
   constructor(
     readonly opts: TopologyOptions,
@@ -162,6 +171,22 @@ export class Topology {
     this.drops.delete(i);
   }
 
+  /** The store in one line, for logs and the run summary. */
+  get storeDescription(): string {
+    const store = this.opts.store ?? 'shared-sqlite';
+    if (this.cassandra) return this.cassandra.describe();
+    if (store === 'shared-sqlite') return `shared SQLite (one file in ${this.dataDir}, WAL)`;
+    if ('scylla' in store) return `CQL cluster at ${store.scylla.contactPoints.join(',')} (keyspace ${store.scylla.keyspace ?? 'wa'}, LOCAL_QUORUM)`;
+    return 'unknown';
+  }
+
+  /** Cassandra node i (kill -9 / SIGSTOP / stop through `cassandra.nodes[i]`): started again, Up/Normal, every partition routable. */
+  async restartCassandra(i: number): Promise<void> {
+    if (!this.cassandra) throw new Error('topology: the store is not the Cassandra cluster; no cassandra node to start');
+    await this.cassandra.restart(i, this.opts.verbose ? (l) => console.error(`[cassandra] ${l}`) : undefined);
+    await this.waitGatewaysReady();
+  }
+
   /** Stop it (SIGTERM, if it still runs), start it again with the same ports and data, and wait until it is ready. */
   async restart(role: TopologyRole, i = 0): Promise<void> {
     const proc = this.proc(role, i);
@@ -191,6 +216,7 @@ export class Topology {
     }
     const worker = this.haproxy?.proc.running ? this.haproxy.workerPid : 0;
     if (worker) out.push(['haproxy', worker]);
+    for (const n of this.cassandra?.nodes ?? []) if (n.running) out.push([n.name, n.pid]);
     return out;
   }
 
@@ -214,6 +240,7 @@ export class Topology {
     await Promise.all(this.chats.map((c) => c.stop()));
     await this.redis.stop().catch(() => {});
     await this.etcd.stop().catch(() => {});
+    await this.cassandra?.stop(this.opts.verbose ? (l) => console.error(`[cassandra] ${l}`) : undefined).catch(() => {});
     rmSync(this.dataDir, { recursive: true, force: true });
   }
 
@@ -242,7 +269,9 @@ export class Topology {
   private storeEnv(i: number): NodeJS.ProcessEnv {
     const store = this.opts.store;
     if (!store || store === 'shared-sqlite') return {};
-    const { contactPoints, keyspace, rf } = store.scylla;
+    const { contactPoints, keyspace, rf } = this.cassandra
+      ? { contactPoints: this.cassandra.contactPoints, keyspace: this.cassandra.keyspace, rf: 3 }
+      : (store as { scylla: { contactPoints: string[]; keyspace?: string; rf?: number } }).scylla;
     return {
       WA_STORE: 'scylla', WA_SCYLLA_CONTACT_POINTS: contactPoints.join(','), WA_SCYLLA_KEYSPACE: keyspace ?? 'wa',
       WA_SCYLLA_RF: String(rf ?? Math.min(3, contactPoints.length)), WA_SCYLLA_CONSISTENCY: 'LOCAL_QUORUM',
@@ -300,25 +329,46 @@ export function chatEtcdHost(i: number): string {
 export async function startTopology(opts: TopologyOptions): Promise<Topology> {
   parseTopology(`${opts.gateways}x${opts.chats}`);
   const store = opts.store ?? 'shared-sqlite';
-  if (store !== 'shared-sqlite' && !(typeof store === 'object' && store.scylla?.contactPoints?.length > 0)) {
-    throw new Error(`topology: store ${JSON.stringify(store)} is not supported (shared-sqlite, or { scylla: { contactPoints } })`);
+  if (store !== 'shared-sqlite' && !(typeof store === 'object' && ('cassandra' in store || store.scylla?.contactPoints?.length > 0))) {
+    throw new Error(`topology: store ${JSON.stringify(store)} is not supported (shared-sqlite, { cassandra: {} }, or { scylla: { contactPoints } })`);
   }
   const timeoutMs = opts.startTimeoutMs ?? READY_TIMEOUT_MS_DEFAULT;
-  // Each chat node reaches every etcd member on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
-  const etcd = await startEtcdCluster({
-    members: opts.etcdMembers ?? 3, verbose: opts.verbose, startTimeoutMs: timeoutMs,
-    extraClientHosts: Array.from({ length: opts.chats }, (_, i) => chatEtcdHost(i)),
-  });
+  const dataDir = mkdtempSync(join(tmpdir(), 'wa-topology-'));
+  // The Cassandra cluster first: the longest start (~1-2 min on 2 shared cores), and nothing else to undo if it fails.
+  let cassandra: TopologyCassandra | null = null;
+  try {
+    if (typeof store === 'object' && 'cassandra' in store) {
+      cassandra = await TopologyCassandra.open(store.cassandra, join(dataDir, 'cassandra'), opts.verbose ? (l) => console.error(`[cassandra] ${l}`) : undefined);
+    }
+  } catch (err) {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+  let etcd: EtcdCluster;
   let redis: RedisServer;
+  try {
+    // Each chat node reaches every etcd member on an address of its own (127.0.0.10+i), so a network fault can cut one node off alone.
+    etcd = await startEtcdCluster({
+      members: opts.etcdMembers ?? 3, verbose: opts.verbose, startTimeoutMs: timeoutMs,
+      extraClientHosts: Array.from({ length: opts.chats }, (_, i) => chatEtcdHost(i)),
+    });
+  } catch (err) {
+    await cassandra?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   try {
     redis = await startRedis({ verbose: opts.verbose });
   } catch (err) {
     await etcd.stop();
+    await cassandra?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
     throw err;
   }
   const ports = await freePorts(2 * opts.chats + opts.gateways);
-  const topo = new Topology(opts, opts.env?.WA_TOKEN_SECRET ?? newSecret(), mkdtempSync(join(tmpdir(), 'wa-topology-')), etcd, redis,
+  const topo = new Topology(opts, opts.env?.WA_TOKEN_SECRET ?? newSecret(), dataDir, etcd, redis,
     ports.slice(0, opts.chats), ports.slice(opts.chats, 2 * opts.chats), ports.slice(2 * opts.chats));
+  topo.cassandra = cassandra;
   try {
     // The first node creates the store alone (the SQLite file and its WAL mode, or the Cassandra keyspace:
     // two processes creating it at once fail with "database is locked" or race on the schema), then the rest start.

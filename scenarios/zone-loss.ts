@@ -1,8 +1,9 @@
 // zone-loss: a third of every tier lost at once (the capacity model's
 // what-if of losing one of three zones), measured at this scale: on a 3x3
 // system one gateway and one chat node are killed together (kill -9) and come
-// back 10 s later; with the Cassandra cluster (WA_STORE=scylla) one of its
-// three nodes goes with them (RF=3, LOCAL_QUORUM: writes continue). The
+// back 10 s later; with the Cassandra store (`--store cassandra`: a 3-node
+// cluster) one of its three nodes goes with them (RF=3, LOCAL_QUORUM: writes
+// continue). The
 // survivors carry the whole fanout mix meanwhile. Judged on integrity; the
 // FAULTS block gives the time until every probe chat was served again and the
 // sends that failed and were retried (the faults share one span).
@@ -11,8 +12,8 @@
 // nodes, etcd, Redis, a shared store), which
 // `loadgen run` starts (deploy/topology.ts) in cluster mode. Run here (2026-12-06, --scale 0.1): a gateway and a chat node lost at once,
 // with 1 of 3 etcd members too: served again after 2.39 s, 0 failed sends of 2,256 (6 retried); 0 lost.
-// With WA_STORE=scylla the launcher must report 3 Cassandra nodes (the plan's
-// targetCounts), or the Cassandra fault is refused as out of range.
+// `loadgen run` sets WA_LOADGEN_STORE from --store before it loads a scenario,
+// so the Cassandra node joins the loss only when the store has one.
 import { INTEGRITY_THRESHOLDS, warmupThenSteady } from '../loadgen/model/fault-runs';
 import { defineScenario, type FaultSpec } from '../loadgen/model/scenario';
 import fanout from './fanout';
@@ -29,7 +30,7 @@ const lost: FaultSpec[] = [
   { at: LOSS_AT, target: 'chat', index: 0, action: 'kill', for: LOSS_FOR },
   { at: LOSS_AT, target: 'etcd', index: 0, action: 'kill', for: LOSS_FOR },
 ];
-if (process.env.WA_STORE === 'scylla') lost.push({ at: LOSS_AT, target: 'cassandra', index: 0, action: 'kill', for: LOSS_FOR });
+if (process.env.WA_LOADGEN_STORE === 'cassandra') lost.push({ at: LOSS_AT, target: 'cassandra', index: 0, action: 'kill', for: LOSS_FOR });
 
 export default defineScenario({
   name: 'zone-loss',

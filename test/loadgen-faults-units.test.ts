@@ -91,9 +91,26 @@ describe('the fault schema', () => {
     assert.throws(() => plan(faults, { topology: '2x2' }), /chat\[2\] does not exist: topology 2x2 has 2 chat processes \(index 0\.\.1\)/);
     assert.deepEqual(planRun(scenario(undefined, { topology: '2x2' }), { topology: '4x5' }).topology, { gateways: 4, chats: 5 });
     assert.throws(() => planRun(scenario(undefined), { topology: 'big' }), /--topology "big": expected GxM/);
-    assert.throws(() => plan([{ at: '1s', target: 'cassandra', action: 'kill' }], { topology: '2x3' }), /cassandra\[0\] does not exist: topology 2x3 has no cassandra/);
+    assert.throws(() => plan([{ at: '1s', target: 'cassandra', action: 'kill' }], { topology: '2x3' }),
+      /cassandra\[0\] does not exist: topology 2x3 has no cassandra/);
     assert.equal(planRun(scenario([{ at: '1s', target: 'cassandra', index: 2, action: 'kill' }], { topology: '2x3' }),
       { targetCounts: targetCounts({ gateways: 2, chats: 3 }, 1, 3) }).faults.length, 1);
+  });
+
+  test('the store: sqlite by default on a topology; cassandra gives 3 cassandra targets; --store overrides; refused without a topology', () => {
+    const kill2 = [{ at: '1s', target: 'cassandra' as const, index: 2, action: 'kill' as const, for: '2s' }];
+    assert.equal(plan(undefined, { topology: '1x2' }).store, 'sqlite');
+    assert.equal(plan(undefined).store, null, 'the single-process system: the embedded store');
+    const p = plan(kill2, { topology: '1x2', store: 'cassandra' });
+    assert.equal(p.store, 'cassandra');
+    assert.equal(p.faults[0]!.label, 'kill cassandra[2] for 2s');
+    assert.throws(() => plan([{ ...kill2[0]!, index: 3 }], { topology: '1x2', store: 'cassandra' }),
+      /cassandra\[3\] does not exist: topology 1x2 on the Cassandra cluster has 3 cassandra processes \(index 0\.\.2\)/);
+    assert.equal(planRun(scenario(kill2, { topology: '1x2' }), { store: 'cassandra' }).store, 'cassandra');
+    assert.throws(() => planRun(scenario(kill2, { topology: '1x2', store: 'cassandra' }), { store: 'sqlite' }), /cassandra\[2\] does not exist/);
+    assert.throws(() => plan(undefined, { store: 'cassandra' }), /store cassandra: the store is chosen for a topology/);
+    assert.throws(() => planRun(scenario(undefined), { store: 'cassandra' }), /--store cassandra: the store is chosen for a topology/);
+    assert.throws(() => plan(undefined, { topology: '1x2', store: 'scylla' }), /store "scylla": expected sqlite or cassandra/);
   });
 
   test('--duration stretches fault times with the rest of the scenario', () => {

@@ -4,7 +4,8 @@
 //               [--shard i/N] [--workers N] [--out results/<run-id>] [--driver system|bare]
 //               [--secret S] [--chat-target host:port] [--transport lean|ws]
 //               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
-//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
+//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM]
+//               [--store sqlite|cassandra] [--cassandra-cluster DIR] [--quiet]
 //   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
 //   loadgen list
 //
@@ -14,7 +15,10 @@
 // on loopback, embedded store) and stopped at the end; --topology GxM starts
 // the multi-node topology instead (etcd, Redis, M chat nodes on one shared
 // SQLite store, G gateways behind HAProxy: deploy/topology.ts) and every client
-// connects through HAProxy. --procs N splits the
+// connects through HAProxy; --store cassandra puts its chat nodes on a local
+// 3-node Cassandra cluster (RF=3, LOCAL_QUORUM) that the topology starts and
+// wipes, or on the one running in --cassandra-cluster DIR (left running); the
+// scenario's `store` says the same. --procs N splits the
 // run over N processes here (past ~20k connections: the open-files limit is
 // per process) and merges their results.
 //
@@ -52,10 +56,16 @@ const USAGE = `usage:
   loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
               [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
               [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
-              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM] [--quiet]
+              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM]
+              [--store sqlite|cassandra] [--cassandra-cluster DIR] [--quiet]
   loadgen merge <run dir>... [--out results/<run-id>]
   loadgen list
-<scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).`;
+<scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).
+--topology GxM: G gateways behind HAProxy, M chat nodes, etcd, Redis, started here (or the scenario's \`topology\`).
+--store: the topology's shared store: sqlite (one file, default) or cassandra (a 3-node Cassandra 5 cluster,
+  RF=3, LOCAL_QUORUM, started here and wiped at the end; its nodes are the fault target \`cassandra\` 0..2).
+--cassandra-cluster DIR: with --store cassandra, reuse the cluster scripts/cassandra.sh cluster-start runs in DIR
+  (WA_CASSANDRA_CLUSTER_DIR; started there if it is not running) and leave it running.`;
 
 /** --topology GxM: the topology the run starts itself (so not with --target). */
 function parseTopologyFlag(text: string | undefined, targetUrls: string[] | undefined): TopologyShape | undefined {
@@ -66,6 +76,14 @@ function parseTopologyFlag(text: string | undefined, targetUrls: string[] | unde
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** --cassandra-cluster DIR: only with the Cassandra store; an absolute path after resolving (the script's cluster dir). */
+function parseCassandraClusterFlag(dir: string | undefined, store: RunPlan['store']): string | undefined {
+  if (dir === undefined) return undefined;
+  if (store !== 'cassandra') throw new UsageError('--cassandra-cluster reuses a Cassandra cluster: it needs --store cassandra (and a topology)');
+  if (!dir.trim() || dir.length > 4096) throw new UsageError('--cassandra-cluster: a directory path');
+  return resolve(dir);
 }
 
 function timestampId(): string {
@@ -96,6 +114,8 @@ async function cmdRun(argv: string[]): Promise<number> {
       interval: { type: 'string' },
       procs: { type: 'string', default: '1' },
       topology: { type: 'string' },
+      store: { type: 'string' },
+      'cassandra-cluster': { type: 'string' },
       'start-on-stdin': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
     },
@@ -104,11 +124,16 @@ async function cmdRun(argv: string[]): Promise<number> {
   // Every flag value checked before anything is loaded or started (run-flags.ts).
   const flags = checkRunFlags(values);
   const { driver, transport, scale, durationMs, users, shard, targetUrls, procs } = flags;
+  if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'cassandra') {
+    throw new UsageError(`--store must be sqlite or cassandra; got ${JSON.stringify(values.store.slice(0, 40))}`);
+  }
+  // A scenario whose faults depend on the store (zone-loss adds a Cassandra node) reads --store from here as it loads.
+  if (values.store !== undefined) process.env.WA_LOADGEN_STORE = values.store;
   const { scenario, file } = loadScenario(positionals[0]!);
   // Validate the scenario before anything starts (k6 does the same).
   let plan;
   try {
-    plan = planRun(scenario, { scale, durationMs, users, topology: values.topology });
+    plan = planRun(scenario, { scale, durationMs, users, topology: values.topology, store: values.store });
   } catch (err) {
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
@@ -122,6 +147,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   parseTopologyFlag(values.topology, targetUrls);
   // The scenario's `topology`, or --topology over it (the plan has both); none: the single-process system.
   const topology = targetUrls ? undefined : plan.topology ?? undefined;
+  if (values.store !== undefined && targetUrls) throw new UsageError('--store chooses the store of the topology started here; it does not combine with --target');
+  const cassandraClusterDir = parseCassandraClusterFlag(values['cassandra-cluster'], plan.store);
   const online = Math.ceil(plan.traffic.users * plan.traffic.onlineShare);
   if (topology && online > HAPROXY_LIMITS.conns_max) {
     throw new ConfigError(`--topology: ${online} connections exceed HAProxy's ${HAPROXY_LIMITS.conns_max} (deploy/services/haproxy.ts); use fewer --users`);
@@ -149,6 +176,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     const merged = await runLocalShards({
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
       secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log, topology,
+      store: topology && plan.store ? { name: plan.store, cassandraClusterDir } : undefined,
       childMetrics: values['metrics-port'] !== 'off',
     });
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
@@ -160,7 +188,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     scenario, scenarioFile: file, targetUrls, driver,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, topology, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, topology, store: values.store, cassandraClusterDir, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: flags.startAtEpochMs, userBase: flags.userBase, intervalMs: flags.intervalMs,
     command: ['loadgen', 'run', ...redactArgv(argv)].join(' '),
     outputs, log,

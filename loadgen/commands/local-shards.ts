@@ -20,7 +20,7 @@ import type { RunSummary } from '../engine/summary';
 import type { RunPlan } from '../model/plan';
 import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
-import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from '../engine/local-target';
+import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem, type StoreChoice } from '../engine/local-target';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */
 export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
@@ -42,6 +42,8 @@ export interface LocalShardsOptions {
   chatTarget?: string;
   /** --topology GxM: the parent starts the multi-node topology; every child connects through its HAProxy. */
   topology?: TopologyShape;
+  /** The topology's store (plan.store) and, for Cassandra, a cluster dir to reuse. */
+  store?: StoreChoice;
   /** Each child serves its own /metrics on a free port (and registers it for Prometheus file_sd). */
   childMetrics?: boolean;
   log: (line: string) => void;
@@ -50,6 +52,7 @@ export interface LocalShardsOptions {
 export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary> {
   const setupStart = Date.now();
   let system: LocalSystem | null = null;
+  let store: string | undefined;
   const children: ChildProcess[] = [];
   try {
     let urls = o.targetUrls ?? [];
@@ -61,7 +64,9 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       o.log(o.topology
         ? `setup: starting the topology ${o.topology.gateways}x${o.topology.chats} for ${online} connections over ${o.procs} load generator processes ...`
         : `setup: starting the system with ${gateways} gateway(s) for ${online} connections over ${o.procs} load generator processes ...`);
-      const local = await startLocalTarget(gateways, o.scenario.system, o.topology);
+      const local = await startLocalTarget(gateways, o.scenario.system, o.topology, o.store, o.log);
+      store = local.store;
+      o.log(`setup: store: ${local.store}`);
       system = local.system;
       urls = local.urls;
       secret = local.secret;
@@ -122,6 +127,7 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     const merged = mergeSummaries(parts, o.runId, ['loadgen', 'run', o.scenarioArg, '--procs', String(o.procs), ...o.passThrough].join(' '));
     merged.phases.setup_ms = setupMs;
     merged.target.started_by_loadgen = system !== null;
+    if (store) merged.target.store = store;
     if (system && cpuStart) merged.system = systemUsageSince(system, cpuStart, measuredMs, rssIdle, rssConnected);
     return merged;
   } finally {

@@ -14,8 +14,13 @@ import type { FaultTargets } from './fault-targets';
 
 /** A kill, stop or start that takes longer than this failed (a start includes its readiness check). */
 export const FAULT_STEP_TIMEOUT_MS = 30_000;
-/** finish() waits at most this long for faults in progress. */
-const FINISH_TIMEOUT_MS = 2 * FAULT_STEP_TIMEOUT_MS;
+/**
+ * The same for a Cassandra node: a start replays the commitlog and rejoins gossip until every node sees it
+ * Up/Normal (10-30 s on 2 shared cores, more under load), a graceful stop drains.
+ */
+export const FAULT_STEP_TIMEOUT_MS_CASSANDRA = 180_000;
+/** finish() waits at most two of the longest step a fault of the run can take for faults in progress. */
+const FINISH_TIMEOUT_STEPS = 2;
 
 export interface FaultStep {
   what: 'kill' | 'pause' | 'resume' | 'stop' | 'start' | 'isolate' | 'heal';
@@ -93,12 +98,13 @@ export class FaultExecutor {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
     for (const wake of [...this.wakers]) wake();
-    await withTimeout(Promise.all([...this.running]), FINISH_TIMEOUT_MS, 'faults in progress').catch((err: Error) => {
+    const stepMs = this.faults.some((f) => f.target === 'cassandra') ? FAULT_STEP_TIMEOUT_MS_CASSANDRA : FAULT_STEP_TIMEOUT_MS;
+    await withTimeout(Promise.all([...this.running]), FINISH_TIMEOUT_STEPS * stepMs, 'faults in progress').catch((err: Error) => {
       this.log(`faults: ${err.message}`);
     });
     for (const key of [...this.paused]) {
       const [target, i] = key.split(':') as [FaultTarget, string];
-      await this.step(null, 'resume', () => this.targets.resume(target, Number(i)));
+      await this.step(null, 'resume', () => this.targets.resume(target, Number(i)), target);
       this.paused.delete(key);
     }
     for (const r of this.records) if (r.started_ms === null) r.errors.push('not begun: the run ended first');
@@ -185,11 +191,12 @@ export class FaultExecutor {
   }
 
   /** One bounded step; its time and error go to the record (null: the final resume of finish()). */
-  private async step(r: FaultRecord | null, what: FaultStep['what'], fn: () => Promise<void>): Promise<boolean> {
+  private async step(r: FaultRecord | null, what: FaultStep['what'], fn: () => Promise<void>, target?: FaultTarget): Promise<boolean> {
     const at = this.now();
     let error: string | undefined;
+    const timeoutMs = (target ?? r?.target) === 'cassandra' ? FAULT_STEP_TIMEOUT_MS_CASSANDRA : FAULT_STEP_TIMEOUT_MS;
     try {
-      await withTimeout(fn(), FAULT_STEP_TIMEOUT_MS, `${what} ${r?.label ?? ''}`.trim());
+      await withTimeout(fn(), timeoutMs, `${what} ${r?.label ?? ''}`.trim());
     } catch (err) {
       error = (err as Error).message;
     }

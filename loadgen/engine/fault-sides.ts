@@ -16,7 +16,8 @@ export function faultSideOf(local: LocalTarget): FaultSide {
   const topo = local.topology;
   if (topo) {
     return {
-      targets: topologyFaultTargets(topo, `topology ${topo.opts.gateways}x${topo.opts.chats}`),
+      targets: topologyFaultTargets(topo, `topology ${topo.opts.gateways}x${topo.opts.chats}`, topo.cassandra?.nodes ?? [],
+        (i) => topo.restartCassandra(i)),
       probeUrls: () => [topo.url],
       ready: () => allTrue(topo.gateways.map((_, i) => topo.gatewayHealth(i).then(gatewayReady, () => false))),
       readyMeaning: 'every gateway answers /healthz with every partition routable (cluster.partitions_routable = 1024; before cluster mode: chat_link up)',

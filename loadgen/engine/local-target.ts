@@ -1,11 +1,15 @@
 // The system a run measures when it is given no --target: started here (chat
 // service and gateways on loopback, embedded store; or with --topology GxM the
-// multi-node topology behind HAProxy, deploy/topology.ts) by `loadgen run` or
+// multi-node topology behind HAProxy, deploy/topology.ts, on shared SQLite or
+// on a local 3-node Cassandra cluster) by `loadgen run` or
 // by the --procs parent, and what each of its processes cost over the measured
 // window. Also the fresh range of user ids every run takes.
 import { PROVISIONED_USER_ID_MIN } from '../../server/common/ids';
 import { startSystem, type RunningSystem } from '../../deploy/local-system';
-import { startTopology, type Topology, type TopologyShape } from '../../deploy/topology';
+import { startLocalCluster } from '../../deploy/cassandra-node';
+import { TOPOLOGY_CASSANDRA_NODES } from '../../deploy/services/cassandra-cluster';
+import { startTopology, type Topology, type TopologyShape, type TopologyStore } from '../../deploy/topology';
+import type { StoreName } from '../model/faults';
 import type { SystemShape } from '../model/scenario';
 import type { ProcessUsage } from './summary';
 
@@ -27,10 +31,29 @@ export interface LocalTarget {
   chatTarget: string;
   /** Where the store lives (for the log). */
   dataDir: string;
+  /** The store in one line ("embedded SQLite in <dir>", "Cassandra 3 nodes ..."): the log and the summary say which. */
+  store: string;
   /** The multi-node topology (--topology GxM), for fault injection; null for the single-process system. */
   topology: Topology | null;
   /** The single-process system (fault injection there); null for a topology. */
   singleProcess: RunningSystem | null;
+}
+
+/** The topology's store as asked for: its name, and for Cassandra a cluster dir to reuse (else the topology starts its own). */
+export interface StoreChoice {
+  name: StoreName;
+  /** --cassandra-cluster: the dir of a cluster `scripts/cassandra.sh cluster-start` runs (started there if not running); left running. */
+  cassandraClusterDir?: string;
+}
+
+/** A topology on Cassandra waits longer for its first chat node: it creates the keyspace (RF=3) and its tables. */
+const CQL_TOPOLOGY_START_TIMEOUT_MS = 90_000;
+
+async function topologyStore(store: StoreChoice | undefined, log?: (line: string) => void): Promise<TopologyStore> {
+  if (!store || store.name === 'sqlite') return 'shared-sqlite';
+  if (!store.cassandraClusterDir) return { cassandra: {} };
+  const cluster = await startLocalCluster({ nodes: TOPOLOGY_CASSANDRA_NODES, dir: store.cassandraClusterDir, log });
+  return { cassandra: { cluster } };
 }
 
 /**
@@ -38,16 +61,29 @@ export interface LocalTarget {
  * (the default), or, with `topology`, etcd, Redis, M chat nodes and G gateways behind HAProxy,
  * every client connecting through HAProxy.
  */
-export async function startLocalTarget(gateways: number, shape: SystemShape | undefined, topology?: TopologyShape): Promise<LocalTarget> {
+export async function startLocalTarget(gateways: number, shape: SystemShape | undefined, topology?: TopologyShape, store?: StoreChoice,
+  log?: (line: string) => void): Promise<LocalTarget> {
   if (topology) {
-    const topo = await startTopology({ ...topology, env: shape?.env });
-    return { system: topo, urls: [topo.url], secret: topo.secret, chatTarget: topo.chatTarget, dataDir: topo.dataDir, topology: topo, singleProcess: null };
+    const topo = await startTopology({
+      ...topology, env: shape?.env, store: await topologyStore(store, log),
+      ...(store?.name === 'cassandra' ? { startTimeoutMs: CQL_TOPOLOGY_START_TIMEOUT_MS } : {}),
+    });
+    return {
+      system: topo, urls: [topo.url], secret: topo.secret, chatTarget: topo.chatTarget, dataDir: topo.dataDir, store: topo.storeDescription,
+      topology: topo, singleProcess: null,
+    };
   }
   const system = await startSystem({ gateways, env: shape?.env });
   return {
     system, urls: system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret: system.secret, chatTarget: system.chatTarget,
-    dataDir: system.opts.dataDir, topology: null, singleProcess: system,
+    dataDir: system.opts.dataDir, store: singleProcessStore({ ...process.env, ...shape?.env }, system.opts.dataDir), topology: null, singleProcess: system,
   };
+}
+
+/** The single-process chat service's store: embedded, unless the environment (WA_STORE=scylla) points it at a CQL cluster. */
+function singleProcessStore(env: NodeJS.ProcessEnv, dataDir: string): string {
+  if (env.WA_STORE === 'scylla') return `ScyllaDB store at ${env.WA_SCYLLA_CONTACT_POINTS ?? '127.0.0.1:9042'} (WA_STORE=scylla)`;
+  return `embedded SQLite in ${dataDir}`;
 }
 
 /** Fresh users per run (repeated runs on one store must not see each other's chats): 10M ids per run slot. */

@@ -45,6 +45,10 @@ export interface RunOptions {
   targetUrls?: string[];
   /** --topology GxM: start etcd, Redis, M chat nodes and G gateways behind HAProxy instead of the single-process system. */
   topology?: TopologyShape;
+  /** --store sqlite|cassandra: the topology's shared store (over the scenario's `store`). */
+  store?: string;
+  /** --cassandra-cluster: reuse the cluster `scripts/cassandra.sh cluster-start` runs in this dir (else the topology starts its own). */
+  cassandraClusterDir?: string;
   driver: 'system' | 'bare';
   secret?: string;
   /** Chat service gRPC address of an external system, for bulk provisioning. */
@@ -122,7 +126,7 @@ class WorkerHandle {
 export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const log = o.log;
   const intervalMs = o.intervalMs ?? INTERVAL_MS_DEFAULT;
-  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology });
+  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology, store: o.store });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
   mkdirSync(o.outDir, { recursive: true });
@@ -152,6 +156,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let sigint: (() => void) | null = null;
   let faults: FaultSession | null = null;
   let local: Awaited<ReturnType<typeof startLocalTarget>> | null = null;
+  let store: string | undefined;
 
   try {
     // ---------------------------------------------------------------- setup
@@ -159,15 +164,18 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     let chatTarget = o.chatTarget;
     if (targetUrls.length === 0) {
       if (o.driver === 'bare') throw new Error('--driver bare needs --target (the bare forwarder is not started by loadgen)');
+      const storeChoice = o.topology && plan.store ? { name: plan.store, cassandraClusterDir: o.cassandraClusterDir } : undefined;
       log(o.topology
-        ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, shared SQLite) ...`
-        : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s), embedded store) ...`);
-      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology);
+        ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, ` +
+          `${storeChoice?.name === 'cassandra' ? `a 3-node Cassandra cluster${o.cassandraClusterDir ? ` (reusing ${o.cassandraClusterDir})` : ''}` : 'shared SQLite'}) ...`
+        : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s)) ...`);
+      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology, storeChoice, log);
+      store = local.store;
       system = local.system;
       targetUrls = local.urls;
       secret = local.secret;
       chatTarget = local.chatTarget;
-      log(`setup: ${local.topology ? 'HAProxy' : 'gateways'} ${targetUrls.join(', ')}, chat service ${chatTarget}, data ${local.dataDir}`);
+      log(`setup: ${local.topology ? 'HAProxy' : 'gateways'} ${targetUrls.join(', ')}, chat service ${chatTarget}, store: ${local.store}`);
     } else if (o.driver === 'system' && !secret) {
       throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
     }
@@ -359,7 +367,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     shards: [o.shard],
     workers: o.workers,
     interval_ms: intervalMs,
-    target: { driver: o.driver, urls: targetUrls, started_by_loadgen: system !== null, transport: o.transport },
+    target: { driver: o.driver, urls: targetUrls, started_by_loadgen: system !== null, transport: o.transport, ...(store ? { store } : {}) },
     phases: {
       setup_ms: setupMs, measured_ms: Math.round(agg.durationMs), grace_ms: Math.round(Math.max(...dones.map((d) => d.graceMs))), teardown_ms: teardownMs,
     },

@@ -84,7 +84,8 @@ export interface RunSummary {
   shards: { index: number; count: number }[];
   workers: number;
   interval_ms: number;
-  target: { driver: string; urls: string[]; started_by_loadgen: boolean; transport: string };
+  /** store: what the system loadgen started stores messages in (absent for --target, and in older summaries). */
+  target: { driver: string; urls: string[]; started_by_loadgen: boolean; transport: string; store?: string };
   phases: { setup_ms: number; measured_ms: number; grace_ms: number; teardown_ms: number };
   /** groups_created: group chats the workers created for the group workload (absent in older summaries). */
   setup: { connected: number; failed: number; groups_created?: number; connect_time: MetricValues | null };

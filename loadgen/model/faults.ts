@@ -14,6 +14,9 @@
 // `topology: 'GxM'` (G gateways, M chat nodes) says which system the scenario
 // wants; `loadgen run --topology` overrides it. Without one the run uses the
 // single-process system: one chat service, `system.gateways` gateways.
+// `store: 'cassandra'` (or `--store cassandra`) puts the topology's chat nodes
+// on a local 3-node Cassandra cluster (RF=3, LOCAL_QUORUM) whose nodes are the
+// `cassandra` targets (index 0..2); the default `sqlite` is one shared file.
 import { parseDurationMs } from './duration';
 
 export type FaultTarget = 'chat' | 'gateway' | 'redis' | 'etcd' | 'cassandra' | 'haproxy';
@@ -72,6 +75,20 @@ export function parseTopology(spec: string, where = 'topology'): Topology {
   return t;
 }
 
+/** The topology's shared store: one SQLite file (light, one host) or a 3-node Cassandra cluster. */
+export type StoreName = 'sqlite' | 'cassandra';
+export const STORE_NAMES: readonly StoreName[] = ['sqlite', 'cassandra'];
+/** Nodes of the topology's Cassandra cluster (deploy/services/cassandra-cluster.ts starts 3: RF=3 at LOCAL_QUORUM). */
+export const TOPOLOGY_CASSANDRA_NODES = 3;
+
+/** 'sqlite' | 'cassandra', refused otherwise; a Cassandra store needs a topology (the single-process system is embedded). */
+export function parseStore(spec: string | undefined, topology: Topology | null, where = 'store'): StoreName | null {
+  if (spec === undefined) return topology ? 'sqlite' : null;
+  if (!STORE_NAMES.includes(spec as StoreName)) throw new Error(`${where} "${String(spec)}": expected ${STORE_NAMES.join(' or ')}`);
+  if (!topology) throw new Error(`${where} ${spec}: the store is chosen for a topology (--topology GxM); the single-process system runs the embedded store`);
+  return spec as StoreName;
+}
+
 /** Processes per target a system has (a fault's index must be below its target's count). */
 export type TargetCounts = Record<FaultTarget, number>;
 
@@ -123,7 +140,7 @@ function resolveOne(f: FaultSpec, id: number, windowMs: number, counts: TargetCo
   const n = counts[f.target];
   if (index >= n) {
     throw new Error(`${where}: ${f.target}[${index}] does not exist: ${system} has ${n === 0 ? 'no' : n} ${f.target} process${n === 1 ? '' : 'es'}` +
-      `${n > 0 ? ` (index 0..${n - 1})` : ''}`);
+      `${n > 0 ? ` (index 0..${n - 1})` : ''}${f.target === 'cassandra' && n === 0 ? ' (store \'cassandra\' or --store cassandra on a topology has 3)' : ''}`);
   }
   if (f.at === undefined) throw new Error(`${where}.at is required (a time in the measured window, e.g. '10s')`);
   const atMs = parseDurationMs(f.at, `${where}.at`) * stretch;

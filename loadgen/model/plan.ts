@@ -18,7 +18,9 @@ import {
   type WorkloadName,
 } from './scenario';
 import { PAYLOAD_HEADER_BYTES } from './payload';
-import { parseTopology, resolveFaults, targetCounts, type ResolvedFault, type TargetCounts, type Topology } from './faults';
+import {
+  parseStore, parseTopology, resolveFaults, targetCounts, TOPOLOGY_CASSANDRA_NODES, type ResolvedFault, type StoreName, type TargetCounts, type Topology,
+} from './faults';
 
 /** k6 defaults. */
 const GRACEFUL_STOP_MS_DEFAULT = 30_000;
@@ -91,6 +93,8 @@ export interface RunPlan {
   tagged: string[];
   /** The multi-node system the run wants (scenario `topology` or --topology); null: the single-process system. */
   topology: Topology | null;
+  /** The topology's shared store (scenario `store` or --store); null: the single-process system (embedded store). */
+  store: StoreName | null;
   /** Faults to inject, times after --duration (./faults.ts). */
   faults: ResolvedFault[];
 }
@@ -103,6 +107,8 @@ export interface PlanOverrides {
   users?: number;
   /** --topology: replaces the scenario's `topology` ('GxM', or already parsed). */
   topology?: string | Topology;
+  /** --store: replaces the scenario's `store` ('sqlite' or 'cassandra'). */
+  store?: string;
   /** How many processes of each target the system has (default: from the topology, or the single-process system). */
   targetCounts?: TargetCounts;
 }
@@ -179,14 +185,17 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   const topology = topologySpec === undefined ? null
     : typeof topologySpec === 'object' ? parseTopology(`${topologySpec.gateways}x${topologySpec.chats}`, '--topology')
       : parseTopology(topologySpec, o.topology !== undefined ? '--topology' : 'topology');
-  const counts = o.targetCounts ?? targetCounts(topology, s.system?.gateways ?? 1);
-  const system = topology ? `topology ${topology.gateways}x${topology.chats}` : 'the single-process system';
+  const store = parseStore(o.store ?? s.store, topology, o.store !== undefined ? '--store' : 'store');
+  const counts = o.targetCounts ?? targetCounts(topology, s.system?.gateways ?? 1, store === 'cassandra' ? TOPOLOGY_CASSANDRA_NODES : 0);
+  // The store is named only when it is Cassandra (the default store, shared SQLite, has no cassandra processes to count).
+  const system = topology ? `topology ${topology.gateways}x${topology.chats}${store === 'cassandra' ? ' on the Cassandra cluster' : ''}`
+    : 'the single-process system';
   const faults = resolveFaults(s.faults, windowMs, counts, o.durationMs !== undefined ? o.durationMs / natural : 1, system);
   return {
     scenario: s.name, description: s.description, traffic, executors, thresholds, deliveryGraceMs, iterationTimeoutMs,
     scale, scaleFactor: s.scale.factor * scale, windowMs, windowMaxMs,
     tagged: taggedMetrics([...thresholds, ...breakpointThresholds]),
-    topology, faults,
+    topology, store, faults,
   };
 }
 

@@ -187,6 +187,11 @@ export interface Scenario {
    * `loadgen run --topology` overrides it. Absent: the single-process system (one chat service).
    */
   topology?: string;
+  /**
+   * The topology's shared store: 'sqlite' (default: one SQLite file, WAL) or 'cassandra' (a local 3-node
+   * Cassandra 5 cluster, RF=3, LOCAL_QUORUM; its nodes are fault targets). `loadgen run --store` overrides it.
+   */
+  store?: string;
   /** Processes killed, paused, stopped or restarted during the run (./faults.ts). */
   faults?: FaultSpec[];
 }

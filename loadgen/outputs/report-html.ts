@@ -178,6 +178,7 @@ function run(s: RunSummary): string {
   const rows: [string, unknown][] = [
     ['run id', s.run_id], ['started', s.started_at], ['command', s.command], ['exit code', s.exit_code],
     ['target', `${s.target.driver} ${s.target.urls.join(', ')}${s.target.started_by_loadgen ? ' (started by loadgen)' : ''}, ${s.target.transport} client`],
+    ...(s.target.store ? [['store', s.target.store] as [string, unknown]] : []),
     ['shards', s.shards.map((x) => `${x.index + 1}/${x.count}`).join(', ')], ['worker threads', s.workers], ['interval', formatDurationMs(s.interval_ms)],
     ['phases', `setup ${fmtMs(s.phases.setup_ms)} | measured ${fmtMs(s.phases.measured_ms)} | grace ${fmtMs(s.phases.grace_ms)} | teardown ${fmtMs(s.phases.teardown_ms)}`],
     ['setup', `${s.setup.connected} connections${s.setup.failed ? `, ${s.setup.failed} failed` : ''}`],

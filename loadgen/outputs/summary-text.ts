@@ -79,6 +79,7 @@ export function renderSummaryText(s: RunSummary): string {
   out.push(`            ${sc.scale.basis}`);
   out.push(`  target:   ${s.target.driver} ${s.target.urls.join(', ')}${s.target.started_by_loadgen ? ' (started by loadgen)' : ''}, ` +
     `${s.target.transport} client, ${s.workers} worker thread(s) x ${s.shards.length === 1 ? `shard ${s.shards[0]!.index + 1}/${s.shards[0]!.count}` : `${s.shards.length} shards merged`}`);
+  if (s.target.store) out.push(`  store:    ${s.target.store}`);
   const ct = s.setup.connect_time?.values;
   out.push(`  phases:   setup ${fmtMs(s.phases.setup_ms)} (${s.setup.connected} connections${s.setup.failed ? `, ${s.setup.failed} FAILED` : ''}` +
     `${s.setup.groups_created ? `, ${s.setup.groups_created} groups` : ''}` +

@@ -27,6 +27,9 @@ export interface CoordinationSide {
   cpu_chat_s: number;
   cpu_all_us_per_msg: number;
   cpu_chat_us_per_msg: number;
+  /** --store cassandra: the three Cassandra JVMs' CPU over the same windows (not in cpu_all: the store tier is shared). */
+  cpu_store_s?: number;
+  cpu_store_us_per_msg?: number;
 }
 
 export interface CoordinationFigures {
@@ -42,6 +45,10 @@ export interface CoordinationFigures {
   ratio_all: number;
   /** The same, chat nodes only. */
   ratio_chat: number;
+  /** The chat nodes' store: 'sqlite' (one shared file; the store's CPU is inside the chat nodes) or 'cassandra'. Absent: sqlite. */
+  store?: 'sqlite' | 'cassandra';
+  /** --store cassandra: ratio_all with the Cassandra JVMs' CPU added on both sides. */
+  ratio_all_with_store?: number;
 }
 
 export interface FailoverFigures {
@@ -56,6 +63,12 @@ export interface FailoverFigures {
   probe_gap_ms_p50: number;
   probe_gap_ms_max: number;
   acked: number;
+  /** 'sqlite' (one shared file) or 'cassandra' (a 3-node cluster, RF=3, LOCAL_QUORUM). Absent: sqlite. */
+  store?: 'sqlite' | 'cassandra';
+  /** Probe sends answered with an error or a close (each then resent), one figure per kill. */
+  failed_sends_per_kill?: number[];
+  /** Probe sends still unacknowledged when the bench ended (after a bounded drain): must be 0. */
+  unacknowledged?: number;
 }
 
 export interface ReacceptWay {

@@ -45,7 +45,9 @@ export function fromLoadgenSummary(json: Record<string, unknown>, source: string
   const scenario = json.scenario as { name?: string };
   const machine = json.machine as { hostname?: string; cpus?: number; node?: string } | undefined;
   if (machine) out.machine = { hostname: machine.hostname, cpus: machine.cpus, node: machine.node };
-  const storeEngine = 'embedded-sqlite'; // the load generator starts the embedded system; an external --target is unknown
+  // The store of the system the load generator started: the topology's Cassandra cluster (plan.store, since --store),
+  // else SQLite (embedded, or one file shared by a topology's chat nodes); an external --target is unknown.
+  const storeEngine = (json.plan as { store?: unknown } | undefined)?.store === 'cassandra' ? 'cassandra' : 'embedded-sqlite';
   const reports = json.reports as Record<string, unknown> | undefined;
   if (reports?.breakpoint) breakpointFigures(asBreakpointReport(reports.breakpoint, source), source, storeEngine, out);
   else out.notes.push(`${source}: scenario "${scenario.name ?? '?'}" has no breakpoint report: no throughput capacity from it`);
