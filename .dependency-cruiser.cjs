@@ -14,7 +14,7 @@
 //   scripts, test: anything
 
 /** The load generator's folders, bottom first: each may import only folders listed before it. */
-const LOADGEN_LAYERS = ['model', 'metrics', 'executors', 'client', 'drivers', 'world', 'workloads', 'workers', 'engine', 'outputs', 'commands'];
+const LOADGEN_LAYERS = ['model', 'metrics', 'executors', 'client', 'identity', 'drivers', 'world', 'workloads', 'workers', 'engine', 'outputs', 'commands'];
 
 const layerRules = LOADGEN_LAYERS.slice(0, -1).map((layer, i) => ({
   name: `loadgen-${layer}-imports-downward`,

@@ -26,6 +26,8 @@ command -v jsonnet >/dev/null || need_apt+=(jsonnet)
 command -v etcd >/dev/null || need_apt+=(etcd-server)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v haproxy >/dev/null || need_apt+=(haproxy)
+# The wss:// tests make a throwaway CA and server certificate with the openssl command line.
+command -v openssl >/dev/null || need_apt+=(openssl)
 # The peers bench (bench/peers.ts) and its drivers' tests: Mosquitto (MQTT) and nats-server (JetStream). The project
 # starts its own on free ports; the Debian services are not used. Both live in /usr/sbin, outside a plain user's PATH.
 [ -x /usr/sbin/mosquitto ] || command -v mosquitto >/dev/null || need_apt+=(mosquitto)

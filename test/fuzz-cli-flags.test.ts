@@ -43,7 +43,8 @@ describe('fuzz: loadgen run flags', () => {
         if (typeof v === 'number') assert.ok(Number.isFinite(v) && v >= 0, `${k} = ${v}`);
       }
       if (flags.userBase !== undefined) assert.ok(Number.isSafeInteger(flags.userBase));
-      for (const u of flags.targetUrls ?? []) assert.match(new URL(u).hostname, /^127\.|^localhost$|^\[::1\]$/);
+      // Any host (issue 17: remote targets); ws:// or wss:// and no credentials in the URL.
+      for (const u of flags.targetUrls ?? []) assert.ok(/^wss?:$/.test(new URL(u).protocol) && !new URL(u).username && !new URL(u).password, u);
       for (const a of flags.localAddresses ?? []) assert.match(a, /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/);
     }));
   });

@@ -163,5 +163,5 @@ test('connect errors: wrong Sec-WebSocket-Accept, timeout, connection refused', 
     return true;
   });
 
-  await assert.rejects(LeanWebSocket.connect({ url: 'wss://127.0.0.1:1/' }), /ws:\/\/ only/);
+  await assert.rejects(LeanWebSocket.connect({ url: 'http://127.0.0.1:1/' }), /speaks ws:\/\/ and wss:\/\/ only/);
 });

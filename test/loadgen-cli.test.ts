@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { runNode, type NodeRun } from './helpers/run-node';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -85,6 +86,46 @@ describe('loadgen CLI', () => {
     const missing = await cli(['run', 'scenarios/nope.ts']);
     assert.equal(missing.code, 104);
     assert.match(missing.stderr, /no compiled scenario/);
+  });
+
+  test('SIGTERM mid-run: a graceful stop, a partial summary marked aborted whose counts add up, --summary-export, exit 105', async () => {
+    const out = join(dir, 'sigterm');
+    const exported = join(dir, 'export', 'k6-summary.json');
+    const child = spawn(process.execPath, [CLI, 'run', FIXTURE, '--driver', 'bare', '--target', relay.url, '--workers', '1', '--quiet',
+      '--metrics-port', 'off', '--out', out, '--summary-export', exported], { cwd: join(__dirname, '..', '..'), env: { ...process.env, LG_SECONDS: '30' } });
+    let stderr = '';
+    child.stdout.resume();
+    const code = await new Promise<number>((resolve, reject) => {
+      const bound = setTimeout(() => (child.kill('SIGKILL'), reject(new Error(`no exit after SIGTERM\n${stderr}`))), RUN_TIMEOUT_MS);
+      let signalled = false;
+      child.stderr.on('data', (d: Buffer) => {
+        stderr += d;
+        // The measured window starts ~250 ms after setup; stop it about 1.5 s in.
+        if (!signalled && /setup: \d+ connections/.test(stderr)) {
+          signalled = true;
+          setTimeout(() => child.kill('SIGTERM'), 1750);
+        }
+      });
+      child.on('exit', (c) => (clearTimeout(bound), resolve(c ?? -1)));
+    });
+    assert.equal(code, 105, stderr);
+    assert.match(stderr, /SIGTERM: stopping gracefully/);
+    const s = summaryOf(out);
+    assert.ok(s.aborted, 'the summary says it was aborted');
+    assert.equal(s.aborted.reason, 'interrupted (SIGTERM)');
+    assert.ok(s.aborted.at_s > 0.5 && s.aborted.at_s < 6, `aborted at ${s.aborted.at_s}s`);
+    assert.ok(s.phases.measured_ms < 8000, `a 30 s scenario stopped early: ${s.phases.measured_ms} ms`);
+    assert.equal(s.exit_code, 105);
+    // Every iteration the schedule started is accounted for: each message sent was delivered or counted lost.
+    const count = (m: string) => s.metrics[m]?.values.count ?? 0;
+    const sent = count('messages_sent');
+    assert.ok(sent >= 100 && sent < 1500, `about 1.5 s of 200/s were sent: ${sent}`);
+    assert.equal(count('iterations'), sent, 'one message per iteration');
+    assert.equal(count('messages_delivered') + count('delivery_lost'), sent, 'delivered + lost = sent');
+    if (s.reports.sends) assert.ok(s.reports.sends.adds_up, JSON.stringify(s.reports.sends));
+    assert.match(readFileSync(join(out, 'summary.txt'), 'utf8'), /ABORTED at \d+\.\ds: interrupted \(SIGTERM\)/);
+    assert.match(readFileSync(join(out, 'junit.xml'), 'utf8'), /<failure message="aborted: interrupted \(SIGTERM\)"/);
+    assert.equal(readFileSync(exported, 'utf8'), readFileSync(join(out, 'summary.json'), 'utf8'), '--summary-export holds the summary');
   });
 
   test('list shows the shipped scenarios, executors and metrics', async () => {

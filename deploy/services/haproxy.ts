@@ -13,6 +13,11 @@
 // keep its tunnels until hard-stop-after. The master's pid never changes, so
 // its ManagedProcess stays valid for faults. The runtime API also reports each
 // server's state (servers()).
+//
+// TLS: with `tls` it also terminates TLS on a second loopback port of the
+// same frontend (`bind ... ssl crt <pem>`, certificate and key in one PEM),
+// as a production load balancer does in front of gateways that speak plain
+// ws:// (the uWS build has no TLS). The caller brings the certificate.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
@@ -50,6 +55,24 @@ export interface HaproxyOptions {
   port?: number;
   verbose?: boolean;
   startTimeoutMs?: number;
+  /** Also terminate TLS (wss://) on another port. */
+  tls?: HaproxyTls;
+}
+
+export interface HaproxyTls {
+  /** One PEM file holding the certificate (chain) and its private key, as HAProxy's `crt` wants it. */
+  pemPath: string;
+  /** Fixed TLS port; a free one when omitted. */
+  port?: number;
+  /** Refuse handshakes without a matching SNI name (HAProxy's strict-sni): shows that a client sends SNI. */
+  strictSni?: boolean;
+}
+
+/** The TLS listener as configured (its port resolved). */
+interface TlsBind {
+  port: number;
+  pemPath: string;
+  strictSni: boolean;
 }
 
 /** One gateway as HAProxy sees it (the runtime API's `show servers state`). */
@@ -66,7 +89,19 @@ export class HaproxyServer {
     readonly port: number,
     private readonly dir: string,
     private serverPorts: number[],
+    private readonly tls: TlsBind | null = null,
   ) {}
+
+  /** The TLS port (0 when started without `tls`). */
+  get tlsPort(): number {
+    return this.tls?.port ?? 0;
+  }
+
+  /** wss://<host>:<tls port>/v1/ws; host 127.0.0.1 by default, or a name the certificate carries (localhost). */
+  tlsUrl(host = '127.0.0.1'): string {
+    if (!this.tls) throw new Error('haproxy: started without tls');
+    return `wss://${host}:${this.tls.port}/v1/ws`;
+  }
 
   /** ws://127.0.0.1:<port>/v1/ws: where clients connect. */
   get url(): string {
@@ -100,7 +135,7 @@ export class HaproxyServer {
     const before = this.serverPorts;
     this.serverPorts = [...ports];
     // The file always holds the current list: a restart or a later reload starts from it.
-    writeFileSync(this.configPath, haproxyConfig(this.port, ports, this.socketPath));
+    writeFileSync(this.configPath, haproxyConfig(this.port, ports, this.socketPath, this.tls));
     if (before.length === ports.length) {
       for (let i = 0; i < ports.length; i++) {
         if (ports[i] === before[i]) continue;
@@ -156,9 +191,10 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyServer>
   if (opts.serverPorts.length === 0) throw new Error('haproxy: needs at least one gateway port');
   const bin = haproxyBinary();
   const port = opts.port ?? (await freePort());
+  const tls: TlsBind | null = opts.tls ? { port: opts.tls.port ?? (await freePort()), pemPath: opts.tls.pemPath, strictSni: opts.tls.strictSni ?? false } : null;
   const dir = mkdtempSync(join(tmpdir(), 'wa-haproxy-'));
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig(port, opts.serverPorts, join(dir, 'admin.sock')));
+  writeFileSync(cfg, haproxyConfig(port, opts.serverPorts, join(dir, 'admin.sock'), tls));
   // Refuse a bad config with HAProxy's own words before starting anything.
   try {
     execFileSync(bin, ['-c', '-q', '-f', cfg], { encoding: 'utf8', stdio: 'pipe' });
@@ -167,7 +203,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyServer>
     throw new Error(`haproxy: invalid config ${cfg}: ${(err as { stderr?: string }).stderr ?? (err as Error).message}`);
   }
   const proc = new ManagedProcess({ name: 'haproxy', command: bin, args: ['-W', '-f', cfg], cwd: dir, verbose: opts.verbose }).start();
-  const server = new HaproxyServer(proc, port, dir, [...opts.serverPorts]);
+  const server = new HaproxyServer(proc, port, dir, [...opts.serverPorts], tls);
   try {
     await proc.waitReady(() => haproxyAlive(port), opts.startTimeoutMs ?? 10_000);
   } catch (err) {
@@ -178,7 +214,7 @@ export async function startHaproxy(opts: HaproxyOptions): Promise<HaproxyServer>
 }
 
 /** The whole config: one HTTP frontend (WebSocket upgrades pass through as tunnels), one backend of gateways. */
-export function haproxyConfig(port: number, serverPorts: number[], socketPath: string): string {
+export function haproxyConfig(port: number, serverPorts: number[], socketPath: string, tls: TlsBind | null = null): string {
   const c = HAPROXY_CHECK;
   const l = HAPROXY_LIMITS;
   const servers = serverPorts.map((p, i) => `  server gw${i} 127.0.0.1:${p} check`);
@@ -205,6 +241,8 @@ export function haproxyConfig(port: number, serverPorts: number[], socketPath: s
     '',
     'frontend clients',
     `  bind 127.0.0.1:${port}`,
+    // HTTP/1.1 only (alpn): a WebSocket upgrade over TLS is the same HTTP/1.1 request as over TCP.
+    ...(tls ? [`  bind 127.0.0.1:${tls.port} ssl crt ${tls.pemPath} alpn http/1.1${tls.strictSni ? ' strict-sni' : ''}`] : []),
     // HAProxy's own liveness, answered without a gateway.
     '  monitor-uri /haproxy-health',
     '  default_backend gateways',

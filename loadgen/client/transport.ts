@@ -3,6 +3,9 @@
 // (the reference implementation, for comparison and as a cross-check).
 import WebSocket from 'ws';
 import { LeanWebSocket } from './lean-ws';
+import { tlsServername, type TlsClientOptions } from './ws-handshake';
+
+export type { TlsClientOptions } from './ws-handshake';
 
 export type TransportKind = 'lean' | 'ws';
 
@@ -23,6 +26,8 @@ export interface ConnectOptions {
   kind?: TransportKind;
   localAddress?: string;
   connectTimeoutMs?: number;
+  /** wss:// only: the CA to trust, or no verification (labs). */
+  tls?: TlsClientOptions;
 }
 
 /** Error with the HTTP status of a refused upgrade (401 for a bad token). */
@@ -37,7 +42,7 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
   if ((opts.kind ?? 'lean') === 'lean') {
     try {
       const ws = await LeanWebSocket.connect({
-        url: opts.url, headers, localAddress: opts.localAddress, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+        url: opts.url, headers, localAddress: opts.localAddress, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, tls: opts.tls,
       });
       return ws as unknown as Transport;
     } catch (err) {
@@ -47,7 +52,11 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
     }
   }
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(opts.url, { headers, localAddress: opts.localAddress, perMessageDeflate: false });
+    const secure = opts.url.startsWith('wss:');
+    const ws = new WebSocket(opts.url, {
+      headers, localAddress: opts.localAddress, perMessageDeflate: false,
+      ...(secure ? { ca: opts.tls?.ca, rejectUnauthorized: opts.tls?.insecureSkipVerify !== true, servername: tlsServername(new URL(opts.url).hostname) } : {}),
+    });
     ws.binaryType = 'nodebuffer';
     const t: Transport = {
       send: (data) => ws.send(data),

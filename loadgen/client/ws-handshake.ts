@@ -1,10 +1,22 @@
-// The opening handshake of the lean client: TCP connect, the HTTP/1.1
-// upgrade request, and a strict check of the server's 101 response (accept
-// key, Upgrade/Connection headers, no extension or subprotocol we did not
-// offer). Errors say what to do (no server there, out of descriptors, out of
-// source ports) rather than only the errno.
+// The opening handshake of the lean client: TCP connect (ws://) or TLS
+// connect (wss://, node:tls: SNI from the URL's host name, the CA given or
+// Node's bundled roots, or no verification when a lab asks for it), the
+// HTTP/1.1 upgrade request, and a strict check of the server's 101 response
+// (accept key, Upgrade/Connection headers, no extension or subprotocol we did
+// not offer). Errors say what to do (no server there, an untrusted
+// certificate, out of descriptors, out of source ports) rather than only the
+// errno.
 import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
+
+/** How a wss:// connection checks the server (ignored for ws://). */
+export interface TlsClientOptions {
+  /** PEM text of the CA certificate(s) to trust instead of Node's bundled roots (--ca-file's content). */
+  ca?: string;
+  /** Skip certificate verification entirely (--insecure-skip-tls-verify): labs only, anyone on the path can read the traffic. */
+  insecureSkipVerify?: boolean;
+}
 
 export interface LeanWsOptions {
   url: string;
@@ -12,6 +24,13 @@ export interface LeanWsOptions {
   localAddress?: string;
   connectTimeoutMs?: number;
   maxMessageBytes?: number;
+  tls?: TlsClientOptions;
+}
+
+/** The SNI name for a URL host: the host name itself, never an IP literal (RFC 6066 3 forbids those). */
+export function tlsServername(hostname: string): string | undefined {
+  const host = hostname.replace(/^\[(.*)\]$/, '$1');
+  return net.isIP(host) === 0 ? host : undefined;
 }
 
 /** Error raised by LeanWebSocket.connect. `status` is set when the server answered the upgrade with a non-101 HTTP status. */
@@ -47,12 +66,13 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
       reject(new LeanWsError(`invalid websocket url: ${opts.url}`));
       return;
     }
-    if (url.protocol !== 'ws:') {
-      reject(new LeanWsError(`unsupported scheme in ${opts.url}: LeanWebSocket speaks ws:// only`));
+    if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+      reject(new LeanWsError(`unsupported scheme in ${opts.url}: LeanWebSocket speaks ws:// and wss:// only`));
       return;
     }
+    const secure = url.protocol === 'wss:';
     const host = url.hostname.replace(/^\[(.*)\]$/, '$1'); // IPv6 literals come bracketed
-    const port = url.port === '' ? 80 : Number(url.port);
+    const port = url.port === '' ? (secure ? 443 : 80) : Number(url.port);
     const target = `${url.hostname}:${port}`;
     const connectTimeoutMs = opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
 
@@ -68,7 +88,15 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
 
     let socket: net.Socket;
     try {
-      socket = net.connect({ host, port, localAddress: opts.localAddress });
+      socket = secure
+        ? tls.connect({
+          host, port, servername: tlsServername(url.hostname),
+          ca: opts.tls?.ca, rejectUnauthorized: opts.tls?.insecureSkipVerify !== true,
+          ALPNProtocols: ['http/1.1'], // a WebSocket upgrade is HTTP/1.1 (RFC 8441's HTTP/2 form is another protocol)
+          // tls.connect hands its options to net.connect, localAddress included; @types/node omits it.
+          ...({ localAddress: opts.localAddress } as object),
+        })
+        : net.connect({ host, port, localAddress: opts.localAddress });
     } catch (err) {
       reject(describeSocketError(err as NodeJS.ErrnoException, target));
       return;
@@ -79,7 +107,7 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
     let responseBytes = 0;
 
     const removeListeners = (): void => {
-      socket.off('connect', onConnect).off('data', onData).off('error', onError).off('close', onClose);
+      socket.off(connectEvent, onConnect).off('data', onData).off('error', onError).off('close', onClose);
     };
     const fail = (err: Error): void => {
       if (settled) return;
@@ -94,7 +122,7 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
       socket.setNoDelay(true); // frames are already coalesced per turn; Nagle would only add latency
       socket.write(request);
     };
-    const onError = (err: NodeJS.ErrnoException): void => fail(describeSocketError(err, target));
+    const onError = (err: NodeJS.ErrnoException): void => fail(describeSocketError(err, target, secure));
     const onClose = (): void => fail(new LeanWsError(`connection to ${target} closed before the websocket upgrade completed`, { code: 'ECONNRESET' }));
     const onData = (chunk: Buffer): void => {
       responseChunks.push(chunk);
@@ -118,9 +146,11 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
     };
 
     const timer = setTimeout(() => {
-      fail(new LeanWsError(`websocket connect to ${target} timed out after ${connectTimeoutMs} ms (TCP connect + upgrade)`, { code: 'ETIMEDOUT' }));
+      fail(new LeanWsError(`websocket connect to ${target} timed out after ${connectTimeoutMs} ms (TCP connect${secure ? ' + TLS handshake' : ''} + upgrade)`, { code: 'ETIMEDOUT' }));
     }, connectTimeoutMs);
-    socket.on('connect', onConnect).on('data', onData).on('error', onError).on('close', onClose);
+    // A TLS socket may carry the request only once the handshake (and the certificate check) is done.
+    const connectEvent = secure ? 'secureConnect' : 'connect';
+    socket.on(connectEvent, onConnect).on('data', onData).on('error', onError).on('close', onClose);
   });
 }
 
@@ -171,9 +201,20 @@ function checkUpgradeResponse(head: string, expectedAccept: string, requestHeade
   return null;
 }
 
-function describeSocketError(err: NodeJS.ErrnoException, target: string): LeanWsError {
+/** OpenSSL's verification failures as Node names them: the server's certificate is not one we trust. */
+const UNTRUSTED_CERT_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED', 'CERT_SIGNATURE_FAILURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
+function describeSocketError(err: NodeJS.ErrnoException, target: string, secure = false): LeanWsError {
   const code = err.code;
   let message: string;
+  if (secure && code !== undefined && UNTRUSTED_CERT_CODES.has(code)) {
+    message = `TLS: the certificate of ${target} is not trusted (${code}: ${err.message}); pass the CA that signed it with --ca-file <pem>, ` +
+      'or, in a lab only, --insecure-skip-tls-verify';
+    return new LeanWsError(message, { code, cause: err });
+  }
   switch (code) {
     case 'ECONNREFUSED':
       message = `connection refused by ${target}: nothing is listening there (is the server up?)`;
@@ -189,7 +230,7 @@ function describeSocketError(err: NodeJS.ErrnoException, target: string): LeanWs
       message = `TCP connect to ${target} timed out`;
       break;
     default:
-      message = `websocket connect to ${target} failed: ${err.message}`;
+      message = `websocket connect to ${target}${secure ? ' (TLS)' : ''} failed: ${err.message}`;
   }
   return new LeanWsError(message, { code, cause: err });
 }

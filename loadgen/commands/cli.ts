@@ -1,35 +1,32 @@
 // loadgen: the k6-style load generator's command line.
 //
-//   loadgen run <scenario> [--target ws://...[,ws://...]] [--duration 30s] [--scale 1] [--users N]
-//               [--shard i/N] [--workers N] [--out results/<run-id>] [--driver system|bare]
-//               [--secret S] [--chat-target host:port] [--transport lean|ws]
-//               [--metrics-port 0|off] [--local-addresses 127.0.0.1-127.0.0.8]
-//               [--start-at <epoch ms|ISO>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM]
-//               [--store sqlite|cassandra] [--cassandra-cluster DIR] [--quiet]
-//   loadgen merge <run dir> <run dir> ... [--out results/<run-id>]
+//   loadgen run <scenario> [flags]      loadgen run --help lists every flag
+//   loadgen merge <run dir>... [flags]
 //   loadgen list
 //
-// <scenario> is `scenarios/<name>.ts`, `<name>`, or a path to a compiled
-// scenario module; TypeScript paths map to their build under dist/.
-// Without --target the real system is started here (chat service + gateways
-// on loopback, embedded store) and stopped at the end; --topology GxM starts
-// the multi-node topology instead (etcd, Redis, M chat nodes on one shared
-// SQLite store, G gateways behind HAProxy: deploy/topology.ts) and every client
-// connects through HAProxy; --store cassandra puts its chat nodes on a local
-// 3-node Cassandra cluster (RF=3, LOCAL_QUORUM) that the topology starts and
-// wipes, or on the one running in --cassandra-cluster DIR (left running); the
-// scenario's `store` says the same. --procs N splits the
-// run over N processes here (past ~20k connections: the open-files limit is
-// per process) and merges their results.
+// Each command's flags live in one table (./command-specs.ts) that makes both
+// its parser and its --help (./flags.ts). <scenario> is `scenarios/<name>.ts`,
+// `<name>`, or a path to a compiled scenario module; TypeScript paths map to
+// their build under dist/. Without --target the real system is started here
+// (chat service + gateways on loopback, embedded store) and stopped at the
+// end; --topology GxM starts the multi-node topology instead (deploy/topology.ts)
+// and every client connects through HAProxy; --store cassandra puts its chat
+// nodes on a local 3-node Cassandra cluster (RF=3, LOCAL_QUORUM) that the
+// topology starts and wipes, or on the one in --cassandra-cluster DIR. With --target the generator
+// loads a running system anywhere (ws:// or wss://); the users' tokens come
+// from a token provider (loadgen/identity/token-provider.ts). --procs N
+// splits the run over N processes here and merges their results.
+//
+// SIGINT and SIGTERM stop a run gracefully (the partial summary is written,
+// exit 105); a second one exits at once.
 //
 // Exit codes (k6's): 0 ok, 99 thresholds failed (or abortOnFail stopped the
 // run), 104 invalid scenario or options, 105 interrupted, 1 anything else.
 import { redactArgv, redactingOutput, scrub, secretsOf } from '../outputs/redact';
-import { checkRunFlags, parseLocalAddresses } from './run-flags';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { checkRunFlags, parseLocalAddresses, type RunFlagValues } from './run-flags';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join, relative, resolve } from 'node:path';
 import { HAPROXY_LIMITS } from '../../deploy/services/haproxy';
 import { parseTopology, type TopologyShape } from '../../deploy/topology';
 import { REPO_ROOT } from '../../server/common/paths';
@@ -48,24 +45,22 @@ import { reportHtmlOutput } from '../outputs/report-html';
 import type { Output } from '../engine/output';
 import { runLocalShards, READY_LINE } from './local-shards';
 import { listScenarioNames, loadScenario } from './scenario-files';
-import { ConfigError, EXIT_INVALID_CONFIG, UsageError } from './errors';
+import { ConfigError, EXIT_EXTERNALLY_ABORTED, EXIT_INVALID_CONFIG, UsageError } from './errors';
+import { COMMANDS, GENERAL_USAGE, LIST_COMMAND, MERGE_COMMAND, RUN_COMMAND } from './command-specs';
+import { helpText, parseCommand, synopsisOf, type ParsedFlags } from './flags';
+import { RunInterrupted } from '../engine/run';
+import { runTargetOf } from './run-target';
+import { installStopSignals } from './stop-signals';
 
 const CONNECTIONS_PER_SOURCE_ADDRESS = 25_000;
+const USAGE = GENERAL_USAGE;
 
-const USAGE = `usage:
-  loadgen run <scenario> [--target ws://host:port/v1/ws[,...]] [--duration 30s] [--scale 1] [--shard i/N]
-              [--users N] [--workers N] [--out results/<run-id>] [--driver system|bare] [--secret S] [--chat-target host:port]
-              [--transport lean|ws] [--metrics-port 0|<port>|off] [--local-addresses 127.0.0.1-127.0.0.8]
-              [--start-at <epoch ms|ISO time>] [--user-base N] [--run-id ID] [--procs N] [--topology GxM]
-              [--store sqlite|cassandra] [--cassandra-cluster DIR] [--quiet]
-  loadgen merge <run dir>... [--out results/<run-id>]
-  loadgen list
-<scenario>: scenarios/<name>.ts, <name>, or a compiled scenario module (.js).
---topology GxM: G gateways behind HAProxy, M chat nodes, etcd, Redis, started here (or the scenario's \`topology\`).
---store: the topology's shared store: sqlite (one file, default) or cassandra (a 3-node Cassandra 5 cluster,
-  RF=3, LOCAL_QUORUM, started here and wiped at the end; its nodes are the fault target \`cassandra\` 0..2).
---cassandra-cluster DIR: with --store cassandra, reuse the cluster scripts/cassandra.sh cluster-start runs in DIR
-  (WA_CASSANDRA_CLUSTER_DIR; started there if it is not running) and leave it running.`;
+/** A string flag's value (parseArgs typed it by the table). */
+function str(values: ParsedFlags['values'], name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
 
 /** --topology GxM: the topology the run starts itself (so not with --target). */
 function parseTopologyFlag(text: string | undefined, targetUrls: string[] | undefined): TopologyShape | undefined {
@@ -91,39 +86,17 @@ function timestampId(): string {
 }
 
 async function cmdRun(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      target: { type: 'string' },
-      driver: { type: 'string', default: 'system' },
-      secret: { type: 'string' },
-      'chat-target': { type: 'string' },
-      duration: { type: 'string' },
-      scale: { type: 'string' },
-      users: { type: 'string' },
-      shard: { type: 'string', default: '1/1' },
-      workers: { type: 'string' },
-      out: { type: 'string' },
-      'run-id': { type: 'string' },
-      transport: { type: 'string', default: 'lean' },
-      'metrics-port': { type: 'string', default: '0' },
-      'local-addresses': { type: 'string' },
-      'start-at': { type: 'string' },
-      'user-base': { type: 'string' },
-      interval: { type: 'string' },
-      procs: { type: 'string', default: '1' },
-      topology: { type: 'string' },
-      store: { type: 'string' },
-      'cassandra-cluster': { type: 'string' },
-      'start-on-stdin': { type: 'boolean', default: false },
-      quiet: { type: 'boolean', default: false },
-    },
-  });
-  if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario');
+  const parsed = parseCommand(RUN_COMMAND, argv);
+  if (parsed.values.help) return printHelp(RUN_COMMAND);
+  const { positionals } = parsed;
+  const values = {
+    ...Object.fromEntries(Object.entries(parsed.values).filter(([, v]) => typeof v === 'string')) as Record<string, string | undefined>,
+    quiet: parsed.values.quiet === true, 'start-on-stdin': parsed.values['start-on-stdin'] === true,
+  } as Record<string, string | undefined> & { quiet: boolean; 'start-on-stdin': boolean };
+  if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario', helpText(RUN_COMMAND));
   // Every flag value checked before anything is loaded or started (run-flags.ts).
-  const flags = checkRunFlags(values);
-  const { driver, transport, scale, durationMs, users, shard, targetUrls, procs } = flags;
+  const flags = checkRunFlags(values as RunFlagValues);
+  const { driver, transport, scale, durationMs, users, shard, procs } = flags;
   if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'cassandra') {
     throw new UsageError(`--store must be sqlite or cassandra; got ${JSON.stringify(values.store.slice(0, 40))}`);
   }
@@ -144,6 +117,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   } catch (err) {
     throw new ConfigError((err as Error).message);
   }
+  const { targetUrls, tokens, tls, warnings } = runTargetOf(parsed.values, driver, { envSecret: process.env.WA_TOKEN_SECRET, sharded: shard.count > 1 || values.procs !== '1', log: (l) => process.stderr.write(`${l}\n`) });
+  for (const w of warnings) process.stderr.write(`${w}\n`);
   parseTopologyFlag(values.topology, targetUrls);
   // The scenario's `topology`, or --topology over it (the plan has both); none: the single-process system.
   const topology = targetUrls ? undefined : plan.topology ?? undefined;
@@ -170,22 +145,29 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (procs > 1) {
     if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
     const passThrough: string[] = [];
-    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval'] as const) {
+    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file'] as const) {
       if (values[k] !== undefined) passThrough.push(`--${k}`, String(values[k]));
     }
-    const merged = await runLocalShards({
+    if (parsed.values['insecure-skip-tls-verify'] === true) passThrough.push('--insecure-skip-tls-verify');
+    const stop = installStopSignals(log);
+    const merged = await runLocalShards({ stop: stop.signal,
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
       secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log, topology,
       store: topology && plan.store ? { name: plan.store, cassandraClusterDir } : undefined,
       childMetrics: values['metrics-port'] !== 'off',
     });
+    stop.remove();
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);
     for (const out of outputs) await out.close?.();
+    if (values['summary-export']) exportSummary(values['summary-export'], join(outDir, 'summary.json'), log);
     log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html} (shards in shard-<i>/)`);
     return merged.exit_code;
   }
-  const summary = await runScenario({
-    scenario, scenarioFile: file, targetUrls, driver,
+  const stop = installStopSignals(log);
+  let summary;
+  try {
+    summary = await runScenario({
+    scenario, scenarioFile: file, targetUrls, driver, tokens, tls, stop: stop.signal,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
     scale, durationMs, users, topology, store: values.store, cassandraClusterDir, shard, workers, outDir, runId, transport, localAddresses,
@@ -193,7 +175,15 @@ async function cmdRun(argv: string[]): Promise<number> {
     command: ['loadgen', 'run', ...redactArgv(argv)].join(' '),
     outputs, log,
     waitForStart: values['start-on-stdin'] ? startFromStdin : undefined,
-  });
+    });
+  } catch (err) {
+    if (!(err instanceof RunInterrupted)) throw err;
+    log(`loadgen: ${err.message}; no summary`);
+    return EXIT_EXTERNALLY_ABORTED;
+  } finally {
+    stop.remove();
+  }
+  if (values['summary-export']) exportSummary(values['summary-export'], join(outDir, 'summary.json'), log);
   log(`results: ${relative(process.cwd(), outDir) || '.'}/{summary.json,summary.txt,junit.xml,report.html}`);
   return summary.exit_code;
 }
@@ -220,8 +210,10 @@ function startFromStdin(): Promise<number> {
 }
 
 async function cmdMerge(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { out: { type: 'string' }, quiet: { type: 'boolean', default: false } } });
-  if (positionals.length === 0) throw new UsageError('merge needs run directories (each with a summary.json)');
+  const { values: v, positionals } = parseCommand(MERGE_COMMAND, argv);
+  if (v.help) return printHelp(MERGE_COMMAND);
+  const values = { out: str(v, 'out'), quiet: v.quiet === true };
+  if (positionals.length === 0) throw new UsageError('merge needs run directories (each with a summary.json)', helpText(MERGE_COMMAND));
   const parts = positionals.map(readSummary);
   const runId = `${timestampId()}-${parts[0]!.scenario.name}-merged`;
   const outDir = resolve(values.out ?? join(REPO_ROOT, 'results', runId));
@@ -235,7 +227,23 @@ async function cmdMerge(argv: string[]): Promise<number> {
   return merged.exit_code;
 }
 
-function cmdList(): number {
+function printHelp(cmd: (typeof COMMANDS)[number]): number {
+  process.stdout.write(helpText(cmd) + '\n');
+  return 0;
+}
+
+/** --summary-export: a copy of summary.json where the user asked (k6's flag; its content is our summary, redacted like the file). */
+function exportSummary(path: string, summaryJson: string, log: (line: string) => void): void {
+  const to = resolve(path);
+  mkdirSync(dirname(to), { recursive: true });
+  copyFileSync(summaryJson, to);
+  log(`summary exported to ${to}`);
+}
+
+function cmdList(argv: string[]): number {
+  const { values, positionals } = parseCommand(LIST_COMMAND, argv);
+  if (values.help) return printHelp(LIST_COMMAND);
+  if (positionals.length > 0) throw new UsageError(`list takes no arguments (got ${positionals[0]})`, helpText(LIST_COMMAND));
   const lines: string[] = ['scenarios (scenarios/<name>.ts):'];
   for (const name of listScenarioNames()) {
     try {
@@ -262,21 +270,33 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'merge': return await cmdMerge(rest);
-      case 'list': return cmdList();
-      case undefined: case 'help': case '-h': case '--help':
+      case 'list': return cmdList(rest);
+      case 'help': {
+        const about = COMMANDS.find((c) => c.name === rest[0]);
+        if (about) return printHelp(about);
+        if (rest[0] !== undefined) throw new UsageError(`no command ${rest[0]}`);
         process.stdout.write(USAGE + '\n');
-        return cmd === undefined ? 2 : 0;
+        return 0;
+      }
+      case '-h': case '--help':
+        process.stdout.write(USAGE + '\n');
+        return 0;
+      case undefined:
+        throw new UsageError('a command is needed');
       default:
         throw new UsageError(`unknown command ${cmd}`);
     }
   } catch (err) {
     const e = err as Error;
     if (e instanceof UsageError) {
-      process.stderr.write(`loadgen: ${e.message}\n${USAGE}\n`);
+      const spec = COMMANDS.find((c) => c.name === cmd);
+      process.stderr.write(`loadgen: ${e.message}\n\n${e.usage ?? (spec ? helpText(spec) : USAGE)}\n`);
       return EXIT_INVALID_CONFIG;
     }
     if (e instanceof ConfigError) {
-      process.stderr.write(`loadgen: invalid configuration: ${e.message}\n`);
+      const spec = COMMANDS.find((c) => c.name === cmd);
+      process.stderr.write(`loadgen: invalid configuration: ${e.message}\n` +
+        (spec ? `\n${synopsisOf(spec)}   (loadgen ${spec.name} --help lists every flag)\n` : ''));
       return EXIT_INVALID_CONFIG;
     }
     process.stderr.write(`loadgen: ${e.message}\n`);

@@ -47,6 +47,8 @@ export interface LocalShardsOptions {
   /** Each child serves its own /metrics on a free port (and registers it for Prometheus file_sd). */
   childMetrics?: boolean;
   log: (line: string) => void;
+  /** Aborted (SIGINT, SIGTERM): every shard is sent SIGTERM, stops gracefully and writes its partial summary; they merge as usual. */
+  stop?: AbortSignal;
 }
 
 export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary> {
@@ -86,7 +88,9 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
         '--metrics-port', o.childMetrics ? '0' : 'off', '--start-on-stdin', '--local-addresses', `127.0.1.${i + 1}`, '--workers', String(workers), ...o.passThrough,
       ];
       if (chatTarget) args.push('--chat-target', chatTarget);
-      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, WA_TOKEN_SECRET: secret } });
+      // Own process group (detached): a terminal's Ctrl-C reaches only this parent, which forwards one SIGTERM
+      // (o.stop); a shard hit by both would take the second signal as "stop at once" and leave no summary.
+      const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, WA_TOKEN_SECRET: secret } });
       children.push(child);
       ready.push(new Promise((resolve, reject) => {
         let out = '';
@@ -108,6 +112,9 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
       });
     }
     for (const r of ready) r.catch(() => {});
+    o.stop?.addEventListener('abort', () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
+    }, { once: true });
     await withTimeout(Promise.all(ready), READY_TIMEOUT_MS, 'shards setting up');
     const setupMs = Date.now() - setupStart;
     const startAt = Date.now() + START_DELAY_MS;

@@ -6,6 +6,7 @@
 // every flag.
 import { parseDurationMs } from '../model/duration';
 import { UsageError } from './errors';
+import { targetUrlsOf } from './run-target';
 
 /** The values node:util parseArgs gives for the flags checked here (strings, or absent). */
 export interface RunFlagValues {
@@ -48,8 +49,6 @@ const SHARDS_MAX = 256;
 const PROCS_MAX = 64;
 /** Worker threads per generator process. */
 const WORKERS_MAX = 256;
-/** Target URLs in one --target list. */
-const TARGETS_MAX = 64;
 
 /** "127.0.0.1-127.0.0.8" or "127.0.0.1,127.0.0.2" -> list (loopback only). */
 export function parseLocalAddresses(spec: string): string[] {
@@ -93,23 +92,6 @@ function durationFlag(flag: string, v: string): number {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-}
-
-/** Loopback ws:// URLs only: load goes to 127.0.0.0/8. */
-function targetUrlsOf(list: string): string[] {
-  const urls = list.split(',').map((u) => u.trim()).filter(Boolean);
-  if (urls.length === 0 || urls.length > TARGETS_MAX) throw new UsageError(`--target needs 1..${TARGETS_MAX} ws:// URLs`);
-  for (const u of urls) {
-    let url: URL;
-    try {
-      url = new URL(u);
-    } catch {
-      throw new UsageError(`--target ${JSON.stringify(u.slice(0, 100))} is not a URL (e.g. ws://127.0.0.1:9001/v1/ws)`);
-    }
-    if (url.protocol !== 'ws:') throw new UsageError(`--target ${u}: ws:// only`);
-    if (!/^127\.|^localhost$|^\[::1\]$/.test(url.hostname)) throw new UsageError(`--target ${u}: load is sent to loopback targets only (127.0.0.0/8)`);
-  }
-  return urls;
 }
 
 /** Every flag checked; the first bad one throws a UsageError naming it. */

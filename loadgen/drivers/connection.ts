@@ -3,6 +3,8 @@
 // through the ConnectionEvents the engine hands it. (The older Driver/Endpoint
 // in ./driver.ts serve pair-load and the benches.)
 import { readFileSync } from 'node:fs';
+import type { TlsClientOptions } from '../client/transport';
+import type { Identities } from '../identity/identities';
 
 export interface ConnectionEvents {
   /**
@@ -48,12 +50,12 @@ export interface TargetSpec {
   driver: 'system' | 'bare';
   /** One or more gateway URLs; users are spread over them in contiguous blocks (blockOf). */
   urls: string[];
-  /** Token secret (system). */
-  secret: string;
-  /** First user id of this run (system): user i is userBase + i. */
-  userBase: number;
+  /** Who user i is on the target and the token it presents (system): minted from a secret, or listed. */
+  identities: Identities;
   transport: 'lean' | 'ws';
   ackDelayMs: number;
+  /** wss:// targets: the CA to trust, or no verification. */
+  tls?: TlsClientOptions;
 }
 
 /**

@@ -13,20 +13,19 @@ import { TurnBatcher } from '../../lib/turn-batcher';
 import { ChatClient } from '../client/chat-client';
 import { frameBatch, encodeClientFrame } from '../../server/common/protocol';
 import { DEFAULT_LIMITS } from '../../server/common/config';
-import { mintToken } from '../../server/common/token';
-import type { TransportKind } from '../client/transport';
+import type { TlsClientOptions, TransportKind } from '../client/transport';
+import { UserDirectory, type Identities } from '../identity/identities';
 import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
 
 const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
-const TOKEN_TTL_SECONDS = 24 * 3600;
 /** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
 export interface SystemLoadDriverOptions {
   urls: string[];
-  secret: string;
-  userBase: number;
+  identities: Identities;
   transport: TransportKind;
+  tls?: TlsClientOptions;
   ackDelayMs: number;
   /** Users of the whole run (all shards), to spread them evenly over the gateways. */
   totalUsers: number;
@@ -41,10 +40,14 @@ export class SystemLoadDriver implements LoadDriver {
   readonly name = 'system';
   readonly acks = true;
 
-  constructor(private readonly o: SystemLoadDriverOptions) {}
+  private readonly users: UserDirectory;
+
+  constructor(private readonly o: SystemLoadDriverOptions) {
+    this.users = new UserDirectory(o.identities);
+  }
 
   userId(globalIndex: number): number {
-    return this.o.userBase + globalIndex;
+    return this.users.idOf(globalIndex);
   }
 
   async connect(globalIndex: number, ev: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection> {
@@ -52,14 +55,14 @@ export class SystemLoadDriver implements LoadDriver {
     let client: ChatClient;
     try {
       client = await ChatClient.connect({
-        url, kind: this.o.transport, localAddress,
-        token: mintToken(this.o.secret, this.userId(globalIndex), TOKEN_TTL_SECONDS),
+        url, kind: this.o.transport, localAddress, tls: this.o.tls,
+        token: this.users.tokenOf(globalIndex),
         ackDelayMs: this.o.ackDelayMs, autoRead: false, connectTimeoutMs: CONNECT_TIMEOUT_MS,
       });
     } catch (err) {
       throw explainConnectError(err, url);
     }
-    return new SystemConnection(client, ev, this.o.userBase);
+    return new SystemConnection(client, ev, this.users);
   }
 }
 
@@ -67,7 +70,7 @@ class SystemConnection implements LoadConnection {
   private frames: Uint8Array[] = [];
   private queued = false;
 
-  constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly userBase: number) {
+  constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly users: UserDirectory) {
     // Group system events (created, member added, ...) carry no load payload; ChatClient still acks them.
     client.onMessage = (m) => {
       if (!m.system) ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
@@ -82,7 +85,7 @@ class SystemConnection implements LoadConnection {
   }
 
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
-    this.push(encodeSendFrame(ref, this.userBase + toIndex, clientMsgId, body));
+    this.push(encodeSendFrame(ref, this.users.idOf(toIndex), clientMsgId, body));
   }
 
   sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void {
@@ -90,7 +93,7 @@ class SystemConnection implements LoadConnection {
   }
 
   createGroup(name: string, memberIndexes: number[]): Promise<string> {
-    return this.client.createGroup(name, memberIndexes.map((i) => this.userBase + i)).then((g) => g.chat_id);
+    return this.client.createGroup(name, memberIndexes.map((i) => this.users.idOf(i))).then((g) => g.chat_id);
   }
 
   markRead(chatId: string, upToId: number): void {

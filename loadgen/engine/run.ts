@@ -32,6 +32,8 @@ import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
 import { faultSideOf } from './fault-sides';
 import { FaultSession } from './fault-session';
+import type { TlsClientOptions } from '../client/transport';
+import { localSecretProvider, type TokenProvider } from '../identity/token-provider';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -50,7 +52,14 @@ export interface RunOptions {
   /** --cassandra-cluster: reuse the cluster `scripts/cassandra.sh cluster-start` runs in this dir (else the topology starts its own). */
   cassandraClusterDir?: string;
   driver: 'system' | 'bare';
+  /** The target's token secret (the local-secret provider) when no other provider is given. */
   secret?: string;
+  /** Where the users' tokens come from for a --target system (--token-file, --register); the local secret otherwise. */
+  tokens?: TokenProvider;
+  /** wss:// targets: the CA to trust, or no verification. */
+  tls?: TlsClientOptions;
+  /** Aborted (SIGINT, SIGTERM) = stop gracefully: the partial summary is still made; during setup, RunInterrupted. */
+  stop?: AbortSignal;
   /** Chat service gRPC address of an external system, for bulk provisioning. */
   chatTarget?: string;
   scale?: number;
@@ -74,6 +83,9 @@ export interface RunOptions {
   /** Called when the system (or the target) is ready, before workers connect; tests use it to find pids. */
   onSystem?: (system: LocalSystem | null) => void;
 }
+
+/** The run was stopped from outside before its measured window began: nothing was measured, no summary. */
+export class RunInterrupted extends Error {}
 
 class WorkerHandle {
   readonly worker: Worker;
@@ -153,7 +165,18 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let busiestMax = 0;
   const warnings: string[] = [];
   let targetUrls: string[] = o.targetUrls ?? [];
-  let sigint: (() => void) | null = null;
+  let onStop: (() => void) | null = null;
+  let stopDuringSetup: (reason: string) => void = () => {};
+  const setupStopped = new Promise<never>((_, reject) => {
+    stopDuringSetup = (reason) => reject(new RunInterrupted(`${reason} during setup: nothing was measured`));
+  });
+  setupStopped.catch(() => {});
+  const stopReason = () => `interrupted (${String(o.stop?.reason ?? 'stopped')})`;
+  if (o.stop) {
+    onStop = () => stopDuringSetup(stopReason());
+    o.stop.addEventListener('abort', onStop, { once: true });
+  }
+  const untilStopped = <T>(p: Promise<T>): Promise<T> => (o.stop?.aborted ? setupStopped : Promise.race([p, setupStopped]));
   let faults: FaultSession | null = null;
   let local: Awaited<ReturnType<typeof startLocalTarget>> | null = null;
   let store: string | undefined;
@@ -176,13 +199,17 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       secret = local.secret;
       chatTarget = local.chatTarget;
       log(`setup: ${local.topology ? 'HAProxy' : 'gateways'} ${targetUrls.join(', ')}, chat service ${chatTarget}, store: ${local.store}`);
-    } else if (o.driver === 'system' && !secret) {
-      throw new Error('--target with the real system needs its token secret: --secret or WA_TOKEN_SECRET');
+    } else if (o.driver === 'system' && !secret && !o.tokens) {
+      throw new Error('--target with the real system needs a token provider: --secret (or WA_TOKEN_SECRET), --token-file or --register');
     }
     o.onSystem?.(system);
     const userBase = o.userBase ?? freshUserBase();
     const shardUsers = slice(plan.traffic.users, o.shard.count, o.shard.index);
-    if (o.driver === 'system' && chatTarget) {
+    // A system started here mints from its own secret; a --target uses the provider given, else the secret.
+    const tokens = local || !o.tokens ? localSecretProvider(secret) : o.tokens;
+    const identities = await untilStopped(tokens.identities(plan.traffic.users, userBase));
+    if (tokens.name !== 'local-secret') log(`setup: ${plan.traffic.users} users' tokens from the ${tokens.name} provider`);
+    if (o.driver === 'system' && chatTarget && tokens.mintsIds) {
       const t = Date.now();
       await provisionUsersOf(chatTarget, userBase + shardUsers.first, shardUsers.n, secret);
       log(`setup: provisioned ${shardUsers.n} users over gRPC in ${Date.now() - t} ms`);
@@ -199,7 +226,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     }
     const rssIdle = system ? system.rssBytes() : null;
     const target: TargetSpec = {
-      driver: o.driver, urls: targetUrls, secret, userBase, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs,
+      driver: o.driver, urls: targetUrls, identities, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs, tls: o.tls,
     };
     const touchOffline = o.driver === 'system' && !chatTarget && plan.traffic.onlineShare < 1;
     const tagged = plan.tagged;
@@ -301,7 +328,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     }, onMessage));
     log(`setup: ${handles.length} worker thread(s) connecting ${segments.reduce((a, s) => a + s.users, 0)} users ` +
       `(${Math.round(plan.traffic.onlineShare * 100)}% online at the start) ...`);
-    const readies = await withTimeout(Promise.all(handles.map((h) => h.ready)), SETUP_TIMEOUT_MS, 'setup (connecting users)');
+    const readies = await untilStopped(withTimeout(Promise.all(handles.map((h) => h.ready)), SETUP_TIMEOUT_MS, 'setup (connecting users)'));
     let firstError = '';
     let groupsFailed = 0;
     for (const r of readies) {
@@ -320,15 +347,20 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
-    const startAt = o.waitForStart ? await o.waitForStart() : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
+    const startAt = o.waitForStart ? await untilStopped(o.waitForStart()) : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
+    if (o.stop?.aborted) await setupStopped;
     if (startAt < Date.now()) throw new Error(`--start-at ${startAt} is in the past (now ${Date.now()})`);
     const sysCpuStart = system ? system.cpuSeconds() : null;
     measuredStartMs = startAt;
     for (const h of handles) h.send({ type: 'start', atEpochMs: startAt });
     faults?.start(startAt);
     setTimeout(markCpu, Math.max(0, startAt - Date.now())).unref();
-    sigint = () => abort('interrupted (SIGINT)', Date.now() - measuredStartMs);
-    process.on('SIGINT', sigint);
+    // From here a stop ends the measured window early: workers stop scheduling, wait out the delivery grace and count.
+    if (o.stop) {
+      o.stop.removeEventListener('abort', onStop!);
+      onStop = () => abort(stopReason(), Math.max(0, Date.now() - measuredStartMs));
+      o.stop.addEventListener('abort', onStop, { once: true });
+    }
     dones = await Promise.all(handles.map((h) => h.done));
     await faults?.finish();
     completeIntervals(true);
@@ -336,7 +368,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
   } finally {
     // ---------------------------------------------------------------- teardown
-    if (sigint) process.off('SIGINT', sigint);
+    if (onStop) o.stop?.removeEventListener('abort', onStop);
     const teardownStart = Date.now();
     // Never leave a process frozen, even when the run failed.
     await faults?.finish();

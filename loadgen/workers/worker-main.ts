@@ -31,7 +31,9 @@ async function main(): Promise<void> {
   const metrics = new MetricsRegistry(plan.executors.map((e) => e.name), init.tagged);
   const driver: LoadDriver = target.driver === 'bare'
     ? new BareLoadDriver(target.urls, target.transport, plan.traffic.users)
-    : new SystemLoadDriver({ urls: target.urls, secret: target.secret, userBase: target.userBase, transport: target.transport, ackDelayMs: target.ackDelayMs, totalUsers: plan.traffic.users });
+    : new SystemLoadDriver({
+      urls: target.urls, identities: target.identities, transport: target.transport, tls: target.tls, ackDelayMs: target.ackDelayMs, totalUsers: plan.traffic.users,
+    });
   const world = new World(segment, plan, driver, metrics, init.localAddresses);
 
   let scheduler: Scheduler | null = null;
