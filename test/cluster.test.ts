@@ -16,11 +16,14 @@ import { directChatId, partitionOf } from '../server/common/chat-id';
 import { partitionsOf } from '../server/common/partitions';
 import { GroupChangeKind, type MessageBody, type PresenceBody, type ReceiptBody } from '../server/common/protocol';
 import { mintToken } from '../server/common/token';
-import { newUserId, sleep, text, waitFor } from './helpers/system';
+import { newUserId, provisionUsers, sleep, text, waitFor } from './helpers/system';
 
 type Client = ChatClient & { got: MessageBody[]; receipts: ReceiptBody[]; presence: PresenceBody[] };
 
 async function connect(topo: Topology, userId: number, url: string): Promise<Client> {
+  // The user exists before anyone sends to it: created on connect, it could be unknown to the chat's owner
+  // for a moment (the connect reaches each node on its own stream), and a send then got UNKNOWN_USER.
+  await provisionUsers(topo, userId, 1);
   const c = (await ChatClient.connect({ url, token: mintToken(topo.secret, userId, 600), kind: 'lean' })) as Client;
   c.got = [];
   c.receipts = [];

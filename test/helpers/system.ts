@@ -80,8 +80,8 @@ export function bodyText(b: Uint8Array): string {
   return Buffer.from(b).toString();
 }
 
-/** Create load-test users in bulk through the chat service's ProvisionUsers call. */
-export async function provisionUsers(sys: RunningSystem, first: number, count: number): Promise<void> {
+/** Bulk-create load-test users through a chat service (the single-process system's or a topology's: its chatTarget and secret). */
+export async function provisionUsers(sys: Pick<RunningSystem, 'chatTarget' | 'secret'>, first: number, count: number): Promise<void> {
   const client = new ChatServiceClient(sys.chatTarget, grpc.credentials.createInsecure()) as unknown as {
     ProvisionUsers: (req: object, md: grpc.Metadata, cb: (err: Error | null, res: { created: number }) => void) => void;
     close(): void;
