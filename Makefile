@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-loadgen bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -61,6 +61,10 @@ bench-store: $(BUILD_STAMP)
 
 bench-ws-client: $(BUILD_STAMP)
 	node dist/bench/ws-client-cost.js $(ARGS)
+
+# The generator's per-message client path in process (no sockets): CPU and writes per message; ARGS="--baseline DIR" runs another build's client alternately.
+bench-loadgen: $(BUILD_STAMP)
+	node dist/bench/loadgen-client-cost.js $(ARGS)
 
 # Re-accept rate: WebSocket (re)connects per second through HAProxy vs straight to the gateways, interleaved rounds, one run.
 bench-reaccept: $(BUILD_STAMP)

@@ -2,13 +2,17 @@
 // The load generator, `make run` and the end-to-end tests all drive the system
 // through it.
 //
-// It batches like the server does: frames queued in one event-loop turn leave
-// as one ClientBatch (one WebSocket frame). It acknowledges cumulatively: per
-// chat it remembers the highest id received and sends one Ack per chat after
-// `ackDelayMs` (TCP's delayed ack), so a burst of N deliveries costs one ack
-// frame, not N. It de-duplicates deliveries by (chat, seq) since delivery is
+// It batches like the server does: every frame a connection queues in one
+// event-loop turn (requests, acks, reads, and the load generator's pre-encoded
+// sends through queueFrame) leaves as one ClientBatch (one WebSocket frame,
+// one socket write). It acknowledges cumulatively: per chat it remembers the
+// highest id received and sends one Ack per chat after `ackDelayMs` (TCP's
+// delayed ack), so a burst of N deliveries costs one ack frame, not N; the
+// delay is kept by the thread's shared ack clock (./ack-clock.ts), not a timer
+// per client. It de-duplicates deliveries by (chat, seq) since delivery is
 // at-least-once.
 import { TurnBatcher } from '../../lib/turn-batcher';
+import { ackClock, type AckDue } from './ack-clock';
 import {
   decodeServerBatch,
   encodeClientFrame,
@@ -54,7 +58,12 @@ interface PendingRequest {
   timer: NodeJS.Timeout;
 }
 
-export class ChatClient {
+/** Clients with frames queued this turn: one setImmediate per turn for all of them, not one per client. */
+const dirtyClients = new TurnBatcher<ChatClient>((clients) => {
+  for (let i = 0; i < clients.length; i++) clients[i]!.flushQueued();
+});
+
+export class ChatClient implements AckDue {
   onMessage: (m: MessageBody) => void = () => {};
   onReceipt: (r: ReceiptBody) => void = () => {};
   onPresence: (p: PresenceBody) => void = () => {};
@@ -67,13 +76,16 @@ export class ChatClient {
   closed = false;
   closeCode = 0;
   duplicates = 0;
-  private readonly out = new TurnBatcher<Uint8Array>((frames) => this.flush(frames));
+  /** Encoded ClientFrames queued this turn (they leave in flushQueued). */
+  private out: Uint8Array[] = [];
+  private outQueued = false;
   private nextRef = 1;
   private nextCmid = 1;
   private readonly requests = new Map<number, PendingRequest>();
   /** chat -> highest id received and not yet acked. */
   private readonly toAck = new Map<string, number>();
-  private ackTimer: NodeJS.Timeout | null = null;
+  /** Registered with the ack clock (acks due). */
+  private ackScheduled = false;
   /** chat -> seqs seen above the contiguous prefix, for de-duplication. */
   private readonly seen = new Map<string, { prefix: number; above: Set<number> }>();
   private readonly cmidPrefix = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
@@ -88,13 +100,18 @@ export class ChatClient {
         r.reject(new Error(`connection closed (${code} ${reason})`));
       }
       this.requests.clear();
-      if (this.ackTimer) clearTimeout(this.ackTimer);
+      this.toAck.clear(); // the ack clock's call finds the client closed and does nothing
       this.onClose(code, reason);
     };
   }
 
   static async connect(opts: ChatClientOptions): Promise<ChatClient> {
     return new ChatClient(await connectTransport(opts), opts);
+  }
+
+  /** A client over a transport already open (in-process: the generator's hot-path bench and its tests). */
+  static over(transport: Transport, opts: Omit<ChatClientOptions, 'url' | 'token'> = {}): ChatClient {
+    return new ChatClient(transport, { url: '', token: '', ...opts });
   }
 
   get bufferedAmount(): number {
@@ -225,11 +242,28 @@ export class ChatClient {
     });
   }
 
-  private queue(frame: ClientFrameInit): void {
-    this.out.push(encodeClientFrame(frame));
+  /**
+   * Queue an already encoded ClientFrame (the load generator hand-encodes its
+   * sends): it leaves in this turn's batch with every other frame of the connection.
+   */
+  queueFrame(frame: Uint8Array): void {
+    this.out.push(frame);
+    if (!this.outQueued) {
+      this.outQueued = true;
+      dirtyClients.push(this);
+    }
   }
 
-  private flush(frames: Uint8Array[]): void {
+  private queue(frame: ClientFrameInit): void {
+    this.queueFrame(encodeClientFrame(frame));
+  }
+
+  /** Called once per turn by the shared batcher: this turn's frames as ClientBatches. */
+  flushQueued(): void {
+    this.outQueued = false;
+    const frames = this.out;
+    if (frames.length === 0) return;
+    this.out = [];
     if (this.closed) return;
     // Split at the server's frame-count and (half its) byte limits.
     let start = 0;
@@ -337,11 +371,15 @@ export class ChatClient {
     if (delay === null) return;
     const prev = this.toAck.get(chatId) ?? 0;
     if (id > prev) this.toAck.set(chatId, id);
-    if (!this.ackTimer) this.ackTimer = setTimeout(() => this.flushAcks(), delay);
+    if (!this.ackScheduled) {
+      this.ackScheduled = true;
+      ackClock.schedule(this, delay);
+    }
   }
 
-  private flushAcks(): void {
-    this.ackTimer = null;
+  /** The ack clock's call: one cumulative Ack per chat with deliveries since the last one. */
+  flushAcks(): void {
+    this.ackScheduled = false;
     if (this.closed) return;
     for (const [chatId, id] of this.toAck) {
       this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: id, read_up_to: this.opts.autoRead ? id : 0 } });

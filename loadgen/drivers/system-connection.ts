@@ -2,22 +2,19 @@
 // coalesced cumulative acks, de-duplication by (chat, seq)). Sends bypass
 // ChatClient.send(): each would cost a Promise and a timer; here a send is a
 // hand-encoded ClientFrame with our own `ref` (the server echoes it on the
-// `sent` ack or the error), queued per connection and written as ONE
-// ClientBatch per connection per event-loop turn.
+// `sent` ack or the error), queued on the ChatClient with its acks and reads,
+// so the connection writes ONE ClientBatch per event-loop turn for all of them.
 //
 // Per message sent: one ~40-byte header encode + body copy into a frame, one
 // copy into the turn's batch; per reply: ChatClient's protobuf decode, one
 // switch. The server's rate limit is per connection (2000 frames/s by
 // default): scenarios spread senders so that no user comes near it.
-import { TurnBatcher } from '../../lib/turn-batcher';
 import { ChatClient } from '../client/chat-client';
-import { frameBatch, encodeClientFrame } from '../../server/common/protocol';
-import { DEFAULT_LIMITS } from '../../server/common/config';
+import { encodeClientFrame } from '../../server/common/protocol';
 import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
 import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
 
-const BATCH_FRAMES_MAX = DEFAULT_LIMITS.batch_frames_max;
 /** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
 const CONNECT_TIMEOUT_MS = 30_000;
 
@@ -30,11 +27,6 @@ export interface SystemLoadDriverOptions {
   /** Users of the whole run (all shards), to spread them evenly over the gateways. */
   totalUsers: number;
 }
-
-/** Queued frames of every connection with something to send this turn. */
-const dirty = new TurnBatcher<SystemConnection>((conns) => {
-  for (let i = 0; i < conns.length; i++) conns[i]!.flush();
-});
 
 export class SystemLoadDriver implements LoadDriver {
   readonly name = 'system';
@@ -67,9 +59,6 @@ export class SystemLoadDriver implements LoadDriver {
 }
 
 class SystemConnection implements LoadConnection {
-  private frames: Uint8Array[] = [];
-  private queued = false;
-
   constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly users: UserDirectory) {
     // Group system events (created, member added, ...) carry no load payload; ChatClient still acks them.
     client.onMessage = (m) => {
@@ -109,21 +98,7 @@ class SystemConnection implements LoadConnection {
   }
 
   private push(frame: Uint8Array): void {
-    this.frames.push(frame);
-    if (!this.queued) {
-      this.queued = true;
-      dirty.push(this);
-    }
-  }
-
-  flush(): void {
-    this.queued = false;
-    const frames = this.frames;
-    this.frames = [];
-    if (this.client.closed || frames.length === 0) return;
-    for (let i = 0; i < frames.length; i += BATCH_FRAMES_MAX) {
-      this.client.sendRaw(frameBatch(frames.length <= BATCH_FRAMES_MAX ? frames : frames.slice(i, i + BATCH_FRAMES_MAX)));
-    }
+    if (!this.client.closed) this.client.queueFrame(frame);
   }
 }
 
