@@ -2,6 +2,7 @@
 //
 //   loadgen run <scenario> [flags]      loadgen run --help lists every flag
 //   loadgen merge <run dir>... [flags]
+//   loadgen compare <run A> <run B> [flags]
 //   loadgen list
 //
 // Each command's flags live in one table (./command-specs.ts) that makes both
@@ -46,7 +47,11 @@ import type { Output } from '../engine/output';
 import { runLocalShards, READY_LINE } from './local-shards';
 import { listScenarioNames, loadScenario } from './scenario-files';
 import { ConfigError, EXIT_EXTERNALLY_ABORTED, EXIT_INVALID_CONFIG, UsageError } from './errors';
-import { COMMANDS, GENERAL_USAGE, LIST_COMMAND, MERGE_COMMAND, RUN_COMMAND } from './command-specs';
+import { COMMANDS, COMPARE_COMMAND, GENERAL_USAGE, LIST_COMMAND, MERGE_COMMAND, RUN_COMMAND } from './command-specs';
+import { compareRuns } from '../engine/compare';
+import { renderCompareText } from '../outputs/compare-text';
+import { writeCompareHtml, COMPARE_HTML } from '../outputs/compare-html';
+import { EXIT_THRESHOLDS_FAILED } from '../model/thresholds';
 import { helpText, parseCommand, synopsisOf, type ParsedFlags } from './flags';
 import { RunInterrupted } from '../engine/run';
 import { runTargetOf } from './run-target';
@@ -227,6 +232,24 @@ async function cmdMerge(argv: string[]): Promise<number> {
   return merged.exit_code;
 }
 
+async function cmdCompare(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommand(COMPARE_COMMAND, argv);
+  if (v.help) return printHelp(COMPARE_COMMAND);
+  if (positionals.length !== 2) throw new UsageError('compare needs two run directories (or summary.json files): A, the reference, then B', helpText(COMPARE_COMMAND));
+  const [a, b] = positionals.map(readSummary) as [ReturnType<typeof readSummary>, ReturnType<typeof readSummary>];
+  const comparison = compareRuns(a, b);
+  const safeId = (id: string) => id.replace(/[^\w.-]/g, '_').slice(0, 80);
+  const outDir = resolve(str(v, 'out') ?? join(REPO_ROOT, 'results', `compare-${safeId(a.run_id)}-vs-${safeId(b.run_id)}`));
+  mkdirSync(outDir, { recursive: true });
+  const text = renderCompareText(comparison);
+  writeFileSync(join(outDir, 'compare.txt'), text + '\n');
+  writeFileSync(join(outDir, 'compare.json'), JSON.stringify(comparison, null, 2) + '\n');
+  writeCompareHtml(a, b, comparison, outDir);
+  if (v.quiet !== true) process.stdout.write(text + '\n');
+  process.stderr.write(`compare -> ${relative(process.cwd(), outDir) || '.'}/{compare.txt,compare.json,${COMPARE_HTML}}\n`);
+  return v['fail-on-worse'] === true && comparison.regressed.length > 0 ? EXIT_THRESHOLDS_FAILED : 0;
+}
+
 function printHelp(cmd: (typeof COMMANDS)[number]): number {
   process.stdout.write(helpText(cmd) + '\n');
   return 0;
@@ -270,6 +293,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'merge': return await cmdMerge(rest);
+      case 'compare': return await cmdCompare(rest);
       case 'list': return cmdList(rest);
       case 'help': {
         const about = COMMANDS.find((c) => c.name === rest[0]);
