@@ -43,6 +43,7 @@ import { summaryJsonOutput } from '../outputs/summary-json';
 import { junitOutput } from '../outputs/junit';
 import { metricsEndpointOutput } from '../outputs/metrics-endpoint';
 import { reportHtmlOutput } from '../outputs/report-html';
+import { parseRemoteWriteUrl, remoteWriteOutput } from '../outputs/remote-write';
 import type { Output } from '../engine/output';
 import { runLocalShards, READY_LINE } from './local-shards';
 import { listScenarioNames, loadScenario } from './scenario-files';
@@ -101,6 +102,12 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario', helpText(RUN_COMMAND));
   // Every flag value checked before anything is loaded or started (run-flags.ts).
   const flags = checkRunFlags(values as RunFlagValues);
+  let remoteWrite: URL | undefined;
+  try {
+    remoteWrite = values['remote-write'] === undefined ? undefined : parseRemoteWriteUrl(values['remote-write']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const { driver, transport, scale, durationMs, users, shard, procs } = flags;
   if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'cassandra') {
     throw new UsageError(`--store must be sqlite or cassandra; got ${JSON.stringify(values.store.slice(0, 40))}`);
@@ -143,6 +150,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   const outputs: Output[] = [];
   if (flags.metricsPort !== null) outputs.push(metricsEndpointOutput(flags.metricsPort, log));
   if (!values.quiet) outputs.push(progressOutput());
+  // Before the summary outputs: its end() adds any drop count to the summary's warnings.
+  if (remoteWrite) outputs.push(remoteWriteOutput(remoteWrite, log));
   // The token secret never reaches a file (loadgen/outputs/redact.ts).
   const secrets = secretsOf(values.secret, process.env.WA_TOKEN_SECRET);
   outputs.push(...[summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput].map((o) => redactingOutput(o, secrets)));
@@ -150,7 +159,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (procs > 1) {
     if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
     const passThrough: string[] = [];
-    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file'] as const) {
+    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file', 'remote-write'] as const) {
       if (values[k] !== undefined) passThrough.push(`--${k}`, String(values[k]));
     }
     if (parsed.values['insecure-skip-tls-verify'] === true) passThrough.push('--insecure-skip-tls-verify');

@@ -42,6 +42,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'summary-export', type: 'string', value: 'path', help: 'also write the end-of-test summary (summary.json\'s content) to this file, like k6\'s --summary-export' },
     { name: 'interval', type: 'string', value: 'dur', help: 'timeline and progress interval (default 1s)' },
     { name: 'metrics-port', type: 'string', value: '0|port|off', default: '0', help: 'serve the generator\'s /metrics on 127.0.0.1 (0: a free port)' },
+    { name: 'remote-write', type: 'string', value: 'url', help: 'push the run\'s series every interval to a Prometheus remote-write endpoint (e.g. http://host:9090/api/v1/write; labels run_id, scenario, shard); drops are counted in the summary\'s warnings' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no live progress line' },
     { name: 'start-on-stdin', type: 'boolean', default: false, internal: true, help: 'print READY after setup, then wait for "START <epoch ms>" on stdin (a --procs parent drives this shard)' },
     HELP_FLAG,
