@@ -104,6 +104,33 @@ describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
     assert.deepEqual(phases.data!.result.map((s) => [s.metric.executor, s.value[1]]).sort(), [['chat', '1'], ['warmup', '1']]);
   });
 
+  it('the load-run dashboard picks the run: its run_id variable lists it, its panels and phase annotations return its series', async () => {
+    const d = JSON.parse(readFileSync(join(REPO_ROOT, 'dashboards', 'load-run.json'), 'utf8')) as {
+      templating: { list: { name: string; query?: { query: string } }[] };
+      annotations: { list: { name: string; expr?: string }[] };
+      panels: { title: string; targets?: { expr: string }[] }[];
+    };
+    const v = d.templating.list.find((x) => x.name === 'run_id')!;
+    const metric = /label_values\((\w+), run_id\)/.exec(v.query!.query)![1]!;
+    const values = (await (await fetch(`${promUrl}/api/v1/label/run_id/values?match[]=${metric}`)).json()) as { data: string[] };
+    assert.ok(values.data.includes(runId), `the variable lists ${runId}: ${values.data.join(',')}`);
+    const pick = (expr: string) => expr.replaceAll('$run_id', runId).replaceAll('$__rate_interval', '1m');
+    // Only what remote write carries: the histogram and the coordinator's schedule families are scraped from /metrics.
+    const pushed = (expr: string) => /wa_loadgen_/.test(expr) && !/wa_(gateway|chat)_|_bucket|target_rate|messages_scheduled/.test(expr);
+    const exprs = d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter((e) => e.includes('$run_id') && pushed(e));
+    assert.ok(exprs.length >= 8, `${exprs.length} panel queries`);
+    for (const e of exprs) {
+      const r = await query(pick(e));
+      assert.equal(r.status, 'success', e);
+      assert.ok(r.data!.result.length > 0, `no series for ${pick(e)}`);
+    }
+    const phases = d.annotations.list.find((a) => a.name === 'Executor phases')!;
+    const a = await query(`max_over_time((${pick(phases.expr!)})[5m:1s])`);
+    assert.deepEqual(a.data!.result.map((s) => s.metric.executor).sort(), ['chat', 'warmup']);
+    const other = await query(pick(exprs[0]!).replaceAll(runId, 'some-other-run'));
+    assert.ok(other.data!.result.length === 0 || Number(other.data!.result[0]!.value[1]) === 0, 'another run_id picks nothing');
+  });
+
   it('dropped nothing, and said where it wrote', () => {
     assert.ok(!summary.loadgen.warnings.some((w) => w.includes('remote write')), summary.loadgen.warnings.join('\n'));
     assert.match(stderr, /remote write: \d+ samples in \d+ requests, 0 dropped/);
