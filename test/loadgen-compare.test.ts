@@ -83,8 +83,13 @@ describe('loadgen compare', { timeout: 240_000 }, () => {
   it('puts counts, rates, integrity and CPU per message side by side', () => {
     const sent = c.integrity.find((i) => i.metric === 'messages_sent')!;
     assert.deepEqual([sent.count.a, sent.count.b], [count(a, 'messages_sent'), count(b, 'messages_sent')]);
-    // B ran the same schedule at half the rate: half the sends (the open model schedules them, late or not).
-    assert.ok(sent.count.ratio! > 0.4 && sent.count.ratio! < 0.6, `sent ratio ${sent.count.ratio}`);
+    // B ran the same schedule at half the rate: half the sends scheduled (the open model's count; on a loaded
+    // machine some are dropped for want of a VU, so the sent ratio is not pinned).
+    const scheduled = c.counters.find((k) => k.metric === 'sends_scheduled')!.count;
+    assert.deepEqual([scheduled.a, scheduled.b], [count(a, 'sends_scheduled'), count(b, 'sends_scheduled')]);
+    assert.ok(scheduled.ratio! > 0.45 && scheduled.ratio! < 0.55, `scheduled ratio ${scheduled.ratio}`);
+    const dropped = c.integrity.find((i) => i.metric === 'dropped_iterations')!;
+    assert.deepEqual([dropped.count.a, dropped.count.b], [count(a, 'dropped_iterations'), count(b, 'dropped_iterations')]);
     for (const m of ['delivery_lost', 'delivery_duplicated', 'delivery_out_of_order']) {
       const i = c.integrity.find((x) => x.metric === m)!;
       assert.equal(i.must_be_zero, true);
