@@ -13,6 +13,9 @@
 #   WA_PROM_CONFIG  the config to run (default prometheus/prometheus.yml); rule_files and
 #                   file_sd paths in it resolve against WA_PROM_DIR, where rules/ and
 #                   targets/ are copied
+#   WA_PROM_REMOTE_WRITE=1  also accept remote writes on /api/v1/write (the load
+#                   generator's --remote-write output; off by default: it lets
+#                   anyone who reaches the port write series)
 #
 # Explicit flags always: without them Debian's prometheus writes to
 # /var/lib/prometheus and listens on every interface.
@@ -65,7 +68,8 @@ cmd_start() {
     cp "$repo/prometheus/targets/$job/default.json" "$dir/targets/$job/default.json"
   done
   promtool check config "$dir/prometheus.yml" >/dev/null || die "promtool check config $dir/prometheus.yml failed"
-  local data
+  local data remote_write_flag=""
+  [ "${WA_PROM_REMOTE_WRITE:-0}" = "1" ] && remote_write_flag="--web.enable-remote-write-receiver"
   data="$(mktemp -d "$dir/tsdb.XXXXXX")"
   # A simple command in the background: $! is the prometheus process itself (checked via /proc below).
   prometheus \
@@ -74,6 +78,7 @@ cmd_start() {
     --storage.tsdb.retention.time=1d \
     --web.listen-address="127.0.0.1:$port" \
     --web.enable-lifecycle \
+    ${remote_write_flag} \
     >"$dir/prometheus.log" 2>&1 </dev/null &
   local pid=$!
   echo "$pid" >"$pidfile"

@@ -34,6 +34,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need_apt+=(nats-server)
 # Network faults in the cluster tests (a node cut off from etcd): nftables drops on a loopback address.
 command -v nft >/dev/null || need_apt+=(nftables)
+# The sharded-run rehearsal (test/loadgen-netns-shards.test.ts): one network namespace and veth pair per shard.
+command -v ip >/dev/null || need_apt+=(iproute2)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

@@ -1,10 +1,10 @@
-// The perf gate's statistics (tools/perf-gate/stats.ts): robust location and
+// The perf gate's statistics (lib/regression-stats.ts): robust location and
 // spread, the one-sided Mann–Whitney U test against known values, and the
 // rule's four outcomes (within the bound; beyond it but inconsistent; beyond
 // and consistent; a rate that fell).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { judge, mad, mannWhitneyGreaterP, mannWhitneyU, median, normalCdf, relativeSpread, type GateRule } from '../tools/perf-gate/stats';
+import { judge, mad, mannWhitneyGreaterP, mannWhitneyU, median, normalCdf, relativeSpread, type GateRule } from '../lib/regression-stats';
 
 const RULE: GateRule = { relativeBound: 0.1, k: 3, alpha: 0.05, higherIsWorse: true };
 

@@ -150,6 +150,41 @@
     regex: '',
   },
 
+  // A load run picker: `run_id=~"$run_id"` in queries. run_id comes with remote write (loadgen run --remote-write);
+  // All is the regex .* so series without the label (scraped from /metrics) still match.
+  runVariable:: {
+    name: 'run_id',
+    label: 'Load run',
+    type: 'query',
+    datasource: kit.datasource,
+    definition: 'label_values(wa_loadgen_messages_sent_total, run_id)',
+    query: { query: 'label_values(wa_loadgen_messages_sent_total, run_id)', refId: 'PrometheusVariableQueryEditor-VariableQuery', qryType: 1 },
+    refresh: 2,
+    includeAll: true,
+    multi: true,
+    allValue: '.*',
+    current: { selected: true, text: ['All'], value: ['$__all'] },
+    sort: 2,
+    hide: 0,
+    options: [],
+    regex: '',
+  },
+
+  // A Prometheus annotation: each run of consecutive points of `expr` (a 0/1 series filtered with == 1) is one region.
+  annotation(name, expr, title, color):: {
+    name: name,
+    datasource: kit.datasource,
+    enable: true,
+    hide: false,
+    iconColor: color,
+    expr: expr,
+    step: '1s',
+    titleFormat: title,
+    textFormat: '',
+    tagKeys: 'run_id',
+    useValueForTime: false,
+  },
+
   // ---- the dashboard: lay out, number, wrap
   local place(panels) =
     local step(acc, p) =
@@ -166,7 +201,7 @@
       };
     std.foldl(step, panels, { x: 0, y: 0, rowH: 0, out: [] }).out,
 
-  dashboard(uid, title, description, tags, panels, variables=[]):: {
+  dashboard(uid, title, description, tags, panels, variables=[], annotations=[]):: {
     uid: uid,
     title: title,
     description: description,
@@ -191,7 +226,7 @@
         iconColor: 'rgba(0, 211, 255, 1)',
         name: 'Annotations & Alerts',
         type: 'dashboard',
-      }],
+      }] + annotations,
     },
     templating: { list: [kit.datasourceVariable] + variables },
     panels: place(panels),

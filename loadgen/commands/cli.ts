@@ -2,6 +2,7 @@
 //
 //   loadgen run <scenario> [flags]      loadgen run --help lists every flag
 //   loadgen merge <run dir>... [flags]
+//   loadgen compare <run A> <run B> [flags]
 //   loadgen list
 //
 // Each command's flags live in one table (./command-specs.ts) that makes both
@@ -42,11 +43,16 @@ import { summaryJsonOutput } from '../outputs/summary-json';
 import { junitOutput } from '../outputs/junit';
 import { metricsEndpointOutput } from '../outputs/metrics-endpoint';
 import { reportHtmlOutput } from '../outputs/report-html';
+import { parseRemoteWriteUrl, remoteWriteOutput } from '../outputs/remote-write';
 import type { Output } from '../engine/output';
 import { runLocalShards, READY_LINE } from './local-shards';
 import { listScenarioNames, loadScenario } from './scenario-files';
 import { ConfigError, EXIT_EXTERNALLY_ABORTED, EXIT_INVALID_CONFIG, UsageError } from './errors';
-import { COMMANDS, GENERAL_USAGE, LIST_COMMAND, MERGE_COMMAND, RUN_COMMAND } from './command-specs';
+import { COMMANDS, COMPARE_COMMAND, GENERAL_USAGE, LIST_COMMAND, MERGE_COMMAND, RUN_COMMAND } from './command-specs';
+import { compareRuns } from '../engine/compare';
+import { renderCompareText } from '../outputs/compare-text';
+import { writeCompareHtml, COMPARE_HTML } from '../outputs/compare-html';
+import { EXIT_THRESHOLDS_FAILED } from '../model/thresholds';
 import { helpText, parseCommand, synopsisOf, type ParsedFlags } from './flags';
 import { RunInterrupted } from '../engine/run';
 import { runTargetOf } from './run-target';
@@ -96,6 +102,12 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('run needs exactly one scenario', helpText(RUN_COMMAND));
   // Every flag value checked before anything is loaded or started (run-flags.ts).
   const flags = checkRunFlags(values as RunFlagValues);
+  let remoteWrite: URL | undefined;
+  try {
+    remoteWrite = values['remote-write'] === undefined ? undefined : parseRemoteWriteUrl(values['remote-write']);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
   const { driver, transport, scale, durationMs, users, shard, procs } = flags;
   if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'cassandra') {
     throw new UsageError(`--store must be sqlite or cassandra; got ${JSON.stringify(values.store.slice(0, 40))}`);
@@ -138,6 +150,8 @@ async function cmdRun(argv: string[]): Promise<number> {
   const outputs: Output[] = [];
   if (flags.metricsPort !== null) outputs.push(metricsEndpointOutput(flags.metricsPort, log));
   if (!values.quiet) outputs.push(progressOutput());
+  // Before the summary outputs: its end() adds any drop count to the summary's warnings.
+  if (remoteWrite) outputs.push(remoteWriteOutput(remoteWrite, log));
   // The token secret never reaches a file (loadgen/outputs/redact.ts).
   const secrets = secretsOf(values.secret, process.env.WA_TOKEN_SECRET);
   outputs.push(...[summaryJsonOutput, junitOutput, reportHtmlOutput, summaryTextOutput].map((o) => redactingOutput(o, secrets)));
@@ -145,7 +159,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (procs > 1) {
     if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
     const passThrough: string[] = [];
-    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file'] as const) {
+    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file', 'remote-write'] as const) {
       if (values[k] !== undefined) passThrough.push(`--${k}`, String(values[k]));
     }
     if (parsed.values['insecure-skip-tls-verify'] === true) passThrough.push('--insecure-skip-tls-verify');
@@ -227,6 +241,24 @@ async function cmdMerge(argv: string[]): Promise<number> {
   return merged.exit_code;
 }
 
+async function cmdCompare(argv: string[]): Promise<number> {
+  const { values: v, positionals } = parseCommand(COMPARE_COMMAND, argv);
+  if (v.help) return printHelp(COMPARE_COMMAND);
+  if (positionals.length !== 2) throw new UsageError('compare needs two run directories (or summary.json files): A, the reference, then B', helpText(COMPARE_COMMAND));
+  const [a, b] = positionals.map(readSummary) as [ReturnType<typeof readSummary>, ReturnType<typeof readSummary>];
+  const comparison = compareRuns(a, b);
+  const safeId = (id: string) => id.replace(/[^\w.-]/g, '_').slice(0, 80);
+  const outDir = resolve(str(v, 'out') ?? join(REPO_ROOT, 'results', `compare-${safeId(a.run_id)}-vs-${safeId(b.run_id)}`));
+  mkdirSync(outDir, { recursive: true });
+  const text = renderCompareText(comparison);
+  writeFileSync(join(outDir, 'compare.txt'), text + '\n');
+  writeFileSync(join(outDir, 'compare.json'), JSON.stringify(comparison, null, 2) + '\n');
+  writeCompareHtml(a, b, comparison, outDir);
+  if (v.quiet !== true) process.stdout.write(text + '\n');
+  process.stderr.write(`compare -> ${relative(process.cwd(), outDir) || '.'}/{compare.txt,compare.json,${COMPARE_HTML}}\n`);
+  return v['fail-on-worse'] === true && comparison.regressed.length > 0 ? EXIT_THRESHOLDS_FAILED : 0;
+}
+
 function printHelp(cmd: (typeof COMMANDS)[number]): number {
   process.stdout.write(helpText(cmd) + '\n');
   return 0;
@@ -270,6 +302,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (cmd) {
       case 'run': return await cmdRun(rest);
       case 'merge': return await cmdMerge(rest);
+      case 'compare': return await cmdCompare(rest);
       case 'list': return cmdList(rest);
       case 'help': {
         const about = COMMANDS.find((c) => c.name === rest[0]);

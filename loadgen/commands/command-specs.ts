@@ -42,6 +42,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'summary-export', type: 'string', value: 'path', help: 'also write the end-of-test summary (summary.json\'s content) to this file, like k6\'s --summary-export' },
     { name: 'interval', type: 'string', value: 'dur', help: 'timeline and progress interval (default 1s)' },
     { name: 'metrics-port', type: 'string', value: '0|port|off', default: '0', help: 'serve the generator\'s /metrics on 127.0.0.1 (0: a free port)' },
+    { name: 'remote-write', type: 'string', value: 'url', help: 'push the run\'s series every interval to a Prometheus remote-write endpoint (e.g. http://host:9090/api/v1/write; labels run_id, scenario, shard); drops are counted in the summary\'s warnings' },
     { name: 'quiet', type: 'boolean', default: false, help: 'no live progress line' },
     { name: 'start-on-stdin', type: 'boolean', default: false, internal: true, help: 'print READY after setup, then wait for "START <epoch ms>" on stdin (a --procs parent drives this shard)' },
     HELP_FLAG,
@@ -66,6 +67,21 @@ export const MERGE_COMMAND: CommandSpec = {
   notes: [EXIT_CODES],
 };
 
+export const COMPARE_COMMAND: CommandSpec = {
+  name: 'compare',
+  args: '<run A> <run B>',
+  summary: 'Compares two runs (each a run dir with a summary.json, or the file): every metric side by side with B/A, trend percentiles ' +
+    'recomputed from the stored HDR histograms, integrity counts, CPU per message, and the perf gate\'s rule on per-interval samples; ' +
+    'prints the table and writes compare.txt, compare.json and compare.html (overlaid latency distributions) under --out.',
+  flags: [
+    { name: 'out', type: 'string', value: 'dir', help: 'where compare.{txt,json,html} go (default results/compare-<A run id>-vs-<B run id>)' },
+    { name: 'fail-on-worse', type: 'boolean', default: false, help: 'exit 99 when the gate\'s rule finds B worse than A on a per-interval metric' },
+    { name: 'quiet', type: 'boolean', default: false, help: 'do not print the table' },
+    HELP_FLAG,
+  ],
+  notes: ['A is the reference: ratios are B/A. ' + EXIT_CODES],
+};
+
 export const LIST_COMMAND: CommandSpec = {
   name: 'list',
   args: '',
@@ -74,13 +90,13 @@ export const LIST_COMMAND: CommandSpec = {
   notes: [],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [RUN_COMMAND, MERGE_COMMAND, LIST_COMMAND];
+export const COMMANDS: readonly CommandSpec[] = [RUN_COMMAND, MERGE_COMMAND, COMPARE_COMMAND, LIST_COMMAND];
 
 export const GENERAL_USAGE = [
   'usage: loadgen <command> [flags]',
   '',
   'commands:',
-  ...COMMANDS.map((c) => `  ${c.name.padEnd(7)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}.`),
+  ...COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary.split('. ')[0]!.replace(/\.$/, '')}.`),
   '',
   '`loadgen <command> --help` describes every flag of a command.',
 ].join('\n');

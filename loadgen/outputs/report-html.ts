@@ -196,7 +196,7 @@ function run(s: RunSummary): string {
   return kv(rows);
 }
 
-const CSS = `
+export const REPORT_CSS = `
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2330;background:#f6f7f9}
 main{max-width:1560px;margin:0 auto;padding:16px 24px}
 h1{font-size:22px;margin:4px 0}h2{font-size:17px;margin:26px 0 8px;border-bottom:1px solid #d8dce3;padding-bottom:4px}h3{font-size:14px;margin:14px 0 6px}
@@ -218,7 +218,7 @@ table.kv th{width:200px;font-weight:600}code{font:12px ui-monospace,monospace;wo
 `;
 
 // Hover: a cursor line and the values of the nearest interval. Reads the chart's data-chart JSON; no network.
-const JS = `
+export const REPORT_JS = `
 for (const fig of document.querySelectorAll('figure.chart[data-chart]')) {
   const d = JSON.parse(fig.dataset.chart);
   const svg = fig.querySelector('svg'), tip = fig.querySelector('.tip'), cur = fig.querySelector('line.cursor');
@@ -247,7 +247,7 @@ export function renderReportHtml(s: RunSummary): string {
 <html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${esc(title)}</title><style>${CSS}</style></head>
+<title>${esc(title)}</title><style>${REPORT_CSS}</style></head>
 <body><main>
 <h1>${esc(s.scenario.name)} <span class="badge ${v.cls}" id="verdict">${esc(v.text)}</span></h1>
 <div class="muted">${esc(s.scenario.description)}</div>
@@ -270,7 +270,7 @@ ${scenario(s)}
 ${run(s)}
 <p class="muted">Written by loadgen next to summary.json, summary.txt and junit.xml; percentiles come from HDR histograms (summary.json keeps them encoded).</p>
 </main>
-<script>${JS}</script>
+<script>${REPORT_JS}</script>
 </body></html>
 `;
 }

@@ -17,6 +17,8 @@ export interface RunNodeOptions {
   cwd?: string;
   /** The whole environment of the child (default: this process's). */
   env?: NodeJS.ProcessEnv;
+  /** Run node under this command (e.g. ['ip', 'netns', 'exec', ns]: it execs node, so the pid stays the one killed on timeout). */
+  wrap?: string[];
   /** Called with everything written to stderr so far, on each chunk. */
   onStderr?: (stderr: string) => void;
 }
@@ -24,7 +26,8 @@ export interface RunNodeOptions {
 export function runNode(script: string, args: string[], o: RunNodeOptions): Promise<NodeRun> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
-    const p = spawn(process.execPath, [script, ...args], { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = [...(o.wrap ?? []), process.execPath, script, ...args];
+    const p = spawn(argv[0]!, argv.slice(1), { cwd: o.cwd, env: o.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     p.stdout.on('data', (d: Buffer) => (stdout += d));

@@ -30,7 +30,7 @@ import { configMismatch, gitCommit, machineInfo, readBaseline, writeRecord, BASE
 import { calibrate } from './calibrate';
 import { repDir, runRep } from './measure';
 import { GATED_METRICS, runCalibration, samplesOf, type MetricSamples, type Rep } from './metrics';
-import { median, relativeSpread } from './stats';
+import { median, relativeSpread } from '../../lib/regression-stats';
 import { decide, renderJunit, renderTable } from './verdict';
 
 export const EXIT_PASS = 0;

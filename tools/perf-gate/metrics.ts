@@ -4,7 +4,7 @@
 // (the machine's peak speed: the most repeatable figure a shared machine
 // gives): a machine twice as fast halves both. Bounds were chosen from repeated runs
 // of an unchanged build on a shared 2-core machine (docs/perf-gate.md).
-import type { GateRule } from './stats';
+import type { GateRule } from '../../lib/regression-stats';
 import type { RepFigures } from './measure';
 
 export type MetricSamples = Record<string, number[]>;

@@ -4,7 +4,7 @@
 // JSON (verdict.json) for tools.
 import { escapeMarkup } from '../../loadgen/outputs/escape';
 import { junitDocument } from '../../loadgen/outputs/junit';
-import { judge, type Judgement } from './stats';
+import { judge, type Judgement } from '../../lib/regression-stats';
 import { GATED_METRICS, type MetricSamples } from './metrics';
 
 export interface MetricVerdict extends Judgement {

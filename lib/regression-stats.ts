@@ -1,4 +1,4 @@
-// The statistics of the CI performance gate, and nothing else: robust
+// The statistics of the CI performance gate (tools/perf-gate) and of `loadgen compare`: robust
 // location and spread of a few samples, a one-sided Mann–Whitney U test, and
 // the rule that turns baseline vs current samples into PASS or FAIL.
 //
@@ -15,7 +15,7 @@
 // (1) alone fails on one unlucky repetition; (2) alone fails on tiny but
 // real shifts nobody cares about. Together a false alarm needs a large AND
 // consistent move.
-import { median } from '../../lib/stats';
+import { median } from './stats';
 
 /** Enumerate the exact permutation distribution up to this many arrangements; past it, the normal approximation. */
 const EXACT_ARRANGEMENTS_MAX = 200_000;

@@ -1,0 +1,180 @@
+// Prometheus remote write (`loadgen run --remote-write <url>`): once per
+// interval, the run's series are pushed to a Prometheus (or anything speaking
+// remote write 1.0: protobuf WriteRequest, snappy block, POST), so a
+// Prometheus on another host sees a generator it could never scrape. Every
+// series carries run_id (pick a run in the dashboards), scenario and shard.
+//
+//   counters  wa_loadgen_<name>_total (cumulative, like /metrics)
+//   rates     wa_loadgen_<name>_ratio (the share so far)
+//   gauges    wa_loadgen_vus, wa_loadgen_allocated_vus, wa_loadgen_connections
+//   trends    wa_loadgen_<name>_interval_seconds{quantile="0.5"|"0.95"|"0.99"|"1"}: the interval's
+//             percentiles from its HDR histogram (what k6's remote write sends for trends)
+//   phases    wa_loadgen_executor_active{executor}: 1 in an interval its schedule overlaps (dashboard annotations)
+//
+// Envelope: ~60 series a second, ~4 KB a request; one request in flight.
+// Batches wait in a bounded queue (REMOTE_WRITE_LIMITS.queue_batches_max);
+// when it is full the oldest batch is dropped and counted, a refused batch
+// (4xx but 429) is dropped and counted, a failing one is retried a bounded
+// number of times, then dropped and counted. Drops are never silent: logged
+// when they start and written into the summary's warnings at the end.
+import { COUNTER_NAMES, GAUGE_NAMES, RATE_NAMES } from '../model/metric-catalog';
+import type { LiveStatus, Output } from '../engine/output';
+import type { RunSummary } from '../engine/summary';
+import { promNameOf } from './metrics-endpoint';
+import { encodeWriteRequest, type RwSeries } from './remote-write-proto';
+import { REMOTE_WRITE_LIMITS } from './remote-write-limits';
+import { snappyEncodeLiteral } from './snappy-block';
+
+const QUANTILES: readonly (readonly [string, 'p50' | 'p95' | 'p99' | 'max'])[] = [['0.5', 'p50'], ['0.95', 'p95'], ['0.99', 'p99'], ['1', 'max']];
+
+export interface RemoteWriteStats {
+  requests_ok: number;
+  samples_sent: number;
+  samples_dropped: number;
+  /** Why samples were dropped, by reason (queue full, refused with status N, failed after retries). */
+  dropped_by_reason: Record<string, number>;
+}
+
+interface Batch {
+  body: Buffer;
+  samples: number;
+  attempts: number;
+}
+
+/** Checks --remote-write: an http(s) URL of bounded length (remote targets are allowed: the tests only use loopback). */
+export function parseRemoteWriteUrl(text: string): URL {
+  if (text.length > REMOTE_WRITE_LIMITS.url_chars_max) throw new Error(`--remote-write: a URL of at most ${REMOTE_WRITE_LIMITS.url_chars_max} characters`);
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new Error(`--remote-write: not a URL: ${JSON.stringify(text.slice(0, 80))}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`--remote-write: http:// or https:// (got ${url.protocol})`);
+  if (url.username || url.password) throw new Error('--remote-write: no credentials in the URL (they would be logged)');
+  return url;
+}
+
+/** One interval's series (labels sorted, __name__ first, as Prometheus requires). */
+export function seriesOf(live: LiveStatus, base: Record<string, string>, timestampMs: number): RwSeries[] {
+  const out: RwSeries[] = [];
+  const add = (name: string, value: number, extra: Record<string, string> = {}) => {
+    const labels = Object.entries({ ...base, ...extra }).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => ({ name: n, value: v }));
+    out.push({ labels: [{ name: '__name__', value: name }, ...labels], samples: [{ value, timestamp: timestampMs }] });
+  };
+  for (const c of COUNTER_NAMES) add(promNameOf(c)!, live.agg.counter(c));
+  for (const r of RATE_NAMES) {
+    const [hits, total] = live.agg.rates.get(r) ?? [0, 0];
+    if (total > 0) add(promNameOf(r)!, hits / total);
+  }
+  for (const g of GAUGE_NAMES) {
+    const name = promNameOf(g);
+    const v = live.last.gauges[g];
+    if (name && v !== undefined) add(name, v);
+  }
+  for (const [trend, t] of Object.entries(live.last.trends)) {
+    if (trend.includes('{') || t.count === 0) continue;
+    for (const [q, k] of QUANTILES) add(`wa_loadgen_${trend}_interval_seconds`, (t[k] ?? t.p99) / 1000, { quantile: q });
+  }
+  // From the plan, not the executors' state at the interval's end: an executor shorter than an interval would be missed.
+  const [from, to] = [live.last.t_s * 1000 - live.intervalMs, live.last.t_s * 1000];
+  for (const e of live.plan.executors) add('wa_loadgen_executor_active', e.startMs < to && e.startMs + e.durationMs > from ? 1 : 0, { executor: e.name });
+  return out;
+}
+
+/** The run's id without a shard suffix (`--procs` children are `<id>-shard2of4`): shards of one run share run_id; `shard` tells them apart. */
+export function runIdLabel(runId: string): string {
+  return runId.replace(/-shard\d+of\d+$/, '');
+}
+
+export function remoteWriteOutput(url: URL, log: (line: string) => void, limits: typeof REMOTE_WRITE_LIMITS = REMOTE_WRITE_LIMITS): Output & { stats: RemoteWriteStats } {
+  const stats: RemoteWriteStats = { requests_ok: 0, samples_sent: 0, samples_dropped: 0, dropped_by_reason: {} };
+  const queue: Batch[] = [];
+  let base: Record<string, string> = {};
+  let sending: Promise<void> | null = null;
+  let warned = false;
+  /** Set when end() gave up waiting: a late answer is then neither sent nor dropped twice. */
+  let closed = false;
+  const L = limits;
+
+  const drop = (b: Batch, reason: string) => {
+    stats.samples_dropped += b.samples;
+    stats.dropped_by_reason[reason] = (stats.dropped_by_reason[reason] ?? 0) + b.samples;
+    if (!warned) log(`remote write: dropping samples (${reason}); the total is in the summary's warnings`);
+    warned = true;
+  };
+
+  /** One POST; true when the batch is done with (sent or dropped), false to retry it. */
+  const post = async (b: Batch): Promise<boolean> => {
+    try {
+      const res = await fetch(url, {
+        method: 'POST', body: b.body, signal: AbortSignal.timeout(L.request_timeout_ms),
+        headers: { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0', 'User-Agent': 'wa-loadgen' },
+      });
+      const text = (await res.text()).slice(0, L.error_chars_max);
+      if (closed) return true;
+      if (res.ok) {
+        stats.requests_ok++;
+        stats.samples_sent += b.samples;
+        return true;
+      }
+      // 4xx but 429: the receiver will never take this batch (bad labels, out of order); retrying only delays the next.
+      if (res.status >= 400 && res.status < 500 && res.status !== 429) {
+        drop(b, `refused with ${res.status}: ${text.trim()}`);
+        return true;
+      }
+    } catch {
+      // Network error or timeout: retried below.
+    }
+    if (closed) return true;
+    if (++b.attempts > L.retries_max) {
+      drop(b, 'failed after retries');
+      return true;
+    }
+    return false;
+  };
+
+  const pump = async () => {
+    while (queue.length > 0 && !closed) {
+      const b = queue[0]!;
+      if (await post(b)) queue.shift();
+      else await new Promise((r) => setTimeout(r, L.retry_backoff_ms * b.attempts).unref());
+    }
+    sending = null;
+  };
+
+  const enqueue = (series: RwSeries[]) => {
+    if (series.length === 0) return;
+    const samples = series.reduce((a, s) => a + s.samples.length, 0);
+    const b: Batch = { body: snappyEncodeLiteral(encodeWriteRequest(series)), samples, attempts: 0 };
+    // The head may be in flight: drop the oldest waiting one after it.
+    if (queue.length >= L.queue_batches_max) drop(queue.splice(1, 1)[0]!, 'queue full');
+    queue.push(b);
+    sending ??= pump();
+  };
+
+  return {
+    name: 'remote-write',
+    stats,
+    start(ctx) {
+      const shard = ctx.shard ? `${ctx.shard.index + 1}/${ctx.shard.count}` : '1/1';
+      base = { job: 'wa-loadgen', run_id: runIdLabel(ctx.runId), scenario: ctx.plan.scenario, shard };
+      log(`remote write: ${url.origin}${url.pathname} (run_id="${base.run_id}")`);
+    },
+    interval(live) {
+      enqueue(seriesOf(live, base, Date.now()));
+    },
+    async end(summary: RunSummary) {
+      // Flush what is queued, for a bounded time; what is left is dropped and counted.
+      const deadline = Date.now() + L.flush_timeout_ms;
+      while (sending && Date.now() < deadline) await Promise.race([sending, new Promise((r) => setTimeout(r, 50).unref())]);
+      closed = true;
+      for (const b of queue.splice(0)) drop(b, 'not sent by the end of the run');
+      log(`remote write: ${stats.samples_sent} samples in ${stats.requests_ok} requests, ${stats.samples_dropped} dropped`);
+      if (stats.samples_dropped > 0) {
+        summary.loadgen.warnings.push(`remote write dropped ${stats.samples_dropped} of ${stats.samples_sent + stats.samples_dropped} samples: ` +
+          Object.entries(stats.dropped_by_reason).map(([r, n]) => `${n} ${r}`).join('; '));
+      }
+    },
+  };
+}
