@@ -433,9 +433,7 @@ describe('ScyllaDB store on Apache Cassandra 5', () => {
           /chat exited \(1\) before starting:[\s\S]*store\(scylla\): cannot connect to 127\.0\.0\.1:\d+ .*no answer within 3500 ms/,
         );
         assert.ok(sockets.length > 0, 'the driver did connect (and then heard nothing)');
-        // Not a hang (the driver would keep it a minute): the 3.5 s of the error plus a process start, which took
-        // 7.9 s in all on a loaded 2-core box (load 12, 2026-12-06); the error text above pins the 3,500 ms.
-        assert.ok(Date.now() - t0 < 1500 + 2000 + 12_000, `${Date.now() - t0} ms`);
+        assert.ok(Date.now() - t0 < 1500 + 2000 + 12_000, `no hang: ${Date.now() - t0} ms (a process start under load took 7.9 s)`);
       } finally {
         for (const s of sockets) s.destroy();
         silent.close();
