@@ -4,7 +4,7 @@
 //   (embedded | scylla), WA_SQLITE_SYNC, the cluster settings WA_CLUSTER_ETCD,
 //   WA_NODE_NAME, WA_CLUSTER_LEASE_SECONDS, WA_CHAT_ADVERTISE, WA_REDIS_URL (docs/design/013), WA_TOKEN_SECRET(_FILE),
 //   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), and the test aid
-//   WA_DEBUG_SLOWDOWN_US (burn µs per accepted message so the CI perf gate can
+//   WA_DEBUG_SLOWDOWN_US / WA_DEBUG_SLOWDOWN_WORK (burn µs / work units per accepted message so the CI perf gate can
 //   be shown to fail; never in production).
 // The ScyllaDB store (WA_STORE=scylla; every knob in server/common/config-scylla.ts):
 //   WA_SCYLLA_CONTACT_POINTS (127.0.0.1:9042)  comma list of host:port
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
   });
   const limits = loadLimits();
   const settings = chatSettings();
-  const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs } = settings;
+  const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs, debug_slowdown_work: slowdownWork } = settings;
   const secret = loadSecret(settings.secret, true);
   const metrics = createProcessMetrics();
   const rawStore = await openStore(flags.store || settings.store, settings, flags);
@@ -69,6 +69,8 @@ async function main(): Promise<void> {
   });
   server.engine.debugSlowdownUs = slowdownUs;
   if (slowdownUs > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_US=${slowdownUs}: burning ${slowdownUs} µs of CPU per message (a test aid; never in production)`);
+  server.engine.debugSlowdownWork = slowdownWork;
+  if (slowdownWork > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_WORK=${slowdownWork}: burning ${slowdownWork} work units per message (a test aid; never in production)`);
   const metricsServer = await serveMetrics(metrics.registry, host, settings.metrics_port);
   console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();

@@ -3,7 +3,7 @@
 //
 // Inbound, per WebSocket message: one copy out of uWS's buffer, split into
 // frames, each frame decoded once and validated at the edge
-// (server/common/validation.ts), pings answered here, everything else
+// (server/common/validation.ts, via inbound-frame.ts), pings answered here, everything else
 // forwarded as the client's own bytes in this turn's GatewayBatch.
 // Outbound: socket-writer.ts (one WebSocket message per socket per turn).
 // Registration: register-endpoint.ts.
@@ -14,10 +14,9 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSock
 import { gatewayCoalesce, type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
-import { ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
+import { ClientFrameType, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { peerKey } from '../common/peer-auth';
-import { clientFrameProblem } from '../common/validation';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
 import { partitionOfFrame } from '../common/frame-partition';
@@ -28,6 +27,7 @@ import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
 import { handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
+import { readInboundFrame } from './inbound-frame';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
 import { loadNativeUws } from './uws';
 
@@ -57,6 +57,8 @@ export interface GatewayOptions {
   clusterEtcd?: string;
   /** The routes and presence directory (server/directory): every session is published there. */
   redisUrl?: string;
+  /** Test aid WA_DEBUG_SLOWDOWN_WORK (server/common/debug-slowdown.ts): work units per inbound frame; 0 in production. */
+  debugSlowdownWork?: number;
 }
 
 export class Gateway {
@@ -294,20 +296,14 @@ export class Gateway {
     }
     for (const bytes of frames) {
       this.stats.framesIn++;
-      let frame: ClientFrame;
-      try {
-        frame = decodeClientFrame(bytes);
-      } catch (err) {
+      const read = readInboundFrame(bytes, this.opts.limits, this.opts.debugSlowdownWork);
+      if (!read.ok) {
         this.stats.framesByType.invalid++;
-        this.reject(ws, safeRef(bytes), err);
+        if (read.problem) this.reject(ws, read.frame.ref, read.problem);
+        else this.reject(ws, safeRef(bytes), read.decodeError);
         continue;
       }
-      const problem = clientFrameProblem(frame, this.opts.limits);
-      if (problem) {
-        this.stats.framesByType.invalid++;
-        this.reject(ws, frame.ref, problem);
-        continue;
-      }
+      const frame = read.frame;
       this.stats.framesByType[frame.body]++;
       if (frame.body === 'ping') {
         this.writer.queue(ws, encodeServerFrame({ pong: { ref: frame.ref, client_time_ms: frame.ping.client_time_ms, server_time_ms: Date.now() } }));
