@@ -16,3 +16,22 @@ export const INSTR_WORKLOAD = {
   /** A bound on the aid's units per message passed to the workload (config's DEBUG_SLOWDOWN_WORK_MAX is the process bound). */
   work_max: 100_000,
 } as const;
+
+/** The A/B gate's limits (tools/perf-gate/instr-gate.ts). */
+export const INSTR_GATE = {
+  /** Runs per side, interleaved ABAB: 2 shows the figure repeats; the figure itself varies < 0.001% run to run. */
+  runs: 2,
+  runs_max: 10,
+  /** A metric fails past +2%: 4x below the 5-10% slowdowns to catch, > 1000x above the run-to-run spread (~2e-6). */
+  bound_pct: 2,
+  /** A side whose runs differ by more than this is not deterministic here: the gate cannot judge rather than guess. */
+  spread_max_pct: 0.5,
+  /** One callgrind run normally takes 30-45 s on the 2-core box under load; a hung one is killed. */
+  run_timeout_ms: 300_000,
+  /** Building the baseline worktree with tsc takes ~1-2 min under load. */
+  build_timeout_ms: 600_000,
+  /** The whole gate's bound (CI passes its own; .ci/run also wraps it in `timeout`). */
+  budget_s: 900,
+  /** Percent slowdowns asked of the test aid: above 100% is not a slowdown the gate needs showing. */
+  slowdown_pct_max: 100,
+} as const;
