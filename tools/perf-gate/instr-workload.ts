@@ -26,7 +26,6 @@ import { hostname, uptime } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { burnWork } from '../../server/common/debug-slowdown';
-import type * as HarnessModule from '../../test/helpers/engine-harness';
 import type * as ProtocolModule from '../../server/common/protocol';
 import type * as ValidationModule from '../../server/common/validation';
 import type * as ConfigModule from '../../server/common/config';
@@ -36,6 +35,23 @@ import { INSTR_WORKLOAD } from './instr-config';
 /** Users sending in each round: a tick then carries PAIRS messages, as a busy chat service's would. */
 const PAIRS = INSTR_WORKLOAD.pairs;
 const BODY = Buffer.alloc(INSTR_WORKLOAD.body_bytes, 0x61);
+
+/**
+ * What the workload uses of the tree's test/helpers/engine-harness.ts, stated
+ * here because tools never import tests (.dependency-cruiser.cjs): the tree's
+ * harness is loaded at run time from its dist/.
+ */
+interface Harness {
+  engine: object;
+  log: { of(t: 'message'): { users: readonly number[]; msg: { chat_id: string; id: number } }[]; clear(): void };
+  start(): Promise<Harness>;
+  newUser(): Promise<number>;
+  connect(user: number): Promise<number>;
+  send(from: number, to: number, text: string, cmid: string): void;
+  ack(user: number, chatId: string, deliveredUpTo: number, readUpTo: number): void;
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
 
 function zeroMark(): void {
   hostname();
@@ -50,7 +66,7 @@ function load<T>(root: string, rel: string): T {
 }
 
 async function chatSection(root: string, warmup: number, messages: number, work: number): Promise<void> {
-  const { EngineHarness } = load<typeof HarnessModule>(root, 'test/helpers/engine-harness.js');
+  const { EngineHarness } = load<{ EngineHarness: new () => Harness }>(root, 'test/helpers/engine-harness.js');
   const h = await new EngineHarness().start();
   (h.engine as unknown as { debugSlowdownWork: number }).debugSlowdownWork = work;
   const pairs: { a: number; b: number }[] = [];
