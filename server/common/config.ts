@@ -388,7 +388,7 @@ export function debugSlowdownUs(env: NodeJS.ProcessEnv = process.env): number {
   return us;
 }
 
-/** The largest work slowdown accepted: 100,000 units is ~0.1 s per message, already a ~1000x regression. */
+/** The largest work slowdown accepted: 100,000 units is ~25 ms per message, already a ~100x regression. */
 export const DEBUG_SLOWDOWN_WORK_MAX = 100_000;
 
 /**

@@ -8,7 +8,8 @@
 // Node flags (measured 2026-12-05, tools/perf-gate/README in docs/perf-gate.md):
 // --predictable (no concurrent JIT or GC threads, so tier-ups and collections
 // happen at the same points every run) with fixed --random-seed/--hash-seed
-// made the chat section repeat within 3 instructions in 900 million.
+// made the chat section repeat within 3 instructions in 900 million;
+// --expose-gc lets the workload start each section from a collected heap.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +17,7 @@ import { join } from 'node:path';
 import { INSTR_WORKLOAD } from './instr-config';
 
 export const VALGRIND = '/usr/bin/valgrind';
-export const NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1'];
+export const NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1', '--expose-gc'];
 export const SECTIONS = ['chat', 'gateway', 'unit'] as const;
 
 export interface InstrOptions {

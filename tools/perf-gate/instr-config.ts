@@ -10,8 +10,10 @@ export const INSTR_WORKLOAD = {
   warmup: 500,
   /** A bound on --messages/--warmup: 20,000 is already several minutes under callgrind. */
   messages_max: 20_000,
-  /** Units in the work-unit probe: enough that the probe's own call overhead is noise. */
+  /** Units in the work-unit probe (a multiple of 10: it calls 10 at a time). */
   units_probe: 1000,
+  /** Client frames per message in the gateway section (the send and the recipient's ack): the gateway aid is per frame. */
+  gateway_frames_per_msg: 2,
   units_probe_max: 100_000,
   /** A bound on the aid's units per message passed to the workload (config's DEBUG_SLOWDOWN_WORK_MAX is the process bound). */
   work_max: 100_000,

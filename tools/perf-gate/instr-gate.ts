@@ -141,7 +141,7 @@ async function main(argv: string[]): Promise<number> {
   let gatewayWork = 0;
   const sizeAid = (ref: InstrSample): void => {
     chatWork = Math.round((chatPct / 100) * ref.chat / ref.unit);
-    gatewayWork = Math.round((gatewayPct / 100) * ref.gateway / ref.unit);
+    gatewayWork = Math.round((gatewayPct / 100) * ref.gateway / ref.unit / INSTR_WORKLOAD.gateway_frames_per_msg);
     if (chatPct || gatewayPct) log(`test aid on the candidate: chat ${chatWork} work units/msg (${chatPct}%), gateway ${gatewayWork} units/frame (${gatewayPct}%); 1 unit = ${Math.round(ref.unit)} instructions`);
   };
   let exhausted = false;

@@ -14,7 +14,7 @@
 //              bytes: split the client's batch, decode and validate its frames
 //              (send, ack), encode the server frames (sent, message, receipt)
 //              and batch them as a socket write does.
-//   3 unit     --units-probe units of the slowdown aid's fixed work, so a
+//   3 unit     --units-probe units of the slowdown aid's fixed work (10 per call), so a
 //              slowdown can be asked for as a percentage of a message's cost.
 // A warm-up of --warmup messages runs first in each section's code, outside
 // the measured part, so the figure is the steady path, not the JIT's start.
@@ -34,6 +34,7 @@ import { INSTR_WORKLOAD } from './instr-config';
 
 /** Users sending in each round: a tick then carries PAIRS messages, as a busy chat service's would. */
 const PAIRS = INSTR_WORKLOAD.pairs;
+const UNITS_PER_CALL = 10;
 const BODY = Buffer.alloc(INSTR_WORKLOAD.body_bytes, 0x61);
 
 /**
@@ -53,6 +54,18 @@ interface Harness {
   close(): Promise<void>;
 }
 
+/**
+ * Each section starts (before its warm-up) from a collected heap, so garbage
+ * another section left, or a slowdown aid's compiled code there, cannot move a
+ * collection into this one. Measured: without it, 100 units of chat-side aid
+ * moved the gateway figure by 4.7%; with it by < 0.1%.
+ */
+function freshHeap(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) throw new Error('run with --expose-gc (tools/perf-gate/callgrind.ts does)');
+  gc();
+}
+
 function zeroMark(): void {
   hostname();
 }
@@ -66,6 +79,7 @@ function load<T>(root: string, rel: string): T {
 }
 
 async function chatSection(root: string, warmup: number, messages: number, work: number): Promise<void> {
+  freshHeap();
   const { EngineHarness } = load<{ EngineHarness: new () => Harness }>(root, 'test/helpers/engine-harness.js');
   const h = await new EngineHarness().start();
   (h.engine as unknown as { debugSlowdownWork: number }).debugSlowdownWork = work;
@@ -111,6 +125,7 @@ function frameReader(root: string, work: number): ReadFrame {
 }
 
 function gatewaySection(root: string, warmup: number, messages: number, work: number): void {
+  freshHeap();
   const p = load<typeof ProtocolModule>(root, 'server/common/protocol.js');
   const read = frameReader(root, work);
   const limits = load<typeof ConfigModule>(root, 'server/common/config.js').DEFAULT_LIMITS;
@@ -145,9 +160,11 @@ function gatewaySection(root: string, warmup: number, messages: number, work: nu
 }
 
 function unitSection(units: number): void {
-  for (let i = 0; i < 100; i++) burnWork(10);
+  freshHeap();
+  // Called as the aid calls it, several units at a time, so the call's own cost is spread as it is there.
+  for (let i = 0; i < 100; i++) burnWork(UNITS_PER_CALL);
   zeroMark();
-  for (let i = 0; i < units; i++) burnWork(1);
+  for (let i = 0; i < units / UNITS_PER_CALL; i++) burnWork(UNITS_PER_CALL);
   dumpMark();
 }
 
@@ -173,6 +190,7 @@ async function main(): Promise<void> {
   const chatWork = count(values['chat-work'], 'chat-work', 0, L.work_max);
   const gatewayWork = count(values['gateway-work'], 'gateway-work', 0, L.work_max);
   const units = count(values['units-probe'], 'units-probe', L.units_probe, L.units_probe_max);
+  if (units === 0 || units % UNITS_PER_CALL !== 0) throw new Error(`--units-probe ${units}: a positive multiple of ${UNITS_PER_CALL}`);
   await chatSection(root, warmup, messages, chatWork);
   gatewaySection(root, warmup, messages, gatewayWork);
   unitSection(units);
