@@ -84,9 +84,13 @@ function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: nu
       stderr = (stderr + d.toString()).slice(-16_384);
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); reject(err); });
+    // The gate exiting (a CI timeout's SIGTERM) takes its valgrind run with it.
+    const killOnExit = (): void => { child.kill('SIGKILL'); };
+    process.once('exit', killOnExit);
+    child.on('error', (err) => { clearTimeout(timer); process.off('exit', killOnExit); reject(err); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      process.off('exit', killOnExit);
       resolveRun({ code: code ?? (signal ? 128 : 1), stderr: signal === 'SIGKILL' ? `${stderr}\nkilled after ${timeoutMs} ms` : stderr });
     });
   });

@@ -117,6 +117,13 @@ async function main(argv: string[]): Promise<number> {
   const built = refusal ? refusal : buildBaselineTree(REPO_ROOT, wanted.ref!, G.build_timeout_ms, log);
   if (typeof built !== 'string') {
     tree = built;
+    // A CI timeout or Ctrl-C must not leave the worktree registered in the repository.
+    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(sig, () => {
+        built.remove();
+        process.exit(EXIT_CANNOT_JUDGE);
+      });
+    }
     baseCommit = built.commit;
     baseDesc = `baseline ${built.commit.slice(0, 12)} (${wanted.why}) built beside the candidate: A/B on this machine`;
   } else {
