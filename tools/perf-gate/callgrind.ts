@@ -5,7 +5,7 @@
 // (callgrind dumps them, one file per section: <out>.1, <out>.2, ...), so the
 // process's start-up and warm-up are not counted.
 //
-// Node flags (measured 2026-12-05, tools/perf-gate/README in docs/perf-gate.md):
+// Node flags (measured 2026-12-06; docs/perf-gate.md):
 // --predictable (no concurrent JIT or GC threads, so tier-ups and collections
 // happen at the same points every run) with fixed --random-seed/--hash-seed
 // made the chat section repeat within 3 instructions in 900 million;
