@@ -32,6 +32,8 @@ command -v haproxy >/dev/null || need_apt+=(haproxy)
 [ -x /usr/sbin/nats-server ] || command -v nats-server >/dev/null || need_apt+=(nats-server)
 # Network faults in the cluster tests (a node cut off from etcd): nftables drops on a loopback address.
 command -v nft >/dev/null || need_apt+=(nftables)
+# The deterministic performance gate (tools/perf-gate/callgrind.ts, run by .ci/run): valgrind's callgrind.
+[ -x /usr/bin/valgrind ] || need_apt+=(valgrind)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"
