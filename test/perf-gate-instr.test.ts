@@ -11,6 +11,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { buildBaselineTree, defaultBaselineRef } from '../tools/perf-gate/baseline-tree';
 import { callgrindTotal, countInstructions } from '../tools/perf-gate/callgrind';
 import { judgeInstr, readAccepted } from '../tools/perf-gate/instr-verdict';
 import { REPO_ROOT } from '../server/common/paths';
@@ -58,6 +60,32 @@ describe('perf gate (instructions): the rule', () => {
   test('callgrind totals are read from a dump', () => {
     assert.equal(callgrindTotal('version: 1\ncmd: node x\npart: 1\nsummary: 99\ntotals: 123456\n'), 123456);
     assert.throws(() => callgrindTotal('nothing'), /totals/);
+  });
+});
+
+describe('perf gate (instructions): which baseline', () => {
+  test('a root commit has no default baseline; after a second commit it is HEAD~1; other dependencies are refused', () => {
+    const repo = mkdtempSync(join(tmpdir(), 'gate-repo-'));
+    const git = (...args: string[]) => execFileSync('git', ['-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { cwd: repo, encoding: 'utf8' }).trim();
+    try {
+      git('init', '-q', '-b', 'main');
+      writeFileSync(join(repo, 'package.json'), JSON.stringify({ dependencies: { a: '1' } }));
+      git('add', '.');
+      git('commit', '-qm', 'root');
+      const root = defaultBaselineRef(repo);
+      assert.equal(root.ref, null);
+      assert.match(root.why, /no parent/);
+      const first = git('rev-parse', 'HEAD');
+      writeFileSync(join(repo, 'package.json'), JSON.stringify({ dependencies: { a: '2' } }));
+      git('commit', '-qam', 'bump a');
+      assert.deepEqual(defaultBaselineRef(repo), { ref: first, why: 'the commit before HEAD (HEAD~1)' });
+      const refused = buildBaselineTree(repo, first, 10_000, () => {});
+      assert.equal(typeof refused, 'string');
+      assert.match(refused as string, /other dependencies/);
+      assert.match(buildBaselineTree(repo, 'no-such-ref', 10_000, () => {}) as string, /not a commit/);
+    } finally {
+      rmSync(repo, { recursive: true, force: true });
+    }
   });
 });
 
