@@ -14,7 +14,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSock
 import { gatewayCoalesce, type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
-import { ClientFrameType, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
+import { encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { peerKey } from '../common/peer-auth';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
@@ -27,7 +27,7 @@ import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
 import { handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
-import { readInboundFrame } from './inbound-frame';
+import { InboundReject, readInboundFrame } from './inbound-frame';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
 import { loadNativeUws } from './uws';
 
@@ -296,14 +296,12 @@ export class Gateway {
     }
     for (const bytes of frames) {
       this.stats.framesIn++;
-      const read = readInboundFrame(bytes, this.opts.limits, this.opts.debugSlowdownWork);
-      if (!read.ok) {
+      const frame = readInboundFrame(bytes, this.opts.limits, this.opts.debugSlowdownWork);
+      if (frame instanceof InboundReject) {
         this.stats.framesByType.invalid++;
-        if (read.problem) this.reject(ws, read.frame.ref, read.problem);
-        else this.reject(ws, safeRef(bytes), read.decodeError);
+        this.reject(ws, frame.ref, frame.error);
         continue;
       }
-      const frame = read.frame;
       this.stats.framesByType[frame.body]++;
       if (frame.body === 'ping') {
         this.writer.queue(ws, encodeServerFrame({ pong: { ref: frame.ref, client_time_ms: frame.ping.client_time_ms, server_time_ms: Date.now() } }));
@@ -393,15 +391,6 @@ export class Gateway {
         if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(`${err.message}\n`));
       },
     );
-  }
-}
-
-/** The ref of a frame that failed validation (even one with no known body), or 0 if it does not decode at all. */
-function safeRef(bytes: Uint8Array): number {
-  try {
-    return (ClientFrameType.decode(bytes) as unknown as { ref?: number }).ref ?? 0;
-  } catch {
-    return 0;
   }
 }
 

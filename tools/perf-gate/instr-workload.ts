@@ -116,8 +116,13 @@ type ReadFrame = (bytes: Uint8Array) => boolean;
 function frameReader(root: string, work: number): ReadFrame {
   const limits = load<typeof ConfigModule>(root, 'server/common/config.js').DEFAULT_LIMITS;
   if (existsSync(join(root, 'dist/server/gateway/inbound-frame.js'))) {
-    const { readInboundFrame } = load<typeof InboundModule>(root, 'server/gateway/inbound-frame.js');
-    return (bytes) => readInboundFrame(bytes, limits, work).ok;
+    const inbound = load<typeof InboundModule>(root, 'server/gateway/inbound-frame.js');
+    const { readInboundFrame } = inbound;
+    return (bytes) => {
+      const r = readInboundFrame(bytes, limits, work) as unknown;
+      // Its first form returned { ok, frame }; since then the frame itself or an InboundReject.
+      return typeof r === 'object' && r !== null && 'ok' in r ? (r as { ok: boolean }).ok : !(r instanceof inbound.InboundReject);
+    };
   }
   const { decodeClientFrame } = load<typeof ProtocolModule>(root, 'server/common/protocol.js');
   const { clientFrameProblem } = load<typeof ValidationModule>(root, 'server/common/validation.js');
