@@ -118,11 +118,8 @@ function frameReader(root: string, work: number): ReadFrame {
   if (existsSync(join(root, 'dist/server/gateway/inbound-frame.js'))) {
     const inbound = load<typeof InboundModule>(root, 'server/gateway/inbound-frame.js');
     const { readInboundFrame } = inbound;
-    return (bytes) => {
-      const r = readInboundFrame(bytes, limits, work) as unknown;
-      // Its first form returned { ok, frame }; since then the frame itself or an InboundReject.
-      return typeof r === 'object' && r !== null && 'ok' in r ? (r as { ok: boolean }).ok : !(r instanceof inbound.InboundReject);
-    };
+    const { InboundReject } = inbound;
+    return (bytes) => !(readInboundFrame(bytes, limits, work) instanceof InboundReject);
   }
   const { decodeClientFrame } = load<typeof ProtocolModule>(root, 'server/common/protocol.js');
   const { clientFrameProblem } = load<typeof ValidationModule>(root, 'server/common/validation.js');
