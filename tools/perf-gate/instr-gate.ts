@@ -46,10 +46,12 @@ interface InstrBaselineFile {
 
 class UsageError extends Error {}
 
-function int(v: string | undefined, name: string, dflt: number, min: number, max: number): number {
+function num(v: string | undefined, name: string, dflt: number, min: number, max: number, integer = true): number {
   if (v === undefined) return dflt;
   const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max) throw new UsageError(`--${name} ${v}: must be within ${min}..${max}`);
+  if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
+    throw new UsageError(`--${name} ${v}: must be ${integer ? 'an integer ' : ''}within ${min}..${max}`);
+  }
   return n;
 }
 
@@ -81,13 +83,13 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const G = INSTR_GATE;
-  const runs = int(values.runs, 'runs', G.runs, 1, G.runs_max);
-  const messages = int(values.messages, 'messages', INSTR_WORKLOAD.messages, 100, INSTR_WORKLOAD.messages_max);
+  const runs = num(values.runs, 'runs', G.runs, 1, G.runs_max);
+  const messages = num(values.messages, 'messages', INSTR_WORKLOAD.messages, 100, INSTR_WORKLOAD.messages_max);
   const warmup = Math.min(INSTR_WORKLOAD.warmup, messages);
-  const boundPct = int(values['bound-pct'], 'bound-pct', G.bound_pct, 0.1, 50);
-  const chatPct = int(values['slowdown-chat-pct'], 'slowdown-chat-pct', 0, 0, G.slowdown_pct_max);
-  const gatewayPct = int(values['slowdown-gateway-pct'], 'slowdown-gateway-pct', 0, 0, G.slowdown_pct_max);
-  const budgetMs = int(values['budget-s'], 'budget-s', G.budget_s, 60, 7200) * 1000;
+  const boundPct = num(values['bound-pct'], 'bound-pct', G.bound_pct, 0.1, 50, false);
+  const chatPct = num(values['slowdown-chat-pct'], 'slowdown-chat-pct', 0, 0, G.slowdown_pct_max, false);
+  const gatewayPct = num(values['slowdown-gateway-pct'], 'slowdown-gateway-pct', 0, 0, G.slowdown_pct_max, false);
+  const budgetMs = num(values['budget-s'], 'budget-s', G.budget_s, 60, 7200) * 1000;
   const baselineFile = values['baseline-file'] ?? INSTR_BASELINE_FILE;
   const acceptedFile = values.accepted ?? ACCEPTED_FILE;
   const started = Date.now();
