@@ -36,6 +36,8 @@ command -v openssl >/dev/null || need_apt+=(openssl)
 command -v nft >/dev/null || need_apt+=(nftables)
 # The sharded-run rehearsal (test/loadgen-netns-shards.test.ts): one network namespace and veth pair per shard.
 command -v ip >/dev/null || need_apt+=(iproute2)
+# The deterministic performance gate (tools/perf-gate/callgrind.ts, run by .ci/run): valgrind's callgrind.
+[ -x /usr/bin/valgrind ] || need_apt+=(valgrind)
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "setup: installing ${need_apt[*]} with apt-get"
   apt-get update -qq && apt-get install -y -qq "${need_apt[@]}"

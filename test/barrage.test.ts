@@ -118,7 +118,13 @@ describe('the barrage: hostile input of every kind, then the system still serves
     const shapes = fc.sample(fc.oneof(fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v) ?? 'null'), fc.uint8Array({ maxLength: 200 })), { seed: SEED, numRuns: 150 });
     for (const body of shapes) assert.ok([400, 413].includes(await post(sys, body)), 'a 400 or 413');
     assert.equal(await post(sys, Buffer.from([0x7b, 0x22, 0x70, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d])), 400, 'bad UTF-8');
-    for (const size of [5_000, 1_000_000]) assert.equal(await post(sys, Buffer.alloc(size, 0x20)), 413, `${size} bytes`);
+    // An oversize body is answered 413 and the connection closed while the client may still be sending: a client
+    // that is still writing can see the reset before the answer (seen once at 1 MB, "fetch failed"). Either way
+    // nothing is read past the bound, and assertServing below shows the gateway alive.
+    for (const size of [5_000, 1_000_000]) {
+      const status = await post(sys, Buffer.alloc(size, 0x20)).catch((err: Error) => (/fetch failed/.test(err.message) ? -1 : Promise.reject(err)));
+      assert.ok(status === 413 || (status === -1 && size > 64 * 1024), `${size} bytes: ${status}`);
+    }
     // Unknown paths and methods, query strings of garbage.
     for (const path of ['/v1/register?x=%ff%fe', '/%00', '/v1/ws?token=%zz', '/'.repeat(2000)]) {
       const r = await fetch(`${sys.gatewayHttp(0)}${path}`, { method: 'PUT', body: 'x', signal: AbortSignal.timeout(WAIT_MS) });

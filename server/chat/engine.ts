@@ -105,6 +105,11 @@ export class ChatEngine<L extends LinkSink> {
     this.sends.debugSlowdownUs = us;
   }
 
+  /** Test aid (server/common/debug-slowdown.ts): work units burnt per accepted message; 0 in production. */
+  set debugSlowdownWork(units: number) {
+    this.sends.debugSlowdownWork = units;
+  }
+
   /** Call once before serving: ids must start above anything already stored. */
   async start(): Promise<void> {
     this.ctx.ids.advancePast(await this.ctx.store.maxMessageId());

@@ -6,7 +6,7 @@
 //   WA_METRICS, WA_DEBUG_DRAIN, WA_<LIMIT> (any limit), WA_CODE_SENDER and WA_CODE_FILE
 //   (where registration codes go: server/chat/code-sender.ts), and the test aids
 //   WA_LOADTEST_PROVISIONING=1 (bulk users without verification, for the load generator) and
-//   WA_DEBUG_SLOWDOWN_US (burn µs per accepted message so the CI perf gate can
+//   WA_DEBUG_SLOWDOWN_US / WA_DEBUG_SLOWDOWN_WORK (burn µs / work units per accepted message so the CI perf gate can
 //   be shown to fail; never in production).
 // The ScyllaDB store (WA_STORE=scylla; every knob in server/common/config-scylla.ts):
 //   WA_SCYLLA_CONTACT_POINTS (127.0.0.1:9042)  comma list of host:port
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   });
   const limits = loadLimits();
   const settings = chatSettings();
-  const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs } = settings;
+  const { host, port, data_dir: dataDir, debug_slowdown_us: slowdownUs, debug_slowdown_work: slowdownWork } = settings;
   const secret = loadSecret(settings.secret, true);
   const metrics = createProcessMetrics();
   const codeSender = codeSenderOf(settings.code_sender);
@@ -78,6 +78,8 @@ async function main(): Promise<void> {
   });
   server.engine.debugSlowdownUs = slowdownUs;
   if (slowdownUs > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_US=${slowdownUs}: burning ${slowdownUs} µs of CPU per message (a test aid; never in production)`);
+  server.engine.debugSlowdownWork = slowdownWork;
+  if (slowdownWork > 0) console.log(`chat: WA_DEBUG_SLOWDOWN_WORK=${slowdownWork}: burning ${slowdownWork} work units per message (a test aid; never in production)`);
   const metricsServer = await serveMetrics(metrics.registry, host, settings.metrics_port);
   console.log(`chat metrics listening ${metricsServer.port}`);
   const bound = await server.start();

@@ -5,7 +5,7 @@
 // commit, two effects (the sender's ack and the delivery). A retry of a client
 // id already stored answers with the stored message and stores nothing.
 import { invariant } from '../../lib/invariant';
-import { spinUs } from '../common/debug-slowdown';
+import { burnWork, spinUs } from '../common/debug-slowdown';
 import { directChatId } from '../common/chat-id';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import { isUserId } from '../common/validation';
@@ -24,6 +24,8 @@ interface Target {
 export class Sends<L extends GatewayLinkRef> {
   /** Test aid (server/common/debug-slowdown.ts): CPU µs burnt per accepted message; 0 in production. */
   debugSlowdownUs = 0;
+  /** Test aid (server/common/debug-slowdown.ts): work units burnt per accepted message; 0 in production. */
+  debugSlowdownWork = 0;
 
   constructor(private readonly ctx: EngineContext<L>) {}
 
@@ -71,6 +73,7 @@ export class Sends<L extends GatewayLinkRef> {
     const target = s.send.chat_id ? this.groupTarget(s) : this.directTarget(s, tick);
     const { chat, recipients } = target instanceof Promise ? await target : target;
     if (this.debugSlowdownUs > 0) spinUs(this.debugSlowdownUs);
+    if (this.debugSlowdownWork > 0) burnWork(this.debugSlowdownWork);
     const msg = appendMessage(ctx, tick, chat, from, s.send.client_msg_id, s.send.body, MessageKind.User);
     if (s.send.chat_id) ctx.stats.sendsGroup++;
     else ctx.stats.sendsDirect++;

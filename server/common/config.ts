@@ -291,6 +291,8 @@ export interface ChatSettings {
   debug_drain: boolean;
   /** WA_DEBUG_SLOWDOWN_US: TEST AID ONLY (server/common/debug-slowdown.ts). */
   debug_slowdown_us: number;
+  /** WA_DEBUG_SLOWDOWN_WORK: TEST AID ONLY, work units per accepted message (server/common/debug-slowdown.ts). */
+  debug_slowdown_work: number;
   secret: SecretSettings;
   /** How registration codes reach phones (server/chat/code-sender.ts). */
   code_sender: CodeSenderSettings;
@@ -332,6 +334,7 @@ export function chatSettings(env: NodeJS.ProcessEnv = process.env): ChatSettings
     sqlite_synchronous: sync,
     debug_drain: env.WA_DEBUG_DRAIN === '1',
     debug_slowdown_us: debugSlowdownUs(env),
+    debug_slowdown_work: debugSlowdownWork(env),
     secret: secretSettings(env, dataDir),
     code_sender: codeSenderSettings(env, dataDir),
     loadtest_provisioning: env.WA_LOADTEST_PROVISIONING === '1',
@@ -350,6 +353,8 @@ export interface GatewaySettings {
   gateway_id: string;
   /** Cluster mode: find chat nodes and partition owners in etcd (WA_CLUSTER_ETCD) instead of WA_CHAT_TARGET. */
   cluster: ClusterSettings | null;
+  /** WA_DEBUG_SLOWDOWN_WORK: TEST AID ONLY, work units per inbound frame (server/common/debug-slowdown.ts). */
+  debug_slowdown_work: number;
   /** WA_GATEWAY_COALESCE (1): 0 writes one WebSocket message per frame instead of one per socket per turn (benchmark comparisons only). */
   coalesce: boolean;
   secret: SecretSettings;
@@ -367,6 +372,7 @@ export function gatewaySettings(env: NodeJS.ProcessEnv = process.env): GatewaySe
     chat_target: env.WA_CHAT_TARGET || `127.0.0.1:${DEFAULT_PORTS.chat_grpc_port}`,
     gateway_id: env.WA_GATEWAY_ID || `gw-${process.pid}`,
     cluster: clusterSettings(env),
+    debug_slowdown_work: debugSlowdownWork(env),
     coalesce: gatewayCoalesce(env),
     secret: secretSettings(env, dataDirOf(env)),
     trusted_proxies: (env.WA_TRUSTED_PROXIES ?? '').split(',').map((a) => a.trim()).filter(Boolean),
@@ -451,4 +457,21 @@ export function debugSlowdownUs(env: NodeJS.ProcessEnv = process.env): number {
     throw new Error(`WA_DEBUG_SLOWDOWN_US=${raw}: must be an integer within 0..${DEBUG_SLOWDOWN_US_MAX} (microseconds per message; a test aid)`);
   }
   return us;
+}
+
+/** The largest work slowdown accepted: 100,000 units is ~25 ms per message, already a ~100x regression. */
+export const DEBUG_SLOWDOWN_WORK_MAX = 100_000;
+
+/**
+ * WA_DEBUG_SLOWDOWN_WORK (0): TEST AID ONLY, units of fixed work per message (chat) or inbound frame (gateway)
+ * (server/common/debug-slowdown.ts); a malformed or out-of-range value fails loudly.
+ */
+export function debugSlowdownWork(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.WA_DEBUG_SLOWDOWN_WORK;
+  if (raw === undefined || raw === '') return 0;
+  const units = Number(raw);
+  if (!Number.isInteger(units) || units < 0 || units > DEBUG_SLOWDOWN_WORK_MAX) {
+    throw new Error(`WA_DEBUG_SLOWDOWN_WORK=${raw}: must be an integer within 0..${DEBUG_SLOWDOWN_WORK_MAX} (work units per message; a test aid)`);
+  }
+  return units;
 }

@@ -3,7 +3,7 @@
 //
 // Inbound, per WebSocket message: one copy out of uWS's buffer, split into
 // frames, each frame decoded once and validated at the edge
-// (server/common/validation.ts), pings answered here, everything else
+// (server/common/validation.ts, via inbound-frame.ts), pings answered here, everything else
 // forwarded as the client's own bytes in this turn's GatewayBatch.
 // Outbound: socket-writer.ts (one WebSocket message per socket per turn).
 // Registration: register-endpoint.ts.
@@ -14,10 +14,9 @@ import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket, WebSock
 import { gatewayCoalesce, type Limits } from '../common/config';
 import { CloseCode, ErrorCode, ProtocolError } from '../common/errors';
 import { monoUs, outboundItemOk, type WireChatBatch, type WireInbound } from '../common/grpc-defs';
-import { ClientFrameType, decodeClientFrame, encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
+import { encodeServerFrame, splitBatch, type ClientFrame } from '../common/protocol';
 import { verifyToken } from '../common/token';
 import { peerKey } from '../common/peer-auth';
-import { clientFrameProblem } from '../common/validation';
 import { GatewayMetrics } from '../metrics/gateway-metrics';
 import { createProcessMetrics, type ProcessMetrics } from '../metrics/registry';
 import { partitionOfFrame } from '../common/frame-partition';
@@ -28,6 +27,7 @@ import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
 import { handleCodeRequest, handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
+import { InboundReject, readInboundFrame } from './inbound-frame';
 import { countRejection, newGatewayStats, type GatewayStats } from './stats';
 import { loadNativeUws } from './uws';
 
@@ -66,6 +66,8 @@ export interface GatewayOptions {
   redisUrl?: string;
   /** Load balancers whose X-Forwarded-For names the client (WA_TRUSTED_PROXIES). */
   trustedProxies?: string[];
+  /** Test aid WA_DEBUG_SLOWDOWN_WORK (server/common/debug-slowdown.ts): work units per inbound frame; 0 in production. */
+  debugSlowdownWork?: number;
 }
 
 export class Gateway {
@@ -331,18 +333,10 @@ export class Gateway {
     }
     for (const bytes of frames) {
       this.stats.framesIn++;
-      let frame: ClientFrame;
-      try {
-        frame = decodeClientFrame(bytes);
-      } catch (err) {
+      const frame = readInboundFrame(bytes, this.opts.limits, this.opts.debugSlowdownWork);
+      if (frame instanceof InboundReject) {
         this.stats.framesByType.invalid++;
-        this.reject(ws, safeRef(bytes), err);
-        continue;
-      }
-      const problem = clientFrameProblem(frame, this.opts.limits);
-      if (problem) {
-        this.stats.framesByType.invalid++;
-        this.reject(ws, frame.ref, problem);
+        this.reject(ws, frame.ref, frame.error);
         continue;
       }
       this.stats.framesByType[frame.body]++;
@@ -440,15 +434,6 @@ export class Gateway {
         if (!aborted) res.cork(() => res.writeStatus('500 Internal Server Error').end(`${err.message}\n`));
       },
     );
-  }
-}
-
-/** The ref of a frame that failed validation (even one with no known body), or 0 if it does not decode at all. */
-function safeRef(bytes: Uint8Array): number {
-  try {
-    return (ClientFrameType.decode(bytes) as unknown as { ref?: number }).ref ?? 0;
-  } catch {
-    return 0;
   }
 }
 

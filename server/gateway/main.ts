@@ -2,7 +2,9 @@
 // server/common/config.ts (gatewaySettings, where each variable is described):
 //   WA_GATEWAY_HOST, WA_GATEWAY_PORT, WA_CHAT_TARGET, WA_GATEWAY_ID,
 //   WA_DATA_DIR or WA_TOKEN_SECRET(_FILE) (the token secret), WA_METRICS,
-//   WA_GATEWAY_COALESCE, WA_TRUSTED_PROXIES (load balancers whose X-Forwarded-For is believed), WA_<LIMIT> (any limit); cluster mode: WA_CLUSTER_ETCD (chat nodes and
+//   WA_GATEWAY_COALESCE, WA_TRUSTED_PROXIES (load balancers whose X-Forwarded-For is believed), WA_<LIMIT> (any limit),
+//   the test aid WA_DEBUG_SLOWDOWN_WORK (work units per inbound frame, so the CI perf gate can be shown to fail; never
+//   in production); cluster mode: WA_CLUSTER_ETCD (chat nodes and
 //   partition owners instead of WA_CHAT_TARGET), WA_REDIS_URL (the session directory).
 // Prometheus scrapes GET /metrics on the same port (server/metrics/gateway-metrics.ts).
 // TLS is not terminated here: this uWS build has no TLS (and no
@@ -31,8 +33,12 @@ async function main(): Promise<void> {
     clusterEtcd: settings.cluster?.etcd,
     redisUrl: settings.cluster?.redis_url || undefined,
     trustedProxies: settings.trusted_proxies,
+    debugSlowdownWork: settings.debug_slowdown_work,
     log: (line) => console.log(`gateway: ${line}`),
   });
+  if (settings.debug_slowdown_work > 0) {
+    console.log(`gateway: WA_DEBUG_SLOWDOWN_WORK=${settings.debug_slowdown_work}: burning ${settings.debug_slowdown_work} work units per inbound frame (a test aid; never in production)`);
+  }
   const port = await gateway.listen();
   console.log(`gateway listening ${host}:${port} uws=native binary=${gateway.binaryPath}`);
   let stopping = false;
