@@ -115,10 +115,14 @@ export class FaultExecutor {
     return Date.now() - this.t0;
   }
 
+  /** Node's timers run on a monotonic clock and may fire a millisecond before a wall-clock target (seen:
+   *  a fault planned at 2 s began at 1.999 s): a timer that wakes early waits out the rest. */
   private at(ms: number, fn: () => void): void {
     const t = setTimeout(() => {
       this.timers.delete(t);
-      if (!this.finished) fn();
+      if (this.finished) return;
+      if (Date.now() < this.t0 + ms) this.at(ms, fn);
+      else fn();
     }, Math.max(0, this.t0 + ms - Date.now()));
     this.timers.add(t);
   }
@@ -132,12 +136,17 @@ export class FaultExecutor {
   private until(ms: number): Promise<void> {
     if (this.finished) return Promise.resolve();
     return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
       const wake = () => {
         clearTimeout(timer);
         this.wakers.delete(wake);
         resolve();
       };
-      const timer = setTimeout(wake, Math.max(0, this.t0 + ms - Date.now()));
+      // Re-armed when the timer fires before the wall-clock target (see at()); finish() wakes at once.
+      const arm = () => {
+        timer = setTimeout(() => (this.finished || Date.now() >= this.t0 + ms ? wake() : arm()), Math.max(0, this.t0 + ms - Date.now()));
+      };
+      arm();
       this.wakers.add(wake);
     });
   }
