@@ -12,11 +12,10 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { startTopology, type Topology } from '../deploy/topology';
 import { ChatClient } from '../loadgen/client/chat-client';
-import { directChatId, partitionOf } from '../server/common/chat-id';
-import { partitionsOf } from '../server/common/partitions';
+import { directChatId } from '../server/common/chat-id';
 import { GroupChangeKind, type MessageBody, type PresenceBody, type ReceiptBody } from '../server/common/protocol';
 import { mintToken } from '../server/common/token';
-import { newUserId, provisionUsers, sleep, text, waitFor } from './helpers/system';
+import { newUserId, provisionUsers, sleep, text, userWithChatOn, waitFor } from './helpers/system';
 
 type Client = ChatClient & { got: MessageBody[]; receipts: ReceiptBody[]; presence: PresenceBody[] };
 
@@ -34,15 +33,6 @@ async function connect(topo: Topology, userId: number, url: string): Promise<Cli
   return c;
 }
 
-/** A user whose 1:1 chat with `other` lives on `node` (among `nodes`). */
-function userWithChatOn(other: number, node: string, nodes: string[]): number {
-  const owned = new Set(partitionsOf(node, nodes));
-  for (let i = 0; i < 10_000; i++) {
-    const u = newUserId();
-    if (owned.has(partitionOf(directChatId(u, other)))) return u;
-  }
-  throw new Error('no such user in 10,000 tries');
-}
 
 describe('two chat nodes, two gateways', () => {
   let topo: Topology;

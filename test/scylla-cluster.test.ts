@@ -46,7 +46,7 @@ import {
 import { scyllaConfig } from '../server/store/scylla/config';
 import { openScyllaStore } from '../server/store/scylla/scylla-store';
 import { defineStoreConformance } from './helpers/store-conformance';
-import { bodyText, connectReady, newUserId, sleep, text, type TestClient } from './helpers/system';
+import { bodyText, connectReady, newUserId, sleep, text, userWithChatOn, type TestClient } from './helpers/system';
 
 const FULL = process.env.WA_TEST_CASSANDRA_CLUSTER === 'full';
 const RUN = `c${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
@@ -138,16 +138,6 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   ]);
 }
 
-/** Every message of a chat through the system's history, newest first, page by page (bounded). */
-/** A user whose 1:1 chat with `other` lives on `node` (among `nodes`: rendezvous over their names). */
-function userWithChatOn(other: number, node: string, nodes: string[]): number {
-  const owned = new Set(partitionsOf(node, nodes));
-  for (let i = 0; i < 10_000; i++) {
-    const u = newUserId();
-    if (owned.has(partitionOf(directChatId(u, other)))) return u;
-  }
-  throw new Error('no such user in 10,000 tries');
-}
 
 /** Every partition routable by `nodes` chat nodes, and still so SETTLED_MS later (partitions moving back after a rejoin close connections: 1012). */
 async function waitSettled(topo: Topology, nodes: number): Promise<void> {

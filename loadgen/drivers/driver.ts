@@ -29,8 +29,16 @@ export interface SendAcks {
 }
 
 /** Count one failed send under `reason`. */
-export function countFailure(acks: SendAcks, reason: string): void {
-  acks.failed.set(reason, (acks.failed.get(reason) ?? 0) + 1);
+export function countFailure(acks: SendAcks, reason: string, n = 1): void {
+  acks.failed.set(reason, (acks.failed.get(reason) ?? 0) + n);
+}
+
+/** The connection is gone: every send still waiting for its ack fails with `reason`; returns how many. */
+export function failPending(acks: SendAcks, reason: string): number {
+  const pending = acks.pending;
+  acks.pending = 0;
+  if (pending > 0) countFailure(acks, reason, pending);
+  return pending;
 }
 
 export interface Driver {

@@ -21,7 +21,7 @@ import {
   AckPolicy, connect, consumerOpts, createInbox, DeliverPolicy, DiscardPolicy, RetentionPolicy, StorageType,
   type JetStreamClient, type JsMsg, type NatsConnection,
 } from 'nats';
-import { countFailure, type Driver, type Endpoint, type SendAcks } from './driver';
+import { countFailure, failPending, type Driver, type Endpoint, type SendAcks } from './driver';
 import { PEER_DRIVER_LIMITS } from './peer-limits';
 
 export type JetStreamConsumerKind = 'push' | 'pull';
@@ -165,12 +165,7 @@ class JetStreamEndpoint implements Endpoint {
   private lost(): void {
     if (this.gone) return;
     this.gone = true;
-    const pending = this.sendAcks.pending;
-    this.sendAcks.pending = 0;
-    if (pending > 0) {
-      this.sendAcks.failed.set('disconnected', (this.sendAcks.failed.get('disconnected') ?? 0) + pending);
-      this.errors += pending;
-    }
+    this.errors += failPending(this.sendAcks, 'disconnected');
     if (!this.closing) {
       this.errors++;
       this.onClose(1006);

@@ -18,7 +18,7 @@
 import type { Socket } from 'node:net';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { withTimeout } from '../../lib/async';
-import { countFailure, type Driver, type Endpoint, type SendAcks } from './driver';
+import { countFailure, failPending, type Driver, type Endpoint, type SendAcks } from './driver';
 import { PEER_DRIVER_LIMITS } from './peer-limits';
 
 export interface MqttDriverOptions {
@@ -101,12 +101,7 @@ class MqttEndpoint implements Endpoint {
   private lost(): void {
     if (this.closed) return;
     this.closed = true;
-    const pending = this.sendAcks.pending;
-    this.sendAcks.pending = 0;
-    if (pending > 0) {
-      this.sendAcks.failed.set('disconnected', (this.sendAcks.failed.get('disconnected') ?? 0) + pending);
-      this.errors += pending;
-    }
+    this.errors += failPending(this.sendAcks, 'disconnected');
     if (!this.closing) {
       this.errors++;
       this.onClose(1006);

@@ -8,6 +8,8 @@ import { mintToken } from '../../server/common/token';
 import { startSystem, type RunningSystem, type SystemOptions } from '../../deploy/local-system';
 import * as grpc from '@grpc/grpc-js';
 import { ChatServiceClient } from '../../server/common/grpc-defs';
+import { directChatId, partitionOf } from '../../server/common/chat-id';
+import { partitionsOf } from '../../server/common/partitions';
 
 export { waitFor } from '../../deploy/local-system';
 import { waitFor as waitForCondition } from '../../deploy/local-system';
@@ -109,4 +111,14 @@ export async function provisionFresh(sys: RunningSystem, count: number): Promise
 export async function shareChat(sys: RunningSystem, c: ChatClient, userId: number): Promise<void> {
   await provisionUsers(sys, userId, 1);
   await c.send(userId, text('hello, contact'));
+}
+
+/** A user whose 1:1 chat with `other` lives on chat node `node` (among `nodes`: rendezvous over their names). */
+export function userWithChatOn(other: number, node: string, nodes: string[]): number {
+  const owned = new Set(partitionsOf(node, nodes));
+  for (let i = 0; i < 10_000; i++) {
+    const u = newUserId();
+    if (owned.has(partitionOf(directChatId(u, other)))) return u;
+  }
+  throw new Error('no such user in 10,000 tries');
 }
