@@ -296,24 +296,17 @@ describe(`the system on a 3-node Cassandra cluster, RF=3, LOCAL_QUORUM (${FULL ?
         for (const d of devices) d.close();
       }
       for (const x of senders) assert.deepEqual(x.failures, [], `${x.chatId}: every send acknowledged in the end`);
-      // Every acknowledged message is stored; and the resumed former owner should have written nothing under its
-      // old token (every chat's seqs 1..n in id order). That second part has a known hole on CQL (fences.ts, "The
-      // window that remains"): a write handed to the driver before the SIGSTOP and still in its queue goes out on
-      // resume, after the new owner has taken over, and its (chat, seq) then exists twice (seen: "seq 4 at position
-      // 5 in id order", 2026-12-06). Until the store makes such a write harmless (a conditional write, or the
-      // fencing token in the write timestamp), a hit is reported as this test's TODO, not hidden and not a pass.
-      const seqProblems: string[] = [];
+      // Every acknowledged message is stored; and nothing the resumed former owner still had queued shows: every
+      // chat's seqs are 1..n in id order. Before late-rows.ts a write handed to the driver before the SIGSTOP went
+      // out on resume, after the new owner had taken over, and its (chat, seq) existed twice (seen 2026-12-06: "seq
+      // 4 at position 5 in id order"); the new owner's first load now tombstones such rows (docs/design/005).
       for (const [x, [a, b]] of senders.map((x, i) => [x, users[i]!] as const)) {
         const history = await readHistoryOf(topo, a, directChatId(a, b));
         const ids = new Set(history.map((m) => m.id));
         assert.deepEqual(x.acks.filter((k) => !ids.has(k.id)), [], `${x.chatId}: every acknowledged message stored`);
         const ascending = [...history].sort((p, q) => p.id - q.id);
         const bad = ascending.findIndex((m, i) => m.seq !== i + 1);
-        if (bad >= 0) seqProblems.push(`${x.chatId}: seq ${ascending[bad]!.seq} at position ${bad + 1} in id order (seqs ${ascending.map((m) => m.seq).join(',')})`);
-      }
-      if (seqProblems.length > 0) {
-        log(`KNOWN HOLE (CQL fencing window, a write queued before the freeze landed after it): ${seqProblems.join('; ')}`);
-        t.todo(`the resumed former owner landed a queued write: ${seqProblems.join('; ')}`);
+        assert.equal(bad, -1, `${x.chatId}: seq ${ascending[bad]?.seq} at position ${bad + 1} in id order (seqs ${ascending.map((m) => m.seq).join(',')})`);
       }
     });
 

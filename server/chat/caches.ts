@@ -9,15 +9,22 @@ import { invariant } from '../../lib/invariant';
 import type { Limits } from '../common/config';
 import { isDirectChatId } from '../common/chat-id';
 import { ErrorCode, ProtocolError } from '../common/errors';
-import { ChatKind, type MessageStore, type StoredMessage } from '../store/store';
+import { ChatKind, type MessageStore, type PartitionFence, type StoredMessage } from '../store/store';
 import { aggregateMoves, cachedChat, type CachedChat } from './chat-state';
 
 export class ChatCache {
   private readonly chats = new Map<string, CachedChat>();
+  /**
+   * Loads in flight: a drain and a tick asking for one uncached chat share one read. Two reads would
+   * each add their copy, and the later one could put back a head older than a message staged since.
+   */
+  private readonly loading = new Map<string, Promise<CachedChat | null>>();
 
   constructor(
     private readonly store: MessageStore,
     private readonly limits: Limits,
+    /** The partition's fence when this node is one of several chat nodes (store.ts: loadChat); none in the single-process default. */
+    private readonly fenceOf: (chatId: string) => PartitionFence | undefined = () => undefined,
   ) {}
 
   /** A cached chat, without a store read (the hot path stays synchronous on a hit). */
@@ -29,7 +36,16 @@ export class ChatCache {
   async get(chatId: string): Promise<CachedChat | null> {
     const hit = this.chats.get(chatId);
     if (hit) return hit;
-    const loaded = await this.store.loadChat(chatId);
+    let load = this.loading.get(chatId);
+    if (!load) {
+      load = this.load(chatId).finally(() => this.loading.delete(chatId));
+      this.loading.set(chatId, load);
+    }
+    return load;
+  }
+
+  private async load(chatId: string): Promise<CachedChat | null> {
+    const loaded = await this.store.loadChat(chatId, this.fenceOf(chatId));
     if (!loaded) return null;
     const chat = cachedChat(loaded);
     if (chat.kind === ChatKind.Group) aggregateMoves(chat); // start from the stored state, announce only new progress

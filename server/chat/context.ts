@@ -4,6 +4,7 @@
 // the commit). Each part (sends.ts, groups.ts, receipts.ts, drains.ts,
 // presence.ts, queries.ts) gets this context and owns one kind of decision.
 import type { Limits } from '../common/config';
+import { partitionOf } from '../common/chat-id';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import type { PartitionIds } from '../common/ids';
 import type { CommitBatch, MessageStore, StoredMessage } from '../store/store';
@@ -42,9 +43,13 @@ export interface Tick<L extends GatewayLinkRef> {
   readonly afterCommit: Effect<L>[];
 }
 
-export function newCaches(store: MessageStore, limits: Limits) {
+export function newCaches(store: MessageStore, limits: Limits, gate: PartitionGate | null = null) {
   return {
-    chats: new ChatCache(store, limits),
+    chats: new ChatCache(store, limits, gate ? (chatId) => {
+      const partition = partitionOf(chatId);
+      const token = gate.token(partition);
+      return token > 0 ? { partition, token } : undefined;
+    } : undefined),
     clientIds: new ClientIdCache(limits.client_ids_cached_max),
     users: new KnownUsers(limits.known_users_cached_max),
     pending: new PendingCounts(store, limits.chat_cache_entries_max),

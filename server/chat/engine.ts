@@ -87,7 +87,7 @@ export class ChatEngine<L extends LinkSink> {
     const now = opts.now ?? Date.now;
     this.ctx = {
       store, limits, now, routes: this.routes, stats: this.stats, ids: new PartitionIds(now),
-      ...newCaches(store, limits), watermarks: new Watermarks(), out: opts.sink ?? new WireOut(this.routes),
+      ...newCaches(store, limits, opts.gate ?? null), watermarks: new Watermarks(), out: opts.sink ?? new WireOut(this.routes),
       debugLog: opts.debugLog ?? null, gate: opts.gate ?? null,
     };
     this.useTimers = opts.timers ?? true;

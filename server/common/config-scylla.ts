@@ -161,6 +161,12 @@ export const SCYLLA_STORE_LIMITS = Object.freeze({
    * mid-commit can still write after a newer owner claimed (docs/design/005). A normal commit takes ms.
    */
   fence_check_valid_ms: 1000,
+  /**
+   * How far back a fenced first load looks for a former owner's late message rows (docs/design/005,
+   * "Late rows"): the buckets covering the last this-many ms get a range tombstone. A late row was
+   * minted before its writer paused; one older than this needs a writer frozen for a week.
+   */
+  late_row_horizon_ms: 7 * 24 * 3600 * 1000,
   /** Partitions per conditional batch (one Paxos round) of a claim: 1,024 at once would pass batch_size_fail_threshold. */
   fence_claim_chunk_partitions: 128,
   /** Read-then-CAS rounds of one claim chunk before giving up (another node claiming the same rows at once). */

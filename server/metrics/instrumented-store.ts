@@ -3,7 +3,7 @@
 // tick for the commit and on cache misses for reads, so this is one clock read
 // pair and one observation per store call, never per message.
 import type { Registry } from 'prom-client';
-import type { ChatState, ClientKey, CommitBatch, MessageStore, PendingChat, StoredMessage, UserRecord, SharedChats } from '../store/store';
+import type { ChatState, ClientKey, CommitBatch, MessageStore, PartitionFence, PendingChat, StoredMessage, UserRecord, SharedChats } from '../store/store';
 import { FastHistogram, type HistogramSeries } from './fast-histogram';
 import { BATCH_BUCKETS, CallbackMetric, labelled, STEP_BUCKETS_SECONDS } from './registry';
 
@@ -72,8 +72,8 @@ export class InstrumentedStore implements MessageStore {
     return this.timed(this.m.commitDuration, 'commit', () => this.inner.commit(batch));
   }
 
-  loadChat(chatId: string): Promise<ChatState | null> {
-    return this.timed(this.m.reads.load_chat, 'load_chat', () => this.inner.loadChat(chatId));
+  loadChat(chatId: string, fence?: PartitionFence): Promise<ChatState | null> {
+    return this.timed(this.m.reads.load_chat, 'load_chat', () => this.inner.loadChat(chatId, fence));
   }
 
   findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>> {

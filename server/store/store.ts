@@ -151,8 +151,14 @@ export interface MessageStore {
   /** Whether users a and b share a 1:1 chat and/or a group (presence subscriptions are allowed only then). */
   sharedChatKinds(a: number, b: number): Promise<SharedChats>;
 
-  /** The chat's state with every member, or null if it does not exist. */
-  loadChat(chatId: string): Promise<ChatState | null>;
+  /**
+   * The chat's state with every member, or null if it does not exist. `fence`: the
+   * loading node owns the chat's partition under this token (a chat node of several).
+   * A store whose fence check and writes are not one transaction (CQL) makes, on the
+   * first load under a newer token, every message row a former owner may still land
+   * for this chat harmless (docs/design/005, "Late rows"); SQLite needs nothing.
+   */
+  loadChat(chatId: string, fence?: PartitionFence): Promise<ChatState | null>;
   /** Messages already stored under these (sender, client id) pairs (idempotent retries), keyed by clientKey(). */
   findByClientIds(keys: readonly ClientKey[]): Promise<Map<string, StoredMessage>>;
   commit(batch: CommitBatch): Promise<void>;

@@ -10,7 +10,10 @@ import { SCYLLA_STORE_LIMITS } from '../../server/common/config-scylla';
 import { PartitionFences } from '../../server/store/scylla/fences';
 import { type ScyllaStore } from '../../server/store/scylla/scylla-store';
 import { statements } from '../../server/store/scylla/statements';
-import { FencedError } from '../../server/store/store';
+import { partitionOf } from '../../server/common/chat-id';
+import { bucketOfId } from '../../server/store/scylla/routing-keys';
+import { FencedError, type ChatState, type StoredMessage } from '../../server/store/store';
+import { batch, World } from './store-conformance/world';
 import { sleep } from './system';
 
 export function fenceWindowTests(openStore: () => Promise<ScyllaStore>, contactPoint: () => string): void {
@@ -60,6 +63,45 @@ export function fenceWindowTests(openStore: () => Promise<ScyllaStore>, contactP
       await Promise.all(waits);
       assert.equal(gate.fresh(), true);
       assert.equal(gate.beforeWrite(), null);
+    });
+
+    // late-rows.ts: the requests a paused former owner handed to the driver before its pause land when it resumes,
+    // with the timestamps they were made with. Here that request is made by hand, as the driver would have.
+    async function lateRowRace(fenced: boolean, token: number) {
+      const w = new World();
+      const [a, b] = [w.user(), w.user()];
+      const chat = w.direct(a, b);
+      const p = partitionOf(chat.chat_id);
+      await store.claimPartitions([p], token);
+      await store.commit(batch({ new_chats: [chat], messages: w.messages(chat, a, 3), fences: [{ partition: p, token }] }));
+      const late = w.message({ ...chat }, a, 'made before the pause, lands after the takeover');
+      const lateAt = Date.now() * 1000;
+      await sleep(5); // the pause
+      assert.deepEqual(await store.claimPartitions([p], token + 1), [p]);
+      const loaded = (await store.loadChat(chat.chat_id, fenced ? { partition: p, token: token + 1 } : undefined))!;
+      assert.equal(loaded.last_seq, 3);
+      const q = statements(store.config.keyspace);
+      const opts = { prepare: true, timestamp: lateAt, consistency: types.consistencies.localQuorum };
+      await client.execute(q.messageInsert, [late.chat_id, bucketOfId(late.id, store.bucketMs), late.id, late.seq, late.sender, late.client_msg_id, late.body, late.sent_at_ms, late.kind], opts);
+      await client.execute(q.clientIdInsert, [late.sender, late.client_msg_id, late.chat_id, late.id, 600], opts);
+      const mine: StoredMessage = w.message(loaded as ChatState, b, 'the new owner\'s next message');
+      await store.commit(batch({ messages: [mine], fences: [{ partition: p, token: token + 1 }] }));
+      return { chat, late, mine, history: await store.history(chat.chat_id, 0, 10) };
+    }
+
+    test('a former owner\'s message row that lands after the newer owner loaded the chat is shadowed: no (chat, seq) twice', async () => {
+      const { chat, late, mine, history } = await lateRowRace(true, 400);
+      assert.deepEqual(history.map((m) => [m.seq, m.sender]), [[4, mine.sender], [3, late.sender], [2, late.sender], [1, late.sender]]);
+      assert.equal(history[0]!.id, mine.id);
+      assert.equal((await store.findByClientIds([{ sender: late.sender, client_msg_id: late.client_msg_id }])).size, 0, 'its client id finds nothing: a retry is stored anew');
+      const mark = (await client.execute(`SELECT fenced_token FROM ${store.config.keyspace}.chat_members WHERE chat_id = ?`, [chat.chat_id], { prepare: true })).first();
+      assert.equal(Number(mark!.fenced_token), 401, 'the chat is marked with the loading token: later loads under it write nothing');
+    });
+
+    test('the same race loaded without a fence keeps both rows: the hole the tombstone closes', async () => {
+      const { late, mine, history } = await lateRowRace(false, 500);
+      assert.deepEqual(history.map((m) => m.seq), [4, 4, 3, 2, 1]);
+      assert.deepEqual(new Set(history.slice(0, 2).map((m) => m.id)), new Set([late.id, mine.id]));
     });
   });
 

@@ -207,6 +207,8 @@ export class SqliteStore implements MessageStore {
     return (this.s.getUser!.get(id) as UserRecord | undefined) ?? null;
   }
 
+  // No `fence` work here: the fence check and a commit's writes are one IMMEDIATE transaction, so a former
+  // owner's late commit is refused whole (store.ts: loadChat).
   async loadChat(chatId: string): Promise<ChatState | null> {
     const row = this.s.chat!.get(chatId) as { num: number; chat_id: string; kind: ChatKind; name: string; created_by: number } | undefined;
     if (!row) return null;

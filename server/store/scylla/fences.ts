@@ -25,6 +25,9 @@
 // owner that resumes after its lease is gone hands nothing new to the driver;
 // what it can still land are the writes it handed over before the pause (in
 // the driver's write queue, the kernel's socket buffer, or a coordinator).
+// Those carry timestamps from before the pause: upserts lose to the newer
+// owner's, and its message rows are shadowed by the tombstone the newer owner
+// writes on its first load of the chat (late-rows.ts).
 import { policies, types, type Client } from 'cassandra-driver';
 import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { FencedError, type PartitionFence } from '../store';

@@ -8,7 +8,8 @@
 //   3 writes       messages row, client_ids row (TTL), the recipient's user_chats inbox cells (TTL)
 //   per chat per bucket, once: a chat_buckets row; per commit: one id_high_water write.
 //   per commit that carries fences (multi-node chat tier): one LOCAL_QUORUM read of the touched
-//   partitions' tokens, beside the membership reads, before any write (fences.ts).
+//   partitions' tokens, beside the membership reads, before any write (fences.ts); per chat and
+//   ownership change, 1-2 range tombstones and a mark on its first load (late-rows.ts).
 // Per group message: messages + client_ids + one chat_heads write per group per commit
 // (fan-out on read: a 256-member group costs 3 writes, not 258).
 // Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
@@ -32,25 +33,17 @@
 // registered-ids.ts (registration ids), cells.ts (driver values), limits.ts.
 import { Client, policies, types } from 'cassandra-driver';
 import {
-  ChatKind,
-  clientKey,
-  FencedError,
-  type ChatState,
-  type ClientKey,
-  type CommitBatch,
-  type MemberState,
-  type MessageStore,
-  type PendingChat,
-  type StoredMessage,
-  type UserRecord,
-  type SharedChats,
+  ChatKind, clientKey, FencedError, type ChatState, type ClientKey, type CommitBatch, type MemberState, type MessageStore,
+  type PartitionFence, type PendingChat, type StoredMessage, type UserRecord, type SharedChats,
 } from '../store';
+import { isDirectChatId } from '../../common/chat-id';
 import { num, toMessage, type Row } from './cells';
 import { ChatCache, type CachedChat } from './chat-cache';
 import { applyCommit, chatsToLoad, forgetCommit, newCommitPlan, planCommit, type PlanContext } from './commit-plan';
 import { type ScyllaConfig } from './config';
 import { describeError } from './describe-error';
 import { PartitionFences, type FenceGate } from './fences';
+import { LateRowFence, WriteClock } from './late-rows';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { RegisteredIds } from './registered-ids';
@@ -130,6 +123,8 @@ export class ScyllaStore implements MessageStore {
   private readonly planContext: PlanContext;
   private readonly registeredIds: RegisteredIds;
   private readonly fences: PartitionFences;
+  private readonly clock = new WriteClock();
+  private readonly lateRows: LateRowFence;
   /** Calls and time per operation, kept only when slow_call_ms > 0 (printed by close()). */
   private readonly callStats = new Map<string, { calls: number; ms: number; maxMs: number }>();
   private closed = false;
@@ -150,6 +145,7 @@ export class ScyllaStore implements MessageStore {
     this.planContext = { q: this.q, cache: this.cache, bucketMs, config };
     this.registeredIds = new RegisteredIds(client, this.q, options);
     this.fences = new PartitionFences(client, this.q);
+    this.lateRows = new LateRowFence(client, this.q, this.write, this.clock, bucketMs);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */
@@ -238,14 +234,17 @@ export class ScyllaStore implements MessageStore {
 
   // ---------------------------------------------------------------- chats
 
-  async loadChat(chatId: string): Promise<ChatState | null> {
+  async loadChat(chatId: string, fence?: PartitionFence): Promise<ChatState | null> {
     return this.guard('loadChat', async () => {
-      const [chatRs, members, head] = await Promise.all([
+      const [chatRs, { members, fencedToken }, head] = await Promise.all([
         this.client.execute(this.q.chatGet, [chatId], this.read),
         this.readMembers(chatId),
         this.headAt(chatId, Number.MAX_SAFE_INTEGER),
       ]);
       const row = chatRs.first();
+      // First load under a newer token: a former owner's late rows above this head become harmless (late-rows.ts).
+      // A chat not created yet can have them only if its id is not minted fresh (1:1 ids are derived).
+      if (fence && fencedToken < fence.token && (row || isDirectChatId(chatId))) await this.lateRows.fence(chatId, head?.id ?? 0, fence.token);
       if (!row) return null;
       const kind = row.kind as number;
       this.cache.rememberMembers(chatId, { kind, members: new Map([...members].map(([u, m]) => [u, { ...m }])) });
@@ -256,23 +255,27 @@ export class ScyllaStore implements MessageStore {
     });
   }
 
-  private async readMembers(chatId: string): Promise<Map<number, MemberState>> {
+  /** The members, and the token the chat was last loaded under by an owner (0: never; migration 4). */
+  private async readMembers(chatId: string): Promise<{ members: Map<number, MemberState>; fencedToken: number }> {
     const members = new Map<number, MemberState>();
+    let fencedToken = 0;
     for (const r of await this.allRows(this.q.membersGet, [chatId])) {
+      fencedToken = num(r.fenced_token);
+      if (r.user_id === null) continue; // a partition with only its static cell: the mark of a chat without members
       const user = num(r.user_id);
       members.set(user, {
         user, delivered_id: num(r.delivered_id), delivered_seq: num(r.delivered_seq), read_id: num(r.read_id),
         joined_seq: num(r.joined_seq), admin: r.admin === true,
       });
     }
-    return members;
+    return { members, fencedToken };
   }
 
   /** Membership of a chat as persisted, from the cache or (on a miss) the store; null if the chat does not exist. */
   private async cachedChat(chatId: string): Promise<CachedChat | null> {
     const hit = this.cache.members.get(chatId);
     if (hit) return hit;
-    const [chatRs, members] = await Promise.all([this.client.execute(this.q.chatGet, [chatId], this.read), this.readMembers(chatId)]);
+    const [chatRs, { members }] = await Promise.all([this.client.execute(this.q.chatGet, [chatId], this.read), this.readMembers(chatId)]);
     const row = chatRs.first();
     if (!row) return null;
     const entry = { kind: row.kind as number, members };
@@ -306,6 +309,8 @@ export class ScyllaStore implements MessageStore {
 
   private async commitBatch(batch: CommitBatch): Promise<void> {
     const plan = newCommitPlan(batch);
+    // A fenced commit's writes carry one timestamp taken before its check: a late one loses to a newer owner (late-rows.ts).
+    const writtenAt = batch.fences && batch.fences.length > 0 ? this.clock.next() : undefined;
     // 0. The fence check (one LOCAL_QUORUM read of the touched partitions' tokens), beside step 1's reads and
     // before any write: a FencedError here means nothing of the batch was sent. fences.ts says what window remains.
     const fenced = batch.fences && batch.fences.length > 0 ? this.fences.check(batch.fences) : null;
@@ -321,7 +326,7 @@ export class ScyllaStore implements MessageStore {
     // 4. One round of concurrent requests, at most requests_in_flight_max at once (each only while the fence
     // check is fresh: the gate re-checks first past fence_check_valid_ms).
     try {
-      await this.sender.send(plan.writes, gate);
+      await this.sender.send(plan.writes, gate, writtenAt);
     } catch (err) {
       // Some writes may have landed: forget what this commit touched, so it is read back, not guessed.
       forgetCommit(plan, this.cache);

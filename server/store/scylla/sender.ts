@@ -35,10 +35,11 @@ export class WriteSender {
    * an idempotent upsert; a failed commit is not acknowledged and is retried by
    * the client). Otherwise one request per write.
    */
-  async send(writes: Write[], gate: FenceGate | null = null): Promise<void> {
+  async send(writes: Write[], gate: FenceGate | null = null, timestamp?: number): Promise<void> {
     const maxStatements = this.config.batch_statements_max;
-    // A fenced commit's requests: handed to the driver only while its fence check is fresh, no retry after (fences.ts).
-    const options = gate ? { ...this.write, retry: gate.retry } : this.write;
+    // A fenced commit's requests: handed to the driver only while its fence check is fresh, no retry after (fences.ts),
+    // and stamped with the time taken before that check (late-rows.ts).
+    const options = gate ? { ...this.write, retry: gate.retry, ...(timestamp !== undefined ? { timestamp } : {}) } : this.write;
     if (maxStatements <= 1 || writes.length <= 1) {
       await this.limiter.forEach(writes, async (w) => {
         const wait = gate?.beforeWrite();
