@@ -5,6 +5,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { judge, mad, mannWhitneyGreaterP, mannWhitneyU, median, normalCdf, relativeSpread, type GateRule } from '../lib/regression-stats';
+import type { GateRunRecord } from '../tools/perf-gate/baseline';
+import { LOAD_PER_CPU_MAX, oversubscribed, peakLoad } from '../tools/perf-gate/oversubscribed';
+import { decide, renderTable } from '../tools/perf-gate/verdict';
 
 const RULE: GateRule = { relativeBound: 0.1, k: 3, alpha: 0.05, higherIsWorse: true };
 
@@ -98,5 +101,32 @@ describe('perf gate statistics', () => {
 
   test('fewer than 2 samples on a side cannot be judged', () => {
     assert.throws(() => judge([1], [1, 2], RULE), /at least 2/);
+  });
+});
+
+describe('the timed gate will not judge an oversubscribed machine', () => {
+  const record = (cpus: number, loads: number[]): GateRunRecord => ({
+    machine: { cpus, loadavg_start: [loads[0]!], loadavg_end: [loads[loads.length - 1]!] },
+    rounds: [{ loadavg_start: loads[0]!, loadavg_end: Math.max(...loads) }],
+  }) as unknown as GateRunRecord;
+
+  test('peak load over the run, the limit per core, and which side was over it', () => {
+    assert.equal(peakLoad(record(2, [1.5, 4.2, 2])), 4.2);
+    assert.equal(oversubscribed(record(2, [2, 3]), record(2, [2.5, LOAD_PER_CPU_MAX * 2])), null, 'at the limit: judged');
+    assert.match(oversubscribed(record(2, [8.24, 8.5]), record(2, [2, 3]))!, /^the machine was oversubscribed: baseline was measured at load average 8.5 on 2 cores \(> 3 per core\)$/);
+    assert.match(oversubscribed(record(2, [1, 2]), record(2, [9.44]))!, /this run was measured at load average 9.44 on 2 cores/);
+    assert.equal(oversubscribed(record(8, [9.44]), record(8, [20])), null, '8 cores carry load 20');
+  });
+
+  test('the verdict line says CANNOT JUDGE, unless messages were lost: that fails whatever the load', () => {
+    const six = (x: number) => [x, x * 1.01, x * 0.99, x * 1.02, x * 0.98, x];
+    const samples = { cpu_per_msg: six(10), delivery_p50_ms: six(1), delivery_p95_ms: six(2), delivery_p99_ms: six(3) };
+    const slow = { ...samples, cpu_per_msg: six(16), delivery_p50_ms: six(6) };
+    const ok = decide(samples, slow, { pass: true, lost: 0, duplicated: 0, out_of_order: 0 });
+    assert.equal(ok.pass, false);
+    assert.match(renderTable(ok, 'the machine was oversubscribed: x'), /perf gate: CANNOT JUDGE \(the machine was oversubscribed: x\)/);
+    assert.match(renderTable(ok), /perf gate: FAIL$/);
+    const lost = decide(samples, samples, { pass: false, lost: 1, duplicated: 0, out_of_order: 0 });
+    assert.match(renderTable(lost, 'the machine was oversubscribed: x'), /perf gate: FAIL$/);
   });
 });

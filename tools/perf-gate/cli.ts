@@ -15,7 +15,8 @@
 // and writes the baseline file.
 //
 // Exit codes: 0 pass, 1 regression (or lost/duplicated/reordered messages),
-// 2 cannot judge (no or mismatched baseline, bad flags, a repetition failed).
+// 2 cannot judge (no or mismatched baseline, bad flags, a repetition failed,
+// the baseline or the run measured on an oversubscribed machine: ./oversubscribed.ts).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join, relative, resolve } from 'node:path';
@@ -26,6 +27,7 @@ import { loadScenario } from '../../loadgen/commands/scenario-files';
 import { parseDurationMs } from '../../loadgen/model/duration';
 import { planRun, type RunPlan } from '../../loadgen/model/plan';
 import type { Scenario } from '../../loadgen/model/scenario';
+import { oversubscribed } from './oversubscribed';
 import { configMismatch, gitCommit, machineInfo, readBaseline, writeRecord, BASELINE_VERSION, type GateConfig, type GateRound, type GateRunRecord } from './baseline';
 import { calibrate } from './calibrate';
 import { repDir, runRep } from './measure';
@@ -193,16 +195,19 @@ function report(baseline: GateRunRecord, baselineFile: string, rec: GateRunRecor
     `load average ${rec.machine.loadavg_start[0]} -> ${rec.machine.loadavg_end![0]}; calibration ${(rec.rounds[0]!.calibration_ns_per_op / 1000).toFixed(2)} µs/op ` +
     `(baseline ${baseline.rounds.map((r) => (r.calibration_ns_per_op / 1000).toFixed(2)).join(', ')})` +
     (rec.debug_slowdown_us ? `; WA_DEBUG_SLOWDOWN_US=${rec.debug_slowdown_us}` : '');
-  const table = `${header}\n\n${renderTable(verdict)}\n`;
+  // Lost, duplicated or reordered messages fail whatever the load; the timings are judged only on a machine not oversubscribed.
+  const noJudge = verdict.integrity.pass ? oversubscribed(baseline, rec) : null;
+  const table = `${header}\n\n${renderTable(verdict, noJudge)}\n`;
   process.stdout.write(table);
   writeFileSync(join(outDir, 'verdict.txt'), table);
   writeFileSync(join(outDir, 'verdict.json'), JSON.stringify({
-    pass: verdict.pass, commit: rec.commit, created_at: rec.created_at,
+    pass: verdict.pass, judged: noJudge === null, ...(noJudge ? { cannot_judge: noJudge } : {}), commit: rec.commit, created_at: rec.created_at,
     baseline: { file: relative(REPO_ROOT, baselineFile), commit: baseline.commit, created_at: baseline.created_at, samples: baseline.reps },
     debug_slowdown_us: rec.debug_slowdown_us, machine: rec.machine, elapsed_s: rec.elapsed_s, metrics: verdict.metrics, integrity: verdict.integrity,
   }, null, 1) + '\n');
   writeFileSync(join(outDir, 'junit.xml'), renderJunit(verdict, rec.elapsed_s, rec.created_at));
   log(`results: ${relative(process.cwd(), outDir)}/{verdict.txt,verdict.json,junit.xml,samples.json}`);
+  if (noJudge) return EXIT_CANNOT_JUDGE;
   return verdict.pass ? EXIT_PASS : EXIT_REGRESSION;
 }
 

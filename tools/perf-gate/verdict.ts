@@ -42,7 +42,8 @@ export function decide(baseline: MetricSamples, current: MetricSamples, integrit
 const fmt = (x: number) => (Math.abs(x) >= 100 ? x.toFixed(0) : Math.abs(x) >= 10 ? x.toFixed(1) : x.toFixed(3));
 
 /** The verdict table: metric, baseline median, current median, ratio, bound, p, PASS/FAIL. */
-export function renderTable(v: Verdict): string {
+/** `cannotJudge`: why the timings are not judged (./oversubscribed.ts); the table is then for the record. */
+export function renderTable(v: Verdict, cannotJudge: string | null = null): string {
   const rows = [['metric', 'baseline', 'current', 'ratio', 'bound (ratio)', 'p', 'verdict']];
   for (const m of v.metrics) {
     const limit = m.higherIsWorse ? `<= ${(1 + m.bound).toFixed(3)}` : `>= ${(1 - m.bound).toFixed(3)}`;
@@ -54,7 +55,8 @@ export function renderTable(v: Verdict): string {
   const line = (r: string[]) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   out.push('', ...v.metrics.map((m) => `${m.pass ? 'PASS' : 'FAIL'} ${m.metric}: ${m.reason}`));
-  out.push('', `perf gate: ${v.pass ? 'PASS' : 'FAIL'}`);
+  const judged = cannotJudge && v.integrity.pass ? `CANNOT JUDGE (${cannotJudge}): the timings above are for the record, not a verdict` : v.pass ? 'PASS' : 'FAIL';
+  out.push('', `perf gate: ${judged}`);
   return out.join('\n');
 }
 
