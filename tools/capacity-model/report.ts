@@ -10,6 +10,26 @@ import { listOmissions, type OmissionRow } from './omissions';
 import { projectFleet, type FleetProjection } from './projection';
 import { checkSeed, type SeedCheckRow } from './seed';
 import { fitUsl, USL_DISTINCT_POINTS_MIN, type UslFit } from './usl';
+import { fleetCost, type FleetCost } from './cost';
+import { HARDWARE_PROFILES, nodeCores, withProfile } from './hardware';
+import { reconcile, type Reconciliation } from './reconcile';
+import { sensitivity, totalNodes, type Sensitivity } from './sensitivity';
+import { validateFleetModel } from './model';
+
+/** One named hardware profile's fleet, beside the others (the model's other parameters as given). */
+export interface ProfileFleet {
+  profile: string;
+  what: string;
+  /** null: as the measured machine, which is not recorded. */
+  node_cores: number | null;
+  nodes: Record<string, number | null>;
+  /** Per tier: false when its count is a floor. */
+  tier_complete: Record<string, boolean>;
+  complete: boolean;
+  total_nodes: number;
+  usd_per_month: number | null;
+  usd_per_million_messages: number | null;
+}
 
 export interface UslSection {
   points: UslPoint[];
@@ -30,6 +50,27 @@ export interface CapacityReport {
   fleet: FleetProjection;
   usl: UslSection;
   failure: FailureWhatIf;
+  /** The --profile the model was built from, if any. */
+  profile: string | null;
+  cost: FleetCost;
+  profiles: ProfileFleet[];
+  sensitivity: Sensitivity;
+  reconciliation: Reconciliation;
+}
+
+function profileFleets(model: FleetModel, measured: Measurements): ProfileFleet[] {
+  return HARDWARE_PROFILES.map((p) => {
+    const m = validateFleetModel({ ...withProfile(model, p) });
+    const fleet = projectFleet(m, deriveLoad(m), measured, { chat_facts: false });
+    const cost = fleetCost(m, fleet);
+    return {
+      profile: p.name, what: p.what, node_cores: nodeCores(m, measured.machine?.cpus ?? null),
+      nodes: Object.fromEntries(fleet.tiers.map((t) => [t.tier, t.nodes])),
+      tier_complete: Object.fromEntries(fleet.tiers.map((t) => [t.tier, t.complete])),
+      complete: fleet.tiers.every((t) => t.complete), total_nodes: totalNodes(fleet),
+      usd_per_month: cost.usd_per_month, usd_per_million_messages: cost.usd_per_million_messages,
+    };
+  });
 }
 
 function uslSection(points: UslPoint[]): UslSection {
@@ -43,7 +84,7 @@ function uslSection(points: UslPoint[]): UslSection {
   return { points, fit: fitUsl(points), reason: null };
 }
 
-export function buildReport(model: FleetModel, measured: Measurements, now = new Date()): CapacityReport {
+export function buildReport(model: FleetModel, measured: Measurements, now = new Date(), profile: string | null = null): CapacityReport {
   const load = deriveLoad(model);
   const fleet = projectFleet(model, load, measured);
   return {
@@ -58,5 +99,10 @@ export function buildReport(model: FleetModel, measured: Measurements, now = new
     fleet,
     usl: uslSection(measured.usl_points),
     failure: failureWhatIf(model, load, fleet, measured),
+    profile,
+    cost: fleetCost(model, fleet),
+    profiles: profileFleets(model, measured),
+    sensitivity: sensitivity(model, measured),
+    reconciliation: reconcile(model, load, measured, fleet),
   };
 }
