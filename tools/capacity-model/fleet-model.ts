@@ -227,7 +227,7 @@ const PARAMETERS = {
   core_scaling_sigma: {
     value: 0.02, unit: 'share', source: 'assumption', min: 0, max: 0.5,
     why: 'USL contention between the processes of one node (one Node.js process per core: kernel network stack, NIC queues, memory ' +
-      'bandwidth). Not measured past this 2-core box: bench/process-scaling.ts gives a figure for 1, 2, 4 processes on it.',
+      'bandwidth). Not measured: this box has 2 cores shared with the load generator, so no run put more than 2 processes on their own cores.',
   },
   core_scaling_kappa: {
     value: 0, unit: 'share', source: 'assumption', min: 0, max: 0.01,
