@@ -49,6 +49,14 @@ export const MEASURED_FIELDS = {
     unit: 's',
     what: 'the same, the slowest kill: what the failure what-if uses (bench/failover.ts --json)',
   },
+  process_scaling_sigma: {
+    unit: 'share',
+    what: 'USL contention between processes of one box, from gateway CPU per message on 1, 2, 4 processes (bench/process-scaling.ts --json); replaces core_scaling_sigma',
+  },
+  process_scaling_kappa: {
+    unit: 'share',
+    what: 'USL coherency between processes of one box, from the same bench; replaces core_scaling_kappa',
+  },
   reaccept_via_lb_ratio: {
     unit: 'x',
     what: 'WebSocket re-accepts/s through the load balancer (HAProxy) / straight to the gateways (bench/reaccept.ts --json)',

@@ -131,20 +131,32 @@ function chatCpuConstraint(demand: number, f: Measurements['figures'], cpus: num
 }
 
 /** Throughput of a node of `cores` cores from the measured CPU per message, through the USL over cores. */
+/** The USL over the cores of a node: measured across processes on the measured box when a bench gave it, else the model's assumption. */
+export function coreScaling(m: FleetModel, f: Measurements['figures']): { sigma: number; kappa: number; from: string } {
+  if (f.process_scaling_sigma || f.process_scaling_kappa) {
+    return {
+      sigma: f.process_scaling_sigma?.value ?? 0, kappa: f.process_scaling_kappa?.value ?? 0,
+      from: `measured across processes of one box (${(f.process_scaling_sigma ?? f.process_scaling_kappa)!.source})`,
+    };
+  }
+  return { sigma: m.core_scaling_sigma, kappa: m.core_scaling_kappa, from: 'model assumption core_scaling_sigma/kappa' };
+}
+
 function perCoreConstraint(
   demand: number, usPerMsg: number | null, source: string, m: FleetModel, utilisation: number, what: string,
+  scaling: { sigma: number; kappa: number; from: string },
 ): Constraint {
   const name = `throughput (${m.node_cores} cores, per-core CPU x USL)`;
   if (usPerMsg === null) {
     return { name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: null, usable_per_node: null, basis: 'not measured', source, nodes: null, kind: 'main', note: what };
   }
-  const eff = effectiveCores(m.node_cores, m.core_scaling_sigma, m.core_scaling_kappa);
+  const eff = effectiveCores(m.node_cores, scaling.sigma, scaling.kappa);
   const capacity = (eff * 1e6) / usPerMsg;
   const usable = capacity * utilisation;
   return {
     name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: capacity, usable_per_node: usable,
     basis: 'cpu-extrapolated', source, nodes: Math.ceil(demand / usable), kind: 'main',
-    note: `${m.node_cores} cores count as ${eff.toFixed(1)} (core_scaling_sigma ${m.core_scaling_sigma}, kappa ${m.core_scaling_kappa}), ` +
+    note: `${m.node_cores} cores count as ${eff.toFixed(1)} (sigma ${Number(scaling.sigma.toPrecision(3))}, kappa ${Number(scaling.kappa.toPrecision(3))}: ${scaling.from}), ` +
       `each at ${what}`,
   };
 }
@@ -232,6 +244,7 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
   const cpus = measured.machine?.cpus ?? null;
   // A profile of another size than the measured machine: throughput from CPU per message per core.
   const perCore = cpus !== null && m.node_cores > 0 && m.node_cores !== cpus;
+  const scaling = coreScaling(m, f);
   const util = m.node_utilisation_max;
   const stateless = (r: number) => statelessHeadroom(r, m.zones);
   const statelessText = `max(N+1, ${m.zones} zones x ceil(N / ${Math.max(1, m.zones - 1)}))`;
@@ -242,7 +255,7 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
   const gwThroughput = perCore
     ? [
       perCoreConstraint(load.gateway_msg_equivalents_per_s_peak, gwCpu?.value ?? null, gwCpu?.source ?? 'gateway_cpu_us_per_msg', m, util,
-        gwCpu ? `${gwCpu.value.toFixed(1)} us per message (${gwCpu.basis})` : 'gateway CPU per message not measured'),
+        gwCpu ? `${gwCpu.value.toFixed(1)} us per message (${gwCpu.basis})` : 'gateway CPU per message not measured', scaling),
       ...(gwMeasured.nodes !== null ? [shownOnly(gwMeasured, cpus!, m.node_cores)] : []),
     ]
     : [gwMeasured, ...[cpuConstraint('throughput (CPU-bound)', load.gateway_msg_equivalents_per_s_peak, gwCpu, cpus, util)].filter((c): c is Constraint => c !== null)];
@@ -262,7 +275,7 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
     chatThroughput = [
       perCoreConstraint(load.chat_msg_equivalents_per_s_peak, per?.us_per_msg ?? null,
         f.chat_cpu_us_per_msg ? `${f.chat_cpu_us_per_msg.source}${f.chat_coordination_ratio ? ` / ${f.chat_coordination_ratio.source}` : ''}` : 'chat_cpu_us_per_msg',
-        m, util, per?.note ?? 'chat CPU per message not measured'),
+        m, util, per?.note ?? 'chat CPU per message not measured', scaling),
       ...(chatMeasured.nodes !== null ? [shownOnly(chatMeasured, cpus!, m.node_cores)] : []),
     ];
   } else {
@@ -312,7 +325,8 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
   if (perCore) {
     notes.push(`A gateway or chat node has ${m.node_cores} cores (node_cores); the measured machine had ${cpus}, shared by the whole system and the load generator. ` +
       'Their throughput is the measured CPU per message per core times the cores the USL lets count; the measured rates are shown, not used. ' +
-      `Weakest link: core_scaling_sigma ${m.core_scaling_sigma} (a model parameter): nothing here ran more than 2 processes at once on their own cores.`);
+      `Weakest link: the USL over cores, sigma ${Number(scaling.sigma.toPrecision(3))} and kappa ${Number(scaling.kappa.toPrecision(3))} (${scaling.from}): ` +
+      `nothing here ran more than ${cpus} processes at once on their own cores.`);
   } else if (cpus) notes.push(`A node is a machine like the measured one: ${cpus} cores${measured.machine?.hostname ? ` (${measured.machine.hostname})` : ''}.`);
   else notes.push('The measured machine is not recorded: node counts are per machine of unknown size, the CPU-bound column per core.');
   return { tiers: [gateway, chat, scylla, redis], network, node_cpus: cpus, notes };

@@ -18,19 +18,22 @@ function profilesSection(r: CapacityReport): Section {
     paragraphs: [
       'The same load and measurements on each named profile (tools/capacity-model/hardware.ts; `--profile NAME`, then `--set` for any one value). ' +
         'On a profile whose cores differ from the measured machine, gateway and chat throughput is the measured CPU per message per core times ' +
-        'the cores the USL lets count (core_scaling_sigma, core_scaling_kappa); memory, NIC and disk come from the profile.',
+        `the cores the USL lets count (sigma ${Number(r.core_scaling.sigma.toPrecision(3))}, kappa ${Number(r.core_scaling.kappa.toPrecision(3))}: ${r.core_scaling.from}); ` +
+        'memory, NIC and disk come from the profile.',
       `This box has ${r.measured.machine?.cpus ?? 'an unrecorded number of'} cores and the load generator shared them with the system: the measured ` +
         'rates are the whole system\'s on that box, the CPU per message is each process\'s own. The extrapolation is weakest in the core scaling ' +
-        '(nothing ran more than 2 processes on their own cores) and in the chat tier\'s coordination ratio, taken at 3 nodes and assumed to hold at any N.',
+        `(no run had more than ${r.measured.machine?.cpus ?? 'a few'} processes on their own cores, and the USL is carried from there to 32 or 64) ` +
+        'and in the chat tier\'s coordination ratio, taken at 3 nodes and assumed to hold at any N.',
     ],
     tables: [{
-      headers: ['profile', 'hardware', ...tiers, 'all nodes', 'USD/month', 'USD per 1M msgs'],
+      headers: ['profile', 'hardware', 'cores count as', ...tiers, 'all nodes', 'USD/month', 'USD per 1M msgs'],
       rows: r.profiles.map((p) => [
         `${p.profile}${p.profile === r.profile ? ' (this report)' : ''}`, p.what,
+        p.effective_cores === null ? 'not known' : p.measured_rates ? `${p.node_cores} (measured rates)` : `${formatNumber(p.effective_cores)} of ${p.node_cores}`,
         ...tiers.map((t) => count(p.nodes[t] ?? null, !p.tier_complete[t])), count(p.total_nodes, !p.complete),
         usd(p.usd_per_month, !p.complete), usdCents(p.usd_per_million_messages, !p.complete),
       ]),
-      align: ['left', 'left', ...tiers.map(() => 'right' as const), 'right', 'right', 'right'],
+      align: ['left', 'left', 'right', ...tiers.map(() => 'right' as const), 'right', 'right', 'right'],
       terminal_hides: [1],
     }],
     bullets: [],

@@ -3,7 +3,10 @@
 // horizontal bars (fleet by tier, cost by tier). Hand-written like ./svg.ts;
 // every bar carries data-bar / data-value so a browser test can read it back.
 import type { Sensitivity } from '../sensitivity';
-import { formatNumber } from '../units';
+import { formatNumber, formatSi } from '../units';
+
+/** Short enough for a label: 3.75e12 -> "3.75T", 0.85 -> "0.85". */
+const compact = (v: number): string => (Math.abs(v) >= 1e4 ? formatSi(v, '') : formatNumber(v));
 
 const WIDTH = 860;
 const ROW_PX = 26;
@@ -34,7 +37,7 @@ export function renderTornadoSvg(s: Sensitivity): string {
   const body: string[] = [];
   rows.forEach((r, i) => {
     const y = top + i * ROW_PX;
-    body.push(`<text x="${x0 - 8}" y="${y + 16}" text-anchor="end">${esc(r.name)} (${esc(formatNumber(r.low_value))} .. ${esc(formatNumber(r.high_value))})</text>`);
+    body.push(`<text x="${x0 - 8}" y="${y + 16}" text-anchor="end">${esc(r.name)} (${esc(compact(r.low_value))} .. ${esc(compact(r.high_value))})</text>`);
     for (const [end, v, color] of [['low', r.nodes_at_low, '#3b6fb6'], ['high', r.nodes_at_high, '#e08a2c']] as const) {
       const a = Math.min(x(v), x(s.base_nodes));
       const w = Math.abs(x(v) - x(s.base_nodes));
@@ -45,7 +48,7 @@ export function renderTornadoSvg(s: Sensitivity): string {
   body.push(`<line x1="${bx}" x2="${bx}" y1="${top - 6}" y2="${top + rows.length * ROW_PX}" stroke="#222"/>`);
   body.push(`<text x="${bx}" y="${top - 10}" text-anchor="middle">base ${esc(formatNumber(s.base_nodes))} nodes</text>`);
   body.push(`<text x="${x0}" y="${height - 12}">${esc(formatNumber(min))}</text><text x="${x0 + plot}" y="${height - 12}" text-anchor="end">${esc(formatNumber(max))} nodes</text>`);
-  body.push(`<text x="${WIDTH - 10}" y="${height - 28}" text-anchor="end" fill="#3b6fb6">low end</text><text x="${WIDTH - 10}" y="${height - 12}" text-anchor="end" fill="#e08a2c">high end</text>`);
+  body.push(`<text x="${WIDTH - 10}" y="20" text-anchor="end" fill="#3b6fb6">low end</text><text x="${WIDTH - 10}" y="36" text-anchor="end" fill="#e08a2c">high end</text>`);
   return frame('svg-tornado', 'Sensitivity: all nodes as each parameter moves over its range', height, body);
 }
 
