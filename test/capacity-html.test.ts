@@ -1,6 +1,6 @@
 // capacity.html in headless Chromium: `make capacity` on the reference runs
-// (the curated ramp and probe in results/reference, plus the coordination
-// bench's fixture) writes it beside capacity.md; the page must render with no
+// (the curated ramp and probe in results/reference, plus the fixtures of the
+// coordination, process-scaling and store benches) writes it beside capacity.md; the page must render with no
 // console errors and no request but itself, draw the USL, tornado, fleet and
 // cost charts from the same numbers as capacity.json, and carry every section.
 import { after, before, describe, it } from 'node:test';
@@ -42,7 +42,8 @@ describe('capacity.html in headless Chromium', { timeout: 120_000 }, () => {
   before(async () => {
     const r = await runNode(CLI, [
       '--results', join(REF, '2026-11-28T01-57-21-capacity-ramp'), '--results', join(REF, '2026-11-28T01-57-21-capacity-probe'),
-      '--results', join(REPO_ROOT, 'test', 'fixtures', 'capacity', 'bench-coordination.json'), '--profile', 'c32', '--out', out,
+      ...['bench-coordination.json', 'bench-process-scaling.json', 'bench-scylla-store.json'].flatMap((f) => ['--results', join(REPO_ROOT, 'test', 'fixtures', 'capacity', f)]),
+      '--profile', 'c32', '--out', out,
     ], { cwd: REPO_ROOT, timeoutMs: 60_000, name: 'capacity cli' });
     assert.equal(r.code, 0, r.stderr);
     json = JSON.parse(readFileSync(join(out, 'capacity.json'), 'utf8'));

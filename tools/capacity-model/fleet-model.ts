@@ -224,6 +224,11 @@ const PARAMETERS = {
     why: 'Cores of one gateway or chat node. 0 = as many as the measured machine (2 on the reference VM): the measured per-node rates apply as they are. Any other ' +
       'count sizes throughput from the measured CPU per message per core, scaled by core_scaling_sigma/kappa (--profile, tools/capacity-model/hardware.ts).',
   },
+  store_node_cores: {
+    value: 12, unit: 'cores', source: 'hardware', min: 1, max: 512,
+    why: 'Cores of one ScyllaDB node (the i3en.3xlarge class of store_node_usd_per_month). ScyllaDB runs a shard per core, so its ' +
+      'CPU-bound writes row counts them linearly.',
+  },
   core_scaling_sigma: {
     value: 0.02, unit: 'share', source: 'assumption', min: 0, max: 0.5,
     why: 'USL contention between the processes of one node (one Node.js process per core: kernel network stack, NIC queues, memory ' +

@@ -29,28 +29,28 @@ const GIB_OF = (total: number, reserved: number) => total - reserved;
 export const HARDWARE_PROFILES: readonly HardwareProfile[] = [
   {
     name: 'measured',
-    what: 'the measured machine\'s cores (2 on the reference VM), 24 GiB, 10 Gbit/s; store node 7.5 TB NVMe (the model default)',
+    what: 'the measured machine\'s cores (2 on the reference VM), 24 GiB, 10 Gbit/s; store node 12 cores, 7.5 TB NVMe (the model default)',
     parameters: {
       node_cores: 0, gateway_connection_memory_gib: GIB_OF(24, 8), redis_node_memory_gib: GIB_OF(24, 8),
-      gateway_nic_bits_per_s: 10e9, store_node_disk_bytes: 7.5e12,
+      gateway_nic_bits_per_s: 10e9, store_node_disk_bytes: 7.5e12, store_node_cores: 12,
       gateway_node_usd_per_month: 100, chat_node_usd_per_month: 100, store_node_usd_per_month: 1_000, redis_node_usd_per_month: 150,
     },
   },
   {
     name: 'c32',
-    what: '32 cores, 128 GiB, 25 Gbit/s; store node 15 TB NVMe (a large cloud instance)',
+    what: '32 cores, 128 GiB, 25 Gbit/s; store node 24 cores, 15 TB NVMe (a large cloud instance)',
     parameters: {
       node_cores: 32, gateway_connection_memory_gib: GIB_OF(128, 32), redis_node_memory_gib: GIB_OF(128, 32),
-      gateway_nic_bits_per_s: 25e9, store_node_disk_bytes: 15e12,
+      gateway_nic_bits_per_s: 25e9, store_node_disk_bytes: 15e12, store_node_cores: 24,
       gateway_node_usd_per_month: 1_100, chat_node_usd_per_month: 1_100, store_node_usd_per_month: 2_000, redis_node_usd_per_month: 800,
     },
   },
   {
     name: 'c64',
-    what: '64 cores, 256 GiB, 50 Gbit/s; store node 30 TB NVMe',
+    what: '64 cores, 256 GiB, 50 Gbit/s; store node 48 cores, 30 TB NVMe',
     parameters: {
       node_cores: 64, gateway_connection_memory_gib: GIB_OF(256, 64), redis_node_memory_gib: GIB_OF(256, 64),
-      gateway_nic_bits_per_s: 50e9, store_node_disk_bytes: 30e12,
+      gateway_nic_bits_per_s: 50e9, store_node_disk_bytes: 30e12, store_node_cores: 48,
       gateway_node_usd_per_month: 2_200, chat_node_usd_per_month: 2_200, store_node_usd_per_month: 4_000, redis_node_usd_per_month: 1_600,
     },
   },

@@ -25,6 +25,10 @@ export const MEASURED_FIELDS = {
     unit: 'us/msg',
     what: 'chat-service CPU per delivered message over a run with one chat node (for the CPU-bound extrapolation, divided by chat_coordination_ratio)',
   },
+  store_cpu_us_per_msg: {
+    unit: 'us/msg',
+    what: 'store (Cassandra JVM) CPU per message one replica spends in a chat node\'s tick, RF 1 (bench/scylla-store.ts --json): the ScyllaDB tier\'s CPU-bound writes row',
+  },
   connections_per_gib: {
     unit: 'conns/GiB',
     what: 'idle authenticated connections one GiB of gateway memory (RSS growth) holds',

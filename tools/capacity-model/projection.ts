@@ -294,6 +294,19 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
   const writes = figureConstraint('writes', load.store_replica_writes_per_s_peak, 'replica writes/s', storeIsScylla ? storeFigure : undefined,
     'store_writes_per_s', (x) => x.value, util);
   const scyllaConstraints = [writes];
+  const storeCpu = f.store_cpu_us_per_msg;
+  if (storeCpu && !storeIsScylla) {
+    // No ScyllaDB write rate, but a per-replica CPU per message on Cassandra: the writes row becomes CPU-bound.
+    const demand = load.sends_per_s_peak * m.replication_factor;
+    const capacity = (m.store_node_cores * 1e6) / storeCpu.value;
+    scyllaConstraints[0] = {
+      name: 'writes (CPU-bound)', demand, demand_unit: 'msg-replicas/s', capacity_per_node: capacity, usable_per_node: capacity * util,
+      basis: 'cpu-extrapolated', source: storeCpu.source, nodes: Math.ceil(demand / (capacity * util)), kind: 'main',
+      note: `${m.store_node_cores} cores (store_node_cores) fully busy at ${storeCpu.value.toFixed(0)} us per message per replica. ${storeCpu.note ?? ''}`.trim(),
+    };
+    scyllaNotes.push('Writes: every send stored on replication_factor replicas at the measured store CPU per message (a chat node\'s tick: lookup, ' +
+      'commit, watermarks). Group inbox rows per member and offline-queue writes are not in that figure.');
+  }
   if (storeFigure && !storeIsScylla) {
     const standIn = figureConstraint('writes (stand-in)', load.store_replica_writes_per_s_peak, 'replica writes/s', storeFigure, 'store_writes_per_s', (x) => x.value, util);
     scyllaConstraints.push({ ...standIn, kind: 'stand-in' });

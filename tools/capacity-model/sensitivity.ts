@@ -60,6 +60,7 @@ export const FIGURE_RANGES: readonly FigureRange[] = [
   { name: 'chat_cpu_us_per_msg', low_factor: 0.5, high_factor: 2, why: 'the chat CPU per message, halved or doubled' },
   { name: 'connections_per_gib', low_factor: 0.5, high_factor: 2, why: 'memory per connection, doubled or halved' },
   { name: 'redis_ops_per_s', low_factor: 0.5, high_factor: 2, why: 'unpipelined vs better pipelined Redis' },
+  { name: 'store_cpu_us_per_msg', low_factor: 0.5, high_factor: 2, why: 'store CPU per message, halved (ScyllaDB vs Cassandra) or doubled' },
   { name: 'process_scaling_sigma', low_factor: 0.5, high_factor: 2, why: 'contention between processes of one box, halved or doubled' },
   { name: 'chat_coordination_ratio', low_factor: 0.5, high_factor: 1.5, why: 'coordination cost of N chat nodes (ratio capped at 1: none)' },
 ];
