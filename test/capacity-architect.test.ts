@@ -152,5 +152,9 @@ describe('reconciliation', () => {
     const perChat = rec.rows.find((r) => r.what === 'connections per chat server at peak')!;
     assert.equal(perChat.published, 147e6 / 150);
     assert.equal(perChat.ours, load.connections_peak / tierOf(fleet.tiers, 'gateway').nodes!);
+    // The split it prints multiplies back to the ratio: messages per server x work per connection.
+    const m = /exactly ([\d.]+)x .* x ([\d.]+)x \(work per connection/.exec(perChat.why);
+    assert.ok(m, perChat.why);
+    assert.ok(Math.abs(Number(m[1]) * Number(m[2]) / perChat.ratio! - 1) < 0.01, `${m[1]} x ${m[2]} vs ${perChat.ratio}`);
   });
 });

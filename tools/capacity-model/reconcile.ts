@@ -61,14 +61,26 @@ export function reconcile(m: FleetModel, load: Load, measured: Measurements, fle
     `each counted as a whole message with its acks and receipts, + ${formatNumber(presencePerConn)} presence notifications; peak factor ${m.peak_to_average_ratio}), ` +
     `against ${formatNumber(theirWorkPerConn)} messages/s per connection at WhatsApp's 2014 peak: ${formatNumber(ourWorkPerConn / theirWorkPerConn)}x the work. ` +
     `${cpuText} Memory allows ${measured.figures.connections_per_gib ? formatSi(measured.figures.connections_per_gib.value * m.gateway_connection_memory_gib, 'connections') : 'an unmeasured number of connections'} per node.`;
+  const ourMsgsPerServer = gw ? load.gateway_msg_equivalents_per_s_peak / gw : null;
+  const theirMsgsPerServer = wa.msgs / wa.chat;
+  // Exact: connections per server = messages per server / messages per connection, so the ratio splits in two.
+  const split = ourMsgsPerServer
+    ? ` The ratio is exactly ${formatNumber(theirMsgsPerServer / ourMsgsPerServer)}x (messages per server, theirs / ours) x ` +
+      `${formatNumber(ourWorkPerConn / theirWorkPerConn)}x (work per connection, ours / theirs).`
+    : '';
+  const bindingRow = gwTier.constraints.find((c) => c.name === gwTier.binding);
+  const perServerWhy = bindingRow && bindingRow.capacity_per_node !== null && gw
+    ? `Ours = ${formatSi(bindingRow.capacity_per_node, 'msgs/s')} per node (${binding}, ${bindingRow.basis}) x ${Math.round(m.node_utilisation_max * 100)}% utilisation x ` +
+      `${formatNumber(gwTier.nodes_required!)}/${formatNumber(gw)} (zone headroom)`
+    : 'Ours is not measured';
   const rows: ReconcileRow[] = [
     row('connections per gateway server', 'connections', gw ? load.connections_peak / gw : null, ['whatsapp_2012_connections_per_server'],
       v('whatsapp_2012_connections_per_server'), connsWhy),
     row('connections per chat server at peak', 'connections', gw ? load.connections_peak / gw : null,
-      ['whatsapp_2014_connections_peak', 'whatsapp_2014_chat_servers'], wa.conns / wa.chat, connsWhy),
-    row('messages per server at peak', 'msgs/s', gw ? load.gateway_msg_equivalents_per_s_peak / gw : null,
-      ['whatsapp_2014_msgs_per_s_peak', 'whatsapp_2014_chat_servers'], wa.msgs / wa.chat,
-      `Ours counts msg-equivalents (every device delivery with its receipts as a whole message, and presence); theirs counts messages in + out. ` +
+      ['whatsapp_2014_connections_peak', 'whatsapp_2014_chat_servers'], wa.conns / wa.chat, connsWhy + split),
+    row('messages per server at peak', 'msgs/s', ourMsgsPerServer,
+      ['whatsapp_2014_msgs_per_s_peak', 'whatsapp_2014_chat_servers'], theirMsgsPerServer,
+      `${perServerWhy}. Ours counts msg-equivalents (every device delivery with its receipts as a whole message, and presence); theirs counts messages in + out. ` +
         `Our ${cores}-core gateways each carry ${gw ? formatSi(load.gateway_msg_equivalents_per_s_peak / gw, 'msgs/s') : 'an unknown rate'} at peak (${Math.round(m.node_utilisation_max * 100)}% of capacity, ` +
         `with ${m.zones}-zone headroom); WhatsApp's ${v('whatsapp_2014_cores_per_server')}-core servers were held by connections, not messages.`),
     row('users per server (whole fleet)', 'users', total > 0 ? m.users / total : null, ['whatsapp_2014_users', 'whatsapp_2014_servers'],
