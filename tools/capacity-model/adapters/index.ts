@@ -19,7 +19,9 @@ import { fromProbe, looksLikeProbe } from './probe';
 import { fromStoreBench, looksLikeStoreBench } from './store-bench';
 
 /** Files of a run directory the adapters know, in the order they are merged. */
-export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json'] as const;
+export const RUN_FILES = [
+  'summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json', 'process-scaling.json', 'scylla-store.json',
+] as const;
 
 export function readResultFile(file: string, p99MsMax: number): Measurements {
   let json: Record<string, unknown>;
