@@ -81,12 +81,14 @@ describe('capacity.html in headless Chromium', { timeout: 120_000 }, () => {
     }
   });
 
-  it('draws the four charts, visible, from the numbers in capacity.json', () => {
-    for (const id of ['chart-usl', 'chart-tornado', 'chart-fleet', 'chart-cost']) {
+  it('draws the five charts, visible, from the numbers in capacity.json', () => {
+    for (const id of ['chart-usl', 'chart-cores', 'chart-tornado', 'chart-fleet', 'chart-cost']) {
       const c = facts.charts[id];
       assert.ok(c && c.width > 300 && c.height > 100, `${id} drawn: ${JSON.stringify(c)}`);
     }
     assert.ok(facts.charts['chart-usl']!.paths >= 1, 'the fitted curve');
+    assert.equal(facts.charts['chart-cores']!.paths, 2, 'the ideal and the USL over cores');
+    assert.equal(facts.charts['chart-cores']!.circles, 2, 'a dot per profile sized by the USL (c32, c64)');
     assert.ok(json.usl.points.length >= 4 && facts.charts['chart-usl']!.circles >= json.usl.points.length, 'a dot per measured point');
     assert.deepEqual(facts.charts['chart-fleet']!.bars, json.fleet.tiers.map((t) => ({ label: t.tier, value: t.nodes })));
     assert.deepEqual(facts.charts['chart-cost']!.bars, json.cost.tiers.map((t) => ({ label: t.tier, value: t.usd_per_month })));

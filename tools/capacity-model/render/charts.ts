@@ -75,3 +75,38 @@ export function renderBarsSvg(id: string, title: string, unit: string, bars: rea
   });
   return frame(id, title, height, body);
 }
+
+const CORES_CHART_MAX = 64;
+
+/**
+ * Cores that count against cores (effective_cores over 1..64): the linear ideal, the USL curve the profiles
+ * use, the span a run measured (shaded) and a dot per profile: how far the extrapolation reaches.
+ */
+export function renderCoresSvg(sigma: number, kappa: number, measuredUpTo: number | null, profiles: readonly { name: string; cores: number; effective: number }[]): string {
+  const top = 40;
+  const left = 70;
+  const plotW = WIDTH - left - 40;
+  const plotH = 300;
+  const height = top + plotH + 50;
+  const xMax = Math.max(CORES_CHART_MAX, ...profiles.map((p) => p.cores));
+  const x = (c: number) => left + (c / xMax) * plotW;
+  const y = (e: number) => top + plotH - (e / xMax) * plotH;
+  const curve = Array.from({ length: xMax }, (_, i) => i + 1).map((c) => `${c === 1 ? 'M' : 'L'}${x(c).toFixed(1)} ${y(c / (1 + sigma * (c - 1) + kappa * c * (c - 1))).toFixed(1)}`).join(' ');
+  const body: string[] = [
+    `<rect x="${left}" y="${top}" width="${plotW}" height="${plotH}" fill="none" stroke="#999"/>`,
+    `<path class="series" data-series="ideal" d="M${x(1).toFixed(1)} ${y(1).toFixed(1)} L${x(xMax).toFixed(1)} ${y(xMax).toFixed(1)}" stroke="#aaa" stroke-dasharray="4 4" fill="none"/>`,
+    `<path class="series" data-series="usl" d="${curve}" stroke="#3b6fb6" stroke-width="2" fill="none"/>`,
+  ];
+  if (measuredUpTo !== null) {
+    body.push(`<rect class="measured" x="${x(1).toFixed(1)}" y="${top}" width="${(x(measuredUpTo) - x(1)).toFixed(1)}" height="${plotH}" fill="#4a8c5c" fill-opacity="0.2"><title>measured: 1..${measuredUpTo} processes</title></rect>`);
+  }
+  for (const p of profiles) {
+    body.push(`<circle class="profile" data-profile="${esc(p.name)}" cx="${x(p.cores).toFixed(1)}" cy="${y(p.effective).toFixed(1)}" r="5" fill="#e08a2c"/>` +
+      `<text x="${(x(p.cores) - 6).toFixed(1)}" y="${(y(p.effective) - 10).toFixed(1)}" text-anchor="end">${esc(p.name)}: ${esc(formatNumber(p.effective))} of ${p.cores}</text>`);
+  }
+  for (const t of [0, 16, 32, 48, 64].filter((v) => v <= xMax)) {
+    body.push(`<text x="${x(t).toFixed(1)}" y="${top + plotH + 18}" text-anchor="middle">${t}</text><text x="${left - 8}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${t}</text>`);
+  }
+  body.push(`<text x="${left + plotW / 2}" y="${height - 8}" text-anchor="middle">cores of a node (dashed: every core counts; shaded: what a run measured)</text>`);
+  return frame('svg-cores', `Cores that count: USL over cores, sigma ${formatNumber(sigma)}, kappa ${formatNumber(kappa)}`, height, body);
+}

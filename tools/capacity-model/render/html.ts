@@ -1,10 +1,10 @@
 // The whole capacity report as one self-contained HTML page (capacity.html):
 // every section of ./sections.ts as HTML tables, with the charts inline as
-// SVG: the USL fit, the sensitivity tornado, the fleet by tier and the cost by
-// tier. No script, no external reference, a CSP that forbids fetching
+// SVG: the USL fit, the cores a node's USL lets count, the sensitivity
+// tornado, the fleet by tier and the cost by tier. No script, no external reference, a CSP that forbids fetching
 // anything; test/capacity-html.test.ts opens it in headless Chromium.
 import type { CapacityReport } from '../report';
-import { renderBarsSvg, renderTornadoSvg } from './charts';
+import { renderBarsSvg, renderCoresSvg, renderTornadoSvg } from './charts';
 import type { Section, Table } from './section';
 import { reportSections } from './sections';
 import { renderUslSvg } from './svg';
@@ -33,6 +33,9 @@ function charts(r: CapacityReport): Map<string, string> {
   if (r.usl.fit) byTitle.set('Universal Scalability Law', figure('chart-usl', renderUslSvg(r.usl.points, r.usl.fit)));
   byTitle.set('Projected fleet', figure('chart-fleet', renderBarsSvg('svg-fleet', 'Nodes by tier (with headroom)', 'nodes',
     r.fleet.tiers.map((t) => ({ label: t.tier, value: t.nodes ?? 0, note: t.nodes === null ? 'not measured' : t.complete ? undefined : 'floor' })))));
+  const sized = r.profiles.filter((p) => !p.measured_rates && p.node_cores !== null && p.effective_cores !== null);
+  byTitle.set('Hardware profiles', figure('chart-cores', renderCoresSvg(r.core_scaling.sigma, r.core_scaling.kappa, r.measured.machine?.cpus ?? null,
+    sized.map((p) => ({ name: p.profile, cores: p.node_cores!, effective: p.effective_cores! })))));
   byTitle.set('Sensitivity', figure('chart-tornado', renderTornadoSvg(r.sensitivity)));
   byTitle.set('Cost', figure('chart-cost', renderBarsSvg('svg-cost', 'Monthly cost by tier', 'USD/month',
     r.cost.tiers.map((t) => ({ label: t.tier, value: t.usd_per_month ?? 0, note: t.usd_per_month === null ? 'not measured' : t.complete ? undefined : 'floor' })))));
