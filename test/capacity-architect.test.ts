@@ -149,7 +149,11 @@ describe('reconciliation', () => {
       assert.ok(Math.abs(row.ratio! - row.published / row.ours!) < 1e-9);
       assert.ok(row.why.length > 40, `${row.what} explains the ratio`);
     }
+    // The store is a floor here (no ScyllaDB write figure): its rows say at least, the gateways' rows are exact.
+    assert.equal(rec.rows.find((r) => r.what === 'store nodes per 1B messages/day')!.ours_bound, 'at least');
+    assert.equal(rec.rows.find((r) => r.what === 'users per server (whole fleet)')!.ours_bound, 'at most');
     const perChat = rec.rows.find((r) => r.what === 'connections per chat server at peak')!;
+    assert.equal(perChat.ours_bound, 'exact');
     assert.equal(perChat.published, 147e6 / 150);
     assert.equal(perChat.ours, load.connections_peak / tierOf(fleet.tiers, 'gateway').nodes!);
     // The split it prints multiplies back to the ratio: messages per server x work per connection.

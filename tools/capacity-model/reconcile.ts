@@ -16,6 +16,8 @@ export interface ReconcileRow {
   what: string;
   unit: string;
   ours: number | null;
+  /** 'at most' / 'at least' when a tier behind it is a floor (something not measured); 'exact' otherwise. */
+  ours_bound: 'exact' | 'at most' | 'at least';
   /** The published figures the comparison value is built from (each with source and year in PUBLISHED). */
   published_from: PublishedName[];
   published: number;
@@ -35,8 +37,8 @@ function nodesOf(fleet: FleetProjection, tier: TierName): number | null {
   return fleet.tiers.find((t) => t.tier === tier)?.nodes ?? null;
 }
 
-function row(what: string, unit: string, ours: number | null, from: PublishedName[], published: number, why: string): ReconcileRow {
-  return { what, unit, ours, published_from: from, published, ratio: ours === null || ours === 0 ? null : published / ours, why };
+function row(what: string, unit: string, ours: number | null, from: PublishedName[], published: number, why: string, bound: ReconcileRow['ours_bound'] = 'exact'): ReconcileRow {
+  return { what, unit, ours, ours_bound: bound, published_from: from, published, ratio: ours === null || ours === 0 ? null : published / ours, why };
 }
 
 export function reconcile(m: FleetModel, load: Load, measured: Measurements, fleet: FleetProjection): Reconciliation {
@@ -73,29 +75,34 @@ export function reconcile(m: FleetModel, load: Load, measured: Measurements, fle
     ? `Ours = ${formatSi(bindingRow.capacity_per_node, 'msgs/s')} per node (${binding}, ${bindingRow.basis}) x ${Math.round(m.node_utilisation_max * 100)}% utilisation x ` +
       `${formatNumber(gwTier.nodes_required!)}/${formatNumber(gw)} (zone headroom)`
     : 'Ours is not measured';
+  // Per-node figures from a floor node count are at most what they say; node counts and bytes from a floor at least.
+  const complete = (t: TierName) => fleet.tiers.find((x) => x.tier === t)?.complete ?? false;
+  const perGateway = complete('gateway') ? 'exact' : 'at most';
+  const perNode = fleet.tiers.every((t) => t.complete) ? 'exact' : 'at most';
+  const storeBound = complete('scylla') ? 'exact' : 'at least';
   const rows: ReconcileRow[] = [
     row('connections per gateway server', 'connections', gw ? load.connections_peak / gw : null, ['whatsapp_2012_connections_per_server'],
-      v('whatsapp_2012_connections_per_server'), connsWhy),
+      v('whatsapp_2012_connections_per_server'), connsWhy, perGateway),
     row('connections per chat server at peak', 'connections', gw ? load.connections_peak / gw : null,
-      ['whatsapp_2014_connections_peak', 'whatsapp_2014_chat_servers'], wa.conns / wa.chat, connsWhy + split),
+      ['whatsapp_2014_connections_peak', 'whatsapp_2014_chat_servers'], wa.conns / wa.chat, connsWhy + split, perGateway),
     row('messages per server at peak', 'msgs/s', ourMsgsPerServer,
       ['whatsapp_2014_msgs_per_s_peak', 'whatsapp_2014_chat_servers'], theirMsgsPerServer,
       `${perServerWhy}. Ours counts msg-equivalents (every device delivery with its receipts as a whole message, and presence); theirs counts messages in + out. ` +
         `Our ${cores}-core gateways each carry ${gw ? formatSi(load.gateway_msg_equivalents_per_s_peak / gw, 'msgs/s') : 'an unknown rate'} at peak (${Math.round(m.node_utilisation_max * 100)}% of capacity, ` +
-        `with ${m.zones}-zone headroom); WhatsApp's ${v('whatsapp_2014_cores_per_server')}-core servers were held by connections, not messages.`),
+        `with ${m.zones}-zone headroom); WhatsApp's ${v('whatsapp_2014_cores_per_server')}-core servers were held by connections, not messages.`, perGateway),
     row('users per server (whole fleet)', 'users', total > 0 ? m.users / total : null, ['whatsapp_2014_users', 'whatsapp_2014_servers'],
       v('whatsapp_2014_users') / v('whatsapp_2014_servers'),
       `Our fleet counts ${formatNumber(total)} nodes, ${store !== null ? `${formatNumber(store)} of them ScyllaDB nodes that keep ${m.message_retention_days} days of history x RF ${m.replication_factor}` : 'the store not sized'}; ` +
-        'WhatsApp (2014) kept a message on its servers only until it was delivered (an offline queue, no history), and media on separate servers.'),
+        'WhatsApp (2014) kept a message on its servers only until it was delivered (an offline queue, no history), and media on separate servers.', perNode),
     row('store nodes per 1B messages/day', 'nodes', store !== null ? store / (m.messages_per_day / 1e9) : null,
       ['discord_2017_store_nodes', 'discord_2017_messages_per_day'], v('discord_2017_store_nodes') / (v('discord_2017_messages_per_day') / 1e9),
       `Ours is sized by ${fleet.tiers.find((t) => t.tier === 'scylla')?.binding ?? 'nothing'}: ${m.message_retention_days} days of messages of ` +
         `${formatSi(load.stored_message_bytes, 'B')} x RF ${m.replication_factor} x compaction ${m.compaction_space_amplification}, disks filled to ${Math.round(m.store_disk_fill_max_share * 100)}%; ` +
-        "Discord's 2017 cluster was young (history kept since 2015) and its node count is per message rate, not per byte kept."),
+        "Discord's 2017 cluster was young (history kept since 2015) and its node count is per message rate, not per byte kept.", storeBound),
     row('store disk in all', 'B', store !== null ? store * m.store_node_disk_bytes : null,
       ['discord_2023_store_nodes', 'discord_2023_store_node_disk_bytes'], v('discord_2023_store_nodes') * v('discord_2023_store_node_disk_bytes'),
       `Ours: ${formatSi(load.message_store_physical_bytes_standing + load.user_data_physical_bytes, 'B')} standing (replicated) at ${formatNumber(m.messages_per_day / 1e9)}B messages/day; ` +
-        'Discord\'s "trillions of messages" fit 72 nodes: its message rate per node is not in that source, so only the bytes are compared.'),
+        'Discord\'s "trillions of messages" fit 72 nodes: its message rate per node is not in that source, so only the bytes are compared.', storeBound),
   ];
   return {
     rows,

@@ -84,6 +84,10 @@ function costSection(r: CapacityReport): Section {
   };
 }
 
+const BOUND = { exact: '', 'at most': '<= ', 'at least': '>= ' } as const;
+/** published / ours: a bound on ours turns the other way on the ratio. */
+const RATIO_BOUND = { exact: '', 'at most': '>= ', 'at least': '<= ' } as const;
+
 function reconciliationSection(r: CapacityReport): Section {
   const rec = r.reconciliation;
   return {
@@ -93,8 +97,8 @@ function reconciliationSection(r: CapacityReport): Section {
       {
         headers: ['what', 'ours', 'published', 'ratio (published / ours)', 'from', 'why they differ'],
         rows: rec.rows.map((x) => [
-          x.what, x.ours === null ? 'not measured' : formatValue(x.ours, x.unit), formatValue(x.published, x.unit),
-          x.ratio === null ? '' : `${formatNumber(x.ratio)}x`,
+          x.what, x.ours === null ? 'not measured' : `${BOUND[x.ours_bound]}${formatValue(x.ours, x.unit)}`, formatValue(x.published, x.unit),
+          x.ratio === null ? '' : `${RATIO_BOUND[x.ours_bound]}${formatNumber(x.ratio)}x`,
           x.published_from.map((n) => `${n} (${PUBLISHED[n].year})`).join(', '), x.why,
         ]),
         align: ['left', 'right', 'right', 'right', 'left', 'left'],
