@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-loadgen bench-reaccept bench-failover bench-coordination bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-loadgen bench-reaccept bench-failover bench-coordination bench-process-scaling bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -73,6 +73,10 @@ bench-reaccept: $(BUILD_STAMP)
 # Coordination overhead: server CPU per message on 1 chat node vs 3, same load, alternating rounds (ARGS="--store cassandra": on a 3-node cluster).
 bench-coordination: $(BUILD_STAMP)
 	node dist/bench/coordination.js $(ARGS)
+
+# USL over processes of this box: gateway CPU per message with 1, 2, 4 gateway processes, same load (for --profile in make capacity).
+bench-process-scaling: $(BUILD_STAMP)
+	node dist/bench/process-scaling.js $(ARGS)
 
 # Failover: kill -9 a chat node (in turn) under a probe load, time until its partitions are served again, p50/max (ARGS="--store cassandra" too).
 bench-failover: $(BUILD_STAMP)

@@ -308,7 +308,13 @@ async function bench(
     await store.close().catch(() => {});
     await unbatched.close().catch(() => {});
   }
-  if (values.json) writeFileSync(values.json, JSON.stringify({ contactPoint, defaults: SCYLLA_DEFAULTS, results }, null, 2));
+  if (values.json) {
+    // replication_factor, own_node and the machine let the capacity model tell a per-node CPU figure (one node it started, RF 1) from others.
+    writeFileSync(values.json, JSON.stringify({
+      contactPoint, defaults: SCYLLA_DEFAULTS, replication_factor: config.replication_factor, consistency: config.consistency, own_node: node !== null,
+      machine: { cpus: cpus().length, load_avg: loadavg() }, generated_at: new Date().toISOString(), results,
+    }, null, 2));
+  }
 }
 
 main().catch((err) => {

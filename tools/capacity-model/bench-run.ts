@@ -7,8 +7,8 @@
 
 export const BENCH_RUN_VERSION = 1;
 
-export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers';
-export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers'];
+export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers' | 'process-scaling';
+export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers', 'process-scaling'];
 
 export interface BenchMachine {
   hostname: string;
@@ -115,6 +115,34 @@ export interface PeersFigures {
   full_over_peer: Record<string, number>;
 }
 
+/** One process count in bench/process-scaling.ts: the tier's processes' CPU over the measured windows. */
+export interface ProcessScalingSide {
+  processes: number;
+  topology: string;
+  acked: number;
+  cpu_tier_s: number;
+  cpu_tier_us_per_msg: number;
+}
+
+export interface ProcessScalingFigures {
+  /** The tier whose processes were multiplied ('gateway'). */
+  tier: string;
+  scenario: string;
+  scale: number;
+  duration_s: number;
+  warmup_s: number;
+  rounds: number;
+  sides: ProcessScalingSide[];
+  /** The process counts the fit used: those up to the machine's cores when there are two or more. */
+  fitted_processes: number[];
+  /** USL over processes fitted to the CPU per message of fitted_processes (tools/capacity-model/process-scaling.ts). */
+  sigma: number;
+  kappa: number;
+  /** The same over every process count, those above the cores included: printed, not used. */
+  sigma_all: number;
+  kappa_all: number;
+}
+
 interface BenchRunBase {
   version: typeof BENCH_RUN_VERSION;
   command: string;
@@ -126,7 +154,8 @@ export type BenchRun =
   | (BenchRunBase & { kind: 'coordination'; figures: CoordinationFigures })
   | (BenchRunBase & { kind: 'failover'; figures: FailoverFigures })
   | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures })
-  | (BenchRunBase & { kind: 'peers'; figures: PeersFigures });
+  | (BenchRunBase & { kind: 'peers'; figures: PeersFigures })
+  | (BenchRunBase & { kind: 'process-scaling'; figures: ProcessScalingFigures });
 
 /** A bench's kind: the file is then read as a bench run, and anything wrong in it is an error. */
 export function looksLikeBenchRun(json: Record<string, unknown>): boolean {
@@ -168,6 +197,7 @@ const nonEmptyArray = (p: string, v: unknown, each: Check): void => {
   if (!Array.isArray(v) || v.length === 0) throw new Error(`${p} must be a non-empty array`);
   v.forEach((x, i) => each(`${p}[${i}]`, x));
 };
+const PROCESS_SIDE: Record<string, Check> = { processes: positive, topology: text, acked: positive, cpu_tier_s: positive, cpu_tier_us_per_msg: positive };
 const WAY: Record<string, Check> = { conns_per_s: positive, opened: positive, failed: nonNegative, connect_ms_p50: nonNegative, connect_ms_p99: nonNegative };
 
 const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
@@ -193,6 +223,12 @@ const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
     rates: (p, v) => nonEmptyArray(p, v, positive),
     sides: (p, v) => nonEmptyArray(p, v, (q, x) => fields(q, x, PEER_SIDE)),
     full_over_peer: (p, v) => Object.entries(object(p, v)).forEach(([k, x]) => nonNegative(`${p}.${k}`, x)),
+  },
+  'process-scaling': {
+    tier: text, scenario: text, scale: positive, duration_s: positive, warmup_s: nonNegative, rounds: positive,
+    sides: (p, v) => nonEmptyArray(p, v, (q, x) => fields(q, x, PROCESS_SIDE)),
+    fitted_processes: (p, v) => nonEmptyArray(p, v, positive),
+    sigma: nonNegative, kappa: nonNegative, sigma_all: nonNegative, kappa_all: nonNegative,
   },
 };
 

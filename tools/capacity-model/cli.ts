@@ -10,6 +10,8 @@ import { newestRunDir, readResults } from './adapters';
 import { readUslPoints } from './adapters/usl-points';
 import { emptyMeasurements, MEASURED_FIELD_NAMES, MEASURED_FIELDS, mergeMeasurements, parseAssumptions, type Measurements } from './measured';
 import { applyOverrides, loadFleetModel } from './model';
+import { hardwareProfile, PROFILE_NAMES, withProfile } from './hardware';
+import { renderHtml, CAPACITY_HTML } from './render/html';
 import { renderJson } from './render/json';
 import { renderMarkdown } from './render/markdown';
 import { renderUslSvg } from './render/svg';
@@ -30,6 +32,9 @@ options:
                          \`fleetModel\`, e.g. dist/tools/capacity-model/fleet-model.js) or a JSON object
                          of overrides. Default: the seed's figures + documented assumptions
                          (tools/capacity-model/fleet-model.ts).
+  --profile <name>       a hardware profile for gateway/chat/store/Redis nodes: ${PROFILE_NAMES.join(', ')}
+                         (cores, memory, NIC, disk, monthly prices; tools/capacity-model/hardware.ts);
+                         applied before --set. Default: the model's own (measured: 2 cores)
   --set <name=value>     override one model parameter; repeatable (--list-parameters)
   --results <path>       a results/<run>/ directory or one results file; repeatable, merged
                          in order (a later source wins for the figures it has). Known files:
@@ -37,8 +42,10 @@ options:
                          --json output of bench/full-vs-bare, capacity-probe.json, and the
                          --json output of bench/coordination (chat_coordination_ratio),
                          bench/failover (chat_failover_s_p50/_max) and bench/reaccept
-                         (reaccept_via_lb_ratio); in a run directory as coordination.json,
-                         failover.json, reaccept.json.
+                         (reaccept_via_lb_ratio), bench/process-scaling (process_scaling_sigma/kappa)
+                         and bench/scylla-store (store_cpu_us_per_msg); in a run directory as
+                         coordination.json, failover.json, reaccept.json, process-scaling.json,
+                         scylla-store.json.
                          Default: the newest results/<run>/ that has a summary.json.
   --no-results           project with no measurements (every per-node figure "not measured")
   --usl-points <file>    throughput-vs-concurrency points for the USL fit:
@@ -46,7 +53,7 @@ options:
                          (default: the ramp stages of the results, via Little's law)
   --assume <name=value>  a per-node figure nobody measured, labelled "assumed" wherever
                          it is used; repeatable. Names: ${MEASURED_FIELD_NAMES.join(', ')}
-  --out <dir>            where to write capacity.md, capacity.json, usl.svg
+  --out <dir>            where to write capacity.md, capacity.json, usl.svg, capacity.html
                          (default results/<timestamp>-capacity)
   --list-parameters      print every model parameter with its unit, source and why
   --help                 this text
@@ -71,6 +78,7 @@ export function main(argv: string[]): number {
     options: {
       model: { type: 'string' },
       set: { type: 'string', multiple: true, default: [] },
+      profile: { type: 'string' },
       results: { type: 'string', multiple: true, default: [] },
       'no-results': { type: 'boolean', default: false },
       'usl-points': { type: 'string' },
@@ -88,7 +96,8 @@ export function main(argv: string[]): number {
     console.log(listParameters());
     return 0;
   }
-  const model = applyOverrides(loadFleetModel(values.model), values.set!);
+  const base = loadFleetModel(values.model);
+  const model = applyOverrides(values.profile ? withProfile(base, hardwareProfile(values.profile)) : base, values.set!);
   const p99MsMax = model.delivery_latency_ms_max;
 
   let resultPaths = values.results!;
@@ -106,7 +115,7 @@ export function main(argv: string[]): number {
   const measured = parts.length > 0 ? mergeMeasurements(parts) : emptyMeasurements();
   if (values['usl-points']) measured.usl_points = readUslPoints(values['usl-points']);
 
-  const report = buildReport(model, measured);
+  const report = buildReport(model, measured, new Date(), values.profile ?? null);
   const outDir = values.out ?? join(REPO_ROOT, 'results', `${report.generated_at.replace(/[:.]/g, '-')}-capacity`);
   mkdirSync(outDir, { recursive: true });
   let chart: string | null = null;
@@ -116,8 +125,9 @@ export function main(argv: string[]): number {
   }
   writeFileSync(join(outDir, 'capacity.md'), renderMarkdown(report, chart));
   writeFileSync(join(outDir, 'capacity.json'), renderJson(report));
+  writeFileSync(join(outDir, CAPACITY_HTML), renderHtml(report));
   console.log(renderTerminal(report));
-  console.log(`\nwritten: ${[join(outDir, 'capacity.md'), join(outDir, 'capacity.json'), ...(chart ? [join(outDir, chart)] : [])].join(', ')}`);
+  console.log(`\nwritten: ${[join(outDir, 'capacity.md'), join(outDir, 'capacity.json'), ...(chart ? [join(outDir, chart)] : []), join(outDir, CAPACITY_HTML)].join(', ')}`);
   return 0;
 }
 

@@ -11,13 +11,14 @@
 //   assumption  - a traffic or byte-size guess of ours; change it and rerun
 //   hardware    - the size of one fleet node (memory, disk, NIC)
 //   policy      - an operating choice (zones, utilisation ceiling, replication)
+//   price       - what a node costs a month (no look-ups: list-price classes, change them with --set)
 // Measured per-node capacity (messages/s at p99, connections per GiB, ...) is NOT
 // here: it comes from results/ runs (tools/capacity-model/adapters/), never from a default.
 //
 // Units: bytes are decimal (1 MB = 1e6 B, 1 TB = 1e12 B) as in the seed's own
 // arithmetic (1B media * 1 MB = 1 PB); memory sizes say GiB where they mean 2^30.
 
-export type ParameterSource = 'seed' | 'assumption' | 'hardware' | 'policy';
+export type ParameterSource = 'seed' | 'assumption' | 'hardware' | 'policy' | 'price';
 
 export interface ParameterDoc {
   value: number;
@@ -217,6 +218,42 @@ const PARAMETERS = {
   redis_replicas_per_primary: {
     value: 1, unit: 'replicas', source: 'policy', min: 0, max: 5,
     why: 'Redis replicas per primary shard, for failover.',
+  },
+  node_cores: {
+    value: 0, unit: 'cores', source: 'hardware', min: 0, max: 512,
+    why: 'Cores of one gateway or chat node. 0 = as many as the measured machine (2 on the reference VM): the measured per-node rates apply as they are. Any other ' +
+      'count sizes throughput from the measured CPU per message per core, scaled by core_scaling_sigma/kappa (--profile, tools/capacity-model/hardware.ts).',
+  },
+  store_node_cores: {
+    value: 12, unit: 'cores', source: 'hardware', min: 1, max: 512,
+    why: 'Cores of one ScyllaDB node (the i3en.3xlarge class of store_node_usd_per_month). ScyllaDB runs a shard per core, so its ' +
+      'CPU-bound writes row counts them linearly.',
+  },
+  core_scaling_sigma: {
+    value: 0.02, unit: 'share', source: 'assumption', min: 0, max: 0.5,
+    why: 'USL contention between the processes of one node (one Node.js process per core: kernel network stack, NIC queues, memory ' +
+      'bandwidth). Not measured: this box has 2 cores shared with the load generator, so no run put more than 2 processes on their own cores.',
+  },
+  core_scaling_kappa: {
+    value: 0, unit: 'share', source: 'assumption', min: 0, max: 0.01,
+    why: 'USL coherency cost between the processes of one node (grows with cores squared). 0: the processes share no state; ' +
+      'the chat tier\'s cross-process cost is chat_coordination_ratio, measured.',
+  },
+  gateway_node_usd_per_month: {
+    value: 100, unit: 'USD/month', source: 'price', min: 0, max: 1e6,
+    why: 'One gateway node a month: on-demand list-price class of a 2-vCPU, 16-24 GiB cloud instance (2024-26, from memory, not looked up).',
+  },
+  chat_node_usd_per_month: {
+    value: 100, unit: 'USD/month', source: 'price', min: 0, max: 1e6,
+    why: 'One chat-service node a month: the same class as a gateway.',
+  },
+  store_node_usd_per_month: {
+    value: 1_000, unit: 'USD/month', source: 'price', min: 0, max: 1e6,
+    why: 'One ScyllaDB node a month: an instance with 7.5 TB local NVMe (i3en.3xlarge class, ~12 vCPU, 96 GiB), from memory.',
+  },
+  redis_node_usd_per_month: {
+    value: 150, unit: 'USD/month', source: 'price', min: 0, max: 1e6,
+    why: 'One Redis node a month: a 2-vCPU, 24-32 GiB memory-optimised instance, from memory.',
   },
   reconnect_jitter_window_s: {
     value: 10, unit: 's', source: 'policy', min: 0, max: 3_600,

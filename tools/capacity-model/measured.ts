@@ -25,6 +25,10 @@ export const MEASURED_FIELDS = {
     unit: 'us/msg',
     what: 'chat-service CPU per delivered message over a run with one chat node (for the CPU-bound extrapolation, divided by chat_coordination_ratio)',
   },
+  store_cpu_us_per_msg: {
+    unit: 'us/msg',
+    what: 'store (Cassandra JVM) CPU per message one replica spends in a chat node\'s tick, RF 1 (bench/scylla-store.ts --json): the ScyllaDB tier\'s CPU-bound writes row',
+  },
   connections_per_gib: {
     unit: 'conns/GiB',
     what: 'idle authenticated connections one GiB of gateway memory (RSS growth) holds',
@@ -48,6 +52,14 @@ export const MEASURED_FIELDS = {
   chat_failover_s_max: {
     unit: 's',
     what: 'the same, the slowest kill: what the failure what-if uses (bench/failover.ts --json)',
+  },
+  process_scaling_sigma: {
+    unit: 'share',
+    what: 'USL contention between processes of one box, from gateway CPU per message on 1, 2, 4 processes (bench/process-scaling.ts --json); replaces core_scaling_sigma',
+  },
+  process_scaling_kappa: {
+    unit: 'share',
+    what: 'USL coherency between processes of one box, from the same bench; replaces core_scaling_kappa',
   },
   reaccept_via_lb_ratio: {
     unit: 'x',

@@ -4,7 +4,12 @@
 // for losing a node or a zone. A constraint whose per-node figure nobody
 // measured says "not measured" and the tier's count becomes "at least".
 //
-// Node = a machine like the measured one. Throughput figures from a run where
+// Node = a machine like the measured one, unless the model's node_cores (a
+// hardware profile) differs from the measured machine's: then a tier's
+// throughput is the measured CPU per message per core times the cores the
+// USL lets count (hardware.ts), and the measured rate is shown, not used.
+//
+// Before profiles: node = a machine like the measured one. Throughput figures from a run where
 // the whole system shared one machine are lower bounds for a dedicated node, so
 // counts built on them are upper bounds; the CPU-bound column shows the other
 // side (a node's cores fully busy at the measured CPU per message).
@@ -12,6 +17,7 @@ import type { FleetModel } from './fleet-model';
 import { toBits, type Load } from './load';
 import { CHAT_NODES_MAX, CHAT_OWNERSHIP_NOTE, chatCpuPerMsg, idRateNote, overPartitionLimit, partitionSpread, spreadNote } from './chat-tier';
 import type { FigureBasis, MeasuredField, MeasuredFigure, Measurements } from './measured';
+import { effectiveCores } from './hardware';
 import { BITS_PER_BYTE, BYTES_PER_GIB } from './units';
 
 export type ConstraintBasis = FigureBasis | 'model' | 'cpu-extrapolated' | 'not measured';
@@ -124,6 +130,45 @@ function chatCpuConstraint(demand: number, f: Measurements['figures'], cpus: num
   return cpuConstraintAt(name, demand, per.us_per_msg, `${single.source} / ${f.chat_coordination_ratio!.source}`, cpus, utilisation, per.note);
 }
 
+/** Throughput of a node of `cores` cores from the measured CPU per message, through the USL over cores. */
+/** The USL over the cores of a node: measured across processes on the measured box when a bench gave it, else the model's assumption. */
+export function coreScaling(m: FleetModel, f: Measurements['figures']): { sigma: number; kappa: number; from: string } {
+  if (f.process_scaling_sigma || f.process_scaling_kappa) {
+    return {
+      sigma: f.process_scaling_sigma?.value ?? 0, kappa: f.process_scaling_kappa?.value ?? 0,
+      from: `measured across processes of one box (${(f.process_scaling_sigma ?? f.process_scaling_kappa)!.source})`,
+    };
+  }
+  return { sigma: m.core_scaling_sigma, kappa: m.core_scaling_kappa, from: 'model assumption core_scaling_sigma/kappa' };
+}
+
+function perCoreConstraint(
+  demand: number, usPerMsg: number | null, source: string, m: FleetModel, utilisation: number, what: string,
+  scaling: { sigma: number; kappa: number; from: string },
+): Constraint {
+  const name = `throughput (${m.node_cores} cores, per-core CPU x USL)`;
+  if (usPerMsg === null) {
+    return { name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: null, usable_per_node: null, basis: 'not measured', source, nodes: null, kind: 'main', note: what };
+  }
+  const eff = effectiveCores(m.node_cores, scaling.sigma, scaling.kappa);
+  const capacity = (eff * 1e6) / usPerMsg;
+  const usable = capacity * utilisation;
+  return {
+    name, demand, demand_unit: 'msg-equivalents/s', capacity_per_node: capacity, usable_per_node: usable,
+    basis: 'cpu-extrapolated', source, nodes: Math.ceil(demand / usable), kind: 'main',
+    note: `${m.node_cores} cores count as ${eff.toFixed(1)} (sigma ${Number(scaling.sigma.toPrecision(3))}, kappa ${Number(scaling.kappa.toPrecision(3))}: ${scaling.from}), ` +
+      `each at ${what}`,
+  };
+}
+
+/** The measured single-machine rate, kept on a profile of another size as a row shown and not used. */
+function shownOnly(c: Constraint, measuredCores: number, cores: number): Constraint {
+  return {
+    ...c, name: `${c.name} (measured on ${measuredCores} cores)`, kind: 'stand-in',
+    note: `measured on the ${measuredCores}-core machine with the whole system and the load generator on it; the node here has ${cores} cores. ${c.note ?? ''}`.trim(),
+  };
+}
+
 /** The chat tier with what the code makes true of it: ownership, the partition limit, the spread. */
 function withChatFacts(t: TierProjection, utilisation: number, sendsPerSPeak: number): TierProjection {
   const limits = [
@@ -189,17 +234,33 @@ const REDIS_NOTES = [
   'Ops/s is per node: Redis executes commands on one thread.',
 ];
 
-export function projectFleet(m: FleetModel, load: Load, measured: Measurements): FleetProjection {
+export interface ProjectOptions {
+  /** Compute the chat tier's partition spread and notes (slow past a few hundred nodes: the sensitivity sweep skips it). */
+  chat_facts?: boolean;
+}
+
+export function projectFleet(m: FleetModel, load: Load, measured: Measurements, opts: ProjectOptions = {}): FleetProjection {
   const f = measured.figures;
   const cpus = measured.machine?.cpus ?? null;
+  // A profile of another size than the measured machine: throughput from CPU per message per core.
+  const perCore = cpus !== null && m.node_cores > 0 && m.node_cores !== cpus;
+  const scaling = coreScaling(m, f);
   const util = m.node_utilisation_max;
   const stateless = (r: number) => statelessHeadroom(r, m.zones);
   const statelessText = `max(N+1, ${m.zones} zones x ceil(N / ${Math.max(1, m.zones - 1)}))`;
 
   const gatewayEgressBitsPerS = toBits(load.gateway_egress_bytes_per_s_peak);
+  const gwMeasured = figureConstraint('throughput', load.gateway_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.gateway_msgs_per_s_at_p99, 'gateway_msgs_per_s_at_p99', (x) => x.value, util);
+  const gwCpu = f.gateway_cpu_us_per_msg;
+  const gwThroughput = perCore
+    ? [
+      perCoreConstraint(load.gateway_msg_equivalents_per_s_peak, gwCpu?.value ?? null, gwCpu?.source ?? 'gateway_cpu_us_per_msg', m, util,
+        gwCpu ? `${gwCpu.value.toFixed(1)} us per message (${gwCpu.basis})` : 'gateway CPU per message not measured', scaling),
+      ...(gwMeasured.nodes !== null ? [shownOnly(gwMeasured, cpus!, m.node_cores)] : []),
+    ]
+    : [gwMeasured, ...[cpuConstraint('throughput (CPU-bound)', load.gateway_msg_equivalents_per_s_peak, gwCpu, cpus, util)].filter((c): c is Constraint => c !== null)];
   const gateway = tier('gateway', 'Gateways (uWS, client connections)', [
-    figureConstraint('throughput', load.gateway_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.gateway_msgs_per_s_at_p99, 'gateway_msgs_per_s_at_p99', (x) => x.value, util),
-    ...[cpuConstraint('throughput (CPU-bound)', load.gateway_msg_equivalents_per_s_peak, f.gateway_cpu_us_per_msg, cpus, util)].filter((c): c is Constraint => c !== null),
+    ...gwThroughput,
     figureConstraint('memory', load.connections_peak, 'connections', f.connections_per_gib, 'connections_per_gib', (x) => x.value * m.gateway_connection_memory_gib, 1),
     modelConstraint('network', gatewayEgressBitsPerS, 'bit/s', m.gateway_nic_bits_per_s, m.gateway_nic_bits_per_s * util, 'model: gateway_nic_bits_per_s'),
   ], stateless, statelessText, [
@@ -207,13 +268,24 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
     'Heartbeats are not in the throughput sizing: uWS answers pings natively and no run has measured their cost.',
   ]);
 
-  const chat = withChatFacts(tier('chat', 'Chat-service nodes (order, persist, fan out)', [
-    figureConstraint('throughput', load.chat_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.chat_msgs_per_s_at_p99, 'chat_msgs_per_s_at_p99', (x) => x.value, util),
-    ...[chatCpuConstraint(load.chat_msg_equivalents_per_s_peak, f, cpus, util)].filter((c): c is Constraint => c !== null),
-  ], stateless, statelessText, [
+  const chatMeasured = figureConstraint('throughput', load.chat_msg_equivalents_per_s_peak, 'msg-equivalents/s', f.chat_msgs_per_s_at_p99, 'chat_msgs_per_s_at_p99', (x) => x.value, util);
+  let chatThroughput: Constraint[];
+  if (perCore) {
+    const per = f.chat_cpu_us_per_msg ? chatCpuPerMsg(f.chat_cpu_us_per_msg, f.chat_coordination_ratio) : null;
+    chatThroughput = [
+      perCoreConstraint(load.chat_msg_equivalents_per_s_peak, per?.us_per_msg ?? null,
+        f.chat_cpu_us_per_msg ? `${f.chat_cpu_us_per_msg.source}${f.chat_coordination_ratio ? ` / ${f.chat_coordination_ratio.source}` : ''}` : 'chat_cpu_us_per_msg',
+        m, util, per?.note ?? 'chat CPU per message not measured', scaling),
+      ...(chatMeasured.nodes !== null ? [shownOnly(chatMeasured, cpus!, m.node_cores)] : []),
+    ];
+  } else {
+    chatThroughput = [chatMeasured, ...[chatCpuConstraint(load.chat_msg_equivalents_per_s_peak, f, cpus, util)].filter((c): c is Constraint => c !== null)];
+  }
+  const chatTier = tier('chat', 'Chat-service nodes (order, persist, fan out)', chatThroughput, stateless, statelessText, [
     'The throughput row is the rate one chat node held with no other chat node running: the coordination cost of N nodes is not in it ' +
       '(it is in the CPU-bound row, when measured).',
-  ]), util, load.sends_per_s_peak);
+  ]);
+  const chat = opts.chat_facts === false ? chatTier : withChatFacts(chatTier, util, load.sends_per_s_peak);
 
   const standingBytes = load.message_store_physical_bytes_standing + load.user_data_physical_bytes;
   const storeFigure = f.store_writes_per_s;
@@ -222,6 +294,19 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
   const writes = figureConstraint('writes', load.store_replica_writes_per_s_peak, 'replica writes/s', storeIsScylla ? storeFigure : undefined,
     'store_writes_per_s', (x) => x.value, util);
   const scyllaConstraints = [writes];
+  const storeCpu = f.store_cpu_us_per_msg;
+  if (storeCpu && !storeIsScylla) {
+    // No ScyllaDB write rate, but a per-replica CPU per message on Cassandra: the writes row becomes CPU-bound.
+    const demand = load.sends_per_s_peak * m.replication_factor;
+    const capacity = (m.store_node_cores * 1e6) / storeCpu.value;
+    scyllaConstraints[0] = {
+      name: 'writes (CPU-bound)', demand, demand_unit: 'msg-replicas/s', capacity_per_node: capacity, usable_per_node: capacity * util,
+      basis: 'cpu-extrapolated', source: storeCpu.source, nodes: Math.ceil(demand / (capacity * util)), kind: 'main',
+      note: `${m.store_node_cores} cores (store_node_cores) fully busy at ${storeCpu.value.toFixed(0)} us per message per replica. ${storeCpu.note ?? ''}`.trim(),
+    };
+    scyllaNotes.push('Writes: every send stored on replication_factor replicas at the measured store CPU per message (a chat node\'s tick: lookup, ' +
+      'commit, watermarks). Group inbox rows per member and offline-queue writes are not in that figure.');
+  }
   if (storeFigure && !storeIsScylla) {
     const standIn = figureConstraint('writes (stand-in)', load.store_replica_writes_per_s_peak, 'replica writes/s', storeFigure, 'store_writes_per_s', (x) => x.value, util);
     scyllaConstraints.push({ ...standIn, kind: 'stand-in' });
@@ -250,7 +335,12 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements):
     gateway_nic_share_peak: gatewayCount ? gatewayEgressBitsPerS / gatewayCount / m.gateway_nic_bits_per_s : null,
   };
   const notes: string[] = [];
-  if (cpus) notes.push(`A node is a machine like the measured one: ${cpus} cores${measured.machine?.hostname ? ` (${measured.machine.hostname})` : ''}.`);
+  if (perCore) {
+    notes.push(`A gateway or chat node has ${m.node_cores} cores (node_cores); the measured machine had ${cpus}, shared by the whole system and the load generator. ` +
+      'Their throughput is the measured CPU per message per core times the cores the USL lets count; the measured rates are shown, not used. ' +
+      `Weakest link: the USL over cores, sigma ${Number(scaling.sigma.toPrecision(3))} and kappa ${Number(scaling.kappa.toPrecision(3))} (${scaling.from}): ` +
+      `nothing here ran more than ${cpus} processes at once on their own cores.`);
+  } else if (cpus) notes.push(`A node is a machine like the measured one: ${cpus} cores${measured.machine?.hostname ? ` (${measured.machine.hostname})` : ''}.`);
   else notes.push('The measured machine is not recorded: node counts are per machine of unknown size, the CPU-bound column per core.');
   return { tiers: [gateway, chat, scylla, redis], network, node_cpus: cpus, notes };
 }

@@ -7,9 +7,33 @@ import { deriveLoad, type Load } from './load';
 import type { Measurements, UslPoint } from './measured';
 import { changedParameters } from './model';
 import { listOmissions, type OmissionRow } from './omissions';
-import { projectFleet, type FleetProjection } from './projection';
+import { coreScaling, projectFleet, type FleetProjection } from './projection';
 import { checkSeed, type SeedCheckRow } from './seed';
 import { fitUsl, USL_DISTINCT_POINTS_MIN, type UslFit } from './usl';
+import { fleetCost, type FleetCost } from './cost';
+import { effectiveCores, HARDWARE_PROFILES, nodeCores, withProfile } from './hardware';
+import { reconcile, type Reconciliation } from './reconcile';
+import { sensitivity, totalNodes, type Sensitivity } from './sensitivity';
+import { validateFleetModel } from './model';
+
+/** One named hardware profile's fleet, beside the others (the model's other parameters as given). */
+export interface ProfileFleet {
+  profile: string;
+  what: string;
+  /** null: as the measured machine, which is not recorded. */
+  node_cores: number | null;
+  /** The cores that count under the USL over cores (as measured, or the model's assumption); null with node_cores. */
+  effective_cores: number | null;
+  /** True when the node is the measured machine's size: its measured rates apply, no USL over cores. */
+  measured_rates: boolean;
+  nodes: Record<string, number | null>;
+  /** Per tier: false when its count is a floor. */
+  tier_complete: Record<string, boolean>;
+  complete: boolean;
+  total_nodes: number;
+  usd_per_month: number | null;
+  usd_per_million_messages: number | null;
+}
 
 export interface UslSection {
   points: UslPoint[];
@@ -30,6 +54,34 @@ export interface CapacityReport {
   fleet: FleetProjection;
   usl: UslSection;
   failure: FailureWhatIf;
+  /** The --profile the model was built from, if any. */
+  profile: string | null;
+  cost: FleetCost;
+  profiles: ProfileFleet[];
+  /** The USL over the cores of a node the profiles use. */
+  core_scaling: { sigma: number; kappa: number; from: string };
+  sensitivity: Sensitivity;
+  reconciliation: Reconciliation;
+}
+
+function profileFleets(model: FleetModel, measured: Measurements): ProfileFleet[] {
+  return HARDWARE_PROFILES.map((p) => {
+    const m = validateFleetModel({ ...withProfile(model, p) });
+    const fleet = projectFleet(m, deriveLoad(m), measured, { chat_facts: false });
+    const cost = fleetCost(m, fleet);
+    const cores = nodeCores(m, measured.machine?.cpus ?? null);
+    const scaling = coreScaling(m, measured.figures);
+    return {
+      profile: p.name, what: p.what, node_cores: cores,
+      // node_cores 0: the measured rates apply as they are, no USL over cores.
+      effective_cores: cores === null ? null : m.node_cores === 0 ? cores : effectiveCores(cores, scaling.sigma, scaling.kappa),
+      measured_rates: m.node_cores === 0 || m.node_cores === measured.machine?.cpus,
+      nodes: Object.fromEntries(fleet.tiers.map((t) => [t.tier, t.nodes])),
+      tier_complete: Object.fromEntries(fleet.tiers.map((t) => [t.tier, t.complete])),
+      complete: fleet.tiers.every((t) => t.complete), total_nodes: totalNodes(fleet),
+      usd_per_month: cost.usd_per_month, usd_per_million_messages: cost.usd_per_million_messages,
+    };
+  });
 }
 
 function uslSection(points: UslPoint[]): UslSection {
@@ -43,7 +95,7 @@ function uslSection(points: UslPoint[]): UslSection {
   return { points, fit: fitUsl(points), reason: null };
 }
 
-export function buildReport(model: FleetModel, measured: Measurements, now = new Date()): CapacityReport {
+export function buildReport(model: FleetModel, measured: Measurements, now = new Date(), profile: string | null = null): CapacityReport {
   const load = deriveLoad(model);
   const fleet = projectFleet(model, load, measured);
   return {
@@ -58,5 +110,11 @@ export function buildReport(model: FleetModel, measured: Measurements, now = new
     fleet,
     usl: uslSection(measured.usl_points),
     failure: failureWhatIf(model, load, fleet, measured),
+    profile,
+    cost: fleetCost(model, fleet),
+    profiles: profileFleets(model, measured),
+    core_scaling: coreScaling(model, measured.figures),
+    sensitivity: sensitivity(model, measured),
+    reconciliation: reconcile(model, load, measured, fleet),
   };
 }

@@ -4,6 +4,7 @@
 //   coordination -> chat_coordination_ratio (chat tier, 1 node / N nodes)
 //   failover     -> chat_failover_s_p50, chat_failover_s_max
 //   reaccept     -> reaccept_via_lb_ratio
+//   process-scaling -> process_scaling_sigma, process_scaling_kappa (USL over processes of one box)
 //   peers        -> no fleet figure (a comparison with Mosquitto and JetStream), a note only
 // The bench's machine is quoted in the note, not taken as the node's machine:
 // these are ratios and times on one shared box, not a node's capacity.
@@ -44,6 +45,20 @@ function reaccept(run: Extract<BenchRun, { kind: 'reaccept' }>, source: string, 
   };
 }
 
+function processScaling(run: Extract<BenchRun, { kind: 'process-scaling' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  const costs = f.sides.map((s) => `${s.processes}: ${s.cpu_tier_us_per_msg.toFixed(0)} us`).join(', ');
+  const note = `${f.tier} CPU per acknowledged message by process count (${costs}; ${f.scenario} x${f.scale}, ${f.duration_s} s x ${f.rounds} rounds, ` +
+    `first ${f.warmup_s} s not counted); the generator and every server shared ${onBox(run.machine, run.generated_at)}` +
+    `; fitted on ${f.fitted_processes.join(', ')} process(es)` +
+    (f.sides.some((s) => s.processes > run.machine.cpus)
+      ? `; with the counts above the ${run.machine.cpus} cores (processes time-sharing cores, not used) sigma ${f.sigma_all.toPrecision(3)}, kappa ${f.kappa_all.toPrecision(3)}`
+      : '') +
+    '; CPU per message at a fixed load also spreads each process\'s fixed cost over fewer messages: an upper bound on contention';
+  out.figures.process_scaling_sigma = { value: f.sigma, basis: 'measured', source, note };
+  out.figures.process_scaling_kappa = { value: f.kappa, basis: 'measured', source, note };
+}
+
 export { looksLikeBenchRun } from '../bench-run';
 
 /** Figures of one bench run; a file that is not a valid run is an error naming it. */
@@ -54,6 +69,7 @@ export function fromBenchRun(json: unknown, source: string): Measurements {
   if (run.kind === 'coordination') coordination(run, source, out);
   else if (run.kind === 'failover') failover(run, source, out);
   else if (run.kind === 'reaccept') reaccept(run, source, out);
+  else if (run.kind === 'process-scaling') processScaling(run, source, out);
   else out.notes.push(`${source}: the peers comparison (bench/peers.ts) gives no fleet figure; read it with \`node dist/bench/peers.js\``);
   return out;
 }

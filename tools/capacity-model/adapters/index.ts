@@ -5,7 +5,8 @@
 //   full-vs-bare --json output              -> ./full-vs-bare.ts
 //   summary.json of the load generator      -> ./loadgen-summary.ts (a breakpoint run: ./breakpoint.ts)
 //   capacity-probe.json                     -> ./probe.ts
-//   bench/{coordination,failover,reaccept} --json (kind + figures) -> ./bench-runs.ts
+//   bench/{coordination,failover,reaccept,process-scaling} --json (kind + figures) -> ./bench-runs.ts
+//   bench/scylla-store --json               -> ./store-bench.ts
 // plus --usl-points files (./usl-points.ts).
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,9 +16,12 @@ import { fromFullVsBare, looksLikeFullVsBare } from './full-vs-bare';
 import { fromLoadgenSummary, looksLikeLoadgenSummary } from './loadgen-summary';
 import { fromPairLoadSummary, looksLikePairLoadSummary } from './pair-load-summary';
 import { fromProbe, looksLikeProbe } from './probe';
+import { fromStoreBench, looksLikeStoreBench } from './store-bench';
 
 /** Files of a run directory the adapters know, in the order they are merged. */
-export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json'] as const;
+export const RUN_FILES = [
+  'summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json', 'process-scaling.json', 'scylla-store.json',
+] as const;
 
 export function readResultFile(file: string, p99MsMax: number): Measurements {
   let json: Record<string, unknown>;
@@ -29,12 +33,13 @@ export function readResultFile(file: string, p99MsMax: number): Measurements {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`${file}: not a JSON object`);
   if (looksLikeProbe(json)) return fromProbe(json, file);
   if (looksLikeBenchRun(json)) return fromBenchRun(json, file);
+  if (looksLikeStoreBench(json)) return fromStoreBench(json, file);
   if (looksLikeLoadgenSummary(json)) return fromLoadgenSummary(json, file);
   if (looksLikeFullVsBare(json)) return fromFullVsBare(json, file, p99MsMax);
   if (looksLikePairLoadSummary(json)) return fromPairLoadSummary(json, file, p99MsMax);
   throw new Error(
     `${file}: not a results file the capacity model knows (run-pairs/ramp summary.json, full-vs-bare --json, ` +
-      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept --json)',
+      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept|process-scaling|scylla-store --json)',
   );
 }
 

@@ -7,24 +7,10 @@ import { MEASURED_FIELD_NAMES, MEASURED_FIELDS } from '../measured';
 import type { Constraint, TierProjection } from '../projection';
 import type { CapacityReport } from '../report';
 import { formatBitsPerS, formatNumber, formatPercent, formatSeconds, formatSi, formatValue } from '../units';
-import type { Align } from './table';
+import type { Section, Table } from './section';
+import { architectSections } from './architect-sections';
 
-export interface Table {
-  headers: string[];
-  rows: string[][];
-  align?: Align[];
-  /** Columns the terminal leaves out (too wide); Markdown shows all. */
-  terminal_hides?: number[];
-}
-
-export interface Section {
-  title: string;
-  paragraphs: string[];
-  tables: Table[];
-  bullets: string[];
-  /** Only in Markdown (the full parameter list would drown the terminal). */
-  markdown_only?: boolean;
-}
+export type { Section, Table } from './section';
 
 const VERDICT_TEXT = { exact: 'exact', rounded: 'rounded', differs: 'DIFFERS' } as const;
 
@@ -256,5 +242,5 @@ function parametersSection(r: CapacityReport): Section {
 }
 
 export function reportSections(r: CapacityReport): Section[] {
-  return [seedSection(r), omissionsSection(r), measuredSection(r), fleetSection(r), uslSection(r), failureSection(r), parametersSection(r)];
+  return [seedSection(r), omissionsSection(r), measuredSection(r), fleetSection(r), uslSection(r), failureSection(r), ...architectSections(r), parametersSection(r)];
 }
