@@ -109,9 +109,14 @@ bench-metrics: $(BUILD_STAMP)
 # CI performance-regression gate (docs/perf-gate.md): fixed scenario x 5 on fresh systems, compared with
 # results/baselines/perf-gate.json by a noise-aware rule; exit 1 on a regression, 2 when it cannot judge.
 #   make perf-gate; WA_DEBUG_SLOWDOWN_US=50 make perf-gate (the test aid: it must fail); make perf-gate-baseline (refresh, then commit)
-.PHONY: perf-gate perf-gate-baseline profile perf-gate-instr perf-gate-instr-baseline perf-gate-ci test-perf-gate
+.PHONY: perf-gate perf-gate-ab perf-gate-baseline profile perf-gate-instr perf-gate-instr-baseline perf-gate-ci test-perf-gate
 perf-gate: $(BUILD_STAMP)
 	node dist/tools/perf-gate/cli.js run $(ARGS)
+
+# The timed gate A/B: the baseline ref (default: merge base with main, or HEAD~1) built in a temp worktree, both
+# measured in alternating pairs on fresh systems and judged within the run.  make perf-gate-ab ARGS="--pairs 5"
+perf-gate-ab: $(BUILD_STAMP)
+	node dist/tools/perf-gate/cli.js ab $(ARGS)
 
 # The deterministic A/B gate (what CI runs): the baseline ref (default: merge base with main, or HEAD~1) built in a
 # temp worktree, both run under callgrind interleaved, instructions per message judged (+2%); exit 1 regression, 2 cannot judge.
@@ -128,7 +133,7 @@ perf-gate-ci: $(BUILD_STAMP)
 
 # The gate's A/B tests against a real baseline build (~4-6 min; make test runs only their short form).
 test-perf-gate: $(BUILD_STAMP)
-	WA_TEST_PERF_GATE_AB=1 node --test dist/test/perf-gate-instr.test.js
+	WA_TEST_PERF_GATE_AB=1 node --test dist/test/perf-gate-instr.test.js dist/test/perf-gate-ab-timed.test.js
 
 perf-gate-baseline: $(BUILD_STAMP)
 	node dist/tools/perf-gate/cli.js baseline $(ARGS)

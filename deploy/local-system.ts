@@ -18,6 +18,8 @@ export interface SystemOptions {
   gateways?: number;
   /** Extra environment for both processes (limits: WA_<LIMIT>). */
   env?: Record<string, string>;
+  /** The build whose server processes run (default: this checkout's dist/): the timed A/B gate runs a baseline commit's. */
+  distDir?: string;
   /** Fixed ports (0 = any free port). */
   chatPort?: number;
   gatewayPort?: number;
@@ -89,7 +91,7 @@ export class RunningSystem {
     const port = this.chatPort || this.opts.chatPort || 0;
     // The metrics port: any free one unless the caller fixed it; a restarted chat service keeps its port (same scrape target).
     const metricsPort = this.chatMetricsPort || this.opts.env?.WA_CHAT_METRICS_PORT || '0';
-    this.chat = spawnNode('chat', join(DIST_DIR, 'server/chat/main.js'),
+    this.chat = spawnNode('chat', join(this.opts.distDir ?? DIST_DIR, 'server/chat/main.js'),
       { ...this.baseEnv(), WA_CHAT_PORT: String(port), WA_CHAT_METRICS_PORT: String(metricsPort) }, this.opts.verbose, this.nodeArgs(), this.opts.wrap?.chat);
     const line = await waitForLine(this.chat, /chat listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);
     this.chatPort = Number(line[1]);
@@ -134,7 +136,7 @@ export class RunningSystem {
 
   async startGateway(i: number): Promise<void> {
     const port = this.gatewayPorts[i] || (i === 0 ? this.opts.gatewayPort ?? 0 : 0);
-    const gw = spawnNode(`gateway-${i}`, join(DIST_DIR, 'server/gateway/main.js'), {
+    const gw = spawnNode(`gateway-${i}`, join(this.opts.distDir ?? DIST_DIR, 'server/gateway/main.js'), {
       ...this.baseEnv(), WA_GATEWAY_PORT: String(port), WA_CHAT_TARGET: this.chatTarget, WA_GATEWAY_ID: `gw-${i}`,
     }, this.opts.verbose, this.nodeArgs(), this.opts.wrap?.gateway);
     const line = await waitForLine(gw, /gateway listening [^:]+:(\d+)/, this.opts.startTimeoutMs ?? 15_000);

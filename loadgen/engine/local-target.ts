@@ -56,13 +56,20 @@ async function topologyStore(store: StoreChoice | undefined, log?: (line: string
   return { cassandra: { cluster } };
 }
 
+/** Which build of the single-process system runs, and extra environment for it only (the timed A/B gate's two sides). */
+export interface SystemBuild {
+  /** A dist/ of another checkout (default: this one's). */
+  distDir?: string;
+  env?: Record<string, string>;
+}
+
 /**
  * Start the system with `gateways` gateways and the scenario's limit overrides: one chat service
  * (the default), or, with `topology`, etcd, Redis, M chat nodes and G gateways behind HAProxy,
  * every client connecting through HAProxy.
  */
 export async function startLocalTarget(gateways: number, shape: SystemShape | undefined, topology?: TopologyShape, store?: StoreChoice,
-  log?: (line: string) => void): Promise<LocalTarget> {
+  log?: (line: string) => void, build?: SystemBuild): Promise<LocalTarget> {
   if (topology) {
     const topo = await startTopology({
       ...topology, env: shape?.env, store: await topologyStore(store, log),
@@ -73,7 +80,7 @@ export async function startLocalTarget(gateways: number, shape: SystemShape | un
       topology: topo, singleProcess: null,
     };
   }
-  const system = await startSystem({ gateways, env: shape?.env });
+  const system = await startSystem({ gateways, env: { ...shape?.env, ...build?.env }, distDir: build?.distDir });
   return {
     system, urls: system.gatewayPorts.map((p) => `ws://127.0.0.1:${p}/v1/ws`), secret: system.secret, chatTarget: system.chatTarget,
     dataDir: system.opts.dataDir, store: singleProcessStore({ ...process.env, ...shape?.env }, system.opts.dataDir), topology: null, singleProcess: system,

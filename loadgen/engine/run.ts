@@ -29,7 +29,7 @@ import { segmentsOf, slice } from '../model/segments';
 import { intervalRecord, type IntervalRecord } from './timeline';
 import { exitCodeOf, finishSummary, machineInfo, SUMMARY_VERSION, type ProcessUsage, type RunSummary } from './summary';
 import { withTimeout } from '../../lib/async';
-import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem } from './local-target';
+import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem, type SystemBuild } from './local-target';
 import { faultSideOf } from './fault-sides';
 import { FaultSession } from './fault-session';
 import type { TlsClientOptions } from '../client/transport';
@@ -80,6 +80,8 @@ export interface RunOptions {
   log: (line: string) => void;
   /** Set up, then ask for the common start time (a parent process running several shards decides it). */
   waitForStart?: () => Promise<number>;
+  /** The single-process system started here: another checkout's build, extra environment (tools/perf-gate/timed-ab.ts). */
+  systemBuild?: SystemBuild;
   /** Called when the system (or the target) is ready, before workers connect; tests use it to find pids. */
   onSystem?: (system: LocalSystem | null) => void;
 }
@@ -192,7 +194,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
         ? `setup: starting the topology (${o.topology.gateways} gateway(s) behind HAProxy, ${o.topology.chats} chat node(s), etcd, Redis, ` +
           `${storeChoice?.name === 'cassandra' ? `a 3-node Cassandra cluster${o.cassandraClusterDir ? ` (reusing ${o.cassandraClusterDir})` : ''}` : 'shared SQLite'}) ...`
         : `setup: starting the system (${o.scenario.system?.gateways ?? 1} gateway(s)) ...`);
-      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology, storeChoice, log);
+      local = await startLocalTarget(o.scenario.system?.gateways ?? 1, o.scenario.system, o.topology, storeChoice, log, o.systemBuild);
       store = local.store;
       system = local.system;
       targetUrls = local.urls;

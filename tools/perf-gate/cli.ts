@@ -5,6 +5,8 @@
 //   perf-gate baseline [--baseline results/baselines/perf-gate.json] [--rounds 3] [--reps 5] [--duration 10s] [--skip 2]
 //                      [--out results/<run-id>]
 //   perf-gate judge    <run dir> [--baseline ...]   re-judge a stored run's samples.json (no measuring)
+//   perf-gate ab       [--baseline-ref REF] [--pairs 5] ...   the baseline ref built beside this checkout, both
+//                      measured in alternating pairs and judged within the run (./timed-ab.ts)
 //
 // A round runs scenarios/perf-gate.ts `--reps` times, each time on a fresh
 // system and after a calibration of the machine's speed (./calibrate.ts).
@@ -28,6 +30,7 @@ import { parseDurationMs } from '../../loadgen/model/duration';
 import { planRun, type RunPlan } from '../../loadgen/model/plan';
 import type { Scenario } from '../../loadgen/model/scenario';
 import { oversubscribed } from './oversubscribed';
+import { AbUsageError, cmdAb } from './timed-ab';
 import { configMismatch, gitCommit, machineInfo, readBaseline, writeRecord, BASELINE_VERSION, type GateConfig, type GateRound, type GateRunRecord } from './baseline';
 import { calibrate } from './calibrate';
 import { repDir, runRep } from './measure';
@@ -230,9 +233,12 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'run') return await cmdRun(rest);
     if (cmd === 'baseline') return await cmdBaseline(rest);
     if (cmd === 'judge') return cmdJudge(rest);
-    throw new UsageError('usage: perf-gate run|baseline|judge [--baseline file] [--reps N] [--rounds N (baseline)] [--duration 10s] [--skip 2] [--out dir] [--slowdown-us N (run)]');
+    if (cmd === 'ab') return await cmdAb(rest, (line) => process.stderr.write(`${line}\n`));
+    throw new UsageError('usage: perf-gate run|baseline|judge|ab [--baseline file] [--reps N] [--rounds N (baseline)] [--duration 10s] [--skip 2] [--out dir] [--slowdown-us N (run)]');
   } catch (err) {
-    process.stderr.write(`perf-gate: ${(err as Error).message}\n`);
+    const usage = err instanceof UsageError || err instanceof AbUsageError || String((err as { code?: string }).code).startsWith('ERR_PARSE_ARGS');
+    if (!usage) process.stderr.write(`perf-gate: ${(err as Error).stack}\n`);
+    else process.stderr.write(`perf-gate: ${(err as Error).message}\n`);
     return EXIT_CANNOT_JUDGE;
   }
 }

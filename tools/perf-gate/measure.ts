@@ -12,6 +12,7 @@
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { runScenario } from '../../loadgen/engine/run';
+import type { SystemBuild } from '../../loadgen/engine/local-target';
 import { LatencyHistogram } from '../../loadgen/metrics/latency';
 import { summaryJsonOutput } from '../../loadgen/outputs/summary-json';
 import type { Output } from '../../loadgen/engine/output';
@@ -51,6 +52,8 @@ export interface RepOptions {
   outDir: string;
   runId: string;
   log: (line: string) => void;
+  /** The build of the system under load and environment for it only (the timed A/B gate's sides); default: this checkout. */
+  build?: SystemBuild;
 }
 
 const INTERVAL_MS = 1000;
@@ -79,7 +82,7 @@ export async function runRep(o: RepOptions): Promise<RepFigures> {
     scenario: o.scenario, scenarioFile: o.scenarioFile, driver: 'system',
     durationMs: o.durationMs, shard: { index: 0, count: 1 }, workers: 1, outDir: o.outDir, runId: o.runId,
     transport: 'lean', localAddresses: [], intervalMs: INTERVAL_MS,
-    command: 'perf-gate repetition', outputs: [sampler, summaryJsonOutput], log: o.log,
+    command: 'perf-gate repetition', outputs: [sampler, summaryJsonOutput], log: o.log, systemBuild: o.build,
     onSystem: (sys) => {
       const byName = Object.fromEntries(sys?.pids() ?? []);
       if (sys) pids = { chat: byName.chat!, gateway: byName['gateway-0']! };
