@@ -88,6 +88,11 @@ bench-directory: $(BUILD_STAMP)
 bench-abuse: $(BUILD_STAMP)
 	node dist/bench/abuse-memory.js $(ARGS)
 
+# Blob store MB/s, embedded files vs the S3-API engine on S3Proxy (scripts/s3proxy.sh): put, ranged get, dedupe (issue 19).
+.PHONY: bench-blobs
+bench-blobs: $(BUILD_STAMP)
+	node dist/bench/blob-stores.js $(ARGS)
+
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:
 	bash scripts/prometheus.sh start

@@ -11,7 +11,7 @@ import type { BlobStore } from '../server/media/blob-store';
 import { FsBlobStore } from '../server/media/fs-blob-store';
 import { S3BlobStore } from '../server/media/s3-blob-store';
 import { blob, defineBlobConformance } from './helpers/blob-conformance';
-import { startS3Proxy, type RunningS3Proxy } from './helpers/s3proxy';
+import { startS3Proxy, type RunningS3Proxy } from '../deploy/services/s3proxy';
 
 describe('embedded blob store (files in the data dir)', () => {
   let dir: string;

@@ -38,9 +38,12 @@ export class FsBlobStore implements BlobStore {
     assertBlobHash(hash);
     const staged = join(this.root, STAGING, `${hash}.${randomBytes(6).toString('hex')}`);
     try {
-      const size = 'bytes' in source ? await this.stageBytes(hash, source.bytes, staged) : await this.stageFile(hash, source.file, staged);
+      // Verified first, then looked up: a forward of a stored blob costs a hash pass and a stat, no write.
+      const size = 'bytes' in source ? verify(hash, source.bytes) : await verifyFile(hash, source.file);
       const existing = await this.stat(hash);
       if (existing) return { created: false, size: existing.size };
+      if ('bytes' in source) await writeDurably(staged, source.bytes);
+      else await moveDurably(source.file, staged);
       const dir = join(this.root, hash.slice(0, 2));
       await mkdir(dir, { recursive: true });
       await rename(staged, this.pathOf(hash));
@@ -50,39 +53,6 @@ export class FsBlobStore implements BlobStore {
       await rm(staged, { force: true });
       if ('file' in source) await rm(source.file, { force: true });
     }
-  }
-
-  /** Verifies, writes and fsyncs a buffer into the staging file. */
-  private async stageBytes(hash: string, bytes: Buffer, staged: string): Promise<number> {
-    const actual = sha256Hex(bytes);
-    if (actual !== hash) throw new BlobHashMismatch(hash, actual);
-    const fh = await open(staged, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    return bytes.length;
-  }
-
-  /** Moves a staged upload into our staging dir (a copy across filesystems), fsyncs it, then verifies its hash. */
-  private async stageFile(hash: string, file: string, staged: string): Promise<number> {
-    try {
-      await rename(file, staged);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-      await copyFile(file, staged);
-    }
-    const fh = await open(staged, 'r+');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    const { hash: actual, size } = await hashFile(staged);
-    if (actual !== hash) throw new BlobHashMismatch(hash, actual);
-    return size;
   }
 
   async get(hash: string, start: number, endInclusive: number): Promise<Buffer | null> {
@@ -151,6 +121,44 @@ export class FsBlobStore implements BlobStore {
 
 async function fsyncDir(dir: string): Promise<void> {
   const fh = await open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+function verify(hash: string, bytes: Buffer): number {
+  const actual = sha256Hex(bytes);
+  if (actual !== hash) throw new BlobHashMismatch(hash, actual);
+  return bytes.length;
+}
+
+async function verifyFile(hash: string, file: string): Promise<number> {
+  const { hash: actual, size } = await hashFile(file);
+  if (actual !== hash) throw new BlobHashMismatch(hash, actual);
+  return size;
+}
+
+async function writeDurably(path: string, bytes: Buffer): Promise<void> {
+  const fh = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** A staged upload into our staging dir (a copy across filesystems), then fsynced. */
+async function moveDurably(file: string, staged: string): Promise<void> {
+  try {
+    await rename(file, staged);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+    await copyFile(file, staged);
+  }
+  const fh = await open(staged, 'r+');
   try {
     await fh.sync();
   } finally {

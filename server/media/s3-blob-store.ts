@@ -66,21 +66,29 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
+  /** One ranged GET; the Content-Range's total tells a range past the end (S3 clips a partial one, 416s the rest). */
   async get(hash: string, start: number, endInclusive: number): Promise<Buffer | null> {
     assertBlobHash(hash);
-    const info = await this.stat(hash);
-    if (!info) return null;
-    checkRange(info.size, start, endInclusive);
+    if (!Number.isSafeInteger(start) || !Number.isSafeInteger(endInclusive) || start < 0 || endInclusive < start) {
+      throw new BlobRangeError(-1, start, endInclusive);
+    }
+    let out;
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: PREFIX + hash, Range: `bytes=${start}-${endInclusive}` }));
-      const bytes = Buffer.from(await out.Body!.transformToByteArray());
-      if (bytes.length !== endInclusive - start + 1) throw new Error(`S3 returned ${bytes.length} bytes for range ${start}-${endInclusive}`);
-      return bytes;
+      out = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: PREFIX + hash, Range: `bytes=${start}-${endInclusive}` }));
     } catch (err) {
       if (statusOf(err) === 404) return null;
-      if (statusOf(err) === 416) throw new BlobRangeError(info.size, start, endInclusive);
+      if (statusOf(err) === 416) {
+        const info = await this.stat(hash);
+        if (!info) return null;
+        throw new BlobRangeError(info.size, start, endInclusive);
+      }
       throw err;
     }
+    const total = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? out.ContentLength);
+    const bytes = Buffer.from(await out.Body!.transformToByteArray());
+    checkRange(total, start, endInclusive);
+    if (bytes.length !== endInclusive - start + 1) throw new Error(`S3 returned ${bytes.length} bytes for range ${start}-${endInclusive}`);
+    return bytes;
   }
 
   async stat(hash: string): Promise<BlobInfo | null> {
