@@ -3,7 +3,7 @@
 // scripts/s3proxy.sh), plus what only the embedded engine can show: a put a
 // crash interrupted is never visible and is swept at the next open.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -23,13 +23,18 @@ describe('embedded blob store (files in the data dir)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   defineBlobConformance(() => store);
 
-  test('a half-written staging file (a crash mid-put) is never visible and is swept at the next open', async () => {
+  test('a half-written staging file (a crash mid-put) is never visible and is swept at the next open once abandoned', async () => {
     const b = blob(4096);
-    writeFileSync(join(dir, '.staging', `${b.hash}.deadbeef`), b.bytes.subarray(0, 100));
+    const half = join(dir, '.staging', `${b.hash}.deadbeef`);
+    writeFileSync(half, b.bytes.subarray(0, 100));
+    const old = new Date(Date.now() - 3600_000);
+    utimesSync(half, old, old);
+    const young = join(dir, '.staging', `${b.hash}.inflight`);
+    writeFileSync(young, b.bytes.subarray(0, 10));
     assert.equal(await store.stat(b.hash), null);
     assert.equal((await store.list('', 10_000)).some((i) => i.hash === b.hash), false);
     store = await FsBlobStore.open(dir);
-    assert.deepEqual(readdirSync(join(dir, '.staging')), []);
+    assert.deepEqual(readdirSync(join(dir, '.staging')), [`${b.hash}.inflight`], 'the abandoned file is swept; a young one (another process\'s put in flight) is left');
   });
 });
 

@@ -3,7 +3,7 @@
 // from config.ts (like config-scylla.ts) so media's settings do not crowd the
 // messaging limits. Overrides come from the environment: WA_<NAME> for a limit
 // (WA_MEDIA_IMAGE_BYTES_MAX=...), and the WA_BLOB_* variables below.
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 
 /** The kinds of media a client may upload; anything else is refused with UNSUPPORTED_MEDIA_TYPE. */
 export const MEDIA_KINDS = ['image', 'video', 'audio', 'document'] as const;
@@ -20,9 +20,9 @@ export interface MediaLimits {
   media_document_bytes_max: number;
   /** Largest body of one upload chunk request: bounds the gateway's memory per request (a chunk is buffered, hashed, written). */
   media_chunk_bytes_max: number;
-  /** Largest byte range one download request returns: a bigger GET is answered with the first this-many bytes as a 206 (the client asks for the rest). */
-  media_range_bytes_max: number;
-  /** Upload sessions open on one gateway at once, all users together: each holds a staging file descriptor-free on disk, this bounds the disk they pin. */
+  /** A download is read from the blob store and written to the socket this many bytes at a time: bounds a download's memory whatever its range. */
+  media_read_step_bytes: number;
+  /** Upload sessions open on one gateway at once, all users together: each pins a staged file on disk until it ends or idles out. */
   media_upload_sessions_max: number;
   /** Upload sessions one user may hold open at once: a phone uploads a handful of files in parallel at most. */
   media_user_upload_sessions_max: number;
@@ -36,6 +36,8 @@ export interface MediaLimits {
   media_unreferenced_grace_seconds: number;
   /** Blobs looked at per collection page (one list call to the store): bounds the memory and the store work of one step. */
   media_collect_page_max: number;
+  /** How often a gateway runs the collector (expired references, then unreferenced blobs); runs on several gateways are idempotent. */
+  media_collect_interval_seconds: number;
 }
 
 export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
@@ -44,7 +46,7 @@ export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
   media_audio_bytes_max: 64 * 1024 * 1024,
   media_document_bytes_max: 100 * 1024 * 1024,
   media_chunk_bytes_max: 1024 * 1024,
-  media_range_bytes_max: 4 * 1024 * 1024,
+  media_read_step_bytes: 1024 * 1024,
   media_upload_sessions_max: 4096,
   media_user_upload_sessions_max: 8,
   media_upload_idle_seconds: 3600,
@@ -52,6 +54,7 @@ export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
   media_undelivered_ttl_seconds: 30 * 24 * 3600,
   media_unreferenced_grace_seconds: 24 * 3600,
   media_collect_page_max: 1000,
+  media_collect_interval_seconds: 3600,
 });
 
 /** Media limits with WA_<NAME> environment overrides applied; a malformed override fails loudly. */
@@ -107,7 +110,16 @@ export interface S3Settings {
   secretAccessKey: string;
 }
 
-export function blobSettings(env: NodeJS.ProcessEnv, dataDir: string): BlobSettings {
+/** Fixed bounds of media's HTTP requests (server/gateway/media-endpoint.ts). */
+export const MEDIA_HTTP_LIMITS = Object.freeze({
+  /** An upload's declaration is four short JSON fields; anything bigger is refused with 413 before parsing. */
+  declaration_body_bytes_max: 1024,
+  /** How often idle upload sessions are looked for (media_upload_idle_seconds is the idle bound itself). */
+  session_sweep_interval_ms: 60_000,
+});
+
+/** WA_DATA_DIR (./data), as config.ts reads it: the embedded blobs go under it. */
+export function blobSettings(env: NodeJS.ProcessEnv = process.env, dataDir = resolve(env.WA_DATA_DIR || 'data')): BlobSettings {
   const kind = env.WA_BLOB_STORE || 'embedded';
   if (kind !== 'embedded' && kind !== 's3') throw new Error(`WA_BLOB_STORE=${kind}: must be embedded or s3`);
   const s3: S3Settings = {
@@ -121,4 +133,12 @@ export function blobSettings(env: NodeJS.ProcessEnv, dataDir: string): BlobSetti
     throw new Error('WA_BLOB_STORE=s3 needs WA_BLOB_S3_ENDPOINT, WA_BLOB_S3_ACCESS_KEY and WA_BLOB_S3_SECRET_KEY');
   }
   return { kind, dir: env.WA_BLOB_DIR || join(dataDir, 'blobs'), s3 };
+}
+
+/**
+ * A gateway's staging dir for uploads in progress (WA_MEDIA_STAGING_DIR, default <blob dir>/.uploads/<gateway id>):
+ * one per gateway (it wipes it at start), on the blob dir's filesystem so a finished upload is renamed, not copied.
+ */
+export function stagingDirOf(blobs: BlobSettings, gatewayId: string, env: NodeJS.ProcessEnv = process.env): string {
+  return env.WA_MEDIA_STAGING_DIR || join(blobs.dir, '.uploads', gatewayId.replace(/[^A-Za-z0-9_.-]/g, '_'));
 }

@@ -12,6 +12,7 @@
 //   a forwarded file is uploaded once);
 // - a reader never sees a partial blob;
 // - get of a range past the end rejects with BlobRangeError.
+import type { RefStore } from './refs';
 
 /** A blob's name: 64 lowercase hex characters (SHA-256). */
 export const BLOB_HASH_RE = /^[0-9a-f]{64}$/;
@@ -43,6 +44,8 @@ export interface BlobStore {
   delete(hash: string): Promise<boolean>;
   /** Up to `limit` blobs with hashes above `after` (''), in hash order: the collector pages through this. */
   list(after: string, limit: number): Promise<BlobInfo[]>;
+  /** The references to blobs (refs.ts), kept by the same engine. */
+  readonly refs: RefStore;
   close(): Promise<void>;
 }
 

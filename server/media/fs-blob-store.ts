@@ -14,19 +14,32 @@ import {
   assertBlobHash, BLOB_HASH_RE, BlobHashMismatch, checkRange,
   type BlobInfo, type BlobSource, type BlobStore, type PutResult,
 } from './blob-store';
+import { FsRefStore } from './fs-refs';
 import { hashFile, sha256Hex } from './hashing';
 
 const STAGING = '.staging';
+const REFS = '.refs';
+/** A staged put older than this was abandoned by a crash: no put takes minutes (a 100 MB file is written and fsynced in seconds). */
+const STAGING_ABANDONED_MS = 10 * 60_000;
 
 export class FsBlobStore implements BlobStore {
   readonly kind = 'embedded' as const;
+  readonly refs: FsRefStore;
 
-  private constructor(readonly root: string) {}
+  private constructor(readonly root: string) {
+    this.refs = new FsRefStore(join(root, REFS));
+  }
 
   static async open(root: string): Promise<FsBlobStore> {
     await mkdir(join(root, STAGING), { recursive: true });
-    // Leftovers of puts a crash interrupted: never visible, safe to drop.
-    for (const name of await readdir(join(root, STAGING))) await rm(join(root, STAGING, name), { force: true });
+    // Leftovers of puts a crash interrupted: never visible, safe to drop. Only old ones: several processes (the
+    // gateways of one host) may share the root, and another's put in flight must not lose its file.
+    const now = Date.now();
+    for (const name of await readdir(join(root, STAGING))) {
+      const file = join(root, STAGING, name);
+      const s = await stat(file).catch(() => null);
+      if (s && now - s.mtimeMs > STAGING_ABANDONED_MS) await rm(file, { force: true });
+    }
     return new FsBlobStore(root);
   }
 

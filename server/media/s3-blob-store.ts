@@ -18,13 +18,17 @@ import {
   type BlobInfo, type BlobSource, type BlobStore, type PutResult,
 } from './blob-store';
 import { sha256Hex } from './hashing';
+import { S3RefStore } from './s3-refs';
 
 const PREFIX = 'blobs/';
 
 export class S3BlobStore implements BlobStore {
   readonly kind = 's3' as const;
+  readonly refs: S3RefStore;
 
-  private constructor(private readonly client: S3Client, readonly bucket: string) {}
+  private constructor(private readonly client: S3Client, readonly bucket: string) {
+    this.refs = new S3RefStore(client, bucket);
+  }
 
   /** Connects and creates the bucket when it is missing. */
   static async open(s: S3Settings): Promise<S3BlobStore> {
