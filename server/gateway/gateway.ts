@@ -149,7 +149,7 @@ export class Gateway {
         res.writeHeader('content-type', 'application/json').end(JSON.stringify({
           status: this.draining ? 'draining' : this.router.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
           chat_link: this.router.up ? 'up' : 'down', connections: this.sockets.size, backpressure_closes: this.stats.backpressureCloses,
-          ...this.router.health(),
+          ...this.router.health(), ...this.mediaHealth(),
         }));
       });
     });
@@ -161,6 +161,10 @@ export class Gateway {
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
     });
+  }
+
+  private mediaHealth(): object {
+    return this.media ? { media: { ...this.media.stats, uploads_open: this.media.uploadsOpen } } : {};
   }
 
   /** Media upload and download routes (media-endpoint.ts); membership comes from the chat service (ChatAccess). */

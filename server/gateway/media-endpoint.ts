@@ -50,6 +50,10 @@ export class MediaEndpoint {
 
   constructor(private readonly ctx: MediaContext) {}
 
+  get uploadsOpen(): number {
+    return this.ctx.uploads.open;
+  }
+
   mount(app: TemplatedApp): void {
     app.post('/v1/media/uploads', (res, req) => this.handle(res, req, (x, user) => this.begin(x, user)));
     app.put('/v1/media/uploads/:id', (res, req) => {

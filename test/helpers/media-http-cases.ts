@@ -61,6 +61,8 @@ export function defineMediaHttpCases(world: () => MediaWorld): void {
     assert.ok(tail.bytes.equals(f.bytes.subarray(-10)));
     const info = await world().store.stat(f.sha256);
     assert.equal(info?.size, 200_000, 'the blob store holds it under its hash');
+    const health = await world().sys.health(0) as unknown as { media: { uploadBytes: number; downloadBytes: number; uploads_open: number } };
+    assert.ok(health.media.uploadBytes >= 200_000 && health.media.downloadBytes >= 200_000, JSON.stringify(health.media));
   });
 
   test('resume: the committed offset is asked for, a chunk at another offset is refused with it, the upload goes on from there', async () => {
