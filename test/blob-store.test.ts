@@ -56,3 +56,14 @@ describe('S3-API blob store (S3Proxy, filesystem backend)', () => {
     assert.ok(bad instanceof Error, 'open with a wrong secret fails');
   });
 });
+
+describe('media settings (server/common/config-media.ts)', () => {
+  test('WA_BLOB_STORE=s3 without its endpoint or keys, an unknown store, or a malformed limit fail loudly at start', async () => {
+    const { blobSettings, loadMediaLimits } = await import('../server/common/config-media');
+    assert.throws(() => blobSettings({ WA_BLOB_STORE: 's3' }), /WA_BLOB_S3_ENDPOINT/);
+    assert.throws(() => blobSettings({ WA_BLOB_STORE: 'floppy' }), /must be embedded or s3/);
+    assert.throws(() => loadMediaLimits({ WA_MEDIA_IMAGE_BYTES_MAX: '16MB' }), /WA_MEDIA_IMAGE_BYTES_MAX=16MB/);
+    assert.equal(loadMediaLimits({ WA_MEDIA_IMAGE_BYTES_MAX: '1000' }).media_image_bytes_max, 1000);
+    assert.equal(blobSettings({ WA_DATA_DIR: '/x' }).dir, '/x/blobs');
+  });
+});
