@@ -185,9 +185,16 @@ export class MediaEndpoint {
     this.stats.downloadBytes += sent;
     if (x.aborted || range.end !== info.size - 1) return;
     // The blob's last byte reached this member: a download, counted once per member, for retention.
+    // Read again just before the write: another member's download may have been recorded meanwhile. Two gateways
+    // recording at the same instant can still lose one (a read-modify-write): that media then waits for the
+    // undelivered TTL instead of retention after delivery; longer kept, never lost early.
     this.stats.downloads++;
-    const updated = withDownload(ref, user, now);
-    if (updated) await this.ctx.store.refs.put(updated).catch((err: Error) => this.ctx.log(`media: download not recorded: ${err.message}`));
+    const record = async () => {
+      const latest = await this.ctx.store.refs.get(hash, chatId);
+      const updated = latest && withDownload(latest, user, Date.now());
+      if (updated) await this.ctx.store.refs.put(updated);
+    };
+    await record().catch((err: Error) => this.ctx.log(`media: download not recorded: ${err.message}`));
   }
 }
 
@@ -198,6 +205,9 @@ export class MediaEndpoint {
 function json(x: Exchange, status: string, body: object, headers: Record<string, string> = {}): void {
   if (x.aborted) return;
   x.aborted = true;
+  // A failure after the body started (the store failed mid-download): the status is gone, the client sees a cut
+  // response (fewer bytes than Content-Length) and retries the rest by range.
+  if (x.started) return x.res.close() as unknown as void;
   x.res.cork(() => {
     x.res.writeStatus(status).writeHeader('content-type', 'application/json');
     for (const [k, v] of Object.entries(headers)) x.res.writeHeader(k, v);

@@ -15,6 +15,8 @@ export interface Exchange {
   onAbort: (() => void) | null;
   /** The body was read to its end (or none is expected): a refusal may keep the connection. */
   bodyDone: boolean;
+  /** The response's status and first bytes are written: a later failure can only cut the connection. */
+  started?: boolean;
   body?: (max: number) => Promise<Buffer>;
 }
 
@@ -74,6 +76,7 @@ export async function streamBody(x: Exchange, store: BlobStore, hash: string, si
     const bytes = await store.get(hash, pos, stepEnd);
     if (!bytes) throw new MediaError(MediaCode.MEDIA_NOT_FOUND, `media ${hash} was removed while read`);
     if (x.aborted) break;
+    x.started = true;
     await writeStep(x, bytes, total, sent === 0 ? head(r, size) : null);
     sent += bytes.length;
     pos = stepEnd + 1;

@@ -206,6 +206,31 @@ export function defineMediaHttpCases(world: () => MediaWorld): void {
     assert.ok((await client(b!).download(f.sha256, chat)).bytes.equals(f.bytes));
   });
 
+  test('a client that goes away mid-download costs nothing: others keep downloading, and it does not count as delivered', async () => {
+    const [a, b] = await provisionFresh(world().sys, 2);
+    const chat = directChatId(a!, b!);
+    const f = file(900_000);
+    await client(a!).upload({ chat_id: chat, kind: 'image', size: f.bytes.length, sha256: f.sha256 }, f.bytes, CHUNK);
+    const got = await new Promise<number>((resolve, reject) => {
+      let n = 0;
+      const s = connect(world().sys.gatewayPorts[0]!, '127.0.0.1', () => {
+        s.write(`GET /v1/media/${f.sha256}?chat=${chat} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${mintToken(world().sys.secret, b!, 3600)}\r\n\r\n`);
+      });
+      s.on('data', (d: Buffer) => {
+        n += d.length;
+        if (n > 10_000) s.destroy();
+      });
+      s.on('close', () => resolve(n));
+      s.on('error', reject);
+    });
+    assert.ok(got < f.bytes.length, `the client left after ${got} bytes`);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual((await world().store.refs.get(f.sha256, chat))!.downloaded_by, [], 'a cut download is not a delivery');
+    assert.ok((await client(b!, 1).download(f.sha256, chat)).bytes.equals(f.bytes), 'the next download is whole');
+    await waitFor(async () => ((await world().store.refs.get(f.sha256, chat))?.downloaded_by.length ?? 0) > 0, 5000, 'download recorded');
+    assert.deepEqual((await world().store.refs.get(f.sha256, chat))!.downloaded_by, [b], 'only the whole download counted');
+  });
+
   test('ranges: past the end is 416 with the size; malformed or multiple ranges are 400; a missing blob is 404', async () => {
     const [a, b] = await provisionFresh(world().sys, 2);
     const chat = directChatId(a!, b!);
