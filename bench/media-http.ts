@@ -6,13 +6,15 @@
 //
 //   node dist/bench/media-http.js [--store embedded|s3] [--size-kib 1024] [--uploaders 4]
 //        [--seconds 8] [--e2e-rate 4] [--e2e-count 40] [--json FILE]
+//   --json writes the figures in the capacity model's bench-run format (tools/capacity-model/bench-run.ts, kind media):
+//   `make capacity` with that file sizes the media tier from them.
 //
 // Upload/download phases use pre-encrypted random files (encryption is the client's CPU, not the
 // gateway's); each phase is bounded by --seconds and 200 files. MB = 10^6 bytes. The box is shared
 // and the generator runs on the same 2 cores: figures are this machine's, under that load.
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import { processCpuNs } from '../lib/proc-cpu';
+import { writeBenchJson } from './bench-json';
 import { percentileOfSorted } from '../lib/stats';
 import { directChatId } from '../server/common/chat-id';
 import { mintToken } from '../server/common/token';
@@ -139,13 +141,18 @@ async function main(): Promise<void> {
       return got.bytes.length;
     });
     const e2e = await endToEnd(sys, o, pairs);
-    const result = { options: o, upload, download, e2e };
     console.log(`media over HTTP, ${o.store} blob store, ${o.sizeBytes / 1024} KiB files, ${o.uploaders} clients, one gateway`);
     for (const [name, r] of [['upload', upload], ['download', download]] as const) {
       console.log(`${name.padEnd(9)} ${r.files} files  ${r.mb_per_s.toFixed(1)} MB/s  gateway CPU ${r.gateway_cpu_s.toFixed(2)} s  ${r.mb_per_gateway_cpu_s.toFixed(1)} MB per gateway CPU-second`);
     }
     console.log(`end to end at ${o.e2eRate}/s: ${e2e.verified}/${e2e.sent} downloaded and verified, ${e2e.failed} failed; p50 ${e2e.p50_ms} ms, p99 ${e2e.p99_ms} ms, max ${e2e.max_ms} ms`);
-    if (o.json) writeFileSync(o.json, JSON.stringify(result, null, 2));
+    if (o.json) {
+      writeBenchJson(o.json, 'media', {
+        store: o.store, file_bytes: o.sizeBytes, upload_mb_per_s: upload.mb_per_s, download_mb_per_s: download.mb_per_s,
+        upload_mb_per_gateway_cpu_s: upload.mb_per_gateway_cpu_s, download_mb_per_gateway_cpu_s: download.mb_per_gateway_cpu_s,
+        e2e_sent: e2e.sent, e2e_verified: e2e.verified, e2e_p99_ms: Number.isFinite(e2e.p99_ms) ? e2e.p99_ms : 0,
+      });
+    }
   } finally {
     await sys.stop();
     s3?.stop();

@@ -17,7 +17,7 @@ import { fromPairLoadSummary, looksLikePairLoadSummary } from './pair-load-summa
 import { fromProbe, looksLikeProbe } from './probe';
 
 /** Files of a run directory the adapters know, in the order they are merged. */
-export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json'] as const;
+export const RUN_FILES = ['summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json', 'media.json'] as const;
 
 export function readResultFile(file: string, p99MsMax: number): Measurements {
   let json: Record<string, unknown>;
@@ -34,7 +34,7 @@ export function readResultFile(file: string, p99MsMax: number): Measurements {
   if (looksLikePairLoadSummary(json)) return fromPairLoadSummary(json, file, p99MsMax);
   throw new Error(
     `${file}: not a results file the capacity model knows (run-pairs/ramp summary.json, full-vs-bare --json, ` +
-      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept --json)',
+      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept|media-http --json)',
   );
 }
 
