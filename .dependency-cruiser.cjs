@@ -61,6 +61,13 @@ module.exports = {
       to: { path: '^server/(chat|gateway|store|metrics)/' },
     },
     {
+      name: 'media-below-the-tiers',
+      comment: 'The blob stores and media sessions (server/media) serve the gateway: they import only common and lib.',
+      severity: 'error',
+      from: { path: '^server/media/' },
+      to: { path: '^server/(chat|gateway|store|metrics|cluster|directory)/' },
+    },
+    {
       name: 'store-below-chat-and-gateway',
       severity: 'error',
       from: { path: '^server/store/' },

@@ -92,6 +92,17 @@ bench-directory: $(BUILD_STAMP)
 bench-abuse: $(BUILD_STAMP)
 	node dist/bench/abuse-memory.js $(ARGS)
 
+# Blob store MB/s, embedded files vs the S3-API engine on S3Proxy (scripts/s3proxy.sh): put, ranged get, dedupe (issue 19).
+.PHONY: bench-blobs
+bench-blobs: $(BUILD_STAMP)
+	node dist/bench/blob-stores.js $(ARGS)
+
+# Media through the real system: upload/download MB/s and MB per gateway CPU-second, and a 1 MB media message end to end
+# (encrypt, upload, send, deliver, download, decrypt) at a fixed rate: p50/p99, integrity exact. ARGS="--store s3" on S3Proxy.
+.PHONY: bench-media
+bench-media: $(BUILD_STAMP)
+	node dist/bench/media-http.js $(ARGS)
+
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:
 	bash scripts/prometheus.sh start

@@ -19,6 +19,7 @@ import type { ClusterSettings } from '../common/config';
 import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RouteReplica } from '../directory/replica';
 import { ClusterNode } from './cluster-node';
+import { chatAccess } from './media-access';
 import { PEER_AUTH_HEADER, peerKey, serverProof, verifyClientProof } from '../common/peer-auth';
 import { ChatEngine } from './engine';
 import { helloOf, inboundEventOf } from './stream-intake';
@@ -143,6 +144,10 @@ export class ChatServer {
       ProvisionUsers: (call: grpc.ServerUnaryCall<{ first_user: number; count: number }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
         if (!this.authenticate(call.metadata)) return cb(unauthenticated());
         void this.onProvision(call.request).then((r) => cb(null, r), (e: Error) => cb(e));
+      },
+      ChatAccess: (call: grpc.ServerUnaryCall<{ user: number; chat_id: string }, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+        if (!this.authenticate(call.metadata)) return cb(unauthenticated());
+        void chatAccess(this.opts.store, this.opts.limits, call.request).then((r) => cb(null, r), (e: Error) => cb(e));
       },
     });
   }

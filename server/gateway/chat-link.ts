@@ -131,6 +131,6 @@ export class ChatLink {
 }
 
 /** The chat service's unary control calls (proto/chat_service.proto). */
-export type UnaryMethod = 'RequestCode' | 'Register' | 'ProvisionUsers';
+export type UnaryMethod = 'RequestCode' | 'Register' | 'ProvisionUsers' | 'ChatAccess';
 /** A control call not answered within this is failed (the HTTP client gets 503 and retries). */
 const UNARY_TIMEOUT_MS = 5000;

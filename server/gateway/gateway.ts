@@ -25,6 +25,7 @@ import { SingleRouter, type ChatRouter, type FrameRoute } from './chat-router';
 import { ClusterRouter } from './cluster-router';
 import { connectDirectory, type DirectoryClient } from '../directory/connect';
 import { RoutePublisher } from '../directory/publisher';
+import { MediaEndpoint, type MediaOptions } from './media-endpoint';
 import { handleCodeRequest, handleRegister } from './register-endpoint';
 import { newOutboundState, SocketWriter, type OutboundState } from './socket-writer';
 import { InboundReject, readInboundFrame } from './inbound-frame';
@@ -68,6 +69,8 @@ export interface GatewayOptions {
   trustedProxies?: string[];
   /** Test aid WA_DEBUG_SLOWDOWN_WORK (server/common/debug-slowdown.ts): work units per inbound frame; 0 in production. */
   debugSlowdownWork?: number;
+  /** Media upload and download (media-endpoint.ts); absent: no media routes. */
+  media?: MediaOptions;
 }
 
 export class Gateway {
@@ -87,6 +90,7 @@ export class Gateway {
   readonly stats: GatewayStats = newGatewayStats();
   readonly processMetrics: ProcessMetrics;
   readonly metrics: GatewayMetrics;
+  readonly media: MediaEndpoint | null;
 
   constructor(private readonly opts: GatewayOptions) {
     const { uws, binaryPath } = loadNativeUws();
@@ -145,7 +149,7 @@ export class Gateway {
         res.writeHeader('content-type', 'application/json').end(JSON.stringify({
           status: this.draining ? 'draining' : this.router.up ? 'ok' : 'degraded', uws: 'native', uws_binary: this.binaryPath,
           chat_link: this.router.up ? 'up' : 'down', connections: this.sockets.size, backpressure_closes: this.stats.backpressureCloses,
-          ...this.router.health(),
+          ...this.router.health(), ...this.mediaHealth(),
         }));
       });
     });
@@ -153,9 +157,25 @@ export class Gateway {
     const endpoint = { limits, trustedProxies: new Set(opts.trustedProxies ?? []) };
     this.app.post('/v1/register/code', (res, req) => handleCodeRequest(res, req, endpoint, (r) => this.router.unary('RequestCode', r, r.phone)));
     this.app.post('/v1/register', (res, req) => handleRegister(res, req, endpoint, (r) => this.router.unary('Register', r, r.phone)));
+    this.media = opts.media ? this.mountMedia(opts.media, log) : null;
     this.app.any('/*', (res) => {
       res.cork(() => res.writeStatus('404 Not Found').end('not found\n'));
     });
+  }
+
+  private mediaHealth(): object {
+    return this.media ? { media: { ...this.media.stats, uploads_open: this.media.uploadsOpen } } : {};
+  }
+
+  /** Media upload and download routes (media-endpoint.ts); membership comes from the chat service (ChatAccess). */
+  private mountMedia(media: MediaOptions, log: (line: string) => void): MediaEndpoint {
+    const endpoint = new MediaEndpoint({
+      ...media, tokenSecret: this.opts.tokenSecret, log,
+      access: (user, chatId) => this.router.unary('ChatAccess', { user, chat_id: chatId }, chatId),
+    });
+    endpoint.mount(this.app);
+    endpoint.start();
+    return endpoint;
   }
 
   async listen(): Promise<number> {
@@ -213,6 +233,7 @@ export class Gateway {
     this.router.close();
     await this.publisher?.close().catch(() => {});
     this.directory?.close();
+    await this.media?.close();
     this.processMetrics.close();
   }
 

@@ -5,7 +5,8 @@
 //   WA_GATEWAY_COALESCE, WA_TRUSTED_PROXIES (load balancers whose X-Forwarded-For is believed), WA_<LIMIT> (any limit),
 //   the test aid WA_DEBUG_SLOWDOWN_WORK (work units per inbound frame, so the CI perf gate can be shown to fail; never
 //   in production); cluster mode: WA_CLUSTER_ETCD (chat nodes and
-//   partition owners instead of WA_CHAT_TARGET), WA_REDIS_URL (the session directory).
+//   partition owners instead of WA_CHAT_TARGET), WA_REDIS_URL (the session directory);
+//   media (server/common/config-media.ts): WA_BLOB_STORE, WA_BLOB_DIR, WA_BLOB_S3_*, WA_MEDIA_STAGING_DIR, WA_MEDIA_<LIMIT>.
 // Prometheus scrapes GET /metrics on the same port (server/metrics/gateway-metrics.ts).
 // TLS is not terminated here: this uWS build has no TLS (and no
 // permessage-deflate); TLS ends at the load balancer in front of gateways.
@@ -14,6 +15,9 @@
 // gateway_drain_ms, then 1001 to the remaining sockets) and exits 0; SIGINT
 // closes at once.
 import { gatewaySettings, loadLimits } from '../common/config';
+import { blobSettings, loadMediaLimits, stagingDirOf } from '../common/config-media';
+import { openBlobStore } from '../media/open-blob-store';
+import { UploadSessions } from '../media/uploads';
 import { loadSecret } from '../common/secret';
 import { drainAndClose } from './drain';
 import { Gateway } from './gateway';
@@ -22,6 +26,10 @@ async function main(): Promise<void> {
   const limits = loadLimits();
   const settings = gatewaySettings();
   const host = settings.host;
+  const mediaLimits = loadMediaLimits();
+  const blobs = blobSettings();
+  const store = await openBlobStore(blobs);
+  const uploads = await UploadSessions.open(mediaLimits, stagingDirOf(blobs, settings.gateway_id), store);
   const gateway = new Gateway({
     host,
     port: settings.port,
@@ -34,6 +42,7 @@ async function main(): Promise<void> {
     redisUrl: settings.cluster?.redis_url || undefined,
     trustedProxies: settings.trusted_proxies,
     debugSlowdownWork: settings.debug_slowdown_work,
+    media: { limits: mediaLimits, store, uploads },
     log: (line) => console.log(`gateway: ${line}`),
   });
   if (settings.debug_slowdown_work > 0) {

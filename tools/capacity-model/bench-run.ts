@@ -1,5 +1,5 @@
 // The `--json <file>` format of the multi-node benches (bench/coordination.ts,
-// bench/failover.ts, bench/reaccept.ts) and of the peers bench (bench/peers.ts): one small versioned object per run,
+// bench/failover.ts, bench/reaccept.ts), of the peers bench (bench/peers.ts) and of the media bench (bench/media-http.ts): one small versioned object per run,
 // written by bench/bench-json.ts and read by ./adapters/bench-runs.ts. The
 // shape lives here, below both, so the writer and the reader cannot drift.
 //
@@ -7,8 +7,8 @@
 
 export const BENCH_RUN_VERSION = 1;
 
-export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers' | 'process-scaling';
-export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers', 'process-scaling'];
+export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers' | 'process-scaling' | 'media';
+export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers', 'process-scaling', 'media'];
 
 export interface BenchMachine {
   hostname: string;
@@ -143,6 +143,21 @@ export interface ProcessScalingFigures {
   kappa_all: number;
 }
 
+/** bench/media-http.ts: media over HTTP through one gateway (docs/design/022-media.md). */
+export interface MediaFigures {
+  /** The blob store behind the gateway: 'embedded' or 's3'. */
+  store: string;
+  file_bytes: number;
+  upload_mb_per_s: number;
+  download_mb_per_s: number;
+  /** MB (10^6 bytes) moved per second of gateway CPU: MB/s one gateway core carries. */
+  upload_mb_per_gateway_cpu_s: number;
+  download_mb_per_gateway_cpu_s: number;
+  e2e_sent: number;
+  e2e_verified: number;
+  e2e_p99_ms: number;
+}
+
 interface BenchRunBase {
   version: typeof BENCH_RUN_VERSION;
   command: string;
@@ -155,7 +170,8 @@ export type BenchRun =
   | (BenchRunBase & { kind: 'failover'; figures: FailoverFigures })
   | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures })
   | (BenchRunBase & { kind: 'peers'; figures: PeersFigures })
-  | (BenchRunBase & { kind: 'process-scaling'; figures: ProcessScalingFigures });
+  | (BenchRunBase & { kind: 'process-scaling'; figures: ProcessScalingFigures })
+  | (BenchRunBase & { kind: 'media'; figures: MediaFigures });
 
 /** A bench's kind: the file is then read as a bench run, and anything wrong in it is an error. */
 export function looksLikeBenchRun(json: Record<string, unknown>): boolean {
@@ -229,6 +245,11 @@ const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
     sides: (p, v) => nonEmptyArray(p, v, (q, x) => fields(q, x, PROCESS_SIDE)),
     fitted_processes: (p, v) => nonEmptyArray(p, v, positive),
     sigma: nonNegative, kappa: nonNegative, sigma_all: nonNegative, kappa_all: nonNegative,
+  },
+  media: {
+    store: text, file_bytes: positive, upload_mb_per_s: positive, download_mb_per_s: positive,
+    upload_mb_per_gateway_cpu_s: positive, download_mb_per_gateway_cpu_s: positive,
+    e2e_sent: positive, e2e_verified: nonNegative, e2e_p99_ms: nonNegative,
   },
 };
 

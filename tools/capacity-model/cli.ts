@@ -41,11 +41,12 @@ options:
                          summary.json (make run / pair load; a breakpoint run), the
                          --json output of bench/full-vs-bare, capacity-probe.json, and the
                          --json output of bench/coordination (chat_coordination_ratio),
-                         bench/failover (chat_failover_s_p50/_max) and bench/reaccept
-                         (reaccept_via_lb_ratio), bench/process-scaling (process_scaling_sigma/kappa)
-                         and bench/scylla-store (store_cpu_us_per_msg); in a run directory as
-                         coordination.json, failover.json, reaccept.json, process-scaling.json,
-                         scylla-store.json.
+                         bench/failover (chat_failover_s_p50/_max), bench/reaccept
+                         (reaccept_via_lb_ratio), bench/process-scaling (process_scaling_sigma/kappa),
+                         bench/scylla-store (store_cpu_us_per_msg) and bench/media-http
+                         (media_upload_bytes_per_core_s, media_download_bytes_per_core_s); in a run
+                         directory as coordination.json, failover.json, reaccept.json,
+                         process-scaling.json, scylla-store.json, media.json.
                          Default: the newest results/<run>/ that has a summary.json.
   --no-results           project with no measurements (every per-node figure "not measured")
   --usl-points <file>    throughput-vs-concurrency points for the USL fit:

@@ -14,6 +14,8 @@ const PRICE: Record<TierName, 'gateway_node_usd_per_month' | 'chat_node_usd_per_
   chat: 'chat_node_usd_per_month',
   scylla: 'store_node_usd_per_month',
   redis: 'redis_node_usd_per_month',
+  // Media transfer runs on the gateway tier's kind of machine (HTTP on the gateways, or a media service beside them).
+  media: 'gateway_node_usd_per_month',
 };
 
 export interface TierCost {

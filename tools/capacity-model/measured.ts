@@ -61,6 +61,14 @@ export const MEASURED_FIELDS = {
     unit: 'share',
     what: 'USL coherency between processes of one box, from the same bench; replaces core_scaling_kappa',
   },
+  media_upload_bytes_per_core_s: {
+    unit: 'B/s per core',
+    what: 'media upload bytes/s one gateway core carried (HTTP chunks, hash check, blob store write; bench/media-http.ts --json)',
+  },
+  media_download_bytes_per_core_s: {
+    unit: 'B/s per core',
+    what: 'media download bytes/s one gateway core carried (membership check, blob store read, socket writes; bench/media-http.ts --json)',
+  },
   reaccept_via_lb_ratio: {
     unit: 'x',
     what: 'WebSocket re-accepts/s through the load balancer (HAProxy) / straight to the gateways (bench/reaccept.ts --json)',

@@ -42,7 +42,7 @@ export interface Constraint {
   kind: 'main' | 'cpu' | 'stand-in';
 }
 
-export type TierName = 'gateway' | 'chat' | 'scylla' | 'redis';
+export type TierName = 'gateway' | 'chat' | 'scylla' | 'redis' | 'media';
 
 export interface TierProjection {
   tier: TierName;
@@ -166,6 +166,28 @@ function shownOnly(c: Constraint, measuredCores: number, cores: number): Constra
   return {
     ...c, name: `${c.name} (measured on ${measuredCores} cores)`, kind: 'stand-in',
     note: `measured on the ${measuredCores}-core machine with the whole system and the load generator on it; the node here has ${cores} cores. ${c.note ?? ''}`.trim(),
+  };
+}
+
+/**
+ * Media transfer on a node's cores: upload and download bytes each at their measured bytes per core-second, summed
+ * (they share the cores), against the node's cores; "not measured" until bench/media-http.ts --json gives both.
+ */
+function mediaCpuConstraint(load: Load, f: Measurements['figures'], cpus: number | null, utilisation: number): Constraint {
+  const up = f.media_upload_bytes_per_core_s;
+  const down = f.media_download_bytes_per_core_s;
+  const name = 'transfer (CPU)';
+  if (!up || !down) {
+    const bytes = load.media_upload_bytes_per_s_peak + load.media_download_bytes_per_s_peak;
+    return { name, demand: bytes, demand_unit: 'B/s', capacity_per_node: null, usable_per_node: null, basis: 'not measured', source: 'media_upload_bytes_per_core_s', nodes: null, kind: 'main' };
+  }
+  const cores = cpus ?? 1;
+  const demand = load.media_upload_bytes_per_s_peak / up.value + load.media_download_bytes_per_s_peak / down.value;
+  return {
+    name, demand, demand_unit: 'core-s/s', capacity_per_node: cores, usable_per_node: cores * utilisation,
+    basis: up.basis === 'assumed' || down.basis === 'assumed' ? 'assumed' : 'measured', source: up.source === down.source ? up.source : `${up.source} / ${down.source}`,
+    nodes: Math.ceil(demand / (cores * utilisation)), kind: 'main',
+    note: `${(up.value / 1e6).toFixed(1)} MB/s upload and ${(down.value / 1e6).toFixed(1)} MB/s download per core; ${cpus ?? 'one (machine not recorded)'} core(s) per node`,
   };
 }
 
@@ -324,6 +346,16 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
     modelConstraint('memory', load.redis_route_bytes, 'B', m.redis_node_memory_gib * BYTES_PER_GIB, m.redis_node_memory_gib * BYTES_PER_GIB, 'model: redis_node_memory_gib'),
   ], (r) => r * (1 + replicas), `policy: primaries x (1 + ${replicas} replica${replicas === 1 ? '' : 's'}) in other zones`, REDIS_NOTES);
 
+  const mediaBits = toBits(load.media_upload_bytes_per_s_peak + load.media_download_bytes_per_s_peak);
+  const media = tier('media', 'Media nodes (the gateway process serving uploads and downloads, behind the same load balancer)', [
+    // On a profile of another size, its cores through the same USL as the gateways' (the same process).
+    mediaCpuConstraint(load, f, perCore ? Number(effectiveCores(m.node_cores, scaling.sigma, scaling.kappa).toFixed(2)) : cpus, util),
+    modelConstraint('network', mediaBits, 'bit/s', m.gateway_nic_bits_per_s, m.gateway_nic_bits_per_s * util, 'model: gateway_nic_bits_per_s'),
+  ], stateless, statelessText, [
+    'Sized apart from the message gateways: both are the gateway process, but media bytes and message frames compete for the same cores, ' +
+      'so a deployment runs a media pool (WhatsApp serves media from its own hosts); the blob store behind it is not sized here.',
+  ]);
+
   const gatewayCount = gateway.nodes;
   const network: NetworkProjection = {
     client_ingress_bits_per_s_peak: toBits(load.gateway_ingress_bytes_per_s_peak),
@@ -342,5 +374,5 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
       `nothing here ran more than ${cpus} processes at once on their own cores.`);
   } else if (cpus) notes.push(`A node is a machine like the measured one: ${cpus} cores${measured.machine?.hostname ? ` (${measured.machine.hostname})` : ''}.`);
   else notes.push('The measured machine is not recorded: node counts are per machine of unknown size, the CPU-bound column per core.');
-  return { tiers: [gateway, chat, scylla, redis], network, node_cpus: cpus, notes };
+  return { tiers: [gateway, chat, scylla, redis, media], network, node_cpus: cpus, notes };
 }

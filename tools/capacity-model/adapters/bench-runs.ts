@@ -6,6 +6,7 @@
 //   reaccept     -> reaccept_via_lb_ratio
 //   process-scaling -> process_scaling_sigma, process_scaling_kappa (USL over processes of one box)
 //   peers        -> no fleet figure (a comparison with Mosquitto and JetStream), a note only
+//   media        -> media_upload_bytes_per_core_s, media_download_bytes_per_core_s
 // The bench's machine is quoted in the note, not taken as the node's machine:
 // these are ratios and times on one shared box, not a node's capacity.
 import { asBenchRun, type BenchMachine, type BenchRun } from '../bench-run';
@@ -59,6 +60,15 @@ function processScaling(run: Extract<BenchRun, { kind: 'process-scaling' }>, sou
   out.figures.process_scaling_kappa = { value: f.kappa, basis: 'measured', source, note };
 }
 
+function media(run: Extract<BenchRun, { kind: 'media' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  const over = `${f.store} blob store, ${(f.file_bytes / 1e6).toFixed(2)} MB files, one gateway; gateway, blob store and clients shared ` +
+    `${onBox(run.machine, run.generated_at)}; end to end ${f.e2e_verified}/${f.e2e_sent} verified, p99 ${f.e2e_p99_ms} ms`;
+  out.figures.media_upload_bytes_per_core_s = { value: f.upload_mb_per_gateway_cpu_s * 1e6, basis: 'measured', source, note: `upload ${f.upload_mb_per_s.toFixed(1)} MB/s; ${over}` };
+  out.figures.media_download_bytes_per_core_s = { value: f.download_mb_per_gateway_cpu_s * 1e6, basis: 'measured', source, note: `download ${f.download_mb_per_s.toFixed(1)} MB/s; ${over}` };
+  if (f.e2e_verified < f.e2e_sent) out.notes.push(`${source}: ${f.e2e_sent - f.e2e_verified} media message(s) not downloaded and verified end to end`);
+}
+
 export { looksLikeBenchRun } from '../bench-run';
 
 /** Figures of one bench run; a file that is not a valid run is an error naming it. */
@@ -70,6 +80,7 @@ export function fromBenchRun(json: unknown, source: string): Measurements {
   else if (run.kind === 'failover') failover(run, source, out);
   else if (run.kind === 'reaccept') reaccept(run, source, out);
   else if (run.kind === 'process-scaling') processScaling(run, source, out);
+  else if (run.kind === 'media') media(run, source, out);
   else out.notes.push(`${source}: the peers comparison (bench/peers.ts) gives no fleet figure; read it with \`node dist/bench/peers.js\``);
   return out;
 }
