@@ -3,7 +3,9 @@
 // the load generator's /metrics (loadgen run --metrics-port); the system's own
 // panels sit beside them for comparison. With --remote-write every series
 // carries run_id: the `run_id` variable picks a run, and the executors'
-// phases (wa_loadgen_executor_active) are drawn as annotations.
+// phases (wa_loadgen_executor_active) and the scenario's fault windows
+// (wa_loadgen_fault_active: a fault's first step to its process back) are
+// drawn as annotations.
 local wa = import 'lib/wa.libsonnet';
 
 // Every wa_loadgen_* series of the picked run(s); All also matches scraped series (no run_id label).
@@ -15,7 +17,10 @@ wa.dashboard(
   description='Scheduled vs achieved rate, dropped iterations, integrity counters (lost, duplicated, out of order) and client-measured delivery latency of a load run.',
   tags=['loadgen'],
   variables=[wa.runVariable],
-  annotations=[wa.annotation('Executor phases', 'wa_loadgen_executor_active%s == 1' % run, '{{executor}} ({{run_id}})', 'rgba(255, 152, 48, 1)')],
+  annotations=[
+    wa.annotation('Executor phases', 'wa_loadgen_executor_active%s == 1' % run, '{{executor}} ({{run_id}})', 'rgba(255, 152, 48, 1)'),
+    wa.annotation('Faults', 'wa_loadgen_fault_active%s == 1' % run, 'fault #{{fault_id}}: {{fault}} ({{run_id}})', 'rgba(242, 73, 92, 1)'),
+  ],
   panels=[
     wa.row('Rate: scheduled vs achieved'),
     wa.timeseries(

@@ -11,6 +11,17 @@
 // its operator and not here: those are only checked for apiVersion, kind,
 // metadata.name and a spec object, and reported as such. Prints one line per
 // document and a JSON summary on the last line; exit 1 on any error.
+//
+// Unknown fields are errors too (what `kubectl apply --validate=strict` says
+// server-side): the OpenAPI schemas do not forbid them, so the compiled
+// validators accept `replcas: 3` silently. The document is validated through
+// a Proxy that records which keys the validator reads: a generated validator
+// reads every property its schema defines (`data.replicas` even when absent)
+// and every key of a map (labels, env values, resources), so a key of an
+// object that nothing read is one the schema does not define. It is reported
+// with its path (/spec/template/spec/containers/0/imagePullPolicyy). A schema
+// that allows any object (RawExtension, FieldsV1) would look unknown here;
+// none of our manifests uses one.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -36,6 +47,42 @@ function schemaName(apiVersion, kind) {
   const g = group.split('.')[0];
   const cap = (s) => s.charAt(0).toUpperCase() + s.slice(1);
   return `IoK8sApi${cap(g)}${cap(version)}${kind}`;
+}
+
+const pointer = (key) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * `value` behind Proxies that record, per object, the keys read (get, has). Returns the proxy and a
+ * function listing the paths of keys never read after validation. Child proxies are cached per key, so
+ * reads through any route accumulate on one record.
+ */
+function tracking(value) {
+  const records = [];
+  const wrap = (v, path) => {
+    if (v === null || typeof v !== 'object') return v;
+    const read = new Set();
+    const children = new Map();
+    records.push({ obj: v, path, read });
+    return new Proxy(v, {
+      get(t, k, r) {
+        const x = Reflect.get(t, k, r);
+        if (typeof k !== 'string' || !Object.hasOwn(t, k)) return x;
+        read.add(k);
+        if (x === null || typeof x !== 'object') return x;
+        // A JSON pointer (RFC 6901): ~ and / escaped.
+        if (!children.has(k)) children.set(k, wrap(x, `${path}/${pointer(k)}`));
+        return children.get(k);
+      },
+      has(t, k) {
+        if (typeof k === 'string') read.add(k);
+        return Reflect.has(t, k);
+      },
+    });
+  };
+  const proxy = wrap(value, '');
+  const unread = () => records.flatMap(({ obj, path, read }) =>
+    Array.isArray(obj) ? [] : Object.keys(obj).filter((k) => !read.has(k)).map((k) => `${path}/${pointer(k)}`));
+  return { proxy, unread };
 }
 
 const report = { documents: 0, validated: [], custom: [], errors: [] };
@@ -74,9 +121,16 @@ for (const file of files) {
       process.stdout.write(`ERROR  ${where} ${id}: no schema ${name}\n`);
       continue;
     }
-    if (validate(obj)) {
+    const { proxy, unread } = tracking(obj);
+    const valid = validate(proxy);
+    // Only a valid document was read whole: a failing validator may stop early.
+    const unknown = valid ? unread() : [];
+    if (valid && unknown.length === 0) {
       report.validated.push(`${where} ${id} ${obj.metadata?.name} (${name})`);
       process.stdout.write(`ok     ${where} ${id} ${obj.metadata?.name} against ${name}\n`);
+    } else if (valid) {
+      for (const path of unknown.slice(0, 5)) report.errors.push(`${where} ${id} ${obj.metadata?.name}: ${path} unknown field (not in ${name})`);
+      process.stdout.write(`ERROR  ${where} ${id} ${obj.metadata?.name}: ${unknown.length} unknown field(s): ${unknown.slice(0, 5).join(', ')}\n`);
     } else {
       for (const e of validate.errors.slice(0, 5)) report.errors.push(`${where} ${id} ${obj.metadata?.name}: ${e.instancePath || '/'} ${e.keyword} ${JSON.stringify(e.params)}`);
       process.stdout.write(`ERROR  ${where} ${id} ${obj.metadata?.name}: ${validate.errors.length} schema error(s)\n`);

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { dashboardFiles, loadDashboard, panelQueries, type Dashboard } from './helpers/dashboard-queries';
+import { annotationQueries, dashboardFiles, loadDashboard, panelQueries, type Dashboard } from './helpers/dashboard-queries';
 
 const SCHEMA_VERSION_MIN = 36; // Grafana 9.x+; current Grafana migrates anything newer than 30 forward
 const PANEL_TYPES = new Set(['row', 'timeseries', 'stat', 'heatmap']);
@@ -87,8 +87,10 @@ describe('dashboards are importable Grafana models', () => {
     });
   }
 
-  it('every query is valid PromQL (promtool parses it)', () => {
-    const queries = panelQueries('1m');
+  it('every query is valid PromQL (promtool parses it), the annotations\' too', () => {
+    const annotations = annotationQueries('1m');
+    assert.deepEqual(annotations.map((a) => a.panel).sort(), ['annotation: Executor phases', 'annotation: Faults']);
+    const queries = [...panelQueries('1m'), ...annotations];
     assert.ok(queries.length > 50, `${queries.length} queries`);
     const dir = mkdtempSync(join(tmpdir(), 'wa-dash-promql-'));
     try {

@@ -1,6 +1,7 @@
 // deploy/k8s/: the manifests validate against the Kubernetes OpenAPI schemas
 // (scripts/k8s-validate.sh: kubernetes-models' validators, installed outside
-// the repository's node_modules), a broken manifest does not, and the
+// the repository's node_modules), a broken manifest does not, nor one with a
+// field the schema does not define (refused with the field's path), and the
 // generator's commands in them are what loadgen accepts: the shard Job's
 // shell line, expanded by a real /bin/sh for each completion index, parses
 // with `loadgen run`'s flag table into shard i+1 of N with the shared start
@@ -82,6 +83,32 @@ describe('Kubernetes manifests (deploy/k8s)', { timeout: 240_000 }, () => {
       assert.equal(r.report.errors.length, 2, r.report.errors.join('\n'));
       assert.match(r.report.errors[0]!, /\/spec\/completions type/);
       assert.match(r.report.errors[1]!, /no schema IoK8sApiBatchV1Jobb/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a misspelled field is refused with its path, at any depth; map keys (labels) stay free', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wa-k8s-typo-'));
+    try {
+      const gateway = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'gateway')!;
+      const typo = structuredClone(gateway);
+      typo.spec.replcas = typo.spec.replicas;
+      delete typo.spec.replicas;
+      typo.spec.template.spec.containers[0].imagePullPolicyy = 'Always';
+      typo.metadata.labels = { ...typo.metadata.labels, 'app.kubernetes.io/any-key': 'is fine' };
+      const job = structuredClone(docs.find((d) => d.metadata.name === 'wa-loadgen-shards')!);
+      job.spec.template.spec.containers[0].env[0].valueFrm = { fieldRef: { fieldPath: 'metadata.name' } };
+      const file = join(dir, 'typo.yaml');
+      writeFileSync(file, `${JSON.stringify(typo)}\n---\n${JSON.stringify(job)}\n---\n${JSON.stringify(gateway)}\n`);
+      const r = validate([file]);
+      assert.equal(r.code, 1);
+      assert.deepEqual(r.report.errors.map((e) => e.replace(/^.*?: /, '')).sort(), [
+        '/spec/replcas unknown field (not in IoK8sApiAppsV1Deployment)',
+        '/spec/template/spec/containers/0/env/0/valueFrm unknown field (not in IoK8sApiBatchV1Job)',
+        '/spec/template/spec/containers/0/imagePullPolicyy unknown field (not in IoK8sApiAppsV1Deployment)',
+      ]);
+      assert.equal(r.report.validated.length, 1, 'the untouched gateway Deployment still validates');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -6,32 +6,25 @@
 // never answers (the queue fills): every dropped sample is counted, by reason.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '../lib/net';
 import { REPO_ROOT } from '../server/common/paths';
 import { runNode } from './helpers/run-node';
+import { startRemoteWritePrometheus, type RemoteWritePrometheus } from './helpers/prometheus-remote-write';
 import type { RunSummary } from '../loadgen/engine/summary';
 import { MetricsAggregate } from '../loadgen/metrics/aggregate';
 import { intervalRecord } from '../loadgen/engine/timeline';
 import type { LiveStatus } from '../loadgen/engine/output';
 import type { RunPlan } from '../loadgen/model/plan';
+import { messagesDue } from '../loadgen/engine/schedule';
 import { remoteWriteOutput, runIdLabel } from '../loadgen/outputs/remote-write';
 import { REMOTE_WRITE_LIMITS } from '../loadgen/outputs/remote-write-limits';
 import { decodeWriteRequest } from '../loadgen/outputs/remote-write-proto';
 import { snappyDecode, snappyEncodeLiteral } from '../loadgen/outputs/snappy-block';
 
 const CLI = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
-const SCRIPT = join(REPO_ROOT, 'scripts', 'prometheus.sh');
-
-interface QueryResult {
-  status: string;
-  data?: { result: { metric: Record<string, string>; value: [number, string] }[] };
-}
 
 describe('snappy block, literals only', () => {
   it('round-trips every literal length class (1-byte tag, 1 and 2 length bytes, several elements)', () => {
@@ -45,42 +38,25 @@ describe('snappy block, literals only', () => {
 });
 
 describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'wa-remote-write-'));
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-').replace('Z', '')}-remote-write-test`;
   const outDir = join(REPO_ROOT, 'results', runId);
-  let env: NodeJS.ProcessEnv = {};
-  let promUrl = '';
-  let started = false;
+  let prom: RemoteWritePrometheus | null = null;
   let summary: RunSummary;
   let stderr = '';
-
-  async function query(promql: string): Promise<QueryResult> {
-    const res = await fetch(`${promUrl}/api/v1/query?query=${encodeURIComponent(promql)}`);
-    return (await res.json()) as QueryResult;
-  }
+  const query = (promql: string) => prom!.query(promql);
 
   before(async () => {
-    const port = await freePort();
-    promUrl = `http://127.0.0.1:${port}`;
-    // Nothing to scrape: every series comes through remote write.
-    writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 15s\nscrape_configs: []\n');
-    env = { ...process.env, WA_PROM_DIR: join(dir, 'prom'), WA_PROM_PORT: String(port), WA_PROM_CONFIG: join(dir, 'prometheus.yml'), WA_PROM_REMOTE_WRITE: '1' };
-    const r = spawnSync('bash', [SCRIPT, 'start'], { env, encoding: 'utf8' });
-    assert.equal(r.status, 0, `prometheus.sh start: ${r.stdout}${r.stderr}`);
-    started = true;
+    prom = await startRemoteWritePrometheus();
     const run = await runNode(CLI, ['run', 'smoke', '--duration', '3s', '--quiet', '--metrics-port', 'off', '--out', outDir, '--run-id', runId,
-      '--remote-write', `${promUrl}/api/v1/write`], { cwd: REPO_ROOT, timeoutMs: 90_000, name: 'loadgen run --remote-write' });
+      '--remote-write', prom.writeUrl], { cwd: REPO_ROOT, timeoutMs: 90_000, name: 'loadgen run --remote-write' });
     assert.ok(run.code === 0 || run.code === 99, `loadgen run exited ${run.code}\n${run.stderr}`);
     stderr = run.stderr;
     summary = JSON.parse(readFileSync(join(outDir, 'summary.json'), 'utf8')) as RunSummary;
   });
 
-  after(() => {
-    if (started) spawnSync('bash', [SCRIPT, 'stop'], { env, encoding: 'utf8' });
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => prom?.stop());
 
-  it('a query returns the run\'s series under its run_id, with what the summary counted', async () => {
+  it('a query returns the run\'s series under its run_id, and its last values are the summary\'s counts', async () => {
     const sent = summary.metrics.messages_sent!.values.count!;
     assert.ok(sent > 1000, `the run sent ${sent}`);
     const r = await query(`wa_loadgen_messages_sent_total{run_id="${runId}"}`);
@@ -89,9 +65,27 @@ describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
     const s = r.data!.result[0]!;
     assert.deepEqual({ run_id: s.metric.run_id, scenario: s.metric.scenario, shard: s.metric.shard, job: s.metric.job },
       { run_id: runId, scenario: 'smoke', shard: '1/1', job: 'wa-loadgen' });
-    // The last interval pushed is at most the final total, and the sends all happen in the schedule's first seconds.
-    const v = Number(s.value[1]);
-    assert.ok(v > 0.9 * sent && v <= sent, `pushed ${v}, summary ${sent}`);
+    // The last interval (the grace included) carries the run's final counts.
+    for (const c of ['messages_sent', 'messages_delivered', 'sends_scheduled', 'sends_ok'] as const) {
+      assert.equal(await prom!.lastSum(`wa_loadgen_${c}_total{run_id="${runId}"}`), summary.metrics[c]!.values.count, c);
+    }
+  });
+
+  it('carries the schedule: the scheduled count is the summary\'s sends_scheduled, the target rates add up to it', async () => {
+    const scheduled = summary.metrics.sends_scheduled!.values.count!;
+    assert.ok(scheduled > 1000, `scheduled ${scheduled}`);
+    assert.equal(await prom!.lastSum(`wa_loadgen_messages_scheduled_total{run_id="${runId}"}`), scheduled);
+    const rates = await prom!.samples(`wa_loadgen_target_rate{run_id="${runId}"}`);
+    assert.deepEqual(rates.map((r) => r.metric.executor).sort(), ['chat', 'warmup']);
+    // One sample per interval, each the executor's rate over it: rate x interval summed over the run is the plan's
+    // area under the rate curves, and the executors start the next whole iteration of each (2571.4 -> 2572 here).
+    const intervalS = summary.interval_ms / 1000;
+    const due = rates.reduce((a, r) => a + r.values.reduce((b, [, v]) => b + v * intervalS, 0), 0);
+    assert.ok(Math.abs(due - messagesDue(summary.plan, 3_600_000)) < 1e-6, `target rates add up to ${due}`);
+    assert.ok(scheduled - due >= 0 && scheduled - due < 2, `target rates add up to ${due}, scheduled ${scheduled}`);
+    // The warm-up's rate is half the chat's (500 vs 1000 msg/s at --scale 1) where each ran a whole interval.
+    const peak = (name: string) => Math.max(...rates.find((r) => r.metric.executor === name)!.values.map(([, v]) => v));
+    assert.ok(peak('chat') > 1.5 * peak('warmup'), `chat ${peak('chat')}/s, warmup ${peak('warmup')}/s`);
   });
 
   it('every series pushed carries the run_id; trends arrive as interval quantiles, executors as phases', async () => {
@@ -102,6 +96,8 @@ describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
     assert.deepEqual(q.data!.result.map((s) => s.metric.quantile).sort(), ['0.5', '0.95', '0.99', '1']);
     const phases = await query(`max_over_time(wa_loadgen_executor_active{run_id="${runId}"}[5m])`);
     assert.deepEqual(phases.data!.result.map((s) => [s.metric.executor, s.value[1]]).sort(), [['chat', '1'], ['warmup', '1']]);
+    // A scenario without faults pushes no fault series.
+    assert.equal((await query(`wa_loadgen_fault_active{run_id="${runId}"}`)).data!.result.length, 0);
   });
 
   it('the load-run dashboard picks the run: its run_id variable lists it, its panels and phase annotations return its series', async () => {
@@ -112,13 +108,14 @@ describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
     };
     const v = d.templating.list.find((x) => x.name === 'run_id')!;
     const metric = /label_values\((\w+), run_id\)/.exec(v.query!.query)![1]!;
-    const values = (await (await fetch(`${promUrl}/api/v1/label/run_id/values?match[]=${metric}`)).json()) as { data: string[] };
+    const values = (await (await fetch(`${prom!.url}/api/v1/label/run_id/values?match[]=${metric}`)).json()) as { data: string[] };
     assert.ok(values.data.includes(runId), `the variable lists ${runId}: ${values.data.join(',')}`);
     const pick = (expr: string) => expr.replaceAll('$run_id', runId).replaceAll('$__rate_interval', '1m');
-    // Only what remote write carries: the histogram and the coordinator's schedule families are scraped from /metrics.
-    const pushed = (expr: string) => /wa_loadgen_/.test(expr) && !/wa_(gateway|chat)_|_bucket|target_rate|messages_scheduled/.test(expr);
+    // Only what remote write carries: the histogram is scraped from /metrics.
+    const pushed = (expr: string) => /wa_loadgen_/.test(expr) && !/wa_(gateway|chat)_|_bucket/.test(expr);
     const exprs = d.panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).filter((e) => e.includes('$run_id') && pushed(e));
-    assert.ok(exprs.length >= 8, `${exprs.length} panel queries`);
+    assert.ok(exprs.some((e) => e.includes('wa_loadgen_target_rate')) && exprs.some((e) => e.includes('wa_loadgen_messages_scheduled_total')));
+    assert.ok(exprs.length >= 10, `${exprs.length} panel queries`);
     for (const e of exprs) {
       const r = await query(pick(e));
       assert.equal(r.status, 'success', e);
@@ -144,7 +141,7 @@ describe('remote write into a real Prometheus', { timeout: 180_000 }, () => {
 });
 
 describe('remote write drops are counted, never silent', () => {
-  const plan = { scenario: 'unit', executors: [{ name: 'chat', startMs: 0, durationMs: 5000 }] } as unknown as RunPlan;
+  const plan = { scenario: 'unit', executors: [{ name: 'chat', startMs: 0, durationMs: 5000 }], faults: [] } as unknown as RunPlan;
   const live = (): LiveStatus => {
     const agg = new MetricsAggregate();
     agg.counters.set('messages_sent', 5);

@@ -6,8 +6,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ResolvedExecutor, RunPlan } from '../loadgen/model/plan';
-import { iterationsDue, messagesDue, scheduledRate } from '../loadgen/engine/schedule';
+import { iterationsDue, iterationsScheduled, messagesDue, messagesScheduled, scheduledRate } from '../loadgen/engine/schedule';
 import { rampPieces, rampTimeOf } from '../loadgen/executors/ramping-arrival-rate';
+import { constantSchedule } from '../loadgen/executors/constant-arrival-rate';
+import { segmentsOf } from '../loadgen/model/segments';
 
 function executor(over: Partial<ResolvedExecutor>): ResolvedExecutor {
   return {
@@ -53,5 +55,51 @@ describe('schedule: iterations due and the scheduled rate', () => {
       executors: [executor({ rate: 100 }), executor({ name: 'r', exec: 'reconnect', rate: 50 }), executor({ name: 'v', executor: 'constant-vus', vus: 5 })],
     } as RunPlan;
     assert.equal(messagesDue(plan, 2000), 200);
+  });
+
+});
+
+describe('schedule: iterations the executors start (whole numbers, per segment)', () => {
+  /** The executors' count, one by one: n due at timeOf(n) <= local time and before the end. */
+  const bruteForce = (timeOf: (n: number) => number, local: number, durationMs: number) => {
+    let n = 0;
+    while (timeOf(n) <= local && timeOf(n) < durationMs) n++;
+    return n;
+  };
+
+  it('constant-arrival-rate: the ceiling of a fractional area at the end (what --duration 3s makes of smoke), exact at every t', () => {
+    const e = executor({ rate: 6000 / 7, startMs: 1000, durationMs: 3000 });
+    assert.equal(iterationsDue(e, 4000), 6000 / 7 * 3, 'the area: 2571.43');
+    assert.equal(iterationsScheduled(e, 4000), 2572);
+    assert.equal(iterationsScheduled(e, 60_000), 2572);
+    assert.equal(iterationsScheduled(e, 999), 0);
+    assert.equal(iterationsScheduled(e, 1000), 1, 'iteration 0 is due at the start');
+    const s = constantSchedule(e);
+    for (const t of [1000.5, 1001, 1700, 2166.6, 3333, 3999.9]) assert.equal(iterationsScheduled(e, t), bruteForce(s.timeOf, t - 1000, 3000), `t=${t}`);
+    // An integer area: n = area is due exactly at the end, which is not in the window.
+    assert.equal(iterationsScheduled(executor({ rate: 1000, durationMs: 5000 }), 60_000), 5000);
+  });
+
+  it('ramping-arrival-rate: the executor\'s own due times, at every t', () => {
+    const stages = [{ durationMs: 4000, target: 2000 }, { durationMs: 3000, target: 2000 }, { durationMs: 3000, target: 517 }];
+    const e = executor({ executor: 'ramping-arrival-rate', startRate: 100, stages, durationMs: 10_000, startMs: 500 });
+    const pieces = rampPieces(100, stages, 1000);
+    for (const t of [500, 1000, 3100, 4500, 6000, 8200, 10_400, 10_500, 12_000]) {
+      assert.equal(iterationsScheduled(e, t), bruteForce((n) => rampTimeOf(pieces, n), t - 500, 10_000), `t=${t}`);
+    }
+  });
+
+  it('the segments of 3 shards x 2 workers split every executor\'s iterations without overlap: their shares add up to the whole', () => {
+    const plan = {
+      executors: [executor({ rate: 6000 / 7, durationMs: 3000 }), executor({ name: 'r', exec: 'reconnect', rate: 50 })],
+      traffic: { users: 60, contactsPerUser: 4 },
+    } as unknown as RunPlan;
+    for (const t of [0, 1234, 2999, 5000]) {
+      const whole = messagesScheduled(plan, t);
+      const shares = [0, 1, 2].map((shard) => messagesScheduled(plan, t, segmentsOf(plan, shard, 3, 2)));
+      assert.equal(shares.reduce((a, b) => a + b, 0), whole, `t=${t}: ${shares.join(' + ')} vs ${whole}`);
+      assert.ok(Math.max(...shares) - Math.min(...shares) <= 2, `even split: ${shares.join(', ')}`);
+    }
+    assert.equal(messagesScheduled(plan, 5000), 2572, 'the reconnect executor sends no messages');
   });
 });

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { metricNamesIn, panelQueries, PROMETHEUS_DIR, recordingRules } from './helpers/dashboard-queries';
+import { annotationQueries, metricNamesIn, panelQueries, PROMETHEUS_DIR, recordingRules } from './helpers/dashboard-queries';
 import { loadgenFamilyNames } from '../loadgen/outputs/metrics-endpoint';
+import { REMOTE_WRITE_ONLY_FAMILIES } from '../loadgen/outputs/remote-write-series';
 
 function promtool(...args: string[]): { status: number | null; out: string } {
   const r = spawnSync('promtool', args, { encoding: 'utf8', cwd: PROMETHEUS_DIR });
@@ -64,5 +65,11 @@ describe('prometheus config and rules', () => {
       }
     }
     assert.ok(seen >= 10, `${seen} load-generator names in panels`);
+  });
+
+  it('every load-generator name a dashboard annotation reads is one remote write pushes (phases, fault windows)', () => {
+    const names = annotationQueries().flatMap((q) => metricNamesIn(q.promql).map((n) => [q.panel, n] as const));
+    assert.deepEqual(names.map(([, n]) => n).sort(), ['wa_loadgen_executor_active', 'wa_loadgen_fault_active']);
+    for (const [panel, n] of names) assert.ok(REMOTE_WRITE_ONLY_FAMILIES.includes(n), `${panel}: ${n}`);
   });
 });

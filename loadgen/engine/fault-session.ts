@@ -47,6 +47,11 @@ export class FaultSession {
     }
   }
 
+  /** Each fault's window so far (the executor's live records: outputs mark the intervals a fault overlaps). */
+  windows(): readonly FaultRecord[] {
+    return this.executor.records;
+  }
+
   start(measuredStartEpochMs: number): void {
     this.executor.start(measuredStartEpochMs);
     this.readiness.start();

@@ -311,7 +311,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       timeline.push(rec);
       agg.durationMs = Math.min(elapsedMs, plan.windowMaxMs);
       const executors = mergeExecutorStatus(statuses);
-      for (const out of o.outputs) out.interval?.({ elapsedMs, plan, agg, last: rec, intervalMs, executors });
+      for (const out of o.outputs) out.interval?.({ elapsedMs, plan, agg, last: rec, intervalMs, executors, faults: faults?.windows() });
       if (!aborted) {
         const r = abortingThreshold(plan.thresholds, agg, elapsedMs);
         if (r) abort(`threshold ${r.metric} '${r.source}' failed (was ${+r.actual.toFixed(3)}) and has abortOnFail`, elapsedMs);
@@ -324,7 +324,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       for (const h of handles) h.send({ type: 'abort', reason });
     };
 
-    for (const out of o.outputs) await out.start?.({ plan, runId: o.runId, outDir: o.outDir, shard: o.shard });
+    for (const out of o.outputs) await out.start?.({ plan, runId: o.runId, outDir: o.outDir, shard: o.shard, segments });
     handles = segments.map((segment, i) => new WorkerHandle(i, {
       workerId: i, plan, segment, target, localAddresses: o.localAddresses, touchOffline, tagged, intervalMs,
     }, onMessage));

@@ -24,7 +24,8 @@ import type { AddressInfo } from 'node:net';
 import { COUNTER_NAMES, GAUGE_NAMES, METRICS, RATE_NAMES, TREND_NAMES, type GaugeName } from '../model/metric-catalog';
 import { LatencyHistogram } from '../metrics/latency';
 import type { MetricsAggregate } from '../metrics/aggregate';
-import { isArrivalRate, messagesDue, scheduledRate } from '../engine/schedule';
+import { isArrivalRate, messagesScheduled, scheduledRate } from '../engine/schedule';
+import type { Segment } from '../model/segments';
 import type { RunPlan } from '../model/plan';
 import { CallbackMetric, createProcessMetrics, DELIVERY_BUCKETS_SECONDS, type ProcessMetrics } from '../../server/metrics/registry';
 import { FastHistogram, type HistogramSeries } from '../../server/metrics/fast-histogram';
@@ -72,8 +73,9 @@ export function metricsEndpointOutput(port: number, log: (line: string) => void)
   let bound = 0;
   let agg: MetricsAggregate | null = null;
   let plan: RunPlan | null = null;
-  /** This process's share of the schedule (a shard runs 1/N of every executor's iterations). */
+  /** This process's share of the schedule (a shard runs 1/N of every executor's iterations, those of its segments). */
   let share = 1;
+  let segments: readonly Segment[] | undefined;
   const live = { elapsedS: 0, scheduled: 0, busiest: 0, targetRates: new Map<string, number>() };
   const trendSeries = new Map<string, HistogramSeries>();
 
@@ -104,7 +106,7 @@ export function metricsEndpointOutput(port: number, log: (line: string) => void)
       if (exported) new CallbackMetric({ name: exported, help: METRICS[name].description, type: 'gauge', registry, read: one(() => agg?.gauges.get(name)?.value ?? 0) });
     }
     new CallbackMetric({
-      name: EXTRA_FAMILIES[0]!, type: 'counter', registry, read: one(() => Math.floor(live.scheduled)),
+      name: EXTRA_FAMILIES[0]!, type: 'counter', registry, read: one(() => live.scheduled),
       help: 'Messages the open-model (arrival-rate) executors had scheduled by now: sent / scheduled below 1 means the rate was not kept',
     });
     const arrival = p.executors.filter(isArrivalRate);
@@ -140,6 +142,7 @@ export function metricsEndpointOutput(port: number, log: (line: string) => void)
     async start(ctx) {
       plan = ctx.plan;
       share = 1 / (ctx.shard?.count ?? 1);
+      segments = ctx.segments;
       metrics = declare(ctx.plan);
       const registry = metrics.registry;
       server = createServer((req, res) => {
@@ -162,7 +165,7 @@ export function metricsEndpointOutput(port: number, log: (line: string) => void)
       live.elapsedS = l.elapsedMs / 1000;
       live.busiest = (l.last.busiest_thread_cpu_percent ?? 0) / 100;
       if (plan) {
-        live.scheduled = messagesDue(plan, l.elapsedMs) * share;
+        live.scheduled = messagesScheduled(plan, l.elapsedMs, segments);
         for (const e of plan.executors) if (isArrivalRate(e)) live.targetRates.set(e.name, (scheduledRate(e, l.elapsedMs) ?? 0) * share);
       }
       for (const [name, series] of trendSeries) {

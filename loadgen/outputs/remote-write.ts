@@ -2,14 +2,14 @@
 // interval, the run's series are pushed to a Prometheus (or anything speaking
 // remote write 1.0: protobuf WriteRequest, snappy block, POST), so a
 // Prometheus on another host sees a generator it could never scrape. Every
-// series carries run_id (pick a run in the dashboards), scenario and shard.
+// series carries run_id (pick a run in the dashboards), scenario and shard;
+// which series, see ./remote-write-series.ts (counters, rates, gauges, trends
+// as interval quantiles, the schedule, executor phases and fault windows).
 //
-//   counters  wa_loadgen_<name>_total (cumulative, like /metrics)
-//   rates     wa_loadgen_<name>_ratio (the share so far)
-//   gauges    wa_loadgen_vus, wa_loadgen_allocated_vus, wa_loadgen_connections
-//   trends    wa_loadgen_<name>_interval_seconds{quantile="0.5"|"0.95"|"0.99"|"1"}: the interval's
-//             percentiles from its HDR histogram (what k6's remote write sends for trends)
-//   phases    wa_loadgen_executor_active{executor}: 1 in an interval its schedule overlaps (dashboard annotations)
+// Sample timestamps are the wall clock when an interval completes, kept
+// strictly increasing: intervals flushed together at the end of a run would
+// otherwise share a millisecond, and Prometheus refuses a second sample of a
+// series at the same timestamp (the whole batch would be dropped).
 //
 // Envelope: ~60 series a second, ~4 KB a request; one request in flight.
 // Batches wait in a bounded queue (REMOTE_WRITE_LIMITS.queue_batches_max);
@@ -17,15 +17,13 @@
 // (4xx but 429) is dropped and counted, a failing one is retried a bounded
 // number of times, then dropped and counted. Drops are never silent: logged
 // when they start and written into the summary's warnings at the end.
-import { COUNTER_NAMES, GAUGE_NAMES, RATE_NAMES } from '../model/metric-catalog';
-import type { LiveStatus, Output } from '../engine/output';
+import type { Output } from '../engine/output';
 import type { RunSummary } from '../engine/summary';
-import { promNameOf } from './metrics-endpoint';
+import type { Segment } from '../model/segments';
 import { encodeWriteRequest, type RwSeries } from './remote-write-proto';
 import { REMOTE_WRITE_LIMITS } from './remote-write-limits';
+import { seriesOf } from './remote-write-series';
 import { snappyEncodeLiteral } from './snappy-block';
-
-const QUANTILES: readonly (readonly [string, 'p50' | 'p95' | 'p99' | 'max'])[] = [['0.5', 'p50'], ['0.95', 'p95'], ['0.99', 'p99'], ['1', 'max']];
 
 export interface RemoteWriteStats {
   requests_ok: number;
@@ -55,33 +53,6 @@ export function parseRemoteWriteUrl(text: string): URL {
   return url;
 }
 
-/** One interval's series (labels sorted, __name__ first, as Prometheus requires). */
-export function seriesOf(live: LiveStatus, base: Record<string, string>, timestampMs: number): RwSeries[] {
-  const out: RwSeries[] = [];
-  const add = (name: string, value: number, extra: Record<string, string> = {}) => {
-    const labels = Object.entries({ ...base, ...extra }).sort(([a], [b]) => (a < b ? -1 : 1)).map(([n, v]) => ({ name: n, value: v }));
-    out.push({ labels: [{ name: '__name__', value: name }, ...labels], samples: [{ value, timestamp: timestampMs }] });
-  };
-  for (const c of COUNTER_NAMES) add(promNameOf(c)!, live.agg.counter(c));
-  for (const r of RATE_NAMES) {
-    const [hits, total] = live.agg.rates.get(r) ?? [0, 0];
-    if (total > 0) add(promNameOf(r)!, hits / total);
-  }
-  for (const g of GAUGE_NAMES) {
-    const name = promNameOf(g);
-    const v = live.last.gauges[g];
-    if (name && v !== undefined) add(name, v);
-  }
-  for (const [trend, t] of Object.entries(live.last.trends)) {
-    if (trend.includes('{') || t.count === 0) continue;
-    for (const [q, k] of QUANTILES) add(`wa_loadgen_${trend}_interval_seconds`, (t[k] ?? t.p99) / 1000, { quantile: q });
-  }
-  // From the plan, not the executors' state at the interval's end: an executor shorter than an interval would be missed.
-  const [from, to] = [live.last.t_s * 1000 - live.intervalMs, live.last.t_s * 1000];
-  for (const e of live.plan.executors) add('wa_loadgen_executor_active', e.startMs < to && e.startMs + e.durationMs > from ? 1 : 0, { executor: e.name });
-  return out;
-}
-
 /** The run's id without a shard suffix (`--procs` children are `<id>-shard2of4`): shards of one run share run_id; `shard` tells them apart. */
 export function runIdLabel(runId: string): string {
   return runId.replace(/-shard\d+of\d+$/, '');
@@ -91,6 +62,11 @@ export function remoteWriteOutput(url: URL, log: (line: string) => void, limits:
   const stats: RemoteWriteStats = { requests_ok: 0, samples_sent: 0, samples_dropped: 0, dropped_by_reason: {} };
   const queue: Batch[] = [];
   let base: Record<string, string> = {};
+  /** This process's part of the plan (--shard, --procs): each pushes its share of the schedule. */
+  let share: { shards: number; segments?: readonly Segment[] } = { shards: 1 };
+  let lastTimestampMs = 0;
+  /** start() not called: a --procs parent, whose shards push their own series; it has nothing to add. */
+  let started = false;
   let sending: Promise<void> | null = null;
   let warned = false;
   /** Set when end() gave up waiting: a late answer is then neither sent nor dropped twice. */
@@ -159,12 +135,16 @@ export function remoteWriteOutput(url: URL, log: (line: string) => void, limits:
     start(ctx) {
       const shard = ctx.shard ? `${ctx.shard.index + 1}/${ctx.shard.count}` : '1/1';
       base = { job: 'wa-loadgen', run_id: runIdLabel(ctx.runId), scenario: ctx.plan.scenario, shard };
+      share = { shards: ctx.shard?.count ?? 1, segments: ctx.segments };
+      started = true;
       log(`remote write: ${url.origin}${url.pathname} (run_id="${base.run_id}")`);
     },
     interval(live) {
-      enqueue(seriesOf(live, base, Date.now()));
+      lastTimestampMs = Math.max(Date.now(), lastTimestampMs + 1);
+      enqueue(seriesOf(live, base, lastTimestampMs, share));
     },
     async end(summary: RunSummary) {
+      if (!started) return;
       // Flush what is queued, for a bounded time; what is left is dropped and counted.
       const deadline = Date.now() + L.flush_timeout_ms;
       while (sending && Date.now() < deadline) await Promise.race([sending, new Promise((r) => setTimeout(r, 50).unref())]);

@@ -24,6 +24,7 @@ export interface Dashboard {
   schemaVersion: number;
   templating: { list: { name: string; type: string; query?: unknown; allValue?: string; definition?: string }[] };
   panels: DashboardPanel[];
+  annotations?: { list: { name: string; expr?: string; builtIn?: number }[] };
 }
 
 export interface PanelQuery {
@@ -73,6 +74,22 @@ export function panelQueries(rateInterval = '1m'): PanelQuery[] {
           promql: expandVariables(t.expr ?? '', d, rateInterval),
         });
       }
+    }
+  }
+  return out;
+}
+
+/**
+ * The Prometheus annotation queries of every dashboard (the executor phases, the fault windows; Grafana's
+ * built-in annotation has no expr), as panel-like queries: `panel` is "annotation: <name>".
+ */
+export function annotationQueries(rateInterval = '1m'): PanelQuery[] {
+  const out: PanelQuery[] = [];
+  for (const file of dashboardFiles()) {
+    const d = loadDashboard(file);
+    for (const a of d.annotations?.list ?? []) {
+      if (a.builtIn || !a.expr) continue;
+      out.push({ dashboard: d.title, panel: `annotation: ${a.name}`, refId: '', expr: a.expr, promql: expandVariables(a.expr, d, rateInterval) });
     }
   }
   return out;
