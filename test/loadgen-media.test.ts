@@ -130,3 +130,45 @@ describe('media messages through the real system', () => {
     assert.deepEqual(json.reports.media, s.reports.media);
   });
 });
+
+describe('media failures are counted with their reason, and the accounting still adds up', () => {
+  let sys: RunningSystem;
+  let dir: string;
+
+  before(async () => {
+    // Documents over 30,000 bytes are refused (413 TOO_LARGE) by this gateway: the files drawn below straddle it.
+    sys = await startSystem({ gatewayPort: await freePort(), env: { WA_MEDIA_DOCUMENT_BYTES_MAX: '30000' } });
+    dir = mkdtempSync(join(tmpdir(), 'lg-media-fail-'));
+  });
+  after(async () => {
+    await sys?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('uploads the gateway refuses fail as upload_413; their messages are never sent', async () => {
+    const s = await runScenario({
+      scenario: scenario({ mediaShare: 1, mediaBytes: { weighted: [[10_000, 1], [50_000, 1]] } }), scenarioFile: 'test',
+      targetUrls: [sys.gatewayUrl], secret: sys.secret, chatTarget: sys.chatTarget, driver: 'system',
+      shard: { index: 0, count: 1 }, workers: 1, outDir: dir, runId: 'media-fail', transport: 'lean', localAddresses: [],
+      userBase: freshUserBase(), command: 'test', outputs: [], log: () => {},
+    });
+    const m = s.reports.media!;
+    const count = (name: string) => s.metrics[name]?.values.count ?? 0;
+    assert.equal(m.scheduled, RATE * DURATION_S, 'mediaShare 1: every send is a media send');
+    assert.ok(m.verified > 0 && m.failed > 0, JSON.stringify(m));
+    assert.deepEqual(m.failed_by_reason, { upload_413: m.failed });
+    assert.ok(m.adds_up && m.verified + m.failed === m.scheduled, JSON.stringify(m));
+    assert.equal(m.bytes_up, m.uploaded * uploadBytesFor(10_000), 'only the small files were stored');
+    assert.equal(s.reports.sends?.failed_by_reason.media_upload_413, m.failed, 'the send failed with the same reason');
+    assert.equal(count('messages_sent'), m.uploaded, 'a refused upload sends no message');
+    assert.ok(s.reports.sends?.adds_up);
+  });
+
+  test('a bare target is refused up front: it has no media endpoint', async () => {
+    await assert.rejects(runScenario({
+      scenario: scenario({ mediaShare: 0.5 }), scenarioFile: 'test', targetUrls: ['ws://127.0.0.1:1/'], driver: 'bare',
+      shard: { index: 0, count: 1 }, workers: 1, outDir: dir, runId: 'media-bare', transport: 'lean', localAddresses: [],
+      command: 'test', outputs: [], log: () => {},
+    }), /mediaShare > 0 needs --driver system/);
+  });
+});
