@@ -58,8 +58,8 @@ function within<T>(p: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
 
 /** What the send accounting's caller (the world) hears about one media send. */
 export interface MediaSendCallbacks {
-  /** The upload completed: send the message, `bytes` long (header + reference), tagged with this media id. */
-  uploaded(id: number, bytes: number): void;
+  /** The upload completed: send the message with this body (header space + reference), tagged with this media id. */
+  uploaded(id: number, body: Buffer): void;
   /** It failed before any message was sent (reason as counted in sends_failed). */
   failed(reason: string): void;
 }
@@ -119,7 +119,7 @@ export class MediaSends {
       m.counter.media_bytes_up.add(outcome, scenario);
       m.trend.media_upload_time.record(this.now() - scheduledMs, scenario);
       entry.stage = Stage.Undelivered;
-      cb.uploaded(id, entry.body.length);
+      cb.uploaded(id, entry.body);
     });
   }
 
@@ -139,15 +139,15 @@ export class MediaSends {
     }
   }
 
-  /** The body of media message `id` (the world writes the load header into it before each transmission). */
-  body(id: number): Buffer {
-    const e = this.entries.get(id);
-    if (!e) throw new Error(`media message ${id} has no entry`);
-    return e.body;
+  /**
+   * The message of media send `id` failed (`reason`) while it was still undelivered; a later delivery
+   * downloads nothing. One already delivered is left to its download (the file reached its recipient).
+   */
+  messageFailed(id: number, reason: string): void {
+    if (this.entries.get(id)?.stage === Stage.Undelivered) this.fail(id, reason);
   }
 
-  /** Media send `id` failed (its message failed: `reason`); a later delivery of the message downloads nothing. */
-  fail(id: number, reason: string): void {
+  private fail(id: number, reason: string): void {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);

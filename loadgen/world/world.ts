@@ -132,12 +132,13 @@ export class World implements UserEvents {
   // ---------------------------------------------------------------- sends
 
   /** Send one message from `sender` to its contact `j`; the iteration ends at its outcome (./send-outcomes.ts). */
-  send(vu: Vu, sender: number, j: number, scenario: number, bytes: number, media = -1): void {
+  send(vu: Vu, sender: number, j: number, scenario: number, bytes: number, mediaBody: Buffer | null = null, media = -1): void {
     const stream = this.contacts.streamOf(sender, j);
     const now = this.now();
     const num = this.integrity.numberDirect(stream, now);
     const p = this.sends.take(vu, sender, stream, num, scenario, -1, j, bytes, now);
     p.media = media;
+    p.mediaBody = mediaBody;
     this.dispatch(p, now);
   }
 
@@ -146,7 +147,7 @@ export class World implements UserEvents {
     const to = this.contacts.recipientOf(this.contacts.streamOf(sender, j));
     const gen = vu.gen;
     this.media!.start(vu.scheduledMs, scenario, this.connections.globalIndex(sender), this.connections.globalIndex(to), {
-      uploaded: (id, bytes) => this.send(vu, sender, j, scenario, bytes, id),
+      uploaded: (id, body) => this.send(vu, sender, j, scenario, body.length, body, id),
       failed: (reason) => {
         this.outcomes.failed(scenario, reason);
         vu.executor.iterationDone(vu, gen, false);
@@ -194,7 +195,7 @@ export class World implements UserEvents {
     p.queued = false;
     const conns = this.connections;
     const conn = conns.connection(p.sender)!;
-    const body = p.media < 0 ? this.bodies.of(p.bytes) : this.media!.body(p.media);
+    const body = p.mediaBody ?? this.bodies.of(p.bytes);
     writeHeader(body, p.scheduledMs, p.stream, p.number, p.index, p.scenario);
     if (p.media >= 0) body[21] = HEADER_FLAG_MEDIA;
     if (p.group < 0) {
@@ -280,7 +281,7 @@ export class World implements UserEvents {
       this.integrity.abandon(p.stream, p.number, p.group);
       this.metrics.counter.messages_unacknowledged.add(1, p.scenario);
     }
-    if (p.media >= 0) this.media!.fail(p.media, `message_${reason}`);
+    if (p.media >= 0) this.media!.messageFailed(p.media, `message_${reason}`);
     this.outcomes.failed(p.scenario, reason);
     this.sends.release(p, false);
   }
@@ -373,7 +374,7 @@ export class World implements UserEvents {
     if (code === ErrorCode.UNAVAILABLE && p.errorRetries < ERROR_RETRIES_MAX) return this.retryLater(p, this.now());
     this.integrity.reject(p.stream, p.number, p.group);
     m.counter.messages_rejected.add(1, p.scenario);
-    if (p.media >= 0) this.media!.fail(p.media, `message_${code}`);
+    if (p.media >= 0) this.media!.messageFailed(p.media, `message_${code}`);
     this.outcomes.failed(p.scenario, code);
     this.sends.release(p, false);
   }
