@@ -4,6 +4,7 @@
 // in ./driver.ts serve pair-load and the benches.)
 import { readFileSync } from 'node:fs';
 import type { TlsClientOptions } from '../client/transport';
+import type { MediaClient } from '../client/media-client';
 import type { Identities } from '../identity/identities';
 
 export interface ConnectionEvents {
@@ -43,6 +44,8 @@ export interface LoadDriver {
   readonly name: 'system' | 'bare';
   /** True when the target answers sends (sent acks, errors) and sends receipts and DrainDone. */
   readonly acks: boolean;
+  /** The target's HTTP media endpoint for user i (real system only; media messages need it). */
+  readonly media?: MediaAccess;
   connect(globalIndex: number, events: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection>;
 }
 
@@ -95,4 +98,11 @@ export function explainConnectError(err: unknown, target: string): Error {
       'over more loopback source addresses (--local-addresses 127.0.0.1-127.0.0.8)');
   }
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** Where user i uploads and downloads media: a MediaClient on its gateway, with its token. */
+export interface MediaAccess {
+  clientOf(globalIndex: number): MediaClient;
+  /** The 1:1 chat id of global users a and b (an upload names the chat it is for). */
+  chatIdOf(a: number, b: number): string;
 }

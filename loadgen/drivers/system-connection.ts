@@ -13,7 +13,8 @@ import { ChatClient } from '../client/chat-client';
 import { encodeClientFrame } from '../../server/common/protocol';
 import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
-import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver } from './connection';
+import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { SystemMediaAccess } from './system-media';
 
 /** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
 const CONNECT_TIMEOUT_MS = 30_000;
@@ -31,11 +32,13 @@ export interface SystemLoadDriverOptions {
 export class SystemLoadDriver implements LoadDriver {
   readonly name = 'system';
   readonly acks = true;
+  readonly media: MediaAccess;
 
   private readonly users: UserDirectory;
 
   constructor(private readonly o: SystemLoadDriverOptions) {
     this.users = new UserDirectory(o.identities);
+    this.media = new SystemMediaAccess(o.urls, o.totalUsers, this.users);
   }
 
   userId(globalIndex: number): number {

@@ -8,6 +8,7 @@ import { evaluateAll, EXIT_THRESHOLDS_FAILED, type ThresholdResult } from '../mo
 import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
 import type { IntervalRecord } from './timeline';
 import type { FaultReport } from './fault-report';
+import { mediaReport, type MediaReport } from './media-report';
 import type { RunPlan } from '../model/plan';
 import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
 
@@ -95,7 +96,7 @@ export interface RunSummary {
   timeline: IntervalRecord[];
   loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[] };
   system: Record<string, ProcessUsage> | null;
-  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; lost_examples?: string[]; faults?: FaultReport };
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; media?: MediaReport; lost_examples?: string[]; faults?: FaultReport };
   exit_code: number;
 }
 
@@ -136,6 +137,12 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
   if (sends && !sends.adds_up) {
     warnings.push(`the send accounting does not add up: scheduled ${sends.scheduled} != ok ${sends.ok} + failed ${sends.failed} + dropped ` +
       `${sends.dropped} + queued at the end ${sends.queued_at_end}. Some sends were not counted: a load generator bug (the run fails).`);
+  }
+  const media = mediaReport(agg);
+  if (media) reports.media = media;
+  if (media && !media.adds_up) {
+    warnings.push(`the media accounting does not add up: scheduled ${media.scheduled} != verified ${media.verified} + failed ${media.failed} + ` +
+      `dropped ${media.dropped} + queued at the end ${media.queued_at_end}. A load generator bug (the run fails).`);
   }
   const dropped = agg.counter('dropped_iterations');
   if (dropped > 0) {
@@ -180,11 +187,11 @@ export function sendsReport(agg: MetricsAggregate): SendsReport | null {
 }
 
 /**
- * The run's exit code (k6's): 99 when thresholds failed, abortOnFail stopped it or the send accounting
+ * The run's exit code (k6's): 99 when thresholds failed, abortOnFail stopped it or the send (or media) accounting
  * does not add up, 105 interrupted, else 0.
  */
 export function exitCodeOf(s: RunSummary): number {
   const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  const accountingBroken = s.reports?.sends !== undefined && !s.reports.sends.adds_up;
+  const accountingBroken = (s.reports?.sends !== undefined && !s.reports.sends.adds_up) || (s.reports?.media !== undefined && !s.reports.media.adds_up);
   return !s.thresholds.ok || abortedByThreshold || accountingBroken ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
 }

@@ -28,6 +28,8 @@ export const METRICS = {
   connect_time: { type: 'trend', unit: 'ms', description: 'TCP connect + WebSocket upgrade (token checked)' },
   drain_time: { type: 'trend', unit: 'ms', description: 'reconnect start -> DrainDone (the whole offline queue received)' },
   iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
+  media_latency: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> the recipient downloaded, decrypted and verified the file' },
+  media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
   iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
@@ -59,6 +61,15 @@ export const METRICS = {
   sends_queued_at_end: { type: 'counter', unit: 'count', description: 'scheduled sends still in an outbox or unanswered on the wire when the run ended' },
   sends_retried: { type: 'counter', unit: 'count', description: 'sends written to the target more than once (same client_msg_id): after a reconnect or a retryable error' },
   sends_outboxed: { type: 'counter', unit: 'count', description: 'sends that waited in their sender\'s outbox (connection down or held back) at least once' },
+  // ---- the media accounting: every scheduled media send ends as exactly one of verified, failed, dropped, queued at the end
+  media_scheduled: { type: 'counter', unit: 'count', description: 'media sends the schedule asked for (their share, mediaShare, of the chat workload\'s sends)' },
+  media_uploaded: { type: 'counter', unit: 'count', description: 'media files whose upload completed (the gateway answered complete)' },
+  media_verified: { type: 'counter', unit: 'count', description: 'media messages whose recipient downloaded the file and verified it (hash, MAC, plaintext hash)' },
+  media_failed: { type: 'counter', unit: 'count', description: 'media sends that failed; media_failed{reason:X} by reason (upload_<status>, upload_timeout, message_<reason>, download_<status>, integrity, ...)' },
+  media_dropped: { type: 'counter', unit: 'count', description: 'media sends the generator dropped: no free VU when due' },
+  media_queued_at_end: { type: 'counter', unit: 'count', description: 'media sends unfinished when the run ended; media_queued_at_end{stage:X}: uploading, undelivered, downloading' },
+  media_bytes_up: { type: 'counter', unit: 'bytes', description: 'media bytes uploaded (ciphertext + MAC, what the blob store keeps)' },
+  media_bytes_down: { type: 'counter', unit: 'bytes', description: 'media bytes downloaded by recipients (ciphertext + MAC)' },
   data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
   // ---- rates
   delivery_success: { type: 'rate', unit: 'share', description: 'accepted messages delivered (lost ones count as failures at the end)' },

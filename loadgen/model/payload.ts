@@ -8,9 +8,11 @@
 //   [12..16) u32  number within the stream, 1, 2, 3, ...
 //   [16..20) u32  pending slot of the sending iteration (so a recipient can end it)
 //   [20]     u8   scenario index
-//   [21]     u8   flags: HEADER_FLAG_GROUP when stream is a group stream (group * 256 + sender position)
+//   [21]     u8   flags: HEADER_FLAG_GROUP when stream is a group stream (group * 256 + sender position),
+//                  HEADER_FLAG_MEDIA when a media reference follows the header (1:1 only, loadgen/world/media-sends.ts)
 export const PAYLOAD_HEADER_BYTES = 22;
 export const HEADER_FLAG_GROUP = 1;
+export const HEADER_FLAG_MEDIA = 2;
 
 export interface PayloadHeader {
   scheduledMs: number;

@@ -7,6 +7,7 @@ import { checkScenarioShape } from './scenario-shape';
 import { DEFAULT_LIMITS } from '../../server/common/config';
 import { parseDurationMs } from './duration';
 import { maxOf, meanOf, validateDistribution } from './distribution';
+import { MEDIA_FILE_BYTES_MAX } from './media-limits';
 import { parseThresholds, taggedMetrics, type Threshold } from './thresholds';
 import {
   DEFAULT_TRAFFIC,
@@ -305,8 +306,7 @@ export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel
   validateDistribution(t.readReceipts.delayMs, `${w}.readReceipts.delayMs`, 0, 3_600_000);
   if (!(t.ackDelayMs >= 0 && t.ackDelayMs <= 10_000)) throw new Error(`${w}.ackDelayMs must be within 0..10000`);
   share(t.reconnect?.dropShare, `${w}.reconnect.dropShare`);
-  // Fields that exist and validate, ahead of the workloads that will use them.
-  if (t.mediaShare > 0) throw new Error(`${w}.mediaShare=${t.mediaShare}: the media workload is not implemented yet; use mediaShare: 0`);
+  validateDistribution(t.mediaBytes ?? DEFAULT_TRAFFIC.mediaBytes!, `${w}.mediaBytes`, 1, MEDIA_FILE_BYTES_MAX);
   void meanOf;
   void maxOf;
   return { ...t, readReceipts: { ...t.readReceipts }, reconnect: { ...t.reconnect } };

@@ -39,7 +39,7 @@ const scenarioShape = obj({
   scale: obj({ factor: anyNumber, basis: text }),
   traffic: optional(obj({
     users: optional(anyNumber), onlineShare: optional(anyNumber), contactsPerUser: optional(anyNumber), groupShare: optional(anyNumber),
-    groupSize: optional(distribution), groupsPerUser: optional(anyNumber), messageBytes: optional(distribution), mediaShare: optional(anyNumber),
+    groupSize: optional(distribution), groupsPerUser: optional(anyNumber), messageBytes: optional(distribution), mediaShare: optional(anyNumber), mediaBytes: optional(distribution),
     readReceipts: optional(obj({ probability: anyNumber, delayMs: distribution })), ackDelayMs: optional(anyNumber),
     reconnect: optional(obj({ dropShare: anyNumber })),
   })),

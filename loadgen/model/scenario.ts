@@ -59,8 +59,13 @@ export interface TrafficModel {
   groupsPerUser: number;
   /** Message body size in bytes (the seed's average is 100 bytes). */
   messageBytes: Distribution;
-  /** Share of messages carrying a media reference (0 until the media workload lands). */
+  /**
+   * Share of the `chat` workload's sends that are 1:1 media messages: the sender encrypts a file, uploads it
+   * over the gateway's HTTP media endpoint, then sends the reference; the recipient downloads, decrypts, verifies.
+   */
   mediaShare: number;
+  /** A media file's plaintext size in bytes (1 .. MEDIA_FILE_BYTES_MAX); default 64 KiB so runs stay light. */
+  mediaBytes?: Distribution;
   /** Recipients mark a message read with this probability, after this delay (ms). */
   readReceipts: { probability: number; delayMs: Distribution };
   /** Clients coalesce delivery acks over this many ms (the protocol's cumulative ack). */
@@ -211,6 +216,7 @@ export const DEFAULT_TRAFFIC: Readonly<TrafficModel> = Object.freeze({
   groupsPerUser: 0,
   messageBytes: 100,
   mediaShare: 0,
+  mediaBytes: 64 * 1024,
   readReceipts: { probability: 0, delayMs: 0 },
   ackDelayMs: 5,
   reconnect: { dropShare: 0 },

@@ -13,7 +13,7 @@ import { splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';
 import { describeExecutor, fmtCount, fmtMs } from './summary-text';
 import { esc, renderBarChart, renderLineChart, type Band, type LineChart } from './svg-chart';
-import { connectionSeries, cpuSeries, errorSeries, integrityCounts, latencySeries, rateSeries, type IntervalSeries } from './report-series';
+import { connectionSeries, cpuSeries, errorSeries, integrityCounts, latencySeries, mediaBandwidthSeries, rateSeries, type IntervalSeries } from './report-series';
 
 export const REPORT_HTML = 'report.html';
 
@@ -105,6 +105,12 @@ function charts(s: RunSummary): string {
       'count', errorSeries(s), windowEnd),
     chart('chart-cpu', 'Load generator CPU', '% of one core: the whole process and its busiest worker thread (near 100 %: the generator may be the bottleneck)',
       'percent', cpuSeries(s), windowEnd, { busiest_thread: 'busiest thread' }),
+    ...(s.reports.media ? [
+      chart('chart-media-latency', 'Media latency per interval', 'media messages: scheduled send time -> the recipient downloaded, decrypted and verified the file',
+        'ms', latencySeries(s, 'media_latency'), windowEnd),
+      chart('chart-media-bandwidth', 'Media bandwidth', 'media bytes per second: ciphertext uploaded by senders and downloaded by recipients (B/s)',
+        'per_s', mediaBandwidthSeries(s), windowEnd, { up: 'bytes up', down: 'bytes down' }),
+    ] : []),
   ].join('\n');
 }
 
@@ -140,7 +146,13 @@ function integrity(s: RunSummary): string {
     rows.map((r) => ({ label: r.label, value: r.value, bad: r.bad })));
   const t = table(['counter', 'count'], rows.map((r) => [esc(r.label), esc(r.value)]),
     rows.map((r) => `data-integrity="${esc(r.metric)}" class="${r.bad ? 'fail' : ''}"`));
-  return `<div class="row">${bars}${t}</div>`;
+  const m = s.reports.media;
+  if (!m) return `<div class="row">${bars}${t}</div>`;
+  const media = kv([['media scheduled', m.scheduled], ['verified (downloaded, decrypted, hashes match)', m.verified],
+    ['failed', `${m.failed} ${JSON.stringify(m.failed_by_reason)}`], ['dropped', m.dropped],
+    ['queued at the end', `${m.queued_at_end} ${JSON.stringify(m.queued_by_stage)}`], ['adds up', m.adds_up ? '✓' : '✗ DOES NOT ADD UP'],
+    ['bytes up / down', `${m.bytes_up} / ${m.bytes_down}`]]);
+  return `<div class="row">${bars}${t}</div><div id="media-accounting" data-adds-up="${m.adds_up}">${media}</div>`;
 }
 
 function thresholds(s: RunSummary): string {

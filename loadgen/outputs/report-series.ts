@@ -110,3 +110,10 @@ export function integrityCounts(s: RunSummary): { metric: string; label: string;
   }
   return rows;
 }
+
+/** Media bytes per second per interval (traffic.mediaShare > 0): ciphertext uploaded and downloaded. */
+export function mediaBandwidthSeries(s: RunSummary): IntervalSeries {
+  const secs = s.interval_ms / 1000;
+  const per = (name: string) => s.timeline.map((r) => (r.counters[name] ?? 0) / secs);
+  return { x: xOf(s), values: { up: per('media_bytes_up'), down: per('media_bytes_down') } };
+}

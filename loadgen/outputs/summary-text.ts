@@ -10,6 +10,7 @@ import { metricInfo, splitMetricName } from '../model/metric-catalog';
 import { formatDurationMs } from '../model/duration';
 import type { ResolvedExecutor } from '../model/plan';
 import type { FaultReport } from '../engine/fault-report';
+import { mediaLines } from './media-text';
 
 export const SUMMARY_TXT = 'summary.txt';
 const NAME_WIDTH = 34;
@@ -146,6 +147,7 @@ export function renderSummaryText(s: RunSummary): string {
     out.push(`    retried ${sends.retried} (same client_msg_id), waited in an outbox ${sends.outboxed}, reconnects ${sends.reconnects}`);
     out.push('');
   }
+  if (s.reports.media) out.push(...mediaLines(s.reports.media));
   if (s.reports.faults) out.push(...faultLines(s.reports.faults), '');
   if (s.reports.lost_examples?.length) {
     out.push('  LOST (examples; LG_DEBUG_LOST=1 adds send times)');

@@ -96,7 +96,8 @@ export class Scheduler implements ExecutorHost {
     if (now - this.graceStart >= this.plan.deliveryGraceMs) return true;
     if (now - this.lastGraceCheck < GRACE_CHECK_MS) return false;
     this.lastGraceCheck = now;
-    return this.world.outstanding().online === 0;
+    // Media uploads and downloads still running are deliveries not yet done too.
+    return this.world.outstanding().online === 0 && (this.world.media?.running ?? 0) === 0;
   }
 
   private maybeSnapshot(now: number): void {

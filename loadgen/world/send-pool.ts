@@ -45,6 +45,10 @@ export interface PendingSend {
   errorRetries: number;
   /** Has waited in the outbox at least once (counted once in sends_outboxed). */
   outboxed: boolean;
+  /** The media send this message carries the reference of (./media-sends.ts), or -1 for a plain message. */
+  media: number;
+  /** Its body (load header space, then the reference): kept here, so a resend after the file was verified still has it. */
+  mediaBody: Buffer | null;
 }
 
 export class SendPool {
@@ -68,7 +72,7 @@ export class SendPool {
       invariant(this.slots.length < SEND_SLOTS_MAX - 1, 'send slots fit a ref');
       p = {
         index: this.slots.length, seq: 0, inUse: false, vu: null, gen: 0, sender: 0, stream: 0, number: 0, scheduledMs: 0, sentAtMs: 0,
-        scenario: 0, group: -1, contact: 0, bytes: 0, order: 0, queued: false, transmits: 0, errorRetries: 0, outboxed: false,
+        scenario: 0, group: -1, contact: 0, bytes: 0, order: 0, queued: false, transmits: 0, errorRetries: 0, outboxed: false, media: -1, mediaBody: null,
       };
       this.slots.push(p);
     } else {
@@ -92,6 +96,8 @@ export class SendPool {
     p.transmits = 0;
     p.errorRetries = 0;
     p.outboxed = false;
+    p.media = -1;
+    p.mediaBody = null;
     this.bySender[sender]!++;
     p.sentAtMs = now;
     return p;

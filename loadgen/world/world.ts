@@ -33,13 +33,14 @@ import type { MetricsRegistry } from '../metrics/registry';
 import type { LoadDriver } from '../drivers/connection';
 import type { Vu } from '../executors/executor';
 import { intSampler, Rng, type Sampler } from '../model/distribution';
-import { HEADER_FLAG_GROUP, PAYLOAD_HEADER_BYTES, readHeader, writeHeader, type PayloadHeader } from '../model/payload';
+import { HEADER_FLAG_GROUP, HEADER_FLAG_MEDIA, PAYLOAD_HEADER_BYTES, readHeader, writeHeader, type PayloadHeader } from '../model/payload';
 import { ErrorCode } from '../../server/common/errors';
 import { backoffMs } from '../../lib/backoff';
 import { Connections, type UserEvents } from './connections';
 import { Contacts } from './contacts';
 import { GROUP_POSITIONS_MAX, GroupTable } from './groups';
 import { Integrity } from './integrity';
+import { MediaSends } from './media-sends';
 import type { OnlineSet } from './online-set';
 import { ReadWheel } from './read-wheel';
 import { Receipts } from './receipts';
@@ -81,6 +82,8 @@ export class World implements UserEvents {
   readonly reconnects: Reconnects;
   /** Every scheduled send's outcome (workloads count what they schedule and drop). */
   readonly outcomes: SendOutcomes;
+  /** Media messages (traffic.mediaShare > 0, real system only), else null. */
+  readonly media: MediaSends | null;
   readonly rng: Rng;
   private readonly messageBytes: Sampler;
   private readonly sends: SendPool;
@@ -113,6 +116,8 @@ export class World implements UserEvents {
     this.outcomes = new SendOutcomes(metrics);
     this.receipts = new Receipts(this.n, t.readReceipts.probability > 0, metrics);
     this.reads = new ReadWheel(t.readReceipts.probability, intSampler(t.readReceipts.delayMs), this.connections);
+    if (t.mediaShare > 0 && !driver.media) throw new Error('traffic.mediaShare > 0 needs the real system: this target has no media endpoint');
+    this.media = t.mediaShare > 0 ? new MediaSends(driver.media!, metrics, intSampler(t.mediaBytes ?? 65_536), plan.iterationTimeoutMs, () => this.now()) : null;
   }
 
   now(): number {
@@ -127,11 +132,27 @@ export class World implements UserEvents {
   // ---------------------------------------------------------------- sends
 
   /** Send one message from `sender` to its contact `j`; the iteration ends at its outcome (./send-outcomes.ts). */
-  send(vu: Vu, sender: number, j: number, scenario: number, bytes: number): void {
+  send(vu: Vu, sender: number, j: number, scenario: number, bytes: number, mediaBody: Buffer | null = null, media = -1): void {
     const stream = this.contacts.streamOf(sender, j);
     const now = this.now();
     const num = this.integrity.numberDirect(stream, now);
-    this.dispatch(this.sends.take(vu, sender, stream, num, scenario, -1, j, bytes, now), now);
+    const p = this.sends.take(vu, sender, stream, num, scenario, -1, j, bytes, now);
+    p.media = media;
+    p.mediaBody = mediaBody;
+    this.dispatch(p, now);
+  }
+
+  /** A media message from `sender` to its contact j: upload the file first, then send its reference (./media-sends.ts). */
+  sendMedia(vu: Vu, sender: number, j: number, scenario: number): void {
+    const to = this.contacts.recipientOf(this.contacts.streamOf(sender, j));
+    const gen = vu.gen;
+    this.media!.start(vu.scheduledMs, scenario, this.connections.globalIndex(sender), this.connections.globalIndex(to), {
+      uploaded: (id, body) => this.send(vu, sender, j, scenario, body.length, body, id),
+      failed: (reason) => {
+        this.outcomes.failed(scenario, reason);
+        vu.executor.iterationDone(vu, gen, false);
+      },
+    });
   }
 
   /** Send one message from position `pos` of group g to the group; the iteration ends at its outcome. */
@@ -174,8 +195,9 @@ export class World implements UserEvents {
     p.queued = false;
     const conns = this.connections;
     const conn = conns.connection(p.sender)!;
-    const body = this.bodies.of(p.bytes);
+    const body = p.mediaBody ?? this.bodies.of(p.bytes);
     writeHeader(body, p.scheduledMs, p.stream, p.number, p.index, p.scenario);
+    if (p.media >= 0) body[21] = HEADER_FLAG_MEDIA;
     if (p.group < 0) {
       const to = conns.globalIndex(this.contacts.recipientOf(p.stream));
       conn.sendMessage(to, body, this.sends.refOf(p), `${p.contact.toString(36)}.${p.number.toString(36)}`);
@@ -259,6 +281,7 @@ export class World implements UserEvents {
       this.integrity.abandon(p.stream, p.number, p.group);
       this.metrics.counter.messages_unacknowledged.add(1, p.scenario);
     }
+    if (p.media >= 0) this.media!.messageFailed(p.media, `message_${reason}`);
     this.outcomes.failed(p.scenario, reason);
     this.sends.release(p, false);
   }
@@ -325,6 +348,7 @@ export class World implements UserEvents {
       const p = this.sends.ofHeader(h.slot, h.stream, h.number);
       if (p) this.settleOk(p);
     }
+    if (h.flags === HEADER_FLAG_MEDIA) this.media?.delivered(this.connections.globalIndex(r), chatId, body);
     this.reads.maybeRead(r, chatId, id, now, this.rng);
   }
 
@@ -350,6 +374,7 @@ export class World implements UserEvents {
     if (code === ErrorCode.UNAVAILABLE && p.errorRetries < ERROR_RETRIES_MAX) return this.retryLater(p, this.now());
     this.integrity.reject(p.stream, p.number, p.group);
     m.counter.messages_rejected.add(1, p.scenario);
+    if (p.media >= 0) this.media!.messageFailed(p.media, `message_${code}`);
     this.outcomes.failed(p.scenario, code);
     this.sends.release(p, false);
   }
@@ -415,6 +440,7 @@ export class World implements UserEvents {
   settleQueuedAtEnd(): void {
     this.outbox.clear();
     this.sends.forEachInUse(this.settleAtEnd);
+    this.media?.settleAtEnd((scenario) => this.outcomes.queuedAtEnd(scenario));
   }
 
   private readonly settleAtEnd = (p: PendingSend): void => {
