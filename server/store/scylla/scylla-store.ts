@@ -54,6 +54,7 @@ import { PartitionFences, type FenceGate } from './fences';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { RegisteredIds } from './registered-ids';
+import { ScyllaKeys } from './scylla-keys';
 import { bucketOfId } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
 import { WriteSender } from './sender';
@@ -118,6 +119,7 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
 
 export class ScyllaStore implements MessageStore {
   readonly engine = 'scylla';
+  readonly keys: ScyllaKeys;
   /** docs/design/005 "Partition fencing": writes issued within fence_check_valid_ms of a check, plus their 2 s timeout. */
   readonly takeoverQuietMs = SCYLLA_STORE_LIMITS.fence_check_valid_ms + 2000;
   private readonly limiter: InFlightLimiter;
@@ -150,6 +152,7 @@ export class ScyllaStore implements MessageStore {
     this.planContext = { q: this.q, cache: this.cache, bucketMs, config };
     this.registeredIds = new RegisteredIds(client, this.q, options);
     this.fences = new PartitionFences(client, this.q);
+    this.keys = new ScyllaKeys(client, config.keyspace, options);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */

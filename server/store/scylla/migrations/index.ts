@@ -8,10 +8,11 @@
 import { initial } from './001-initial';
 import { partitionFences } from './002-partition-fences';
 import { lastSeenPrivacy } from './003-last-seen-privacy';
+import { keyDirectory } from './004-key-directory';
 import type { Migration } from './migration';
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [initial, partitionFences, lastSeenPrivacy];
+export const MIGRATIONS: readonly Migration[] = [initial, partitionFences, lastSeenPrivacy, keyDirectory];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
