@@ -7,11 +7,15 @@
 //   magic 0xE2, version 1, sender device (1 byte), entries (1 byte), then per entry:
 //   recipient device (1 byte), libsignal ciphertext type (1 byte), length (4 bytes, BE), ciphertext
 //
+// A group message has one entry, GROUP_ENTRY, readable by every member holding the sender's key.
+//
 // Overhead over the ciphertexts: 4 + 6 per device (bench/e2ee.ts measures the total against the plaintext).
 import type { Ciphertext } from './device';
 
 const MAGIC = 0xe2;
 const VERSION = 1;
+/** The entry of a group message: one sender-key ciphertext for every member device (device ids start at 1). */
+export const GROUP_ENTRY = 0;
 /** Devices per envelope: libsignal's device ids are one byte (1..127). */
 const ENTRIES_MAX = 127;
 
