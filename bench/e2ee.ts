@@ -4,9 +4,11 @@
 //   2. prekey bundle fetches per second on the embedded store, and with --cassandra on a
 //      Cassandra 5 node (its own, started and deleted here, unless --contact-point) (bench/e2ee-prekeys.ts).
 //
-//   node dist/bench/e2ee.js [--messages 2000] [--rounds 3] [--sizes 32,200,1000]
+//   node dist/bench/e2ee.js [--messages 2000] [--rounds 3] [--sizes 32,100,200,1000]
 //        [--fetches 4000] [--cassandra] [--contact-point 127.0.0.1:9042] [--cassandra-fetches 2000] [--json out.json]
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// --json writes the figures the capacity model reads (tools/capacity-model/bench-run.ts, kind "e2ee"): the
+// overhead at the seed's 100-byte message (when 100 is among --sizes) and the best Cassandra take rate.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,6 +17,8 @@ import { PROVISIONED_USER_ID_MIN } from '../server/common/ids';
 import { SqliteStore } from '../server/store/embedded/sqlite-store';
 import { scyllaConfig } from '../server/store/scylla/config';
 import { openScyllaStore } from '../server/store/scylla/scylla-store';
+import type { E2eeFigures } from '../tools/capacity-model/bench-run';
+import { writeBenchJson } from './bench-json';
 import { benchCrypto, type CryptoFigures } from './e2ee-crypto';
 import { benchFetches, fillDirectory, type FetchFigures } from './e2ee-prekeys';
 
@@ -25,7 +29,7 @@ async function main(): Promise<void> {
     options: {
       messages: { type: 'string', default: '2000' },
       rounds: { type: 'string', default: '3' },
-      sizes: { type: 'string', default: '32,200,1000' },
+      sizes: { type: 'string', default: '32,100,200,1000' },
       fetches: { type: 'string', default: '4000' },
       cassandra: { type: 'boolean', default: false },
       'contact-point': { type: 'string' },
@@ -64,7 +68,18 @@ async function main(): Promise<void> {
       `  ${pad(f.server_cpu_us_per_fetch === null ? '-' : f.server_cpu_us_per_fetch.toFixed(0), 19)}`);
     if (f.prekeys_handed_out !== f.fetches) console.log(`  warning: ${f.fetches - f.prekeys_handed_out} fetches came back without a one-time prekey`);
   }
-  if (values.json) writeFileSync(values.json, `${JSON.stringify({ generated_at: new Date().toISOString(), crypto, fetches }, null, 2)}\n`);
+  if (values.json) writeBenchJson(values.json, 'e2ee', benchFigures(crypto, fetches));
+}
+
+/** The capacity model's figures: the row at the seed's 100-byte message (else the first), the best CQL take rate. */
+function benchFigures(crypto: CryptoFigures[], fetches: FetchFigures[]): E2eeFigures {
+  const c = crypto.find((x) => x.plaintext_bytes === 100) ?? crypto[0]!;
+  const cql = fetches.filter((f) => f.engine === 'cassandra').sort((a, b) => b.fetches_per_s - a.fetches_per_s)[0];
+  return {
+    plaintext_bytes: c.plaintext_bytes, overhead_steady_bytes: c.overhead_steady_bytes, overhead_first_bytes: c.overhead_first_bytes,
+    encrypt_decrypt_us: c.encrypt_decrypt_us,
+    ...(cql ? { store_prekey_takes_per_s: cql.fetches_per_s, store_engine: 'cassandra', store_cpu_us_per_take: cql.server_cpu_us_per_fetch } : {}),
+  };
 }
 
 async function cassandraFetches(contactPoint: string | undefined, n: number): Promise<FetchFigures[]> {

@@ -43,7 +43,8 @@ function uslSection(points: UslPoint[]): UslSection {
   return { points, fit: fitUsl(points), reason: null };
 }
 
-export function buildReport(model: FleetModel, measured: Measurements, now = new Date()): CapacityReport {
+export function buildReport(given: FleetModel, measured: Measurements, now = new Date()): CapacityReport {
+  const model = withMeasuredBytes(given, measured);
   const load = deriveLoad(model);
   const fleet = projectFleet(model, load, measured);
   return {
@@ -59,4 +60,10 @@ export function buildReport(model: FleetModel, measured: Measurements, now = new
     usl: uslSection(measured.usl_points),
     failure: failureWhatIf(model, load, fleet, measured),
   };
+}
+
+/** A measured ciphertext overhead (bench/e2ee.ts) replaces the model's assumed e2e_overhead_bytes_per_message everywhere it is used. */
+export function withMeasuredBytes(model: FleetModel, measured: Measurements): FleetModel {
+  const overhead = measured.figures.e2e_overhead_bytes_per_message;
+  return overhead ? { ...model, e2e_overhead_bytes_per_message: overhead.value } : model;
 }
