@@ -40,6 +40,11 @@ describe('key directory through the gateway', () => {
     for (const c of clients) c.close();
     await sys?.stop();
   });
+  const keyCounters = async () => {
+    const text = await (await fetch(sys.metricsUrls().chat)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? NaN);
+    return { fetches: value('wa_chat_key_fetches_total'), handedOut: value('wa_chat_prekeys_handed_out_total') };
+  };
   const connect = async (user = newUserId()) => {
     const c = await connectReady(sys, user);
     clients.push(c);
@@ -73,6 +78,7 @@ describe('key directory through the gateway', () => {
   });
 
   test('a one-time prekey goes to exactly one of many concurrent fetchers; the owner hears PrekeysLow and refills', async () => {
+    const before = await keyCounters();
     const uploaded = 12;
     const owner = await connectE2ee(sys, newUserId(), 1, uploaded);
     clients.push(owner.chat);
@@ -92,6 +98,9 @@ describe('key directory through the gateway', () => {
     const next = await (await connect()).fetchKeys(owner.user);
     assert.ok(next.devices.find((d) => d.device_id === 1)!.one_time_prekey, 'after the refill, device 1 hands out one-time prekeys again');
     assert.equal(next.devices.find((d) => d.device_id === 2)!.one_time_prekey, null, 'device 2 (no refill) has none left: its bundle comes without one');
+    const after = await keyCounters();
+    assert.equal(after.fetches - before.fetches, 17, 'wa_chat_key_fetches_total counted the 17 fetches');
+    assert.equal(after.handedOut - before.handedOut, 2 * uploaded + 1, 'wa_chat_prekeys_handed_out_total: 12 per device, then one after the refill');
   });
 
   test('limits: devices per user, prekeys held per device, fetches per second', async () => {
