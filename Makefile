@@ -10,7 +10,7 @@ TS_SOURCES := $(shell find lib server deploy loadgen tools scenarios bench test 
 ARGS ?=
 SCENARIO ?= smoke
 
-.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-loadgen bench-reaccept bench-failover bench-coordination bench-process-scaling bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
+.PHONY: run run-pairs scenarios test fuzz build install bench bench-abuse bench-groups bench-store bench-ws-client bench-loadgen bench-reaccept bench-failover bench-coordination bench-process-scaling bench-e2ee bench-directory bench-peers clean cassandra-fetch cassandra-start cassandra-stop cassandra-status cassandra-cluster-start cassandra-cluster-stop cassandra-cluster-status test-cluster capacity capacity-ramp capacity-probe prometheus prometheus-stop dashboards bench-metrics
 
 run: $(BUILD_STAMP)
 	node dist/loadgen/commands/cli.js run scenarios/$(SCENARIO).ts $(ARGS)
@@ -102,6 +102,11 @@ bench-blobs: $(BUILD_STAMP)
 .PHONY: bench-media
 bench-media: $(BUILD_STAMP)
 	node dist/bench/media-http.js $(ARGS)
+
+# End-to-end encryption: libsignal encrypt + decrypt us per message, ciphertext overhead bytes, prekey bundle
+# fetches/s on the embedded store (ARGS="--cassandra": also on a Cassandra 5 node of its own); docs/design/021-e2ee.md.
+bench-e2ee: $(BUILD_STAMP)
+	node dist/bench/e2ee.js $(ARGS)
 
 # Observability: Prometheus on 127.0.0.1:9090 scraping the local system (targets from WA_PROM_SD_DIR), dashboards from jsonnet.
 prometheus:

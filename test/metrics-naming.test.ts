@@ -36,7 +36,8 @@ const FORBIDDEN_LABELS = new Set([
 ]);
 /** Values that look like ids: long numbers, chat ids (d.<a>.<b>, g.<n>), uuids. */
 const ID_LIKE = /^\d{4,}$|^[dg]\.\d+|^[0-9a-f]{8}-[0-9a-f]{4}-/;
-const DISTINCT_VALUES_MAX = 32;
+/** Largest closed set of label values: the error codes (server/common/errors.ts) plus the gateway's own reasons are the biggest, ~34 with the key directory's. */
+const DISTINCT_VALUES_MAX = 48;
 const SERIES_PER_FAMILY_MAX = 200;
 
 interface Scrape {

@@ -91,7 +91,7 @@ describe('ScyllaDB store on Apache Cassandra 5', () => {
       return {
         store,
         reopen: async () => (store = await openScyllaStore({ ...cfg, migrate: false })),
-        cleanup: () => store.close(),
+        cleanup: () => store.close(), peer: () => openScyllaStore({ ...cfg, migrate: false }), // peer: a second chat node's client
       };
     });
   }

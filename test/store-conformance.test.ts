@@ -14,6 +14,7 @@ defineStoreConformance('sqlite on disk', async () => {
   return {
     store,
     reopen: async () => (store = new SqliteStore({ path })),
+    peer: async () => new SqliteStore({ path }),
     cleanup: async () => {
       await store.close();
       rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,9 @@ import {
   type DrainDoneBody,
   type ErrorBody,
   type GroupInfoBody,
+  type KeyBundlesBody,
+  type KeysStoredBody,
+  type KeysUploadBody,
   type MessageInfoBody,
   type HistoryPageBody,
   type MessageBody,
@@ -194,6 +197,22 @@ export class ChatClient implements AckDue {
   }
 
   /** Explicit cumulative ack (tests; clients with ackDelayMs: null). */
+  /** Upload one device's keys to the key directory (docs/design/021-e2ee.md); resolves with what it holds now. */
+  uploadKeys(upload: Partial<KeysUploadBody>): Promise<KeysStoredBody> {
+    return this.request({ keys_upload: upload }).then((f) => {
+      if (f.body !== 'keys_stored') throw new Error(`expected keys_stored, got ${f.body}`);
+      return f.keys_stored;
+    });
+  }
+
+  /** Fetch a bundle per device of `user`, each with a one-time prekey no one else gets. */
+  fetchKeys(user: number): Promise<KeyBundlesBody> {
+    return this.request({ key_bundle_request: { user } }).then((f) => {
+      if (f.body !== 'key_bundles') throw new Error(`expected key_bundles, got ${f.body}`);
+      return f.key_bundles;
+    });
+  }
+
   ack(chatId: string, deliveredUpTo: number, readUpTo = 0): void {
     this.queue({ ref: 0, ack: { chat_id: chatId, delivered_up_to: deliveredUpTo, read_up_to: readUpTo } });
   }
@@ -321,6 +340,12 @@ export class ChatClient implements AckDue {
         break;
       case 'privacy':
         this.settle(f.privacy.ref, f);
+        break;
+      case 'keys_stored':
+        this.settle(f.keys_stored.ref, f);
+        break;
+      case 'key_bundles':
+        this.settle(f.key_bundles.ref, f);
         break;
       case 'error': {
         const r = f.error.ref ? this.requests.get(f.error.ref) : undefined;

@@ -8,7 +8,7 @@
 // query results, a drain page) or to users (deliveries and receipts reach every
 // connection of every listed user, on whichever gateway holds it).
 import type { ErrorCode } from '../common/errors';
-import type { ChatState, StoredMessage } from '../store/store';
+import type { ChatState, StoredMessage, TakenBundle } from '../store/store';
 import type { ConnState, GatewayLinkRef } from './routes';
 
 export type Effect<L extends GatewayLinkRef> =
@@ -26,7 +26,11 @@ export type Effect<L extends GatewayLinkRef> =
   | { t: 'message_info'; to: ConnState<L>; ref: number; chatId: string; id: number; deliveredTo: number[]; readBy: number[] }
   | { t: 'history'; to: ConnState<L>; ref: number; chatId: string; msgs: readonly StoredMessage[]; nextBeforeId: number }
   | { t: 'presence'; to: Iterable<ConnState<L>>; user: number; online: boolean; lastSeenMs: number }
-  | { t: 'privacy'; to: ConnState<L>; ref: number; lastSeen: number };
+  | { t: 'privacy'; to: ConnState<L>; ref: number; lastSeen: number }
+  /** Key directory (keys.ts): an upload is stored; a fetch's bundles; a device is running out of one-time prekeys. */
+  | { t: 'keys_stored'; to: ConnState<L>; ref: number; device: number; oneTimePrekeys: number }
+  | { t: 'key_bundles'; to: ConnState<L>; ref: number; user: number; bundles: readonly TakenBundle[] }
+  | { t: 'prekeys_low'; user: number; device: number; oneTimePrekeys: number };
 
 export interface EffectSink<L extends GatewayLinkRef> {
   emit(effect: Effect<L>): void;

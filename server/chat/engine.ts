@@ -27,6 +27,7 @@ import { newCaches, replyError, type EngineContext, type Tick } from './context'
 import { Drains } from './drains';
 import type { Effect, EffectSink } from './effects';
 import { Groups } from './groups';
+import { Keys } from './keys';
 import { emptyTickInput, fileFrame, type InboundEvent, type Op, type TickInput } from './inbound';
 import { Presence } from './presence';
 import { Queries } from './queries';
@@ -73,6 +74,7 @@ export class ChatEngine<L extends LinkSink> {
   private readonly drains: Drains<L>;
   private readonly presence: Presence<L>;
   private readonly queries: Queries<L>;
+  private readonly keys: Keys<L>;
   private inbox: { link: L; ev: InboundEvent }[] = [];
   private running = false;
   private scheduled = false;
@@ -98,6 +100,7 @@ export class ChatEngine<L extends LinkSink> {
     this.receipts = new Receipts(this.ctx, (user, chatId, id) => this.drains.delivered(user, chatId, id));
     this.presence = new Presence(this.ctx);
     this.queries = new Queries(this.ctx);
+    this.keys = new Keys(this.ctx);
   }
 
   /** Test aid (server/common/debug-slowdown.ts): CPU µs burnt per accepted message; 0 in production. */
@@ -270,6 +273,8 @@ export class ChatEngine<L extends LinkSink> {
         }
         const now = fileFrame(input, state, frame, ev.recv_at_us);
         if (now?.body === 'presence_subscribe') this.presence.subscribe(state, now.ref, now.presence_subscribe, tick.nowMs);
+        else if (now?.body === 'keys_upload') this.keys.upload(state, now.ref, now.keys_upload);
+        else if (now?.body === 'key_bundle_request') this.keys.fetch(state, now.ref, now.key_bundle_request);
         else if (now?.body === 'set_privacy') {
           void this.presence.setPrivacy(state, now.ref, now.set_privacy).catch((err: Error) =>
             replyError(this.ctx, state, now.ref, new ProtocolError(ErrorCode.UNAVAILABLE, `privacy not stored: ${err.message}`)));

@@ -49,7 +49,7 @@ export function emptyTickInput<L extends GatewayLinkRef>(): TickInput<L> {
 
 /**
  * File one decoded, validated frame into the tick's lists. Returns the frame
- * when it is handled at once instead (presence subscriptions and privacy settings); pings never
+ * when it is handled at once instead (presence subscriptions, privacy settings, the key directory's frames); pings never
  * reach here (the gateway answers them).
  */
 export function fileFrame<L extends GatewayLinkRef>(input: TickInput<L>, state: ConnState<L>, frame: ClientFrame, recvAtUs: number): ClientFrame | null {
@@ -62,7 +62,9 @@ export function fileFrame<L extends GatewayLinkRef>(input: TickInput<L>, state: 
     case 'ack': input.acks.push({ state, ref: frame.ref, ack: frame.ack }); return null;
     case 'history': input.histories.push({ state, ref: frame.ref, req: frame.history }); return null;
     case 'presence_subscribe':
-    case 'set_privacy': return frame;
+    case 'set_privacy':
+    case 'keys_upload':
+    case 'key_bundle_request': return frame;
     case 'ping': return null;
   }
 }

@@ -22,6 +22,10 @@ export interface EngineStats {
   /** Commits the store refused: fenced (another node claimed a partition since) or failed. */
   commitsFailed: number;
   commitsFenced: number;
+  /** Key directory (server/chat/keys.ts): uploads stored, bundle fetches answered, one-time prekeys handed out. */
+  keyUploads: number;
+  keyFetches: number;
+  prekeysHandedOut: number;
   /** Error frames sent, by code. */
   errors: Record<string, number>;
 }
@@ -30,6 +34,6 @@ export function newEngineStats(): EngineStats {
   return {
     ticks: 0, messagesStored: 0, sendsDirect: 0, sendsGroup: 0, sendsRejected: 0, deliveriesLive: 0, deliveriesReplayed: 0,
     duplicatesSuppressed: 0, drainsCompleted: 0, presenceOnline: 0, presenceOffline: 0, presenceUpdatesSent: 0, errors: {},
-    framesNotServed: 0, commitsFailed: 0, commitsFenced: 0,
+    framesNotServed: 0, commitsFailed: 0, commitsFenced: 0, keyUploads: 0, keyFetches: 0, prekeysHandedOut: 0,
   };
 }

@@ -7,9 +7,9 @@
 //        many users on one gateway is one item listing all of them.
 import type { Limits } from '../common/config';
 import { ErrorCode, ProtocolError } from '../common/errors';
-import { decodeClientFrame, decodeSystemEvent, encodeServerFrame, type ClientFrame, type GroupInfoBody, type MessageBody } from '../common/protocol';
+import { decodeClientFrame, decodeSystemEvent, encodeServerFrame, type ClientFrame, type GroupInfoBody, type KeyBundlesBody, type MessageBody } from '../common/protocol';
 import { clientFrameProblem } from '../common/validation';
-import { MessageKind, type ChatState, type StoredMessage } from '../store/store';
+import { MessageKind, type ChatState, type StoredMessage, type TakenBundle } from '../store/store';
 import type { Effect, EffectSink } from './effects';
 import type { ConnState, GatewayLinkRef, RouteRegistry } from './routes';
 
@@ -75,6 +75,14 @@ export class WireOut<L extends LinkSink> implements EffectSink<L> {
           history: { ref: e.ref, chat_id: e.chatId, messages: e.msgs.map((m) => messageBody(m, true)), next_before_id: e.nextBeforeId },
         }));
       case 'privacy': return this.toConn(e.to, encodeServerFrame({ privacy: { ref: e.ref, last_seen: e.lastSeen } }));
+      case 'keys_stored':
+        return this.toConn(e.to, encodeServerFrame({ keys_stored: { ref: e.ref, device_id: e.device, one_time_prekeys: e.oneTimePrekeys } }));
+      case 'key_bundles': return this.toConn(e.to, encodeServerFrame({ key_bundles: keyBundlesBody(e.ref, e.user, e.bundles) }));
+      case 'prekeys_low': {
+        const conns = this.routes.connsOfUser(e.user);
+        if (conns) this.toUser(conns, e.user, encodeServerFrame({ prekeys_low: { device_id: e.device, one_time_prekeys: e.oneTimePrekeys } }), 0);
+        return;
+      }
       case 'presence': {
         const frame = encodeServerFrame({ presence: { user: e.user, online: e.online, last_seen_ms: e.lastSeenMs } });
         for (const c of e.to) this.toConn(c, frame);
@@ -130,6 +138,16 @@ export function groupInfoBody(chat: ChatState, ref: number): GroupInfoBody {
   return {
     ref, chat_id: chat.chat_id, name: chat.name, created_by: chat.created_by,
     members: [...chat.members.values()].map((m) => ({ user: m.user, admin: m.admin })),
+  };
+}
+
+function keyBundlesBody(ref: number, user: number, bundles: readonly TakenBundle[]): KeyBundlesBody {
+  return {
+    ref, user,
+    devices: bundles.map((b) => ({
+      device_id: b.device, registration_id: b.registration_id, identity_key: b.identity_key,
+      signed_prekey: b.signed_prekey, kyber_prekey: b.kyber_prekey, one_time_prekey: b.one_time_prekey,
+    })),
   };
 }
 

@@ -8,8 +8,9 @@
 // understands is named below, with its default. test/architecture.test.ts
 // fails the suite if another server module reads process.env.
 import { join, resolve } from 'node:path';
+import { DEFAULT_KEY_LIMITS, type KeyLimits } from './config-e2ee';
 
-export interface Limits {
+export interface Limits extends KeyLimits {
   // ---- what one client may send (the gateway's edge checks, server/common/validation.ts)
   /** Largest WebSocket message a client may send; bigger closes with 1009 (past twice this, uWS drops the TCP connection). Fits a batch of a few max-size texts. */
   frame_bytes_max: number;
@@ -129,6 +130,7 @@ export interface Limits {
 }
 
 export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  ...DEFAULT_KEY_LIMITS,
   frame_bytes_max: 256 * 1024,
   text_bytes_max: 64 * 1024,
   batch_frames_max: 256,

@@ -33,6 +33,14 @@ export const ErrorCode = {
   TOO_MANY_ATTEMPTS: 'TOO_MANY_ATTEMPTS',
   /** Presence: the watched user shares no chat with the asker; nothing about them is sent. */
   PRESENCE_NOT_ALLOWED: 'PRESENCE_NOT_ALLOWED',
+  /** Key directory: a key of the wrong size or type, or a signature that the identity key does not verify; nothing stored. */
+  BAD_KEY: 'BAD_KEY',
+  /** Key directory: more one-time prekeys than prekeys_per_upload_max in one upload, or than prekeys_per_device_max held. */
+  TOO_MANY_PREKEYS: 'TOO_MANY_PREKEYS',
+  /** Key directory: a new device past devices_per_user_max. */
+  TOO_MANY_DEVICES: 'TOO_MANY_DEVICES',
+  /** Key directory: key_fetches_per_user_per_second_max or key_uploads_per_user_per_hour_max reached: retry later. */
+  KEY_RATE_LIMITED: 'KEY_RATE_LIMITED',
   UNAVAILABLE: 'UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;

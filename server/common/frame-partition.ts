@@ -25,6 +25,8 @@ export function partitionOfFrame(frame: ClientFrame, user: number): number {
     case 'presence_subscribe':
     case 'set_privacy':
     case 'create_group':
+    case 'keys_upload': // the key directory's atomicity is the store's (docs/design/021-e2ee.md): any node may serve these
+    case 'key_bundle_request':
       return partitionOfUser(user);
     case 'ping':
       return -1;

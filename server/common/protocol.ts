@@ -47,6 +47,14 @@ export interface GroupChangeBody { chat_id: string; kind: number; users: number[
 export interface GroupInfoRequestBody { chat_id: string }
 export interface MessageInfoRequestBody { chat_id: string; id: number }
 export interface SetPrivacyBody { last_seen: number }
+export interface SignedPreKeyBody { id: number; public_key: Uint8Array; signature: Uint8Array }
+export interface OneTimePreKeyBody { id: number; public_key: Uint8Array }
+/** The key directory (docs/design/021-e2ee.md); signed_prekey and kyber_prekey are null/undefined when absent. */
+export interface KeysUploadBody {
+  device_id: number; registration_id: number; identity_key: Uint8Array;
+  signed_prekey?: SignedPreKeyBody | null; kyber_prekey?: SignedPreKeyBody | null; one_time_prekeys: OneTimePreKeyBody[];
+}
+export interface KeyBundleRequestBody { user: number }
 /** LastSeenPrivacy in client.proto. */
 export const LastSeenPrivacy = { UNSPECIFIED: 0, EVERYONE: 1, CONTACTS: 2, NOBODY: 3 } as const;
 
@@ -64,6 +72,8 @@ export type ClientFrame = { ref: number } & (
   | { body: 'group_info'; group_info: GroupInfoRequestBody }
   | { body: 'message_info'; message_info: MessageInfoRequestBody }
   | { body: 'set_privacy'; set_privacy: SetPrivacyBody }
+  | { body: 'keys_upload'; keys_upload: KeysUploadBody }
+  | { body: 'key_bundle_request'; key_bundle_request: KeyBundleRequestBody }
 );
 
 export interface SystemEventBody { kind: number; actor: number; users: number[]; name: string }
@@ -83,6 +93,13 @@ export interface DrainDoneBody { messages: number }
 export interface GroupInfoBody { ref: number; chat_id: string; name: string; created_by: number; members: { user: number; admin: boolean }[] }
 export interface MessageInfoBody { ref: number; chat_id: string; id: number; delivered_to: number[]; read_by: number[] }
 export interface PrivacyBody { ref: number; last_seen: number }
+export interface KeysStoredBody { ref: number; device_id: number; one_time_prekeys: number }
+export interface DeviceBundleBody {
+  device_id: number; registration_id: number; identity_key: Uint8Array;
+  signed_prekey: SignedPreKeyBody; kyber_prekey: SignedPreKeyBody; one_time_prekey?: OneTimePreKeyBody | null;
+}
+export interface KeyBundlesBody { ref: number; user: number; devices: DeviceBundleBody[] }
+export interface PrekeysLowBody { device_id: number; one_time_prekeys: number }
 
 export type ServerFrame =
   | { body: 'sent'; sent: SentAckBody }
@@ -95,7 +112,10 @@ export type ServerFrame =
   | { body: 'drain_done'; drain_done: DrainDoneBody }
   | { body: 'group_info'; group_info: GroupInfoBody }
   | { body: 'message_info'; message_info: MessageInfoBody }
-  | { body: 'privacy'; privacy: PrivacyBody };
+  | { body: 'privacy'; privacy: PrivacyBody }
+  | { body: 'keys_stored'; keys_stored: KeysStoredBody }
+  | { body: 'key_bundles'; key_bundles: KeyBundlesBody }
+  | { body: 'prekeys_low'; prekeys_low: PrekeysLowBody };
 
 type Without<T, K extends keyof T> = Omit<T, K>;
 /** A ServerFrame as we build it for encoding (no `body` discriminator needed). */
@@ -110,7 +130,10 @@ export type ServerFrameInit =
   | { drain_done: DrainDoneBody }
   | { group_info: GroupInfoBody }
   | { message_info: MessageInfoBody }
-  | { privacy: PrivacyBody };
+  | { privacy: PrivacyBody }
+  | { keys_stored: KeysStoredBody }
+  | { key_bundles: KeyBundlesBody }
+  | { prekeys_low: PrekeysLowBody };
 export type ClientFrameInit = { ref?: number } & (
   | { send: Partial<SendBody> & { client_msg_id: string } }
   | { ack: Partial<AckBody> & { chat_id: string } }
@@ -122,6 +145,8 @@ export type ClientFrameInit = { ref?: number } & (
   | { group_info: GroupInfoRequestBody }
   | { message_info: MessageInfoRequestBody }
   | { set_privacy: SetPrivacyBody }
+  | { keys_upload: Partial<KeysUploadBody> }
+  | { key_bundle_request: KeyBundleRequestBody }
 );
 export type { Without };
 

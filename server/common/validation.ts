@@ -14,6 +14,7 @@
 import { obj, optional, shapeOf, ShapeError, str } from '../../lib/shape';
 import type { Limits } from './config';
 import { ErrorCode, ProtocolError } from './errors';
+import { keyBundleRequestProblem, keysUploadProblem } from './validation-keys';
 import { GroupChangeKind, LastSeenPrivacy, type ClientFrame, type CreateGroupBody, type GroupChangeBody, type SendBody } from './protocol';
 
 /** A user id as the protocol carries it: a positive safe integer (0 is "absent"). */
@@ -42,6 +43,10 @@ export function clientFrameProblem(frame: ClientFrame, limits: Limits): Protocol
       return chatIdProblem(frame.message_info.chat_id, 'message_info.chat_id', limits);
     case 'set_privacy':
       return PRIVACY_VALUES.has(frame.set_privacy.last_seen) ? null : new ProtocolError(ErrorCode.INVALID_ARGUMENT, `unknown last_seen privacy ${frame.set_privacy.last_seen}`);
+    case 'keys_upload':
+      return keysUploadProblem(frame.keys_upload, limits);
+    case 'key_bundle_request':
+      return keyBundleRequestProblem(frame.key_bundle_request);
     case 'ping':
       return null;
     default:

@@ -23,7 +23,7 @@ export function newGatewayStats(): GatewayStats {
     connections: 0, connectionsClosed: 0, framesIn: 0, framesOut: 0, wsMessagesIn: 0, wsMessagesOut: 0, bytesIn: 0, bytesOut: 0,
     rejected: {}, backpressureCloses: 0,
     framesByType: {
-      send: 0, ack: 0, history: 0, presence_subscribe: 0, ping: 0, create_group: 0, group_change: 0, group_info: 0, message_info: 0, set_privacy: 0, invalid: 0,
+      send: 0, ack: 0, history: 0, presence_subscribe: 0, ping: 0, create_group: 0, group_change: 0, group_info: 0, message_info: 0, set_privacy: 0, keys_upload: 0, key_bundle_request: 0, invalid: 0,
     },
   };
 }

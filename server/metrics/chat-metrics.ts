@@ -24,6 +24,9 @@ export interface ChatMetricsSource {
     presenceOnline: number;
     presenceOffline: number;
     presenceUpdatesSent: number;
+    keyUploads: number;
+    keyFetches: number;
+    prekeysHandedOut: number;
     errors: Readonly<Record<string, number>>;
   };
   onlineUsers(): number;
@@ -91,6 +94,9 @@ export class ChatMetrics {
     counter('wa_chat_presence_changes_total', 'Users coming online or going offline, by state',
       () => [[{ state: 'online' }, s().presenceOnline], [{ state: 'offline' }, s().presenceOffline]]);
     counter('wa_chat_presence_updates_sent_total', 'Presence frames sent to watchers', () => s().presenceUpdatesSent);
+    counter('wa_chat_key_uploads_total', 'Key directory uploads stored (registrations, one-time prekey refills, signed prekey rotations)', () => s().keyUploads);
+    counter('wa_chat_key_fetches_total', 'Key directory bundle fetches answered (one bundle per device of the fetched user)', () => s().keyFetches);
+    counter('wa_chat_prekeys_handed_out_total', 'One-time prekeys handed out by bundle fetches, each to exactly one fetcher', () => s().prekeysHandedOut);
     counter('wa_chat_errors_total', 'Error frames sent to clients by the chat service, by error code',
       () => labelled('reason', CHAT_ERROR_REASONS, s().errors));
     gauge('wa_chat_online_users', 'Users with at least one connection, across all gateways', () => src().onlineUsers());

@@ -12,7 +12,7 @@ import { BATCH_BUCKETS, CallbackMetric, DELIVERY_BUCKETS_SECONDS, labelled } fro
 
 /** Client frame kinds as counted at the edge ('invalid': failed to decode or validate). */
 export const CLIENT_FRAME_TYPES = [
-  'send', 'ack', 'history', 'presence_subscribe', 'ping', 'create_group', 'group_change', 'group_info', 'message_info', 'set_privacy', 'invalid',
+  'send', 'ack', 'history', 'presence_subscribe', 'ping', 'create_group', 'group_change', 'group_info', 'message_info', 'set_privacy', 'keys_upload', 'key_bundle_request', 'invalid',
 ] as const;
 export type ClientFrameKind = (typeof CLIENT_FRAME_TYPES)[number];
 

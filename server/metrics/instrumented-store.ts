@@ -3,7 +3,7 @@
 // tick for the commit and on cache misses for reads, so this is one clock read
 // pair and one observation per store call, never per message.
 import type { Registry } from 'prom-client';
-import type { ChatState, ClientKey, CommitBatch, MessageStore, PartitionFence, PendingChat, StoredMessage, UserRecord, SharedChats } from '../store/store';
+import type { ChatState, ClientKey, CommitBatch, KeyDirectory, MessageStore, PartitionFence, PendingChat, StoredMessage, UserRecord, SharedChats } from '../store/store';
 import { FastHistogram, type HistogramSeries } from './fast-histogram';
 import { BATCH_BUCKETS, CallbackMetric, labelled, STEP_BUCKETS_SECONDS } from './registry';
 
@@ -105,6 +105,11 @@ export class InstrumentedStore implements MessageStore {
   }
 
   // Control-path calls: not timed.
+  /** The key directory, untimed for now (its calls are per session, not per message; docs/design/021-e2ee.md). */
+  get keys(): KeyDirectory {
+    return this.inner.keys;
+  }
+
   setLastSeenPrivacy(user: number, value: number): Promise<void> {
     return this.inner.setLastSeenPrivacy(user, value);
   }

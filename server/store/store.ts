@@ -9,6 +9,10 @@
 // conformance suite (test/helpers/store-conformance/, run by
 // test/store-conformance.test.ts and test/scylla-store.test.ts) runs against each.
 
+import type { KeyDirectory } from './keys';
+
+export type { DeviceKeys, KeyDirectory, KeysWrite, OneTimeKey, SignedKey, TakenBundle } from './keys';
+
 export interface StoredMessage {
   /** Time-ordered id (server/common/ids.ts). */
   id: number;
@@ -136,6 +140,8 @@ export interface MessageStore {
    * after the claim (CQL), long enough for them to land or fail first.
    */
   readonly takeoverQuietMs?: number;
+  /** The key directory (end-to-end encryption: public keys only; server/store/keys.ts). */
+  readonly keys: KeyDirectory;
 
   /** Register a phone number; the same phone gets the same id back. */
   registerUser(phone: string, displayName: string, nowMs: number): Promise<{ id: number; created: boolean }>;

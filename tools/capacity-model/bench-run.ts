@@ -1,5 +1,5 @@
 // The `--json <file>` format of the multi-node benches (bench/coordination.ts,
-// bench/failover.ts, bench/reaccept.ts), of the peers bench (bench/peers.ts) and of the media bench (bench/media-http.ts): one small versioned object per run,
+// bench/failover.ts, bench/reaccept.ts), of the peers bench (bench/peers.ts), the media bench (bench/media-http.ts) and the e2ee bench (bench/e2ee.ts): one small versioned object per run,
 // written by bench/bench-json.ts and read by ./adapters/bench-runs.ts. The
 // shape lives here, below both, so the writer and the reader cannot drift.
 //
@@ -7,8 +7,8 @@
 
 export const BENCH_RUN_VERSION = 1;
 
-export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers' | 'process-scaling' | 'media';
-export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers', 'process-scaling', 'media'];
+export type BenchRunKind = 'coordination' | 'failover' | 'reaccept' | 'peers' | 'process-scaling' | 'media' | 'e2ee';
+export const BENCH_RUN_KINDS: readonly BenchRunKind[] = ['coordination', 'failover', 'reaccept', 'peers', 'process-scaling', 'media', 'e2ee'];
 
 export interface BenchMachine {
   hostname: string;
@@ -158,6 +158,20 @@ export interface MediaFigures {
   e2e_p99_ms: number;
 }
 
+/** bench/e2ee.ts: libsignal's cost and bytes per message at the seed's message size, and prekey takes on a store. */
+export interface E2eeFigures {
+  plaintext_bytes: number;
+  /** Stored body minus plaintext, one recipient device, established session. */
+  overhead_steady_bytes: number;
+  /** The same for a session's first message (PreKeySignalMessage with the PQXDH KEM ciphertext). */
+  overhead_first_bytes: number;
+  encrypt_decrypt_us: number;
+  /** Best one-time prekey takes/s on a CQL store node (absent without --cassandra). */
+  store_prekey_takes_per_s?: number;
+  store_engine?: string;
+  store_cpu_us_per_take?: number | null;
+}
+
 interface BenchRunBase {
   version: typeof BENCH_RUN_VERSION;
   command: string;
@@ -171,7 +185,8 @@ export type BenchRun =
   | (BenchRunBase & { kind: 'reaccept'; figures: ReacceptFigures })
   | (BenchRunBase & { kind: 'peers'; figures: PeersFigures })
   | (BenchRunBase & { kind: 'process-scaling'; figures: ProcessScalingFigures })
-  | (BenchRunBase & { kind: 'media'; figures: MediaFigures });
+  | (BenchRunBase & { kind: 'media'; figures: MediaFigures })
+  | (BenchRunBase & { kind: 'e2ee'; figures: E2eeFigures });
 
 /** A bench's kind: the file is then read as a bench run, and anything wrong in it is an error. */
 export function looksLikeBenchRun(json: Record<string, unknown>): boolean {
@@ -250,6 +265,10 @@ const FIGURES: Record<BenchRunKind, Record<string, Check>> = {
     store: text, file_bytes: positive, upload_mb_per_s: positive, download_mb_per_s: positive,
     upload_mb_per_gateway_cpu_s: positive, download_mb_per_gateway_cpu_s: positive,
     e2e_sent: positive, e2e_verified: nonNegative, e2e_p99_ms: nonNegative,
+  },
+  e2ee: {
+    plaintext_bytes: positive, overhead_steady_bytes: positive, overhead_first_bytes: positive, encrypt_decrypt_us: positive,
+    store_prekey_takes_per_s: (p, v) => v === undefined || positive(p, v),
   },
 };
 

@@ -118,6 +118,12 @@ const PARAMETERS = {
     value: 60, unit: 's', source: 'assumption', min: 1, max: 3_600,
     why: 'One ping + pong per idle connection per interval (our gateway: idle_timeout_seconds = 60, uWS pings idle sockets).',
   },
+  prekey_fetches_per_user_per_day: {
+    value: 1, unit: 'fetches/day', source: 'assumption', min: 0, max: 1_000,
+    why: 'Prekey bundle fetches per user per day (end-to-end encryption, docs/design/021-e2ee.md): a session started with a new ' +
+      "contact, or again after a contact's reinstall or new device; a reinstall fetches for every contact it writes to. Each " +
+      'fetch takes one one-time prekey per device of the target (an LWT each on ScyllaDB).',
+  },
   media_downloads_per_recipient: {
     value: 1, unit: 'downloads', source: 'assumption', min: 0, max: 10,
     why: 'Downloads of a media item per recipient (auto-download). The seed counts one transfer per item.',

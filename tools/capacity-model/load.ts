@@ -72,6 +72,8 @@ export interface Load {
   store_writes_per_s_peak: number;
   /** The same times the replication factor: what the store nodes together absorb. */
   store_replica_writes_per_s_peak: number;
+  /** One-time prekeys taken per second at the peak: one per device of each fetched user (one LWT each on ScyllaDB). */
+  prekey_takes_per_s_peak: number;
   // ---- Redis
   /** Route lookups per device delivery + one write per presence change + one route TTL refresh per connection per heartbeat interval. */
   redis_ops_per_s_peak: number;
@@ -165,6 +167,7 @@ export function deriveLoad(m: FleetModel): Load {
     watermark_writes_per_s_peak,
     store_writes_per_s_peak,
     store_replica_writes_per_s_peak: store_writes_per_s_peak * m.replication_factor,
+    prekey_takes_per_s_peak: ((m.users * m.prekey_fetches_per_user_per_day) / SECONDS_PER_DAY) * peak * m.devices_per_user,
     redis_ops_per_s_peak: device_deliveries_per_s_peak * m.redis_ops_per_delivery + presence_changes_per_s_peak + heartbeat_frames_per_s_peak / 2,
     redis_route_bytes: connections_peak * m.redis_bytes_per_route_entry,
     gateway_connection_memory_bytes_per_node: m.gateway_connection_memory_gib * BYTES_PER_GIB,

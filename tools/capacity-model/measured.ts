@@ -69,6 +69,14 @@ export const MEASURED_FIELDS = {
     unit: 'B/s per core',
     what: 'media download bytes/s one gateway core carried (membership check, blob store read, socket writes; bench/media-http.ts --json)',
   },
+  e2e_overhead_bytes_per_message: {
+    unit: 'B',
+    what: 'stored body minus plaintext of a 1:1 message to one device on an established session (bench/e2ee.ts --json); replaces the fleet model\'s assumption in bandwidth and storage',
+  },
+  store_prekey_takes_per_s: {
+    unit: 'takes/s',
+    what: 'one-time prekeys one store node handed out per second, each exactly once (an LWT on ScyllaDB/Cassandra; bench/e2ee.ts --cassandra --json)',
+  },
   reaccept_via_lb_ratio: {
     unit: 'x',
     what: 'WebSocket re-accepts/s through the load balancer (HAProxy) / straight to the gateways (bench/reaccept.ts --json)',

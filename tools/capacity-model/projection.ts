@@ -335,6 +335,13 @@ export function projectFleet(m: FleetModel, load: Load, measured: Measurements, 
     scyllaNotes.push(`The only store write figure was measured on ${storeFigure.engine ?? 'another engine'}, not ScyllaDB: shown as a stand-in, not used. ` +
       'A ScyllaDB (or Cassandra) run gives the real one.');
   }
+  const prekeys = f.store_prekey_takes_per_s;
+  if (prekeys && /scylla|cassandra/i.test(prekeys.engine ?? '')) {
+    scyllaConstraints.push(figureConstraint('prekey takes (LWT)', load.prekey_takes_per_s_peak * m.replication_factor, 'replica takes/s', prekeys, 'store_prekey_takes_per_s', (x) => x.value, util));
+  } else {
+    scyllaNotes.push(`Prekey fetches (${Math.round(load.prekey_takes_per_s_peak)} one-time prekey takes/s at the peak, one LWT each) are not sized: ` +
+      (prekeys ? `the only figure was measured on ${prekeys.engine ?? 'another engine'}. ` : '') + 'make bench-e2ee ARGS="--cassandra --json FILE" measures them.');
+  }
   scyllaConstraints.push(modelConstraint('disk', standingBytes, 'B', m.store_node_disk_bytes, m.store_node_disk_bytes * m.store_disk_fill_max_share, 'model: store_node_disk_bytes'));
   if (m.replication_factor < m.zones) scyllaNotes.push(`replication_factor ${m.replication_factor} < zones ${m.zones}: a zone loss makes some data unavailable.`);
   const scylla = tier('scylla', 'ScyllaDB nodes (message store)', scyllaConstraints,

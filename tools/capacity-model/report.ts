@@ -95,7 +95,8 @@ function uslSection(points: UslPoint[]): UslSection {
   return { points, fit: fitUsl(points), reason: null };
 }
 
-export function buildReport(model: FleetModel, measured: Measurements, now = new Date(), profile: string | null = null): CapacityReport {
+export function buildReport(given: FleetModel, measured: Measurements, now = new Date(), profile: string | null = null): CapacityReport {
+  const model = withMeasuredBytes(given, measured);
   const load = deriveLoad(model);
   const fleet = projectFleet(model, load, measured);
   return {
@@ -117,4 +118,10 @@ export function buildReport(model: FleetModel, measured: Measurements, now = new
     sensitivity: sensitivity(model, measured),
     reconciliation: reconcile(model, load, measured, fleet),
   };
+}
+
+/** A measured ciphertext overhead (bench/e2ee.ts) replaces the model's assumed e2e_overhead_bytes_per_message everywhere it is used. */
+export function withMeasuredBytes(model: FleetModel, measured: Measurements): FleetModel {
+  const overhead = measured.figures.e2e_overhead_bytes_per_message;
+  return overhead ? { ...model, e2e_overhead_bytes_per_message: overhead.value } : model;
 }

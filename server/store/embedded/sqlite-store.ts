@@ -36,6 +36,7 @@ import {
 } from '../store';
 import { PROVISIONED_USER_ID_MIN } from '../../common/ids';
 import { EMBEDDED_STORE_LIMITS } from '../../common/config';
+import { SqliteKeys } from './sqlite-keys';
 
 const SCHEMA_VERSION = 5;
 
@@ -116,6 +117,7 @@ export interface SqliteStoreOptions {
 
 export class SqliteStore implements MessageStore {
   readonly engine = 'sqlite';
+  readonly keys: SqliteKeys;
   private readonly db: Db;
   private readonly s: Record<string, Statement>;
   private readonly commitTx: (batch: CommitBatch) => void;
@@ -129,6 +131,7 @@ export class SqliteStore implements MessageStore {
   constructor(options: SqliteStoreOptions) {
     this.db = openDatabase(options);
     this.s = prepareStatements(this.db);
+    this.keys = new SqliteKeys(this.db);
     const tx = this.db.transaction((batch: CommitBatch) => {
       if (batch.fences && batch.fences.length > 0) this.checkFences(batch.fences);
       this.applyBatch(batch);

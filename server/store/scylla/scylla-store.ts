@@ -21,16 +21,14 @@
 // per message for the commit, ~1.7 ms with the engine's lookup read and watermarks
 // at small ticks: the node, not this process, is what saturates.
 //
-// Every commit write is an idempotent upsert or delete (absolute values, no
-// counters, no appends), so all are marked isIdempotent: the driver may retry
-// them on a timeout without risking a double effect. Only registration and
-// partition claims (ownership changes, fences.ts) use LWTs.
-//
+// Commit writes are idempotent upserts or deletes (absolute values), all marked
+// isIdempotent: the driver may retry them. Only registration, partition claims
+// (fences.ts) and one-time prekey takes (scylla-keys.ts) use LWTs.
 // This file: connecting, the store's reads, and the commit's steps. Its parts:
 // commit-plan.ts (a CommitBatch -> the writes), sender.ts (writes grouped by
 // replica into batches), chat-cache.ts (members and buckets of the chats this
 // node writes), statements.ts (the CQL), routing-keys.ts (partition keys),
-// registered-ids.ts (registration ids), cells.ts (driver values), limits.ts.
+// registered-ids.ts, cells.ts, limits.ts, late-rows.ts, scylla-keys.ts.
 import { Client, policies, types } from 'cassandra-driver';
 import {
   ChatKind, clientKey, FencedError, type ChatState, type ClientKey, type CommitBatch, type MemberState, type MessageStore,
@@ -47,6 +45,7 @@ import { LateRowFence, WriteClock } from './late-rows';
 import { InFlightLimiter } from './limiter';
 import { SCYLLA_STORE_LIMITS } from '../../common/config-scylla';
 import { RegisteredIds } from './registered-ids';
+import { ScyllaKeys } from './scylla-keys';
 import { bucketOfId } from './routing-keys';
 import { migrate, schemaProblem, schemaState } from './schema';
 import { WriteSender } from './sender';
@@ -111,6 +110,7 @@ export async function openScyllaStore(config: ScyllaConfig, log: (line: string) 
 
 export class ScyllaStore implements MessageStore {
   readonly engine = 'scylla';
+  readonly keys: ScyllaKeys;
   /** docs/design/005 "Partition fencing": writes issued within fence_check_valid_ms of a check, plus their 2 s timeout. */
   readonly takeoverQuietMs = SCYLLA_STORE_LIMITS.fence_check_valid_ms + 2000;
   private readonly limiter: InFlightLimiter;
@@ -146,6 +146,7 @@ export class ScyllaStore implements MessageStore {
     this.registeredIds = new RegisteredIds(client, this.q, options);
     this.fences = new PartitionFences(client, this.q);
     this.lateRows = new LateRowFence(client, this.q, this.write, this.clock, bucketMs);
+    this.keys = new ScyllaKeys(client, config.keyspace, options);
   }
 
   /** The bucket of a message id: milliseconds since the id epoch / bucket width. */

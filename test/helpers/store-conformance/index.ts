@@ -13,6 +13,7 @@ import type { ChatState, MessageStore, StoredMessage } from '../../../server/sto
 import { chatsConformance } from './chats';
 import { fencingConformance } from './fencing';
 import { groupsConformance } from './groups';
+import { keysConformance } from './keys';
 import { readsConformance } from './reads';
 import { usersConformance } from './users';
 import { batch, World, type ConformanceContext, type StoreUnderTest } from './world';
@@ -48,6 +49,7 @@ export function defineStoreConformance(name: string, makeStore: () => Promise<St
     chatsConformance(c);
     readsConformance(c);
     fencingConformance(c);
+    keysConformance(c);
     groupsConformance(c); // last: its durability test closes and reopens the store
   });
 }

@@ -25,6 +25,8 @@ export interface StoreUnderTest {
    * durability test is then skipped.
    */
   reopen?(): Promise<MessageStore>;
+  /** A second store over the same data (another chat node's connection), closed by the test that opens it; omit where there is none. */
+  peer?(): Promise<MessageStore>;
 }
 
 /** A message as plain data: comparable with deepEqual whatever byte-array type a store returns. */

@@ -7,6 +7,7 @@
 //   process-scaling -> process_scaling_sigma, process_scaling_kappa (USL over processes of one box)
 //   peers        -> no fleet figure (a comparison with Mosquitto and JetStream), a note only
 //   media        -> media_upload_bytes_per_core_s, media_download_bytes_per_core_s
+//   e2ee         -> e2e_overhead_bytes_per_message, store_prekey_takes_per_s (with --cassandra)
 // The bench's machine is quoted in the note, not taken as the node's machine:
 // these are ratios and times on one shared box, not a node's capacity.
 import { asBenchRun, type BenchMachine, type BenchRun } from '../bench-run';
@@ -69,6 +70,22 @@ function media(run: Extract<BenchRun, { kind: 'media' }>, source: string, out: M
   if (f.e2e_verified < f.e2e_sent) out.notes.push(`${source}: ${f.e2e_sent - f.e2e_verified} media message(s) not downloaded and verified end to end`);
 }
 
+function e2ee(run: Extract<BenchRun, { kind: 'e2ee' }>, source: string, out: Measurements): void {
+  const f = run.figures;
+  out.figures.e2e_overhead_bytes_per_message = {
+    value: f.overhead_steady_bytes, basis: 'measured', source,
+    note: `libsignal SignalMessage + our envelope over a ${f.plaintext_bytes} B plaintext, one device; a session's first message ` +
+      `carries ${f.overhead_first_bytes} B; encrypt + decrypt ${f.encrypt_decrypt_us.toFixed(0)} us of client CPU; ${onBox(run.machine, run.generated_at)}`,
+  };
+  if (f.store_prekey_takes_per_s !== undefined) {
+    out.figures.store_prekey_takes_per_s = {
+      value: f.store_prekey_takes_per_s, basis: 'measured', source, engine: f.store_engine ?? 'cassandra',
+      note: `one node, RF 1, one LWT per take${f.store_cpu_us_per_take ? `, ${f.store_cpu_us_per_take.toFixed(0)} us of node CPU each` : ''}; ` +
+        `the bench and the node shared ${onBox(run.machine, run.generated_at)}`,
+    };
+  }
+}
+
 export { looksLikeBenchRun } from '../bench-run';
 
 /** Figures of one bench run; a file that is not a valid run is an error naming it. */
@@ -81,6 +98,7 @@ export function fromBenchRun(json: unknown, source: string): Measurements {
   else if (run.kind === 'reaccept') reaccept(run, source, out);
   else if (run.kind === 'process-scaling') processScaling(run, source, out);
   else if (run.kind === 'media') media(run, source, out);
+  else if (run.kind === 'e2ee') e2ee(run, source, out);
   else out.notes.push(`${source}: the peers comparison (bench/peers.ts) gives no fleet figure; read it with \`node dist/bench/peers.js\``);
   return out;
 }

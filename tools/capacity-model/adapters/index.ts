@@ -21,7 +21,7 @@ import { fromStoreBench, looksLikeStoreBench } from './store-bench';
 /** Files of a run directory the adapters know, in the order they are merged. */
 export const RUN_FILES = [
   'summary.json', 'full-vs-bare.json', 'capacity-probe.json', 'coordination.json', 'failover.json', 'reaccept.json', 'process-scaling.json', 'scylla-store.json',
-  'media.json',
+  'media.json', 'e2ee.json',
 ] as const;
 
 export function readResultFile(file: string, p99MsMax: number): Measurements {
@@ -40,7 +40,7 @@ export function readResultFile(file: string, p99MsMax: number): Measurements {
   if (looksLikePairLoadSummary(json)) return fromPairLoadSummary(json, file, p99MsMax);
   throw new Error(
     `${file}: not a results file the capacity model knows (run-pairs/ramp summary.json, full-vs-bare --json, ` +
-      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept|process-scaling|scylla-store|media-http --json)',
+      'load generator summary.json, capacity-probe.json, bench/coordination|failover|reaccept|process-scaling|scylla-store|media-http|e2ee --json)',
   );
 }
 

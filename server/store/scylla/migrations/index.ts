@@ -9,10 +9,11 @@ import { initial } from './001-initial';
 import { partitionFences } from './002-partition-fences';
 import { lastSeenPrivacy } from './003-last-seen-privacy';
 import { chatFenceMarks } from './004-chat-fence-marks';
+import { keyDirectory } from './005-key-directory';
 import type { Migration } from './migration';
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [initial, partitionFences, lastSeenPrivacy, chatFenceMarks];
+export const MIGRATIONS: readonly Migration[] = [initial, partitionFences, lastSeenPrivacy, chatFenceMarks, keyDirectory];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;
