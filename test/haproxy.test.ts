@@ -9,8 +9,12 @@ import { startSystem, type RunningSystem } from '../deploy/local-system';
 import { HAPROXY_CHECK, HAPROXY_LIMITS, startHaproxy, type HaproxyServer } from '../deploy/services/haproxy';
 import { UpgradeRefused, connectTransport } from '../loadgen/client/transport';
 import { mintToken } from '../server/common/token';
+import { randomBytes } from 'node:crypto';
+import { MediaClient } from '../loadgen/client/media-client';
+import { directChatId } from '../server/common/chat-id';
+import { sha256Hex } from '../server/media/hashing';
 import { ReconnectingDevice } from './helpers/reconnecting-device';
-import { newUserId, sleep, text, waitFor } from './helpers/system';
+import { newUserId, provisionFresh, sleep, text, waitFor } from './helpers/system';
 
 const PAIRS = 10;
 const MESSAGES_PER_SENDER = 20;
@@ -75,6 +79,22 @@ describe('gateways behind HAProxy', () => {
     const h = (await (await fetch(`${hp.httpUrl}/healthz`)).json()) as { status: string; chat_link: string };
     assert.equal(h.status, 'ok');
     assert.equal(h.chat_link, 'up');
+  });
+
+  test('a media upload through HAProxy goes back to the gateway holding its session (stick on the token), so it completes', async () => {
+    // Without the stick table the chunks of one upload were spread over both gateways, and the one that did not open
+    // the session answered 404 UPLOAD_NOT_FOUND (57 of 69 uploads of a --topology 2x1 run, 2026-12-06).
+    const users = await provisionFresh(sys, 8);
+    const uploads = [0, 2, 4, 6].map(async (i) => {
+      const bytes = randomBytes(96 * 1024);
+      const c = new MediaClient(hp.httpUrl, mintToken(sys.secret, users[i]!, 600));
+      const d = { chat_id: directChatId(users[i]!, users[i + 1]!), kind: 'document', size: bytes.length, sha256: sha256Hex(bytes) };
+      return c.upload(d, bytes, 8 * 1024); // 12 chunks, each a request HAProxy balances
+    });
+    for (const a of await Promise.all(uploads)) {
+      assert.equal(a.status, 200, JSON.stringify(a.json));
+      assert.equal(a.json.complete, true);
+    }
   });
 
   test('clients connect through HAProxy, spread over both gateways (leastconn), and exchange messages', async () => {

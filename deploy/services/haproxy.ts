@@ -24,6 +24,7 @@ import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../lib/net';
+import { DEFAULT_MEDIA_LIMITS } from '../../server/common/config-media';
 import { installedBinary, ManagedProcess } from './managed-process';
 
 /** The health-check timing HAProxy uses for every gateway (milliseconds). */
@@ -46,6 +47,10 @@ export const HAPROXY_LIMITS = Object.freeze({
   hard_stop_after_ms: 5_000,
   /** Connecting to a gateway: loopback, so a slow connect means it is gone. */
   connect_timeout_ms: 2_000,
+  /** Users uploading media at once that the upload stick table remembers (~200 B each: 20 MB at most). */
+  upload_stick_entries: 100_000,
+  /** The key is the Authorization header: "Bearer " + a token (~100 B); longer ones are cut, still a unique prefix. */
+  upload_stick_key_bytes: 256,
 });
 
 export interface HaproxyOptions {
@@ -249,6 +254,11 @@ export function haproxyConfig(port: number, serverPorts: number[], socketPath: s
     '',
     'backend gateways',
     '  balance leastconn',
+    // A media upload session lives in the memory of the gateway that opened it (docs/design/022): its chunks and
+    // progress queries go back there, keyed by the user's token (one table entry per uploading user, kept as long
+    // as a session may idle: media_upload_idle_seconds). Everything else is balanced per request as before.
+    `  stick-table type string len ${l.upload_stick_key_bytes} size ${l.upload_stick_entries} expire ${DEFAULT_MEDIA_LIMITS.media_upload_idle_seconds}s`,
+    '  stick on req.hdr(authorization) if { path_beg /v1/media/uploads }',
     // The client's address for the gateways' per-source registration limit (they trust it from WA_TRUSTED_PROXIES only).
     '  option forwardfor',
     // HTTP/1.1 with a Host header: uWS does not answer HTTP/1.0 (HAProxy's default check) at all.
