@@ -10,8 +10,7 @@
 //   per commit that carries fences (multi-node chat tier): one LOCAL_QUORUM read of the touched
 //   partitions' tokens, beside the membership reads, before any write (fences.ts); per chat and
 //   ownership change, 1-2 range tombstones and a mark on its first load (late-rows.ts).
-// Per group message: messages + client_ids + one chat_heads write per group per commit
-// (fan-out on read: a 256-member group costs 3 writes, not 258).
+// Per group message: messages + client_ids + one chat_heads write per group per commit (fan-out on read).
 // Per watermark flush (every 200 ms per moved member, not per ack): chat_members + user_chats.
 // No read-before-write on any of it: the members of the chats this node owns are
 // cached here (chat-cache.ts; one partition read on a miss).
