@@ -103,6 +103,7 @@ export class Gateway {
       connectedUsers: () => this.byUser.size,
       chatLinkUp: () => this.router.up,
       chatLink: () => sumLinks(this.router.links()),
+      media: () => (this.media ? { stats: this.media.stats, uploadsOpen: this.media.uploadsOpen } : null),
     }));
     this.writer = new SocketWriter<Conn>({
       backpressureBytesMax: opts.limits.socket_backpressure_bytes_max,

@@ -39,6 +39,18 @@ export interface GatewayMetricsSource {
   connectedUsers(): number;
   chatLinkUp(): boolean;
   chatLink(): { batchesSent: number; itemsSent: number };
+  /** Media over HTTP (server/gateway/media-endpoint.ts); null when the gateway serves no media routes. */
+  media(): { stats: GatewayMediaStats; uploadsOpen: number } | null;
+}
+
+/** The media endpoint's plain counters (MediaEndpoint.stats). */
+export interface GatewayMediaStats {
+  uploadBytes: number;
+  downloadBytes: number;
+  uploadsCompleted: number;
+  uploadsDeduplicated: number;
+  downloads: number;
+  refusals: number;
 }
 
 export class GatewayMetrics {
@@ -79,5 +91,14 @@ export class GatewayMetrics {
       () => labelled('reason', GATEWAY_ERROR_REASONS, s().rejected));
     counter('wa_gateway_grpc_sent_batches_total', 'gRPC stream messages sent to the chat service', () => src().chatLink().batchesSent);
     counter('wa_gateway_grpc_sent_items_total', 'Items sent to the chat service over the gRPC stream', () => src().chatLink().itemsSent);
+    // Media (issue 19): the same counters /healthz shows, 0 on a gateway without media routes.
+    const m = (k: keyof GatewayMediaStats) => () => src().media()?.stats[k] ?? 0;
+    counter('wa_gateway_media_upload_bytes_total', 'Media ciphertext bytes received in upload chunks that were accepted', m('uploadBytes'));
+    counter('wa_gateway_media_download_bytes_total', 'Media ciphertext bytes written to downloading clients', m('downloadBytes'));
+    counter('wa_gateway_media_uploads_completed_total', 'Media uploads completed (hash verified, stored)', m('uploadsCompleted'));
+    counter('wa_gateway_media_uploads_deduplicated_total', 'Completed media uploads whose ciphertext was stored already (no bytes written)', m('uploadsDeduplicated'));
+    counter('wa_gateway_media_downloads_total', 'Media downloads served to their last byte', m('downloads'));
+    counter('wa_gateway_media_refusals_total', 'Media requests refused (authorization, limits, bad input, expired)', m('refusals'));
+    gauge('wa_gateway_media_uploads_active', 'Media upload sessions open on this gateway', () => src().media()?.uploadsOpen ?? 0);
   }
 }

@@ -63,6 +63,12 @@ export function defineMediaHttpCases(world: () => MediaWorld): void {
     assert.equal(info?.size, 200_000, 'the blob store holds it under its hash');
     const health = await world().sys.health(0) as unknown as { media: { uploadBytes: number; downloadBytes: number; uploads_open: number } };
     assert.ok(health.media.uploadBytes >= 200_000 && health.media.downloadBytes >= 200_000, JSON.stringify(health.media));
+    // The same counters for Prometheus on the gateway's /metrics (read right after: nothing else moves them meanwhile).
+    const metrics = await (await fetch(`${world().sys.gatewayHttp(0)}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(metrics)?.[1]);
+    const again = await world().sys.health(0) as unknown as { media: { uploadBytes: number; downloadBytes: number } };
+    assert.equal(value('wa_gateway_media_upload_bytes_total'), again.media.uploadBytes);
+    assert.equal(value('wa_gateway_media_download_bytes_total'), again.media.downloadBytes);
   });
 
   test('resume: the committed offset is asked for, a chunk at another offset is refused with it, the upload goes on from there', async () => {
