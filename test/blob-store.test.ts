@@ -12,7 +12,7 @@ import type { BlobStore } from '../server/media/blob-store';
 import { FsBlobStore } from '../server/media/fs-blob-store';
 import { S3BlobStore } from '../server/media/s3-blob-store';
 import { blob, defineBlobConformance } from './helpers/blob-conformance';
-import { defineRetentionRace } from './helpers/retention-race-cases';
+import { defineReshareAfterExpiry, defineRetentionRace } from './helpers/retention-race-cases';
 import { startS3Proxy, type RunningS3Proxy } from '../deploy/services/s3proxy';
 
 describe('embedded blob store (files in the data dir)', () => {
@@ -25,6 +25,7 @@ describe('embedded blob store (files in the data dir)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
   defineBlobConformance(() => store);
   defineRetentionRace(() => store);
+  defineReshareAfterExpiry(() => store);
 
   test('a half-written staging file (a crash mid-put) is never visible and is swept at the next open once abandoned', async () => {
     const b = blob(4096);
@@ -54,6 +55,7 @@ describe('S3-API blob store (S3Proxy, filesystem backend)', () => {
   });
   defineBlobConformance(() => store);
   defineRetentionRace(() => store);
+  defineReshareAfterExpiry(() => store);
 
   test('a wrong secret is refused by the server (the store does not fall back to anonymous)', async () => {
     const bad = await S3BlobStore.open({ ...s3.settings, secretAccessKey: 'x'.repeat(40) }).catch((e: Error) => e);

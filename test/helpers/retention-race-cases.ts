@@ -130,3 +130,17 @@ export function defineRetentionRace(store: () => BlobStore): void {
     for (const [x, chat] of [[b!, 'd.3.7'], [k!, 'd.3.8']] as const) await downloadable(store(), x, chat);
   });
 }
+
+export function defineReshareAfterExpiry(store: () => BlobStore): void {
+  test('a share into a chat whose reference to that content has expired writes a fresh reference (not the expired one)', async () => {
+    const b = blob(300);
+    await store().put(b.hash, { bytes: b.bytes });
+    const old = Date.now() - 40 * 24 * 3600_000;
+    await store().refs.put({ hash: b.hash, chat_id: 'd.4.7', kind: 'document', size: 300, uploader: 4, created_ms: old, members: 2, downloaded_by: [], delivered_all_ms: 0 });
+    const now = Date.now();
+    const p = await forward(store(), b, 'd.4.7', now);
+    assert.ok(p.complete && p.deduplicated);
+    assert.equal(p.complete && p.ref.created_ms, now);
+    assert.equal((await store().refs.get(b.hash, 'd.4.7'))!.created_ms, now);
+  });
+}
