@@ -1,7 +1,8 @@
 // The blob stores (server/media/): the conformance suite on the embedded files
 // and on a real S3-API server (S3Proxy, filesystem backend, started through
 // scripts/s3proxy.sh), plus what only the embedded engine can show: a put a
-// crash interrupted is never visible and is swept at the next open.
+// crash interrupted is never visible and is swept at the next open. And the
+// collector's mark-then-sweep on both engines (helpers/retention-race-cases.ts).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +12,7 @@ import type { BlobStore } from '../server/media/blob-store';
 import { FsBlobStore } from '../server/media/fs-blob-store';
 import { S3BlobStore } from '../server/media/s3-blob-store';
 import { blob, defineBlobConformance } from './helpers/blob-conformance';
+import { defineReshareAfterExpiry, defineRetentionRace } from './helpers/retention-race-cases';
 import { startS3Proxy, type RunningS3Proxy } from '../deploy/services/s3proxy';
 
 describe('embedded blob store (files in the data dir)', () => {
@@ -22,6 +24,8 @@ describe('embedded blob store (files in the data dir)', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
   defineBlobConformance(() => store);
+  defineRetentionRace(() => store);
+  defineReshareAfterExpiry(() => store);
 
   test('a half-written staging file (a crash mid-put) is never visible and is swept at the next open once abandoned', async () => {
     const b = blob(4096);
@@ -50,6 +54,8 @@ describe('S3-API blob store (S3Proxy, filesystem backend)', () => {
     s3?.stop();
   });
   defineBlobConformance(() => store);
+  defineRetentionRace(() => store);
+  defineReshareAfterExpiry(() => store);
 
   test('a wrong secret is refused by the server (the store does not fall back to anonymous)', async () => {
     const bad = await S3BlobStore.open({ ...s3.settings, secretAccessKey: 'x'.repeat(40) }).catch((e: Error) => e);

@@ -34,6 +34,17 @@ export interface MediaLimits {
   media_undelivered_ttl_seconds: number;
   /** A blob no message references is collected only once older than this: an upload is committed before its message is sent. */
   media_unreferenced_grace_seconds: number;
+  /**
+   * A blob the collector found unreferenced is only marked condemned; it is deleted on a later run at least this long
+   * after the mark, if still unreferenced: a forward that checked the blob before the mark has this long to write its
+   * reference (docs/design/022-media.md: one collector interval, so a mark is swept on the next run).
+   */
+  media_condemned_grace_seconds: number;
+  /**
+   * A sweep issues a blob's delete within this of reading that it has no reference (or skips it); a forward that
+   * clears a condemned mark waits this long before trusting the blob is still there. Milliseconds: it is on a request's path.
+   */
+  media_sweep_step_ms_max: number;
   /** Blobs looked at per collection page (one list call to the store): bounds the memory and the store work of one step. */
   media_collect_page_max: number;
   /** How often a gateway runs the collector (expired references, then unreferenced blobs); runs on several gateways are idempotent. */
@@ -53,6 +64,8 @@ export const DEFAULT_MEDIA_LIMITS: Readonly<MediaLimits> = Object.freeze({
   media_retention_seconds: 30 * 24 * 3600,
   media_undelivered_ttl_seconds: 30 * 24 * 3600,
   media_unreferenced_grace_seconds: 24 * 3600,
+  media_condemned_grace_seconds: 3600,
+  media_sweep_step_ms_max: 2000,
   media_collect_page_max: 1000,
   media_collect_interval_seconds: 3600,
 });

@@ -99,9 +99,7 @@ export class Gateway {
     this.processMetrics = opts.metrics ?? createProcessMetrics();
     this.metrics = new GatewayMetrics(this.processMetrics.registry, () => ({
       stats: this.stats,
-      openConnections: () => this.sockets.size,
-      connectedUsers: () => this.byUser.size,
-      chatLinkUp: () => this.router.up,
+      openConnections: () => this.sockets.size, connectedUsers: () => this.byUser.size, chatLinkUp: () => this.router.up,
       chatLink: () => sumLinks(this.router.links()),
       media: () => (this.media ? { stats: this.media.stats, uploadsOpen: this.media.uploadsOpen } : null),
     }));

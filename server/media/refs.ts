@@ -26,12 +26,48 @@ export interface MediaRef {
   delivered_all_ms: number;
 }
 
+/**
+ * A mark on a blob (condemn.ts): `condemned` when the collector found it unreferenced (it is deleted only a grace
+ * later, if still unreferenced); `cleared` when a reference came back and removed the condemned marks (a forward
+ * that sees a recent clearance waits out a sweep that may have read the mark before it was cleared).
+ */
+export interface BlobMark {
+  kind: 'condemned' | 'cleared';
+  atMs: number;
+}
+
+/** A blob's references and marks, from one listing of the blob's records. */
+export interface BlobRecords {
+  refs: MediaRef[];
+  marks: BlobMark[];
+}
+
 export interface RefStore {
   put(ref: MediaRef): Promise<void>;
   get(hash: string, chatId: string): Promise<MediaRef | null>;
   /** Every reference to one blob (a blob is forwarded to a handful of chats, not thousands). */
   ofBlob(hash: string): Promise<MediaRef[]>;
   delete(hash: string, chatId: string): Promise<void>;
+  /** The blob's references and marks (the collector's one read per blob). */
+  scan(hash: string): Promise<BlobRecords>;
+  /** Only the blob's marks: one listing, no record read (a forward's check). */
+  marks(hash: string): Promise<BlobMark[]>;
+  /** Durable before it resolves, like a reference. */
+  putMark(hash: string, mark: BlobMark): Promise<void>;
+  deleteMark(hash: string, mark: BlobMark): Promise<void>;
+}
+
+/** A mark is kept as an empty record named by its kind and time, beside the references: a listing shows it. */
+export function markName(mark: BlobMark): string {
+  return `${mark.kind}-${mark.atMs}.mark`;
+}
+
+const MARK_NAME_RE = /^(condemned|cleared)-([0-9]{1,16})\.mark$/;
+
+/** The mark a record name stands for, or null for anything else (references, temp files). */
+export function parseMarkName(name: string): BlobMark | null {
+  const m = MARK_NAME_RE.exec(name);
+  return m ? { kind: m[1] as BlobMark['kind'], atMs: Number(m[2]) } : null;
 }
 
 /** The record's encoding, shared by the engines; a record that does not parse is treated as absent. */

@@ -12,13 +12,18 @@
 // keeps HTTP requests of one client on one gateway, or the client starts over).
 // Per chunk: one write at the offset; no fsync (the blob store fsyncs the whole
 // file once, at the end; a crashed gateway's sessions are gone anyway).
+// Before a reference to a stored blob is written (a forward, or a put), the
+// collector's condemned mark is cleared and a sweep in flight waited out
+// (condemn.ts), so a reference is never written to a blob about to be deleted.
 import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mediaBytesMax, MEDIA_KINDS, type MediaKind, type MediaLimits } from '../common/config-media';
 import { BLOB_HASH_RE, BlobHashMismatch, type BlobStore } from './blob-store';
 import { MediaCode, MediaError } from './errors';
-import { REF_CHAT_ID_RE, type MediaRef } from './refs';
+import { settleBeforeReference } from './condemn';
+import { REF_CHAT_ID_RE, refExpiresAtMs, type MediaRef } from './refs';
 
 export interface UploadDeclaration {
   chat_id: string;
@@ -76,8 +81,14 @@ export class UploadSessions {
 
   /** A new session, or, when the blob is already stored (a forward), its reference in this chat at once. */
   async begin(user: number, d: UploadDeclaration, members: number, nowMs: number): Promise<UploadProgress> {
-    const existing = await this.store.stat(d.sha256);
-    if (existing && existing.size === d.size) return { complete: true, ref: await this.reference(user, d, members, nowMs), deduplicated: true };
+    if ((await this.store.stat(d.sha256))?.size === d.size) {
+      const checkedAt = performance.now();
+      await settleBeforeReference(this.store.refs, d.sha256, this.limits, nowMs);
+      // Looked at again after the settle: a condemned blob a sweep deleted meanwhile is uploaded again like new content.
+      if ((await this.store.stat(d.sha256))?.size === d.size) {
+        return { complete: true, ref: await this.reference(user, d, members, nowMs, checkedAt), deduplicated: true };
+      }
+    }
     if (this.sessions.size >= this.limits.media_upload_sessions_max) {
       throw new MediaError(MediaCode.TOO_MANY_UPLOADS, `this gateway holds media_upload_sessions_max=${this.limits.media_upload_sessions_max} uploads`);
     }
@@ -127,8 +138,11 @@ export class UploadSessions {
   private async finish(s: Session, nowMs: number): Promise<UploadProgress> {
     this.drop(s, false);
     try {
+      // Settled before the put: the content may be stored already and condemned (or a stale mark may outlive a deletion).
+      const checkedAt = performance.now();
+      await settleBeforeReference(this.store.refs, s.sha256, this.limits, nowMs);
       const put = await this.store.put(s.sha256, { file: s.file });
-      return { complete: true, ref: await this.reference(s.user, s, s.members, nowMs), deduplicated: !put.created };
+      return { complete: true, ref: await this.reference(s.user, s, s.members, nowMs, checkedAt), deduplicated: !put.created };
     } catch (err) {
       if (err instanceof BlobHashMismatch) {
         throw new MediaError(MediaCode.HASH_MISMATCH, `the uploaded bytes hash to ${err.actual}, not the declared ${err.expected}; nothing was stored`);
@@ -137,16 +151,24 @@ export class UploadSessions {
     }
   }
 
-  /** The reference that makes the blob downloadable in the chat; an existing one (a re-share) is kept as it is. */
-  private async reference(user: number, d: UploadDeclaration, members: number, nowMs: number): Promise<MediaRef> {
+  /**
+   * The reference that makes the blob downloadable in the chat; an existing live one (a re-share) is kept as it is,
+   * an expired one is replaced. `checkedAt` (performance.now()) is the settle: a reference written later than half the
+   * condemned grace after it could land after a sweep (a mark made after our check, then its grace), so the upload is
+   * not acknowledged and the client's retry settles again.
+   */
+  private async reference(user: number, d: UploadDeclaration, members: number, nowMs: number, checkedAt: number): Promise<MediaRef> {
     const old = await this.store.refs.get(d.sha256, d.chat_id);
-    if (old) return old;
+    const kept = old !== null && refExpiresAtMs(old, this.limits.media_retention_seconds, this.limits.media_undelivered_ttl_seconds) > nowMs;
     const ref: MediaRef = {
       hash: d.sha256, chat_id: d.chat_id, kind: d.kind, size: d.size, uploader: user, created_ms: nowMs,
       members, downloaded_by: [], delivered_all_ms: 0,
     };
-    await this.store.refs.put(ref);
-    return ref;
+    if (!kept) await this.store.refs.put(ref);
+    if (performance.now() - checkedAt > (this.limits.media_condemned_grace_seconds * 1000) / 2) {
+      throw new MediaError(MediaCode.UNAVAILABLE, 'the blob store was too slow to reference the media safely; retry');
+    }
+    return kept ? old : ref;
   }
 
   private drop(s: Session, removeFile: boolean): void {

@@ -276,8 +276,13 @@ export function defineMediaHttpCases(world: () => MediaWorld): void {
     assert.equal(gone.status, 410);
     assert.equal(JSON.parse(gone.bytes.toString()).error, 'MEDIA_EXPIRED');
     // The collector (every gateway runs it hourly; here once, its grace shortened): the reference, then the blob.
-    const report = await collectOnce(world().store, { ...DEFAULT_MEDIA_LIMITS, media_unreferenced_grace_seconds: 1 }, Date.now() + 2000);
-    assert.ok(report.refsExpired >= 1 && report.blobsCollected >= 1, JSON.stringify(report));
+    // Two runs: the first marks the blob condemned, the second (a condemned grace later) deletes it.
+    const shortened = { ...DEFAULT_MEDIA_LIMITS, media_unreferenced_grace_seconds: 1, media_condemned_grace_seconds: 1 };
+    const marked = await collectOnce(world().store, shortened, Date.now() + 2000);
+    assert.ok(marked.refsExpired >= 1 && marked.blobsCondemned >= 1, JSON.stringify(marked));
+    assert.ok(await world().store.stat(f.sha256), 'marked, not yet deleted');
+    const report = await collectOnce(world().store, shortened, Date.now() + 4000);
+    assert.ok(report.blobsCollected >= 1, JSON.stringify(report));
     assert.equal(await world().store.refs.get(f.sha256, chat), null);
     assert.equal(await world().store.stat(f.sha256), null);
     assert.equal((await client(b!).download(f.sha256, chat)).status, 404);
