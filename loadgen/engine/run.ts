@@ -143,6 +143,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology, store: o.store });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   if (plan.traffic.mediaShare > 0 && o.driver === 'bare') throw new Error('traffic.mediaShare > 0 needs --driver system: the bare forwarder has no media endpoint');
+  if (plan.traffic.e2ee && o.driver === 'bare') throw new Error('traffic.e2ee needs --driver system: the bare forwarder has no key directory');
   const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
   mkdirSync(o.outDir, { recursive: true });
 
