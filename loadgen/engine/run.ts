@@ -232,7 +232,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const target: TargetSpec = {
       driver: o.driver, urls: targetUrls, identities, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs, tls: o.tls,
     };
-    const touchOffline = o.driver === 'system' && !chatTarget && plan.traffic.onlineShare < 1;
+    // With e2ee, users that start offline also connect once at setup: that uploads their keys, so a first message to them can be sealed.
+    const touchOffline = o.driver === 'system' && (!chatTarget || plan.traffic.e2ee === true) && plan.traffic.onlineShare < 1;
     const tagged = plan.tagged;
 
     // Intervals complete when every worker still running has reported them.
