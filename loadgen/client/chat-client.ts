@@ -47,6 +47,8 @@ export interface ChatClientOptions extends ConnectOptions {
   autoRead?: boolean;
   /** Reply timeout for requests with a ref (send, history). */
   requestTimeoutMs?: number;
+  /** The first ref of this client's requests (the load generator keeps refs below it for its own sends). */
+  firstRef?: number;
 }
 
 export class ServerError extends Error {
@@ -82,7 +84,7 @@ export class ChatClient implements AckDue {
   /** Encoded ClientFrames queued this turn (they leave in flushQueued). */
   private out: Uint8Array[] = [];
   private outQueued = false;
-  private nextRef = 1;
+  private nextRef: number;
   private nextCmid = 1;
   private readonly requests = new Map<number, PendingRequest>();
   /** chat -> highest id received and not yet acked. */
@@ -94,6 +96,7 @@ export class ChatClient implements AckDue {
   private readonly cmidPrefix = `${process.pid.toString(36)}-${Math.random().toString(36).slice(2, 8)}-`;
 
   private constructor(private readonly transport: Transport, private readonly opts: ChatClientOptions) {
+    this.nextRef = opts.firstRef ?? 1;
     transport.onmessage = (data) => this.onData(data);
     transport.onclose = (code, reason) => {
       this.closed = true;

@@ -19,6 +19,8 @@ export interface ConnectionEvents {
   onRejected(ref: number, code: string): void;
   /** An error frame not tied to one of our sends. */
   onError(code: string): void;
+  /** traffic.e2ee: a received body did not decrypt (`reason`); the world never sees its header. */
+  onUndecryptable(reason: string): void;
   /** A delivered/read watermark receipt for a chat this user sent in. kind: 1 delivered, 2 read. */
   onReceipt(chatId: string, kind: number, upToId: number): void;
   /** The offline queue has been drained (`messages` of them). */
@@ -26,8 +28,17 @@ export interface ConnectionEvents {
   onClose(code: number, reason: string): void;
 }
 
+/**
+ * A send's ref is below this (the world's send pool keeps it so); a connection's own requests (key
+ * fetches, group creation) number theirs from here up, so a reply to one is never taken for a send's.
+ */
+export const SEND_REFS_END = 2 ** 31;
+
 export interface LoadConnection {
-  /** Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch. ref > 0 correlates the reply. */
+  /**
+   * Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch (with e2ee,
+   * once it is encrypted; sends leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
+   */
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
   /** Queue a message to a group chat (real system only); like sendMessage otherwise. */
   sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void;

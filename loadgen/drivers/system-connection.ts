@@ -13,7 +13,9 @@ import { ChatClient } from '../client/chat-client';
 import { encodeClientFrame } from '../../server/common/protocol';
 import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
-import { blockOf, explainConnectError, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import type { MetricsRegistry } from '../metrics/registry';
+import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { E2eeUser, SealError } from './system-e2ee';
 import { SystemMediaAccess } from './system-media';
 
 /** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
@@ -27,6 +29,8 @@ export interface SystemLoadDriverOptions {
   ackDelayMs: number;
   /** Users of the whole run (all shards), to spread them evenly over the gateways. */
   totalUsers: number;
+  /** traffic.e2ee: encrypt 1:1 bodies end to end (./system-e2ee.ts), counting into these metrics; else null. */
+  e2ee?: MetricsRegistry | null;
 }
 
 export class SystemLoadDriver implements LoadDriver {
@@ -35,6 +39,8 @@ export class SystemLoadDriver implements LoadDriver {
   readonly media: MediaAccess;
 
   private readonly users: UserDirectory;
+  /** traffic.e2ee: each user's device, by global index (kept across its connections). */
+  private readonly devices = new Map<number, E2eeUser>();
 
   constructor(private readonly o: SystemLoadDriverOptions) {
     this.users = new UserDirectory(o.identities);
@@ -52,20 +58,46 @@ export class SystemLoadDriver implements LoadDriver {
       client = await ChatClient.connect({
         url, kind: this.o.transport, localAddress, tls: this.o.tls,
         token: this.users.tokenOf(globalIndex),
-        ackDelayMs: this.o.ackDelayMs, autoRead: false, connectTimeoutMs: CONNECT_TIMEOUT_MS,
+        ackDelayMs: this.o.ackDelayMs, autoRead: false, connectTimeoutMs: CONNECT_TIMEOUT_MS, firstRef: SEND_REFS_END,
       });
     } catch (err) {
       throw explainConnectError(err, url);
     }
-    return new SystemConnection(client, ev, this.users);
+    const device = this.o.e2ee ? this.deviceOf(globalIndex, this.o.e2ee) : null;
+    if (device) {
+      try {
+        await device.register(client);
+      } catch (err) {
+        client.close();
+        throw new Error(`e2ee: key upload for user ${device.user} failed: ${(err as Error).message}`);
+      }
+    }
+    return new SystemConnection(client, ev, this.users, device);
+  }
+
+  private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
+    let d = this.devices.get(globalIndex);
+    if (!d) this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics)));
+    return d;
   }
 }
 
 class SystemConnection implements LoadConnection {
-  constructor(private readonly client: ChatClient, ev: ConnectionEvents, private readonly users: UserDirectory) {
+  constructor(
+    private readonly client: ChatClient,
+    private readonly ev: ConnectionEvents,
+    private readonly users: UserDirectory,
+    private readonly e2ee: E2eeUser | null,
+  ) {
     // Group system events (created, member added, ...) carry no load payload; ChatClient still acks them.
     client.onMessage = (m) => {
-      if (!m.system) ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
+      if (m.system) return;
+      if (!e2ee) return ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
+      // The body is a view of the received frame: copied, since opening waits for earlier ones.
+      e2ee.open(m.from_user, m.chat_id, m.id, Buffer.from(m.body)).then(
+        (plain) => ev.onDeliver(plain, m.replay, m.chat_id, m.id),
+        (err: unknown) => ev.onUndecryptable(err instanceof SealError ? err.reason : 'decrypt_failed'),
+      );
     };
     client.onReceipt = (r) => ev.onReceipt(r.chat_id, r.kind, r.up_to_id);
     client.onDrainDone = (d) => ev.onDrainDone(d.messages);
@@ -73,14 +105,22 @@ class SystemConnection implements LoadConnection {
     client.onError = (e) => (e.ref > 0 ? ev.onRejected(e.ref, e.code) : ev.onError(e.code));
     client.onFrame = (f) => {
       if (f.body === 'sent' && f.sent.ref > 0) ev.onSent(f.sent.ref, f.sent.id, f.sent.chat_id);
+      else if (f.body === 'prekeys_low') e2ee?.refill(client, f.prekeys_low.device_id);
     };
   }
 
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
-    this.push(encodeSendFrame(ref, this.users.idOf(toIndex), clientMsgId, body));
+    const to = this.users.idOf(toIndex);
+    if (!this.e2ee) return this.push(encodeSendFrame(ref, to, clientMsgId, body));
+    // The world reuses `body` for its next send: sealed from a copy. Seals resolve in the order made.
+    this.e2ee.seal(this.client, to, Buffer.from(body)).then(
+      (sealed) => this.push(encodeSendFrame(ref, to, clientMsgId, sealed)),
+      (err: unknown) => !this.client.closed && this.ev.onRejected(ref, err instanceof SealError ? err.reason : 'e2ee_encrypt_failed'),
+    );
   }
 
   sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void {
+    if (this.e2ee) throw new Error('e2ee group messages (sender keys) are not in the load generator yet');
     this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
   }
 

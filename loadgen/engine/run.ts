@@ -143,6 +143,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology, store: o.store });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   if (plan.traffic.mediaShare > 0 && o.driver === 'bare') throw new Error('traffic.mediaShare > 0 needs --driver system: the bare forwarder has no media endpoint');
+  if (plan.traffic.e2ee && o.driver === 'bare') throw new Error('traffic.e2ee needs --driver system: the bare forwarder has no key directory');
   const segments = segmentsOf(plan, o.shard.index, o.shard.count, o.workers);
   mkdirSync(o.outDir, { recursive: true });
 
@@ -231,7 +232,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const target: TargetSpec = {
       driver: o.driver, urls: targetUrls, identities, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs, tls: o.tls,
     };
-    const touchOffline = o.driver === 'system' && !chatTarget && plan.traffic.onlineShare < 1;
+    // With e2ee, users that start offline also connect once at setup: that uploads their keys, so a first message to them can be sealed.
+    const touchOffline = o.driver === 'system' && (!chatTarget || plan.traffic.e2ee === true) && plan.traffic.onlineShare < 1;
     const tagged = plan.tagged;
 
     // Intervals complete when every worker still running has reported them.

@@ -30,6 +30,8 @@ export const METRICS = {
   iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
   media_latency: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> the recipient downloaded, decrypted and verified the file' },
   media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
+  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption, wall time on the worker thread (its key fetch excluded); libsignal awaits its stores across event-loop turns, so under load this is mostly waiting, not CPU (bench/e2ee.ts prints the CPU cost)' },
+  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread (event-loop waits included, like e2ee_encrypt_time)' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
   iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
@@ -70,6 +72,9 @@ export const METRICS = {
   media_queued_at_end: { type: 'counter', unit: 'count', description: 'media sends unfinished when the run ended; media_queued_at_end{stage:X}: uploading, undelivered, downloading' },
   media_bytes_up: { type: 'counter', unit: 'bytes', description: 'media bytes uploaded (ciphertext + MAC, what the blob store keeps)' },
   media_bytes_down: { type: 'counter', unit: 'bytes', description: 'media bytes downloaded by recipients (ciphertext + MAC)' },
+  e2ee_key_fetches: { type: 'counter', unit: 'count', description: 'traffic.e2ee: prekey bundle fetches from the key directory (one per new peer: a session starts)' },
+  e2ee_key_uploads: { type: 'counter', unit: 'count', description: 'traffic.e2ee: key uploads to the key directory (a device\'s registration, one-time prekey refills)' },
+  e2ee_decrypt_failed: { type: 'counter', unit: 'count', description: 'traffic.e2ee: received bodies that did not decrypt; e2ee_decrypt_failed{reason:X} by reason (the message then counts lost unless it comes again)' },
   data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
   // ---- rates
   delivery_success: { type: 'rate', unit: 'share', description: 'accepted messages delivered (lost ones count as failures at the end)' },

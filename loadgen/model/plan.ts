@@ -284,6 +284,21 @@ function resolveExecutor(name: string, index: number, cfg: ExecutorConfig, scale
   return base;
 }
 
+/**
+ * An e2ee body is the plaintext plus at most this much: the first message of a session carries the
+ * PQXDH prekey material (a Kyber-1024 ciphertext of 1,568 B, keys, MAC) and the envelope (021-e2ee.md).
+ */
+const E2EE_BODY_OVERHEAD_BYTES_MAX = 4096;
+
+function validateE2ee(t: TrafficModel, w: string): void {
+  if (t.e2ee === undefined || t.e2ee === false) return;
+  if (t.e2ee !== true) throw new Error(`${w}.e2ee must be true or false`);
+  if (t.groupShare > 0 || t.groupsPerUser > 0) {
+    throw new Error(`${w}.e2ee: encrypted group messages (sender keys) are not in the load generator yet; set groupShare and groupsPerUser to 0`);
+  }
+  validateDistribution(t.messageBytes, `${w}.messageBytes (with e2ee)`, PAYLOAD_HEADER_BYTES, DEFAULT_LIMITS.text_bytes_max - E2EE_BODY_OVERHEAD_BYTES_MAX);
+}
+
 function share(v: number, what: string): void {
   if (typeof v !== 'number' || !(v >= 0 && v <= 1)) throw new Error(`${what} must be a share within 0..1, got ${v}`);
 }
@@ -307,6 +322,7 @@ export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel
   if (!(t.ackDelayMs >= 0 && t.ackDelayMs <= 10_000)) throw new Error(`${w}.ackDelayMs must be within 0..10000`);
   share(t.reconnect?.dropShare, `${w}.reconnect.dropShare`);
   validateDistribution(t.mediaBytes ?? DEFAULT_TRAFFIC.mediaBytes!, `${w}.mediaBytes`, 1, MEDIA_FILE_BYTES_MAX);
+  validateE2ee(t, w);
   void meanOf;
   void maxOf;
   return { ...t, readReceipts: { ...t.readReceipts }, reconnect: { ...t.reconnect } };

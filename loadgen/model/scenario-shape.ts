@@ -13,6 +13,7 @@ const NAME_BYTES_MAX = 256;
 const ENTRIES_MAX = 256;
 
 const anyNumber: Check<number> = satisfies((v): v is number => typeof v === 'number', 'a number');
+const bool: Check<boolean> = satisfies((v): v is boolean => typeof v === 'boolean', 'true or false');
 const text = str({ bytesMax: TEXT_BYTES_MAX });
 const name = str({ bytesMax: NAME_BYTES_MAX });
 const duration = either(name, anyNumber, 'a duration (a string like 30s, or a number of ms)');
@@ -30,7 +31,7 @@ const executor = obj({
   vus: optional(anyNumber), startVUs: optional(anyNumber), gracefulRampDown: optional(duration), iterations: optional(anyNumber),
   maxDuration: optional(duration),
 });
-const threshold = either(text, obj({ threshold: text, abortOnFail: optional(satisfies((v): v is boolean => typeof v === 'boolean', 'true or false')), delayAbortEval: optional(duration) }),
+const threshold = either(text, obj({ threshold: text, abortOnFail: optional(bool), delayAbortEval: optional(duration) }),
   'a threshold string or { threshold, abortOnFail?, delayAbortEval? }');
 
 const scenarioShape = obj({
@@ -40,6 +41,7 @@ const scenarioShape = obj({
   traffic: optional(obj({
     users: optional(anyNumber), onlineShare: optional(anyNumber), contactsPerUser: optional(anyNumber), groupShare: optional(anyNumber),
     groupSize: optional(distribution), groupsPerUser: optional(anyNumber), messageBytes: optional(distribution), mediaShare: optional(anyNumber), mediaBytes: optional(distribution),
+    e2ee: optional(bool),
     readReceipts: optional(obj({ probability: anyNumber, delayMs: distribution })), ackDelayMs: optional(anyNumber),
     reconnect: optional(obj({ dropShare: anyNumber })),
   })),

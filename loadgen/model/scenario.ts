@@ -66,6 +66,13 @@ export interface TrafficModel {
   mediaShare: number;
   /** A media file's plaintext size in bytes (1 .. MEDIA_FILE_BYTES_MAX); default 64 KiB so runs stay light. */
   mediaBytes?: Distribution;
+  /**
+   * End-to-end encryption of the `chat` workload's 1:1 messages (real system only): each user's one device
+   * registers its keys in the key directory when it first connects, fetches a peer's bundle on its first
+   * message to it, and every body is encrypted with libsignal by the sender and decrypted by the recipient
+   * (the load header travels inside the ciphertext). Not yet with groups (docs/design/021-e2ee.md).
+   */
+  e2ee?: boolean;
   /** Recipients mark a message read with this probability, after this delay (ms). */
   readReceipts: { probability: number; delayMs: Distribution };
   /** Clients coalesce delivery acks over this many ms (the protocol's cumulative ack). */
@@ -217,6 +224,7 @@ export const DEFAULT_TRAFFIC: Readonly<TrafficModel> = Object.freeze({
   messageBytes: 100,
   mediaShare: 0,
   mediaBytes: 64 * 1024,
+  e2ee: false,
   readReceipts: { probability: 0, delayMs: 0 },
   ackDelayMs: 5,
   reconnect: { dropShare: 0 },

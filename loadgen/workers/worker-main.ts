@@ -33,6 +33,7 @@ async function main(): Promise<void> {
     ? new BareLoadDriver(target.urls, target.transport, plan.traffic.users)
     : new SystemLoadDriver({
       urls: target.urls, identities: target.identities, transport: target.transport, tls: target.tls, ackDelayMs: target.ackDelayMs, totalUsers: plan.traffic.users,
+      e2ee: plan.traffic.e2ee ? metrics : null,
     });
   const world = new World(segment, plan, driver, metrics, init.localAddresses);
 

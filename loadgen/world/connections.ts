@@ -28,6 +28,8 @@ export interface UserEvents {
   onSent(u: number, ref: number, id: number, chatId: string): void;
   onRejected(u: number, ref: number, code: string): void;
   onError(u: number, code: string): void;
+  /** traffic.e2ee: a body user u received did not decrypt. */
+  onUndecryptable(u: number, reason: string): void;
   onReceipt(u: number, chatId: string, kind: number, upTo: number): void;
   /** DrainDone outside setup (setup's are settled here). */
   onDrainDone(u: number, messages: number): void;
@@ -197,6 +199,7 @@ export class Connections {
       onSent: (ref, id, chatId) => live && sink.onSent(u, ref, id, chatId),
       onRejected: (ref, code) => live && sink.onRejected(u, ref, code),
       onError: (code) => live && sink.onError(u, code),
+      onUndecryptable: (reason) => live && sink.onUndecryptable(u, reason),
       onReceipt: (chatId, kind, upTo) => live && sink.onReceipt(u, chatId, kind, upTo),
       onDrainDone: (messages) => live && this.drainDone(u, messages),
       onClose: () => {

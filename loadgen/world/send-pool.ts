@@ -1,19 +1,23 @@
 // Sends in flight: one pooled slot per send waiting for its reply (the `sent`
 // ack, or on a bare target the delivery itself), from the moment it is made
 // (on the wire, or waiting in the user's outbox) until its outcome, found again by the ref the
-// target echoes (ref = slot + 1 + the slot's use count mod 512 * 2^23, so a
+// target echoes (ref = slot + 1 + the slot's use count mod 256 * 2^23, so a
 // late answer to an earlier use of the slot, or to an earlier copy of a
 // resent send, is not taken for the current one) or, on a bare target, by the slot written in
 // the message header. Every slot taken is also queued for its timeout in send
 // order, so expiring walks from the head and stops at the first send still in
 // time. Slots are reused: no allocation per send besides the timeout entry.
+// Refs stay below 2^31: the connection's own requests (key fetches, group
+// creation) use refs from SEND_REFS_END (drivers/connection.ts) up, so their replies are never taken
+// for a send's.
 import type { Vu } from '../executors/executor';
 import { invariant } from '../../lib/invariant';
 
 /** Slots a pool holds at most: the slot index fills the low 23 bits of a ref (a uint32 on the wire). */
 export const SEND_SLOTS_MAX = 2 ** 23;
 const REF_SLOT_MASK = SEND_SLOTS_MAX - 1;
-const REF_SEQ_MASK = 0x1ff;
+/** 256 uses: (0xff * 2^23 + 2^23 - 1) < SEND_REFS_END. */
+const REF_SEQ_MASK = 0xff;
 
 /** An in-flight send, pooled; its ref on the wire is refOf(p). */
 export interface PendingSend {

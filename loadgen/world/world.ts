@@ -116,6 +116,7 @@ export class World implements UserEvents {
     this.outcomes = new SendOutcomes(metrics);
     this.receipts = new Receipts(this.n, t.readReceipts.probability > 0, metrics);
     this.reads = new ReadWheel(t.readReceipts.probability, intSampler(t.readReceipts.delayMs), this.connections);
+    if (t.e2ee && driver.name !== 'system') throw new Error('traffic.e2ee needs the real system: a bare target has no key directory');
     if (t.mediaShare > 0 && !driver.media) throw new Error('traffic.mediaShare > 0 needs the real system: this target has no media endpoint');
     this.media = t.mediaShare > 0 ? new MediaSends(driver.media!, metrics, intSampler(t.mediaBytes ?? 65_536), plan.iterationTimeoutMs, () => this.now()) : null;
   }
@@ -381,6 +382,12 @@ export class World implements UserEvents {
 
   onError(_u: number, _code: string): void {
     this.metrics.counter.errors.add(1);
+  }
+
+  /** Counted with its reason; the message itself, never seen by integrity, counts lost at the end unless it comes again. */
+  onUndecryptable(_u: number, reason: string): void {
+    this.metrics.counter.e2ee_decrypt_failed.add(1);
+    this.metrics.addLabelled('e2ee_decrypt_failed', 'reason', reason);
   }
 
   onReceipt(sender: number, chatId: string, kind: number, upTo: number): void {
