@@ -27,13 +27,13 @@
 // overhead; the issue's goal is >= 0.9). The generator shares the 2 cores:
 // the figures are a ratio on one box, not capacity. --json writes them for the
 // capacity model (kind 'coordination', bench/bench-json.ts).
-import { spawn } from 'node:child_process';
 import { startLocalCluster, killLocalClusterSync, wipeLocalCluster, type LocalCluster } from '../deploy/cassandra-node';
 import { STORES, type Store } from './store-flag';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { takeJsonFlag, writeBenchJson } from './bench-json';
+import { runTopology, steadyWindow } from './topology-run';
 
 interface Args {
   nodes: number;
@@ -102,58 +102,20 @@ interface RunFigures {
 /** A run's setup on Cassandra includes its keyspace (schema agreement on 3 nodes): minutes on a loaded box. */
 const RUN_SETUP_TIMEOUT_S = 300;
 
-/** One `loadgen run`, asynchronous (the bench's own process keeps its event loop). */
-function spawnRun(args: string[], timeoutMs: number): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-20_000);
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stderr });
-    });
-  });
-}
-
 async function runOnce(args: Args, topology: string, clusterDir: string | null): Promise<RunFigures> {
-  const out = mkdtempSync(join(tmpdir(), 'wa-coord-'));
-  try {
-    const cli = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
-    const scenario = join(__dirname, '..', '..', 'scenarios', `${args.scenario}.ts`);
-    const store = clusterDir ? ['--store', 'cassandra', '--cassandra-cluster', clusterDir] : [];
-    const r = await spawnRun([cli, 'run', scenario, '--topology', topology, ...store, '--duration', `${args.duration}s`, '--scale', String(args.scale),
-      '--quiet', '--metrics-port', 'off', '--out', out], (args.duration + RUN_SETUP_TIMEOUT_S) * 1000);
-    if (r.status !== 0 && r.status !== 99) throw new Error(`loadgen run --topology ${topology} exited ${r.status}: ${r.stderr.slice(-1500)}`);
-    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
-      plan: { windowMs: number };
-      timeline: { t_s: number; counters: Record<string, number>; system_cpu_s?: Record<string, number> }[];
-    };
-    let ok = 0;
-    let cpuAll = 0;
-    let cpuChat = 0;
-    let cpuStore = 0;
-    // The steady part: past the warm-up, up to the end of the scheduled window (the grace after it is drain-out).
-    for (const rec of s.timeline) {
-      if (rec.t_s <= args.warmup || rec.t_s > s.plan.windowMs / 1000) continue;
-      if (!rec.system_cpu_s) throw new Error(`the run's timeline has no system_cpu_s at ${rec.t_s} s`);
-      ok += rec.counters.sends_ok ?? 0;
-      for (const [name, cpuS] of Object.entries(rec.system_cpu_s)) {
-        if (name.startsWith('cassandra')) {
-          cpuStore += cpuS;
-          continue;
-        }
-        cpuAll += cpuS;
-        if (name.startsWith('chat')) cpuChat += cpuS;
-      }
+  const extra = clusterDir ? ['--store', 'cassandra', '--cassandra-cluster', clusterDir] : [];
+  const s = await runTopology({ scenario: args.scenario, topology, durationS: args.duration, scale: args.scale, extra, setupTimeoutS: RUN_SETUP_TIMEOUT_S });
+  const { ok, cpuS } = steadyWindow(s, args.warmup, topology);
+  const f: RunFigures = { ok, cpuAll: 0, cpuChat: 0, cpuStore: 0 };
+  for (const [name, cpu] of cpuS) {
+    if (name.startsWith('cassandra')) {
+      f.cpuStore += cpu;
+      continue;
     }
-    if (ok === 0) throw new Error(`--topology ${topology}: no acknowledged send past the ${args.warmup} s warm-up`);
-    return { ok, cpuAll, cpuChat, cpuStore };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
+    f.cpuAll += cpu;
+    if (name.startsWith('chat')) f.cpuChat += cpu;
   }
+  return f;
 }
 
 async function rounds(args: Args, clusterDir: string | null): Promise<Record<string, RunFigures>> {

@@ -19,14 +19,12 @@
 // generator, the chat node and the services share them, so 4 gateways share
 // cores; the figures are the cost of more processes on one box, not a node's
 // capacity.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { availableParallelism, loadavg } from 'node:os';
 import { TOPOLOGY_LIMITS } from '../deploy/topology';
 import { fitProcessScaling } from '../tools/capacity-model/process-scaling';
 import type { ProcessScalingSide } from '../tools/capacity-model/bench-run';
 import { takeJsonFlag, writeBenchJson } from './bench-json';
+import { runTopology, steadyWindow } from './topology-run';
 
 interface Args {
   processes: number[];
@@ -69,53 +67,13 @@ function parse(argv: string[]): Args {
   return a;
 }
 
-function spawnRun(args: string[], timeoutMs: number): Promise<{ status: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr = (stderr + d.toString()).slice(-20_000);
-    });
-    const timer = setTimeout(() => child.kill('SIGTERM'), timeoutMs);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, stderr });
-    });
-  });
-}
-
 async function runOnce(a: Args, processes: number): Promise<{ ok: number; cpu: number }> {
-  const out = mkdtempSync(join(tmpdir(), 'wa-procscale-'));
   const topology = `${processes}x1`;
-  try {
-    const cli = join(__dirname, '..', 'loadgen', 'commands', 'cli.js');
-    const scenario = join(__dirname, '..', '..', 'scenarios', `${a.scenario}.ts`);
-    const r = await spawnRun([cli, 'run', scenario, '--topology', topology, '--duration', `${a.duration}s`, '--scale', String(a.scale),
-      '--quiet', '--metrics-port', 'off', '--out', out], (a.duration + RUN_SETUP_TIMEOUT_S) * 1000);
-    if (r.status !== 0 && r.status !== 99) throw new Error(`loadgen run --topology ${topology} exited ${r.status}: ${r.stderr.slice(-1500)}`);
-    const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as {
-      plan: { windowMs: number };
-      timeline: { t_s: number; counters: Record<string, number>; system_cpu_s?: Record<string, number> }[];
-    };
-    let ok = 0;
-    let cpu = 0;
-    let gateways = new Set<string>();
-    for (const rec of s.timeline) {
-      if (rec.t_s <= a.warmup || rec.t_s > s.plan.windowMs / 1000) continue;
-      if (!rec.system_cpu_s) throw new Error(`the run's timeline has no system_cpu_s at ${rec.t_s} s`);
-      ok += rec.counters.sends_ok ?? 0;
-      for (const [name, cpuS] of Object.entries(rec.system_cpu_s)) {
-        if (!name.startsWith('gateway')) continue;
-        gateways = gateways.add(name);
-        cpu += cpuS;
-      }
-    }
-    if (ok === 0) throw new Error(`--topology ${topology}: no acknowledged send past the ${a.warmup} s warm-up`);
-    if (gateways.size !== processes) throw new Error(`--topology ${topology}: CPU of ${gateways.size} gateway process(es) in the timeline, expected ${processes}`);
-    return { ok, cpu };
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
+  const s = await runTopology({ scenario: a.scenario, topology, durationS: a.duration, scale: a.scale, setupTimeoutS: RUN_SETUP_TIMEOUT_S });
+  const { ok, cpuS } = steadyWindow(s, a.warmup, topology);
+  const gateways = [...cpuS.keys()].filter((name) => name.startsWith('gateway'));
+  if (gateways.length !== processes) throw new Error(`--topology ${topology}: CPU of ${gateways.length} gateway process(es) in the timeline, expected ${processes}`);
+  return { ok, cpu: gateways.reduce((sum, name) => sum + cpuS.get(name)!, 0) };
 }
 
 async function main(): Promise<void> {
