@@ -15,6 +15,7 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { MEDIA_HTTP_LIMITS, type MediaLimits } from '../common/config-media';
 import { verifyToken } from '../common/token';
+import type { GatewayMediaStats } from '../metrics/gateway-metrics';
 import { BLOB_HASH_RE, BlobRangeError, type BlobStore } from '../media/blob-store';
 import { collectOnce } from '../media/collector';
 import { MediaCode, MediaError } from '../media/errors';
@@ -35,14 +36,8 @@ export interface MediaContext extends MediaOptions {
   log: (line: string) => void;
 }
 
-export interface MediaStats {
-  uploadBytes: number;
-  downloadBytes: number;
-  uploadsCompleted: number;
-  uploadsDeduplicated: number;
-  downloads: number;
-  refusals: number;
-}
+/** Plain counters, read by /healthz and, as the same shape, by the gateway's /metrics. */
+export type MediaStats = GatewayMediaStats;
 
 export class MediaEndpoint {
   readonly stats: MediaStats = { uploadBytes: 0, downloadBytes: 0, uploadsCompleted: 0, uploadsDeduplicated: 0, downloads: 0, refusals: 0 };
