@@ -11,8 +11,14 @@ import { sleep } from './system';
 const RECONNECT_ATTEMPTS_MAX = 50;
 const RECONNECT_DELAY_MS_MIN = 20;
 const RECONNECT_DELAY_MS_MAX = 200;
-/** Attempts of one send (each waits for a connection first). */
-const SEND_ATTEMPTS_MAX = 20;
+/**
+ * One send is retried until this long has passed (each attempt waits for a connection first), backing off
+ * from RECONNECT_DELAY_MS_MIN to SEND_RETRY_DELAY_MS_MAX as an app would. A count alone was not enough: an
+ * UNAVAILABLE "partition moved" answer lasts a whole takeover (CQL: a 3 s quiet period), and 20 attempts
+ * 20 ms apart gave up inside it (CI, 2026-12-06, the SIGSTOP test on the Cassandra cluster).
+ */
+const SEND_RETRY_WINDOW_MS = 25_000;
+const SEND_RETRY_DELAY_MS_MAX = 500;
 
 export class ReconnectingDevice {
   client: ChatClient | null = null;
@@ -42,7 +48,10 @@ export class ReconnectingDevice {
   /** Send and wait for the server's ack, retrying the same client_msg_id across reconnects. */
   async sendReliably(toUser: number, clientMsgId: string, body: Uint8Array): Promise<number> {
     let lastErr: Error | null = null;
-    for (let attempt = 0; attempt < SEND_ATTEMPTS_MAX; attempt++) {
+    let delayMs = RECONNECT_DELAY_MS_MIN;
+    const until = Date.now() + SEND_RETRY_WINDOW_MS;
+    let attempt = 0;
+    for (; attempt === 0 || Date.now() < until; attempt++) {
       if (attempt > 0) this.sendRetries++;
       await this.waitConnected();
       try {
@@ -51,10 +60,11 @@ export class ReconnectingDevice {
         return ack.id;
       } catch (err) {
         lastErr = err as Error;
-        await sleep(RECONNECT_DELAY_MS_MIN);
+        await sleep(delayMs);
+        delayMs = Math.min(delayMs * 2, SEND_RETRY_DELAY_MS_MAX);
       }
     }
-    throw new Error(`user ${this.userId}: ${clientMsgId} not acknowledged after ${SEND_ATTEMPTS_MAX} attempts: ${lastErr?.message}`);
+    throw new Error(`user ${this.userId}: ${clientMsgId} not acknowledged after ${attempt} attempts in ${SEND_RETRY_WINDOW_MS} ms: ${lastErr?.message}`);
   }
 
   close(): void {
