@@ -64,6 +64,9 @@ export class SystemLoadDriver implements LoadDriver {
       throw explainConnectError(err, url);
     }
     const device = this.o.e2ee ? this.deviceOf(globalIndex, this.o.e2ee) : null;
+    // Events wired before the key upload: the server's DrainDone for this connect arrives meanwhile
+    // (dropped, it left setup waiting out its 30 s drain timeout and connecting every user twice).
+    const conn = new SystemConnection(client, ev, this.users, device);
     if (device) {
       try {
         await device.register(client);
@@ -72,7 +75,7 @@ export class SystemLoadDriver implements LoadDriver {
         throw new Error(`e2ee: key upload for user ${device.user} failed: ${(err as Error).message}`);
       }
     }
-    return new SystemConnection(client, ev, this.users, device);
+    return conn;
   }
 
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
