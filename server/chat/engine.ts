@@ -36,6 +36,7 @@ import { RouteRegistry } from './routes';
 import { Sends } from './sends';
 import { newEngineStats, type EngineStats } from './stats';
 import { fencesOf, type PartitionGate } from './partition-gate';
+import { TickPacer } from './tick-pacer';
 import { Watermarks } from './watermarks';
 import { decodeInbound, WireOut, type LinkSink } from './wire';
 
@@ -84,6 +85,7 @@ export class ChatEngine<L extends LinkSink> {
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly useTimers: boolean;
+  private readonly pacer: TickPacer;
 
   constructor(store: MessageStore, limits: Limits, opts: EngineOptions<L> = {}) {
     const now = opts.now ?? Date.now;
@@ -93,6 +95,7 @@ export class ChatEngine<L extends LinkSink> {
       debugLog: opts.debugLog ?? null, gate: opts.gate ?? null,
     };
     this.useTimers = opts.timers ?? true;
+    this.pacer = new TickPacer(limits.tick_linger_ms, limits.tick_linger_min_events_per_s);
     this.presenceFromDirectory = opts.presenceFromDirectory ?? false;
     this.drains = new Drains(this.ctx, () => this.kick());
     this.sends = new Sends(this.ctx);
@@ -129,6 +132,7 @@ export class ChatEngine<L extends LinkSink> {
 
   enqueue(link: L, ev: InboundEvent): void {
     this.inbox.push({ link, ev });
+    this.pacer.arrived();
     this.schedule();
   }
 
@@ -169,11 +173,15 @@ export class ChatEngine<L extends LinkSink> {
   private schedule(): void {
     if (this.scheduled || this.running || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.runTicks();
-    });
+    const delayMs = this.pacer.delayMs();
+    if (delayMs > 0) setTimeout(this.runScheduled, delayMs);
+    else setImmediate(this.runScheduled);
   }
+
+  private readonly runScheduled = (): void => {
+    this.scheduled = false;
+    void this.runTicks();
+  };
 
   private async runTicks(): Promise<void> {
     if (this.running) return;
