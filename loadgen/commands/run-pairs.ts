@@ -52,7 +52,9 @@ async function main(): Promise<number> {
   let url = values.target;
   let secret = process.env.WA_TOKEN_SECRET ?? '';
   if (!url) {
-    console.log('starting the system: chat service + gateway (embedded store) ...');
+    // The chat service picks its store from the environment (server/common/config.ts): say which one this run has.
+    const store = process.env.WA_STORE === 'scylla' ? `ScyllaDB store at ${process.env.WA_SCYLLA_CONTACT_POINTS ?? '127.0.0.1:9042'}` : 'embedded store';
+    console.log(`starting the system: chat service + gateway (${store}) ...`);
     system = await startSystem({});
     url = system.gatewayUrl;
     secret = system.secret;
