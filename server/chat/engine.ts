@@ -215,7 +215,7 @@ export class ChatEngine<L extends LinkSink> {
     this.ctx.watermarks.takeIfDue(tick.batch);
     const input = emptyTickInput<L>();
     for (const { link, ev } of items) this.intake(link, ev, input, tick);
-    for (const state of input.connected) if (!this.ctx.users.has(state.user)) await this.ensureUser(state.user, tick.nowMs);
+    await this.ensureUsers(input.connected, tick.nowMs);
     await this.runOps(input.ops, tick);
     await this.receipts.apply(input.acks, tick);
     const stored = await this.commit(tick);
@@ -303,9 +303,14 @@ export class ChatEngine<L extends LinkSink> {
     }
   }
 
-  private async ensureUser(user: number, nowMs: number): Promise<void> {
-    await this.ctx.store.ensureUser(user, nowMs);
-    this.ctx.users.remember(user);
+  /** The users connecting in this tick exist in the store: their writes side by side (one round trip on a networked store, not one per user). */
+  private async ensureUsers(connected: readonly { user: number }[], nowMs: number): Promise<void> {
+    let writes: Promise<void>[] | null = null;
+    for (const { user } of connected) {
+      if (this.ctx.users.has(user)) continue;
+      (writes ??= []).push(this.ctx.store.ensureUser(user, nowMs).then(() => this.ctx.users.remember(user)));
+    }
+    if (writes) await Promise.all(writes);
   }
 
   /** Sends, group creations and membership changes in arrival order; a refused one is answered with its error. */
