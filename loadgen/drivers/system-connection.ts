@@ -64,6 +64,10 @@ export class SystemLoadDriver implements LoadDriver {
       throw explainConnectError(err, url);
     }
     const device = this.o.e2ee ? this.deviceOf(globalIndex, this.o.e2ee) : null;
+    // The connection takes the client's events from here on: what comes during the key upload (the
+    // DrainDone the world's setup waits for, deliveries) must not be lost. Before, setup waited out
+    // its 30 s drain timeout for every e2ee user and connected it a second time.
+    const conn = new SystemConnection(client, ev, this.users, device);
     if (device) {
       try {
         await device.register(client);
@@ -72,7 +76,7 @@ export class SystemLoadDriver implements LoadDriver {
         throw new Error(`e2ee: key upload for user ${device.user} failed: ${(err as Error).message}`);
       }
     }
-    return new SystemConnection(client, ev, this.users, device);
+    return conn;
   }
 
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
