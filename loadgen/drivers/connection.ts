@@ -37,7 +37,7 @@ export const SEND_REFS_END = 2 ** 31;
 export interface LoadConnection {
   /**
    * Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch (with e2ee,
-   * once it is encrypted; sends leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
+   * once it is encrypted; sends to one recipient leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
    */
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
   /** Queue a message to a group chat (real system only); like sendMessage otherwise. */

@@ -15,6 +15,7 @@ import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
 import type { MetricsRegistry } from '../metrics/registry';
 import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { CryptoLane } from './e2ee-lane';
 import { E2eeUser, SealError } from './system-e2ee';
 import { SystemMediaAccess } from './system-media';
 
@@ -41,6 +42,8 @@ export class SystemLoadDriver implements LoadDriver {
   private readonly users: UserDirectory;
   /** traffic.e2ee: each user's device, by global index (kept across its connections). */
   private readonly devices = new Map<number, E2eeUser>();
+  /** traffic.e2ee: this worker thread's libsignal operations, one at a time (./e2ee-lane.ts). */
+  private readonly lane = new CryptoLane();
 
   constructor(private readonly o: SystemLoadDriverOptions) {
     this.users = new UserDirectory(o.identities);
@@ -81,7 +84,7 @@ export class SystemLoadDriver implements LoadDriver {
 
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
     let d = this.devices.get(globalIndex);
-    if (!d) this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics)));
+    if (!d) this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics, this.lane)));
     return d;
   }
 }
@@ -116,7 +119,7 @@ class SystemConnection implements LoadConnection {
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
     const to = this.users.idOf(toIndex);
     if (!this.e2ee) return this.push(encodeSendFrame(ref, to, clientMsgId, body));
-    // The world reuses `body` for its next send: sealed from a copy. Seals resolve in the order made.
+    // The world reuses `body` for its next send: sealed from a copy. Seals to one peer resolve in the order made.
     this.e2ee.seal(this.client, to, Buffer.from(body)).then(
       (sealed) => this.push(encodeSendFrame(ref, to, clientMsgId, sealed)),
       (err: unknown) => !this.client.closed && this.ev.onRejected(ref, err instanceof SealError ? err.reason : 'e2ee_encrypt_failed'),

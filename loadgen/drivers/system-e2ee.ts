@@ -6,10 +6,13 @@
 // every device of the peer and opens what it receives; the load header is in
 // the plaintext, so the world checks integrity on what decrypted.
 //
-// Order: libsignal's session state is read and written across awaits, and the
-// world's integrity checks need each stream in order, so a user's encryptions
-// run one after the other (sends leave in the order made) and so do its
-// decryptions (deliveries reach the world in the order they arrived).
+// Order: libsignal reads and writes its state across awaits, so no two of its
+// operations may overlap on one device; the world's integrity checks need each
+// stream in order. All libsignal work of the worker thread runs in one FIFO
+// (./e2ee-lane.ts), in the order asked: so seals to one peer leave in the
+// order made and opens reach the world in the order the bodies arrived. A key
+// fetch (a round trip) happens before a seal enters the lane, and holds up the
+// seals to that peer only, not the user's other peers.
 //
 // A redelivery (the offline queue replayed after a reconnect) of a message
 // this device already decrypted cannot be decrypted again (its message key is
@@ -26,6 +29,10 @@ import { decodeContent, textContent } from '../client/e2ee/content';
 import { E2eeDevice, type Ciphertext } from '../client/e2ee/device';
 import { decodeEnvelope, encodeEnvelope } from '../client/e2ee/envelope';
 import type { MetricsRegistry } from '../metrics/registry';
+import { CryptoLane } from './e2ee-lane';
+import { SealError } from './seal-error';
+
+export { SealError };
 
 /** The one device of each simulated user. */
 const DEVICE_ID = 1;
@@ -33,13 +40,6 @@ const DEVICE_ID = 1;
 const PREKEYS_PER_UPLOAD = 100;
 /** Plaintexts a device keeps for redeliveries (bounded: memory per user is this times the message size). */
 const OPENED_KEPT_MAX = 256;
-
-/** Why a send could not be sealed: the world counts it as sends_failed{reason:...}. */
-export class SealError extends Error {
-  constructor(readonly reason: string, message: string) {
-    super(message);
-  }
-}
 
 /** The server's error code when it refused a key request (ServerError carries one), else a generic reason. */
 function reasonOf(err: unknown, generic: string): string {
@@ -50,14 +50,13 @@ function reasonOf(err: unknown, generic: string): string {
 export class E2eeUser {
   readonly device: E2eeDevice;
   private registered: Promise<void> | null = null;
-  /** Peer user -> its device ids with a session here (from one bundle fetch). */
-  private readonly peers = new Map<number, number[]>();
-  private sealing: Promise<unknown> = Promise.resolve();
-  private opening: Promise<unknown> = Promise.resolve();
+  /** Peer user -> its device ids with a session here (one bundle fetch); a failed fetch is forgotten and tried again. */
+  private readonly peers = new Map<number, Promise<number[]>>();
   private refilling = false;
   private readonly opened = new Map<string, Uint8Array>();
 
-  constructor(readonly user: number, private readonly metrics: MetricsRegistry) {
+  /** `lane`: the worker thread's libsignal FIFO, shared by all its users (the driver's). */
+  constructor(readonly user: number, private readonly metrics: MetricsRegistry, private readonly lane = new CryptoLane()) {
     this.device = new E2eeDevice(user, DEVICE_ID);
   }
 
@@ -83,15 +82,13 @@ export class E2eeUser {
       .finally(() => (this.refilling = false));
   }
 
-  /** Encrypt `plaintext` for every device of `peer`, after every earlier seal of this user; rejects with a SealError. */
+  /** Encrypt `plaintext` for every device of `peer`, after every earlier seal to `peer`; rejects with a SealError. */
   seal(chat: ChatClient, peer: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    const next = this.sealing.then(() => this.sealNow(chat, peer, plaintext));
-    this.sealing = next.catch(() => {});
-    return next;
+    // A settled session promise still runs its callbacks in the order they were added: the lane sees this peer's seals in call order.
+    return this.sessionsWith(chat, peer).then((devices) => this.lane.run(() => this.encryptFor(peer, devices, plaintext)));
   }
 
-  private async sealNow(chat: ChatClient, peer: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    const devices = await this.sessionsWith(chat, peer);
+  private async encryptFor(peer: number, devices: number[], plaintext: Uint8Array): Promise<Uint8Array> {
     const t0 = performance.now();
     const entries = new Map<number, Ciphertext>();
     const content = textContent(plaintext);
@@ -106,9 +103,17 @@ export class E2eeUser {
   }
 
   /** Sessions with every device of `peer`, from one bundle fetch (a PreKeySignalMessage starts each). */
-  private async sessionsWith(chat: ChatClient, peer: number): Promise<number[]> {
-    const known = this.peers.get(peer);
-    if (known) return known;
+  private sessionsWith(chat: ChatClient, peer: number): Promise<number[]> {
+    let known = this.peers.get(peer);
+    if (!known) {
+      const started = this.startSessions(chat, peer);
+      this.peers.set(peer, (known = started));
+      started.catch(() => this.peers.get(peer) === started && this.peers.delete(peer));
+    }
+    return known;
+  }
+
+  private async startSessions(chat: ChatClient, peer: number): Promise<number[]> {
     let bundles;
     try {
       bundles = await chat.fetchKeys(peer);
@@ -118,23 +123,21 @@ export class E2eeUser {
     this.metrics.counter.e2ee_key_fetches.add(1);
     if (bundles.devices.length === 0) throw new SealError('e2ee_no_keys', `user ${peer} has no keys in the directory`);
     try {
-      for (const b of bundles.devices) await this.device.startSession(peer, b);
+      await this.lane.run(async () => {
+        for (const b of bundles.devices) await this.device.startSession(peer, b);
+      });
     } catch (err) {
       throw new SealError('e2ee_bad_bundle', `session with ${peer}: ${(err as Error).message}`);
     }
-    const ids = bundles.devices.map((b) => b.device_id);
-    this.peers.set(peer, ids);
-    return ids;
+    return bundles.devices.map((b) => b.device_id);
   }
 
   /**
-   * Decrypt a received body (message `id` of chat `chatId` from `from`), after every earlier one of this
-   * user; resolves to the plaintext, or rejects with the reason it did not decrypt.
+   * Decrypt a received body (message `id` of chat `chatId` from `from`), after every libsignal operation
+   * asked before it on this worker thread; resolves to the plaintext, or rejects with the reason it did not decrypt.
    */
   open(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array> {
-    const next = this.opening.then(() => this.openNow(from, chatId, id, body));
-    this.opening = next.catch(() => {});
-    return next;
+    return this.lane.run(() => this.openNow(from, chatId, id, body));
   }
 
   private async openNow(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array> {

@@ -30,8 +30,8 @@ export const METRICS = {
   iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
   media_latency: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> the recipient downloaded, decrypted and verified the file' },
   media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
-  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption, wall time on the worker thread (its key fetch excluded); libsignal awaits its stores across event-loop turns, so under load this is mostly waiting, not CPU (bench/e2ee.ts prints the CPU cost)' },
-  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread (event-loop waits included, like e2ee_encrypt_time)' },
+  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption (for every device of the peer), wall time on the worker thread once its turn in the thread\'s crypto FIFO came (the wait for the turn and the key fetch excluded; both are in delivery_latency)' },
+  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread once its turn in the crypto FIFO came, like e2ee_encrypt_time' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
   iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
