@@ -40,8 +40,11 @@ export interface LoadConnection {
    * once it is encrypted; sends to one recipient leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
    */
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
-  /** Queue a message to a group chat (real system only); like sendMessage otherwise. */
-  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void;
+  /**
+   * Queue a message to a group chat (real system only); like sendMessage otherwise. `memberIndexes`: the
+   * group's members (global users, the sender among them), the same array while they are the same (e2ee's sender keys).
+   */
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string, memberIndexes: readonly number[]): void;
   /** Create a group with this user as its admin and these global users as members; resolves to its chat id (real system only). */
   createGroup?(name: string, memberIndexes: number[]): Promise<string>;
   /** Cumulatively mark a chat read up to `upToId` (real system only). */

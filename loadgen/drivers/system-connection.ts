@@ -90,6 +90,8 @@ export class SystemLoadDriver implements LoadDriver {
 }
 
 class SystemConnection implements LoadConnection {
+  private readonly memberIdsOf = new WeakMap<readonly number[], readonly number[]>();
+
   constructor(
     private readonly client: ChatClient,
     private readonly ev: ConnectionEvents,
@@ -101,8 +103,9 @@ class SystemConnection implements LoadConnection {
       if (m.system) return;
       if (!e2ee) return ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
       // The body is a view of the received frame: copied, since opening waits for earlier ones.
+      // null: a sender key (a group's key, inside a 1:1 envelope), taken in; not a message of the world's.
       e2ee.open(m.from_user, m.chat_id, m.id, Buffer.from(m.body)).then(
-        (plain) => ev.onDeliver(plain, m.replay, m.chat_id, m.id),
+        (plain) => plain !== null && ev.onDeliver(plain, m.replay, m.chat_id, m.id),
         (err: unknown) => ev.onUndecryptable(err instanceof SealError ? err.reason : 'decrypt_failed'),
       );
     };
@@ -126,9 +129,23 @@ class SystemConnection implements LoadConnection {
     );
   }
 
-  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void {
-    if (this.e2ee) throw new Error('e2ee group messages (sender keys) are not in the load generator yet');
-    this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string, memberIndexes: readonly number[]): void {
+    if (!this.e2ee) return this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
+    // Members without this sender's key get it first, as 1:1 sends with no ref (the world does not count them).
+    this.e2ee.sealGroup(this.client, chatId, this.memberIds(memberIndexes), Buffer.from(body), this.sendDistribution).then(
+      (sealed) => this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, sealed)),
+      (err: unknown) => !this.client.closed && this.ev.onRejected(ref, err instanceof SealError ? err.reason : 'e2ee_encrypt_failed'),
+    );
+  }
+
+  private readonly sendDistribution = (peer: number, sealed: Uint8Array, clientMsgId: string): void =>
+    this.push(encodeSendFrame(0, peer, clientMsgId, sealed));
+
+  /** A group's member user ids, one array per member list the world passes (it passes the same one each time). */
+  private memberIds(indexes: readonly number[]): readonly number[] {
+    let ids = this.memberIdsOf.get(indexes);
+    if (!ids) this.memberIdsOf.set(indexes, (ids = indexes.map((i) => this.users.idOf(i))));
+    return ids;
   }
 
   createGroup(name: string, memberIndexes: number[]): Promise<string> {

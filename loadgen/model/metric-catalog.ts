@@ -30,8 +30,8 @@ export const METRICS = {
   iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
   media_latency: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> the recipient downloaded, decrypted and verified the file' },
   media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
-  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption (for every device of the peer), wall time on the worker thread once its turn in the thread\'s crypto FIFO came (the wait for the turn and the key fetch excluded; both are in delivery_latency)' },
-  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread once its turn in the crypto FIFO came, like e2ee_encrypt_time' },
+  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one body\'s libsignal encryption (1:1: for every device of the peer; group: the one sender-key ciphertext), wall time on the worker thread once its turn in the thread\'s crypto FIFO came (the wait for the turn and the key fetch excluded; both are in delivery_latency)' },
+  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received body\'s libsignal decryption (1:1 or group), wall time on the worker thread once its turn in the crypto FIFO came, like e2ee_encrypt_time' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
   iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
@@ -74,6 +74,8 @@ export const METRICS = {
   media_bytes_down: { type: 'counter', unit: 'bytes', description: 'media bytes downloaded by recipients (ciphertext + MAC)' },
   e2ee_key_fetches: { type: 'counter', unit: 'count', description: 'traffic.e2ee: prekey bundle fetches from the key directory (one per new peer: a session starts)' },
   e2ee_key_uploads: { type: 'counter', unit: 'count', description: 'traffic.e2ee: key uploads to the key directory (a device\'s registration, one-time prekey refills)' },
+  e2ee_sender_keys_sent: { type: 'counter', unit: 'count', description: 'traffic.e2ee: sender key distribution messages sent, each inside a 1:1 envelope to one member (a sender\'s first message to a group, or a new epoch after a member is gone); not in messages_sent' },
+  e2ee_sender_keys_received: { type: 'counter', unit: 'count', description: 'traffic.e2ee: sender key distribution messages received and taken in by members (not in messages_delivered)' },
   e2ee_decrypt_failed: { type: 'counter', unit: 'count', description: 'traffic.e2ee: received bodies that did not decrypt; e2ee_decrypt_failed{reason:X} by reason (the message then counts lost unless it comes again)' },
   data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
   // ---- rates

@@ -293,9 +293,6 @@ const E2EE_BODY_OVERHEAD_BYTES_MAX = 4096;
 function validateE2ee(t: TrafficModel, w: string): void {
   if (t.e2ee === undefined || t.e2ee === false) return;
   if (t.e2ee !== true) throw new Error(`${w}.e2ee must be true or false`);
-  if (t.groupShare > 0 || t.groupsPerUser > 0) {
-    throw new Error(`${w}.e2ee: encrypted group messages (sender keys) are not in the load generator yet; set groupShare and groupsPerUser to 0`);
-  }
   validateDistribution(t.messageBytes, `${w}.messageBytes (with e2ee)`, PAYLOAD_HEADER_BYTES, DEFAULT_LIMITS.text_bytes_max - E2EE_BODY_OVERHEAD_BYTES_MAX);
 }
 
