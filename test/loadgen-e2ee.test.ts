@@ -19,6 +19,8 @@ import { runScenario } from '../loadgen/engine/run';
 import { freshUserBase } from '../loadgen/engine/local-target';
 import type { RunSummary } from '../loadgen/engine/summary';
 import { planRun } from '../loadgen/model/plan';
+import { checkRunFlags } from '../loadgen/commands/run-flags';
+import { UsageError } from '../loadgen/commands/errors';
 import { DEFAULT_TRAFFIC, type Scenario, type TrafficModel } from '../loadgen/model/scenario';
 import { E2eeUser, SealError } from '../loadgen/drivers/system-e2ee';
 import { MetricsRegistry } from '../loadgen/metrics/registry';
@@ -52,6 +54,15 @@ describe('scenario option: traffic.e2ee is validated', () => {
     assert.equal(planRun(scenario({ e2ee: true })).traffic.e2ee, true);
     assert.equal(planRun(scenario({ e2ee: true, groupShare: 0.5, groupsPerUser: 1 })).traffic.e2ee, true);
     assert.equal(planRun(scenario({})).traffic.e2ee, false);
+  });
+
+  test('--e2ee on|off replaces the scenario\'s traffic.e2ee; any other value is a usage error', () => {
+    assert.equal(planRun(scenario({}), { e2ee: true }).traffic.e2ee, true);
+    assert.equal(planRun(scenario({ e2ee: true }), { e2ee: false }).traffic.e2ee, false);
+    assert.equal(checkRunFlags({ e2ee: 'on' }).e2ee, true);
+    assert.equal(checkRunFlags({ e2ee: 'off' }).e2ee, false);
+    assert.equal(checkRunFlags({}).e2ee, undefined);
+    assert.throws(() => checkRunFlags({ e2ee: 'yes' }), (e: unknown) => e instanceof UsageError && /--e2ee must be on or off/.test(e.message));
   });
 
   test('a non-boolean, or bodies too big to seal are refused with the field named', () => {

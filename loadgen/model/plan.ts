@@ -106,6 +106,8 @@ export interface PlanOverrides {
   /** New length of the measured window; every time in the scenario is stretched to fit. */
   durationMs?: number;
   users?: number;
+  /** --e2ee: replaces the traffic model's `e2ee`. */
+  e2ee?: boolean;
   /** --topology: replaces the scenario's `topology` ('GxM', or already parsed). */
   topology?: string | Topology;
   /** --store: replaces the scenario's `store` ('sqlite' or 'cassandra'). */
@@ -134,7 +136,7 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   const scale = o.scale ?? 1;
   if (!(scale > 0) || scale > 1000) throw new Error(`--scale must be within (0, 1000], got ${scale}`);
 
-  const traffic = validateTraffic({ ...DEFAULT_TRAFFIC, ...s.traffic }, s.name);
+  const traffic = validateTraffic({ ...DEFAULT_TRAFFIC, ...s.traffic, ...(o.e2ee === undefined ? {} : { e2ee: o.e2ee }) }, s.name);
   traffic.users = o.users ?? Math.max(2, Math.round(traffic.users * scale));
   if (traffic.users > USERS_MAX) throw new Error(`traffic.users ${traffic.users} exceeds ${USERS_MAX}`);
 
