@@ -112,7 +112,13 @@ class SystemConnection implements LoadConnection {
     client.onReceipt = (r) => ev.onReceipt(r.chat_id, r.kind, r.up_to_id);
     client.onDrainDone = (d) => ev.onDrainDone(d.messages);
     client.onClose = (code, reason) => ev.onClose(code, reason);
-    client.onError = (e) => (e.ref > 0 ? ev.onRejected(e.ref, e.code) : ev.onError(e.code));
+    // A refusal of one of the connection's own requests (a key fetch, a group creation: refs from SEND_REFS_END
+    // up) rejects that request's promise, which handles it (a refused fetch fails its seal with the reason).
+    client.onError = (e) => {
+      if (e.ref >= SEND_REFS_END) return;
+      if (e.ref > 0) ev.onRejected(e.ref, e.code);
+      else ev.onError(e.code);
+    };
     client.onFrame = (f) => {
       if (f.body === 'sent' && f.sent.ref > 0) ev.onSent(f.sent.ref, f.sent.id, f.sent.chat_id);
       else if (f.body === 'prekeys_low') e2ee?.refill(client, f.prekeys_low.device_id);

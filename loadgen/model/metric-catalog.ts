@@ -51,7 +51,7 @@ export const METRICS = {
   messages_drained: { type: 'counter', unit: 'count', description: 'messages the server reported draining from offline queues (DrainDone)' },
   users_dropped: { type: 'counter', unit: 'count', description: 'users disconnected by the disconnect workload' },
   users_reconnected: { type: 'counter', unit: 'count', description: 'users reconnected and fully drained by the reconnect workload' },
-  errors: { type: 'counter', unit: 'count', description: 'error frames from the target' },
+  errors: { type: 'counter', unit: 'count', description: 'error frames from the target answering a send or no request (a refusal of the connection\'s own requests, e.g. a key fetch, fails that request instead: e2ee\'s sends_failed{reason:e2ee_<code>})' },
   connect_errors: { type: 'counter', unit: 'count', description: 'connections that failed to open' },
   disconnects_unexpected: { type: 'counter', unit: 'count', description: 'connections the target closed (the user reconnects by itself, with backoff; its sends wait in its outbox)' },
   reconnects_automatic: { type: 'counter', unit: 'count', description: 'users back after the target closed their connection' },
