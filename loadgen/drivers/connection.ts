@@ -61,6 +61,8 @@ export interface LoadDriver {
   /** The target's HTTP media endpoint for user i (real system only; media messages need it). */
   readonly media?: MediaAccess;
   connect(globalIndex: number, events: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection>;
+  /** Let work in flight that must not be cut off finish before the thread ends (at most `maxMs`); false if it did not. */
+  settle?(maxMs: number): Promise<boolean>;
 }
 
 export interface TargetSpec {

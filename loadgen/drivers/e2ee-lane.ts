@@ -12,6 +12,9 @@
 //
 // Cost: two promises per operation. No bound here: what waits is bounded by
 // the world's sends in flight (maxVUs) and the deliveries of the open sockets.
+/** How often idle() looks: a libsignal operation takes ~0.1-0.3 ms, a backlog drains in tens of ms. */
+const IDLE_POLL_MS = 10;
+
 export class CryptoLane {
   private tail: Promise<unknown> = Promise.resolve();
   /** Operations asked for and not finished (for tests and diagnostics). */
@@ -23,6 +26,20 @@ export class CryptoLane {
     const done = this.tail.then(op);
     this.tail = done.then(this.finished, this.finished);
     return done;
+  }
+
+  /**
+   * Resolves once nothing is pending (true) or after `maxMs` (false). A worker thread must not end under
+   * a libsignal operation: its native side then panics and aborts the whole process (seen at the end of
+   * fanout runs with e2ee, when the coordinator terminated the threads).
+   */
+  async idle(maxMs: number): Promise<boolean> {
+    const until = Date.now() + maxMs;
+    while (this.pending > 0) {
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
+    }
+    return true;
   }
 
   private readonly finished = (): void => {

@@ -82,6 +82,11 @@ export class SystemLoadDriver implements LoadDriver {
     return conn;
   }
 
+  /** traffic.e2ee: libsignal's operations in flight finish (the connections are closed, so nothing new comes). */
+  settle(maxMs: number): Promise<boolean> {
+    return this.lane.idle(maxMs);
+  }
+
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
     let d = this.devices.get(globalIndex);
     if (!d) this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics, this.lane)));
