@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { performance } from 'node:perf_hooks';
-import { CryptoLane } from '../loadgen/drivers/e2ee-lane';
+import { CryptoLane, LaneClosedError } from '../loadgen/drivers/e2ee-lane';
 
 /** An operation that awaits `steps` times and spins `spinMs` in each step (like a libsignal call awaiting its stores). */
 async function op(log: string[], name: string, steps: number, spinMs: number): Promise<string> {
@@ -34,6 +34,21 @@ describe('CryptoLane', () => {
     await assert.rejects(bad, /no session/);
     assert.equal(await good, 'ok');
     assert.equal(lane.pending, 0);
+  });
+
+  test('close(): the operation running finishes, the ones queued fail without running, and idle() comes at once', async () => {
+    const lane = new CryptoLane();
+    const log: string[] = [];
+    const all = Array.from({ length: 50 }, (_, i) => lane.run(() => op(log, `o${i}`, 2, 2)));
+    await Promise.resolve();
+    lane.close();
+    const t0 = performance.now();
+    assert.equal(await lane.idle(5_000), true);
+    assert.ok(performance.now() - t0 < 50, 'not the ~200 ms of the whole backlog');
+    const results = await Promise.allSettled(all);
+    assert.equal(results[0]!.status, 'fulfilled', 'the running one finished');
+    assert.ok(results.slice(1).every((r) => r.status === 'rejected' && r.reason instanceof LaneClosedError));
+    assert.deepEqual(log, ['o0.0', 'o0.1'], 'nothing queued ran');
   });
 
   test('idle() resolves once every operation asked has finished, or says it did not in time', async () => {

@@ -15,15 +15,23 @@
 /** How often idle() looks: a libsignal operation takes ~0.1-0.3 ms, a backlog drains in tens of ms. */
 const IDLE_POLL_MS = 10;
 
+/** An operation asked for after close(), or queued when it came: it did not run. */
+export class LaneClosedError extends Error {
+  constructor() {
+    super('the crypto lane is closed (the worker thread is ending)');
+  }
+}
+
 export class CryptoLane {
   private tail: Promise<unknown> = Promise.resolve();
   /** Operations asked for and not finished (for tests and diagnostics). */
   pending = 0;
+  private closed = false;
 
   /** Run `op` after every operation asked before it has finished; resolves or rejects as `op` does. */
   run<T>(op: () => Promise<T>): Promise<T> {
     this.pending++;
-    const done = this.tail.then(op);
+    const done = this.tail.then(() => (this.closed ? Promise.reject(new LaneClosedError()) : op()));
     this.tail = done.then(this.finished, this.finished);
     return done;
   }
@@ -40,6 +48,14 @@ export class CryptoLane {
       await new Promise((r) => setTimeout(r, IDLE_POLL_MS));
     }
     return true;
+  }
+
+  /**
+   * The thread is ending: operations not started yet fail with a LaneClosedError instead of running, so
+   * idle() waits for the one running only (a backlog of thousands took longer than the teardown allows).
+   */
+  close(): void {
+    this.closed = true;
   }
 
   private readonly finished = (): void => {

@@ -82,8 +82,9 @@ export class SystemLoadDriver implements LoadDriver {
     return conn;
   }
 
-  /** traffic.e2ee: libsignal's operations in flight finish (the connections are closed, so nothing new comes). */
+  /** traffic.e2ee: the libsignal operation running finishes; the ones queued behind it do not start (the run is over). */
   settle(maxMs: number): Promise<boolean> {
+    this.lane.close();
     return this.lane.idle(maxMs);
   }
 
