@@ -12,10 +12,10 @@ import { checkRunFlags, type RunFlagValues } from '../loadgen/commands/run-flags
 import { fuzz } from './fuzz/harness';
 
 const FLAGS: (keyof RunFlagValues)[] = ['driver', 'transport', 'scale', 'duration', 'users', 'shard', 'workers', 'target', 'metrics-port', 'procs',
-  'start-at', 'user-base', 'interval', 'local-addresses'];
+  'start-at', 'user-base', 'interval', 'local-addresses', 'e2ee'];
 
 const value = fc.oneof(
-  fc.constantFrom('', ' ', '0', '-1', '1', '2', '1.5', 'NaN', 'Infinity', '1e400', '0x10', 'off', 'lean', 'ws', 'bare', 'system', '1/2', '3/2', '0/0',
+  fc.constantFrom('', ' ', '0', '-1', '1', '2', '1.5', 'NaN', 'Infinity', '1e400', '0x10', 'off', 'lean', 'ws', 'bare', 'system', 'on', '1/2', '3/2', '0/0',
     '10s', '1m30s', 'abc', 'ws://127.0.0.1:9001/v1/ws', 'ws://10.0.0.1/', 'http://127.0.0.1/', 'notaurl', 'ws://[::1]:1/', 'ws://127.0.0.1:99999/',
     '127.0.0.1-127.0.0.8', '127.0.0.9-127.0.0.1', '127.300.0.1', '2026-12-06T08:00:00Z', '9007199254740993', ','),
   fc.string({ maxLength: 30 }),

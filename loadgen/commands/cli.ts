@@ -108,7 +108,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
-  const { driver, transport, scale, durationMs, users, shard, procs } = flags;
+  const { driver, transport, scale, durationMs, users, e2ee, shard, procs } = flags;
   if (values.store !== undefined && values.store !== 'sqlite' && values.store !== 'cassandra') {
     throw new UsageError(`--store must be sqlite or cassandra; got ${JSON.stringify(values.store.slice(0, 40))}`);
   }
@@ -118,7 +118,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   // Validate the scenario before anything starts (k6 does the same).
   let plan;
   try {
-    plan = planRun(scenario, { scale, durationMs, users, topology: values.topology, store: values.store });
+    plan = planRun(scenario, { scale, durationMs, users, e2ee, topology: values.topology, store: values.store });
   } catch (err) {
     throw new ConfigError(`${file}: ${(err as Error).message}`);
   }
@@ -159,7 +159,7 @@ async function cmdRun(argv: string[]): Promise<number> {
   if (procs > 1) {
     if (shard.count > 1) throw new UsageError('--procs and --shard do not combine: --procs N runs shards 1..N itself');
     const passThrough: string[] = [];
-    for (const k of ['duration', 'scale', 'users', 'transport', 'driver', 'interval', 'token-file', 'ca-file', 'remote-write'] as const) {
+    for (const k of ['duration', 'scale', 'users', 'e2ee', 'transport', 'driver', 'interval', 'token-file', 'ca-file', 'remote-write'] as const) {
       if (values[k] !== undefined) passThrough.push(`--${k}`, String(values[k]));
     }
     if (parsed.values['insecure-skip-tls-verify'] === true) passThrough.push('--insecure-skip-tls-verify');
@@ -184,7 +184,7 @@ async function cmdRun(argv: string[]): Promise<number> {
     scenario, scenarioFile: file, targetUrls, driver, tokens, tls, stop: stop.signal,
     secret: values.secret ?? process.env.WA_TOKEN_SECRET,
     chatTarget: values['chat-target'],
-    scale, durationMs, users, topology, store: values.store, cassandraClusterDir, shard, workers, outDir, runId, transport, localAddresses,
+    scale, durationMs, users, e2ee, topology, store: values.store, cassandraClusterDir, shard, workers, outDir, runId, transport, localAddresses,
     startAtEpochMs: flags.startAtEpochMs, userBase: flags.userBase, intervalMs: flags.intervalMs,
     command: ['loadgen', 'run', ...redactArgv(argv)].join(' '),
     outputs, log,

@@ -28,6 +28,7 @@ export const RUN_COMMAND: CommandSpec = {
     { name: 'duration', type: 'string', value: 'dur', help: 'override every executor\'s duration (e.g. 30s, 2m)' },
     { name: 'scale', type: 'string', value: 'x', help: 'multiply the scenario\'s scale factor (rates and users)' },
     { name: 'users', type: 'string', value: 'N', help: 'override the traffic model\'s user count (after --scale)' },
+    { name: 'e2ee', type: 'string', value: 'on|off', help: 'override the traffic model\'s traffic.e2ee: every 1:1 and group body encrypted end to end with libsignal by the generator\'s simulated devices (real system only)' },
     { name: 'shard', type: 'string', value: 'i/N', default: '1/1', help: 'run shard i of N (1-based); shards started with one --start-at merge losslessly (loadgen merge)' },
     { name: 'procs', type: 'string', value: 'N', default: '1', help: 'split the run over N load generator processes here and merge them (past ~20k connections)' },
     { name: 'workers', type: 'string', value: 'N', help: 'worker threads of this process (default: the cores, bounded by the users)' },

@@ -24,6 +24,7 @@ export interface RunFlagValues {
   'user-base'?: string;
   interval?: string;
   'local-addresses'?: string;
+  e2ee?: string;
 }
 
 export interface RunFlags {
@@ -42,6 +43,8 @@ export interface RunFlags {
   userBase?: number;
   intervalMs?: number;
   localAddresses?: string[];
+  /** --e2ee on|off: replaces the scenario's traffic.e2ee. */
+  e2ee?: boolean;
 }
 
 /** --procs and --shard counts: more would be more processes or machines than one run coordinates. */
@@ -104,6 +107,7 @@ export function checkRunFlags(v: RunFlagValues): RunFlags {
   if (scale !== undefined && !(v.scale!.trim() !== '' && scale > 0 && Number.isFinite(scale))) throw new UsageError('--scale must be a number > 0');
   const users = v.users === undefined ? undefined : Number(v.users);
   if (users !== undefined && !(Number.isInteger(users) && users >= 2)) throw new UsageError('--users must be an integer >= 2');
+  if (v.e2ee !== undefined && v.e2ee !== 'on' && v.e2ee !== 'off') throw new UsageError('--e2ee must be on or off');
   const metricsPort = v['metrics-port'] === undefined || v['metrics-port'] === 'off' ? (v['metrics-port'] === 'off' ? null : 0)
     : intFlag('--metrics-port', v['metrics-port'], 0, 65535);
   return {
@@ -117,5 +121,6 @@ export function checkRunFlags(v: RunFlagValues): RunFlags {
     userBase: v['user-base'] === undefined ? undefined : intFlag('--user-base', v['user-base'], 0, Number.MAX_SAFE_INTEGER - 2 ** 32),
     intervalMs: v.interval === undefined ? undefined : durationFlag('--interval', v.interval),
     localAddresses: v['local-addresses'] ? parseLocalAddresses(v['local-addresses']) : undefined,
+    e2ee: v.e2ee === undefined ? undefined : v.e2ee === 'on',
   };
 }

@@ -37,11 +37,14 @@ export const SEND_REFS_END = 2 ** 31;
 export interface LoadConnection {
   /**
    * Queue a 1:1 message to global user `toIndex`; it leaves with this event-loop turn's batch (with e2ee,
-   * once it is encrypted; sends leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
+   * once it is encrypted; sends to one recipient leave in the order made). 0 < ref < SEND_REFS_END correlates the reply.
    */
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void;
-  /** Queue a message to a group chat (real system only); like sendMessage otherwise. */
-  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void;
+  /**
+   * Queue a message to a group chat (real system only); like sendMessage otherwise. `memberIndexes`: the
+   * group's members (global users, the sender among them), the same array while they are the same (e2ee's sender keys).
+   */
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string, memberIndexes: readonly number[]): void;
   /** Create a group with this user as its admin and these global users as members; resolves to its chat id (real system only). */
   createGroup?(name: string, memberIndexes: number[]): Promise<string>;
   /** Cumulatively mark a chat read up to `upToId` (real system only). */
@@ -58,6 +61,8 @@ export interface LoadDriver {
   /** The target's HTTP media endpoint for user i (real system only; media messages need it). */
   readonly media?: MediaAccess;
   connect(globalIndex: number, events: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection>;
+  /** Let work in flight that must not be cut off finish before the thread ends (at most `maxMs`); false if it did not. */
+  settle?(maxMs: number): Promise<boolean>;
 }
 
 export interface TargetSpec {

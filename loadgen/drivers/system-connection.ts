@@ -15,6 +15,7 @@ import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
 import type { MetricsRegistry } from '../metrics/registry';
 import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { CryptoLane } from './e2ee-lane';
 import { E2eeUser, SealError } from './system-e2ee';
 import { PrekeyLedger } from './prekey-ledger';
 import { SystemMediaAccess } from './system-media';
@@ -44,6 +45,8 @@ export class SystemLoadDriver implements LoadDriver {
   private readonly devices = new Map<number, E2eeUser>();
   /** traffic.e2ee: every one-time prekey this thread's users were handed, to see one handed out twice. */
   private readonly ledger: PrekeyLedger | null;
+  /** traffic.e2ee: this worker thread's libsignal operations, one at a time (./e2ee-lane.ts). */
+  private readonly lane = new CryptoLane();
 
   constructor(private readonly o: SystemLoadDriverOptions) {
     this.users = new UserDirectory(o.identities);
@@ -68,8 +71,9 @@ export class SystemLoadDriver implements LoadDriver {
       throw explainConnectError(err, url);
     }
     const device = this.o.e2ee ? this.deviceOf(globalIndex, this.o.e2ee) : null;
-    // Events wired before the key upload: the server's DrainDone for this connect arrives meanwhile
-    // (dropped, it left setup waiting out its 30 s drain timeout and connecting every user twice).
+    // The connection takes the client's events from here on: what comes during the key upload (the
+    // DrainDone the world's setup waits for, deliveries) must not be lost. Before, setup waited out
+    // its 30 s drain timeout for every e2ee user and connected it a second time.
     const conn = new SystemConnection(client, ev, this.users, device);
     if (device) {
       try {
@@ -82,10 +86,16 @@ export class SystemLoadDriver implements LoadDriver {
     return conn;
   }
 
+  /** traffic.e2ee: the libsignal operation running finishes; the ones queued behind it do not start (the run is over). */
+  settle(maxMs: number): Promise<boolean> {
+    this.lane.close();
+    return this.lane.idle(maxMs);
+  }
+
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
     let d = this.devices.get(globalIndex);
     if (!d) {
-      this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics)));
+      this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics, this.lane)));
       const ledger = this.ledger!;
       d.onFetched = (bundles) => ledger.fetched(bundles);
     }
@@ -94,6 +104,8 @@ export class SystemLoadDriver implements LoadDriver {
 }
 
 class SystemConnection implements LoadConnection {
+  private readonly memberIdsOf = new WeakMap<readonly number[], readonly number[]>();
+
   constructor(
     private readonly client: ChatClient,
     private readonly ev: ConnectionEvents,
@@ -105,15 +117,22 @@ class SystemConnection implements LoadConnection {
       if (m.system) return;
       if (!e2ee) return ev.onDeliver(m.body, m.replay, m.chat_id, m.id);
       // The body is a view of the received frame: copied, since opening waits for earlier ones.
+      // null: a sender key (a group's key, inside a 1:1 envelope), taken in; not a message of the world's.
       e2ee.open(m.from_user, m.chat_id, m.id, Buffer.from(m.body)).then(
-        (plain) => ev.onDeliver(plain, m.replay, m.chat_id, m.id),
+        (plain) => plain !== null && ev.onDeliver(plain, m.replay, m.chat_id, m.id),
         (err: unknown) => ev.onUndecryptable(err instanceof SealError ? err.reason : 'decrypt_failed'),
       );
     };
     client.onReceipt = (r) => ev.onReceipt(r.chat_id, r.kind, r.up_to_id);
     client.onDrainDone = (d) => ev.onDrainDone(d.messages);
     client.onClose = (code, reason) => ev.onClose(code, reason);
-    client.onError = (e) => (e.ref > 0 ? ev.onRejected(e.ref, e.code) : ev.onError(e.code));
+    // A refusal of one of the connection's own requests (a key fetch, a group creation: refs from SEND_REFS_END
+    // up) rejects that request's promise, which handles it (a refused fetch fails its seal with the reason).
+    client.onError = (e) => {
+      if (e.ref >= SEND_REFS_END) return;
+      if (e.ref > 0) ev.onRejected(e.ref, e.code);
+      else ev.onError(e.code);
+    };
     client.onFrame = (f) => {
       if (f.body === 'sent' && f.sent.ref > 0) ev.onSent(f.sent.ref, f.sent.id, f.sent.chat_id);
       else if (f.body === 'prekeys_low') e2ee?.refill(client, f.prekeys_low.device_id);
@@ -123,16 +142,30 @@ class SystemConnection implements LoadConnection {
   sendMessage(toIndex: number, body: Uint8Array, ref: number, clientMsgId: string): void {
     const to = this.users.idOf(toIndex);
     if (!this.e2ee) return this.push(encodeSendFrame(ref, to, clientMsgId, body));
-    // The world reuses `body` for its next send: sealed from a copy. Seals resolve in the order made.
+    // The world reuses `body` for its next send: sealed from a copy. Seals to one peer resolve in the order made.
     this.e2ee.seal(this.client, to, Buffer.from(body)).then(
       (sealed) => this.push(encodeSendFrame(ref, to, clientMsgId, sealed)),
       (err: unknown) => !this.client.closed && this.ev.onRejected(ref, err instanceof SealError ? err.reason : 'e2ee_encrypt_failed'),
     );
   }
 
-  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string): void {
-    if (this.e2ee) throw new Error('e2ee group messages (sender keys) are not in the load generator yet');
-    this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
+  sendGroupMessage(chatId: string, body: Uint8Array, ref: number, clientMsgId: string, memberIndexes: readonly number[]): void {
+    if (!this.e2ee) return this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, body));
+    // Members without this sender's key get it first, as 1:1 sends with no ref (the world does not count them).
+    this.e2ee.sealGroup(this.client, chatId, this.memberIds(memberIndexes), Buffer.from(body), this.sendDistribution).then(
+      (sealed) => this.push(encodeGroupSendFrame(ref, chatId, clientMsgId, sealed)),
+      (err: unknown) => !this.client.closed && this.ev.onRejected(ref, err instanceof SealError ? err.reason : 'e2ee_encrypt_failed'),
+    );
+  }
+
+  private readonly sendDistribution = (peer: number, sealed: Uint8Array, clientMsgId: string): void =>
+    this.push(encodeSendFrame(0, peer, clientMsgId, sealed));
+
+  /** A group's member user ids, one array per member list the world passes (it passes the same one each time). */
+  private memberIds(indexes: readonly number[]): readonly number[] {
+    let ids = this.memberIdsOf.get(indexes);
+    if (!ids) this.memberIdsOf.set(indexes, (ids = indexes.map((i) => this.users.idOf(i))));
+    return ids;
   }
 
   createGroup(name: string, memberIndexes: number[]): Promise<string> {

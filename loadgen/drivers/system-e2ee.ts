@@ -6,10 +6,13 @@
 // every device of the peer and opens what it receives; the load header is in
 // the plaintext, so the world checks integrity on what decrypted.
 //
-// Order: libsignal's session state is read and written across awaits, and the
-// world's integrity checks need each stream in order, so a user's encryptions
-// run one after the other (sends leave in the order made) and so do its
-// decryptions (deliveries reach the world in the order they arrived).
+// Order: libsignal reads and writes its state across awaits, so no two of its
+// operations may overlap on one device; the world's integrity checks need each
+// stream in order. All libsignal work of the worker thread runs in one FIFO
+// (./e2ee-lane.ts), in the order asked: so seals to one peer leave in the
+// order made and opens reach the world in the order the bodies arrived. A key
+// fetch (a round trip) happens before a seal enters the lane, and holds up the
+// seals to that peer only, not the user's other peers.
 //
 // A redelivery (the offline queue replayed after a reconnect) of a message
 // this device already decrypted cannot be decrypted again (its message key is
@@ -17,16 +20,24 @@
 // last OPENED_KEPT_MAX messages by (chat, id) and hands the world that copy,
 // which then counts it as the redelivery it is.
 //
+// Group messages (sender keys, distributions over 1:1, waits for a key that
+// has not come yet): ./system-e2ee-groups.ts.
+//
 // All of it runs on the worker thread that drives the user, so its CPU is in
 // the generator's CPU per message.
 import { ErrorCode } from '@signalapp/libsignal-client';
 import { performance } from 'node:perf_hooks';
 import type { ChatClient } from '../client/chat-client';
+import type { KeyBundlesBody } from '../../server/common/protocol';
 import { decodeContent, textContent } from '../client/e2ee/content';
 import { E2eeDevice, type Ciphertext } from '../client/e2ee/device';
-import { decodeEnvelope, encodeEnvelope } from '../client/e2ee/envelope';
+import { decodeEnvelope, encodeEnvelope, GROUP_ENTRY } from '../client/e2ee/envelope';
 import type { MetricsRegistry } from '../metrics/registry';
-import type { KeyBundlesBody } from '../../server/common/protocol';
+import { CryptoLane } from './e2ee-lane';
+import { SealError } from './seal-error';
+import { E2eeGroups, type AwaitingKey } from './system-e2ee-groups';
+
+export { SealError };
 
 /** The one device of each simulated user. */
 const DEVICE_ID = 1;
@@ -34,13 +45,12 @@ const DEVICE_ID = 1;
 const PREKEYS_PER_UPLOAD = 100;
 /** Plaintexts a device keeps for redeliveries (bounded: memory per user is this times the message size). */
 const OPENED_KEPT_MAX = 256;
-
-/** Why a send could not be sealed: the world counts it as sends_failed{reason:...}. */
-export class SealError extends Error {
-  constructor(readonly reason: string, message: string) {
-    super(message);
-  }
-}
+/** Tries of a bundle fetch the server refused as KEY_RATE_LIMITED (a sender's first message to a big group fetches a bundle per member). */
+const KEY_FETCH_ATTEMPTS_MAX = 8;
+/** Wait before the next try, times the attempt: the server's limit is per second. */
+const KEY_FETCH_RETRY_MS = 500;
+/** What `opened` keeps for a message that was not a text for the world (a sender key): a redelivery of it is passed over again. */
+const NOT_FOR_THE_WORLD = new Uint8Array(0);
 
 /** The server's error code when it refused a key request (ServerError carries one), else a generic reason. */
 function reasonOf(err: unknown, generic: string): string {
@@ -51,17 +61,20 @@ function reasonOf(err: unknown, generic: string): string {
 export class E2eeUser {
   readonly device: E2eeDevice;
   private registered: Promise<void> | null = null;
-  /** Peer user -> its device ids with a session here (from one bundle fetch). */
-  private readonly peers = new Map<number, number[]>();
-  private sealing: Promise<unknown> = Promise.resolve();
-  private opening: Promise<unknown> = Promise.resolve();
+  /** Peer user -> its device ids with a session here (one bundle fetch); a failed fetch is forgotten and tried again. */
+  private readonly peers = new Map<number, Promise<number[]>>();
   private refilling = false;
   private readonly opened = new Map<string, Uint8Array>();
   /** Told of every bundle fetch's answer (the driver's PrekeyLedger: ./prekey-ledger.ts), when set. */
   onFetched: ((bundles: KeyBundlesBody) => void) | null = null;
+  readonly groups: E2eeGroups;
+  /** Sender key distributions sent so far (their client_msg_ids). */
+  private distributions = 0;
 
-  constructor(readonly user: number, private readonly metrics: MetricsRegistry) {
+  /** `lane`: the worker thread's libsignal FIFO, shared by all its users (the driver's). */
+  constructor(readonly user: number, private readonly metrics: MetricsRegistry, private readonly lane = new CryptoLane()) {
     this.device = new E2eeDevice(user, DEVICE_ID);
+    this.groups = new E2eeGroups(this.device, lane, metrics);
   }
 
   /** Upload this device's keys once (its user's first connect); a failed upload is tried again on the next connect. */
@@ -86,18 +99,30 @@ export class E2eeUser {
       .finally(() => (this.refilling = false));
   }
 
-  /** Encrypt `plaintext` for every device of `peer`, after every earlier seal of this user; rejects with a SealError. */
+  /** Encrypt `plaintext` for every device of `peer`, after every earlier seal to `peer`; rejects with a SealError. */
   seal(chat: ChatClient, peer: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    const next = this.sealing.then(() => this.sealNow(chat, peer, plaintext));
-    this.sealing = next.catch(() => {});
-    return next;
+    return this.sealContent(chat, peer, textContent(plaintext));
   }
 
-  private async sealNow(chat: ChatClient, peer: number, plaintext: Uint8Array): Promise<Uint8Array> {
-    const devices = await this.sessionsWith(chat, peer);
+  /**
+   * The body of a group message to `chatId` (members: user ids, the same array while the membership is
+   * the same); this user's sender key goes first, as 1:1 sends on `chat`, to members without it.
+   */
+  sealGroup(chat: ChatClient, chatId: string, members: readonly number[], plaintext: Uint8Array, send: (peer: number, body: Uint8Array, clientMsgId: string) => void): Promise<Uint8Array> {
+    return this.groups.seal(chatId, members, plaintext, {
+      seal: (peer, content) => this.sealContent(chat, peer, content),
+      send: (peer, sealed) => send(peer, sealed, `sk.${(this.distributions++).toString(36)}`),
+    });
+  }
+
+  private sealContent(chat: ChatClient, peer: number, content: Uint8Array): Promise<Uint8Array> {
+    // A settled session promise still runs its callbacks in the order they were added: the lane sees this peer's seals in call order.
+    return this.sessionsWith(chat, peer).then((devices) => this.lane.run(() => this.encryptFor(peer, devices, content)));
+  }
+
+  private async encryptFor(peer: number, devices: number[], content: Uint8Array): Promise<Uint8Array> {
     const t0 = performance.now();
     const entries = new Map<number, Ciphertext>();
-    const content = textContent(plaintext);
     try {
       for (const d of devices) entries.set(d, await this.device.encrypt(peer, d, content));
     } catch (err) {
@@ -109,47 +134,56 @@ export class E2eeUser {
   }
 
   /** Sessions with every device of `peer`, from one bundle fetch (a PreKeySignalMessage starts each). */
-  private async sessionsWith(chat: ChatClient, peer: number): Promise<number[]> {
-    const known = this.peers.get(peer);
-    if (known) return known;
-    let bundles;
-    try {
-      bundles = await chat.fetchKeys(peer);
-    } catch (err) {
-      throw new SealError(reasonOf(err, 'e2ee_key_fetch_failed'), `key fetch for ${peer}: ${(err as Error).message}`);
+  private sessionsWith(chat: ChatClient, peer: number): Promise<number[]> {
+    let known = this.peers.get(peer);
+    if (!known) {
+      const started = this.startSessions(chat, peer);
+      this.peers.set(peer, (known = started));
+      started.catch(() => this.peers.get(peer) === started && this.peers.delete(peer));
     }
+    return known;
+  }
+
+  private async startSessions(chat: ChatClient, peer: number): Promise<number[]> {
+    const bundles = await fetchBundles(chat, peer);
     this.metrics.counter.e2ee_key_fetches.add(1);
     this.onFetched?.(bundles);
     if (bundles.devices.length === 0) throw new SealError('e2ee_no_keys', `user ${peer} has no keys in the directory`);
     try {
-      for (const b of bundles.devices) await this.device.startSession(peer, b);
+      await this.lane.run(async () => {
+        for (const b of bundles.devices) await this.device.startSession(peer, b);
+      });
     } catch (err) {
       throw new SealError('e2ee_bad_bundle', `session with ${peer}: ${(err as Error).message}`);
     }
-    const ids = bundles.devices.map((b) => b.device_id);
-    this.peers.set(peer, ids);
-    return ids;
+    return bundles.devices.map((b) => b.device_id);
   }
 
   /**
-   * Decrypt a received body (message `id` of chat `chatId` from `from`), after every earlier one of this
-   * user; resolves to the plaintext, or rejects with the reason it did not decrypt.
+   * Decrypt a received body (message `id` of chat `chatId` from `from`), after every libsignal operation
+   * asked before it on this worker thread; resolves to the plaintext, to null for a body that is not for
+   * the world (a sender key, taken in), or rejects with the reason it did not decrypt.
    */
-  open(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array> {
-    const next = this.opening.then(() => this.openNow(from, chatId, id, body));
-    this.opening = next.catch(() => {});
-    return next;
+  open(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array | null> {
+    return this.lane.run(() => this.openNow(from, chatId, id, body)).then(unwrapAwaiting);
   }
 
-  private async openNow(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array> {
+  private async openNow(from: number, chatId: string, id: number, body: Uint8Array): Promise<Uint8Array | null | AwaitingKey> {
     const key = `${chatId}/${id}`;
     const kept = this.opened.get(key);
-    if (kept) return kept;
+    if (kept) return kept === NOT_FOR_THE_WORLD ? null : kept;
     let env;
     try {
       env = decodeEnvelope(body);
     } catch {
       throw new SealError('not_an_envelope', `message ${key} is not an e2ee envelope`);
+    }
+    const group = env.entries.get(GROUP_ENTRY);
+    if (group) {
+      const opened = await this.groups.open(from, env.senderDevice, chatId, group);
+      if (opened instanceof Uint8Array) this.keep(key, opened);
+      else opened.awaiting.then((plain) => this.keep(key, plain), () => {});
+      return opened;
     }
     const mine = env.entries.get(DEVICE_ID);
     if (!mine) throw new SealError('no_entry_for_device', `message ${key} carries no ciphertext for device ${DEVICE_ID}`);
@@ -162,10 +196,35 @@ export class E2eeUser {
     }
     this.metrics.trend.e2ee_decrypt_time.record(performance.now() - t0);
     const content = decodeContent(plain);
-    if (content.kind !== 'text') throw new SealError('not_a_text', `message ${key} is a ${content.kind}`);
-    this.opened.set(key, content.text);
+    if (content.kind === 'text') return this.keep(key, content.text);
+    this.keep(key, NOT_FOR_THE_WORLD);
+    await this.groups.accept(from, env.senderDevice, content.chatId, content.distribution);
+    return null;
+  }
+
+  private keep(key: string, plain: Uint8Array): Uint8Array {
+    this.opened.set(key, plain);
     if (this.opened.size > OPENED_KEPT_MAX) this.opened.delete(this.opened.keys().next().value!);
-    return content.text;
+    return plain;
+  }
+}
+
+function unwrapAwaiting(r: Uint8Array | null | AwaitingKey): Uint8Array | null | Promise<Uint8Array> {
+  return r === null || r instanceof Uint8Array ? r : r.awaiting;
+}
+
+/** A peer's bundles; a KEY_RATE_LIMITED refusal is tried again a little later, a bounded number of times. */
+async function fetchBundles(chat: ChatClient, peer: number): Promise<KeyBundlesBody> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await chat.fetchKeys(peer);
+    } catch (err) {
+      const reason = reasonOf(err, 'e2ee_key_fetch_failed');
+      if (reason !== 'e2ee_KEY_RATE_LIMITED' || attempt === KEY_FETCH_ATTEMPTS_MAX || chat.closed) {
+        throw new SealError(reason, `key fetch for ${peer}: ${(err as Error).message}`);
+      }
+      await new Promise((r) => setTimeout(r, KEY_FETCH_RETRY_MS * attempt));
+    }
   }
 }
 

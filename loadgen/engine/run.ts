@@ -68,6 +68,8 @@ export interface RunOptions {
   durationMs?: number;
   /** Override the traffic model's user count (after --scale). */
   users?: number;
+  /** Override the traffic model's `e2ee` (--e2ee on|off). */
+  e2ee?: boolean;
   shard: { index: number; count: number };
   workers: number;
   outDir: string;
@@ -142,7 +144,7 @@ class WorkerHandle {
 export async function runScenario(o: RunOptions): Promise<RunSummary> {
   const log = o.log;
   const intervalMs = o.intervalMs ?? INTERVAL_MS_DEFAULT;
-  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, topology: o.topology, store: o.store });
+  const plan: RunPlan = planRun(o.scenario, { scale: o.scale, durationMs: o.durationMs, users: o.users, e2ee: o.e2ee, topology: o.topology, store: o.store });
   if (!(o.workers >= 1 && o.workers <= 64)) throw new Error(`--workers must be within 1..64, got ${o.workers}`);
   if (plan.traffic.mediaShare > 0 && o.driver === 'bare') throw new Error('traffic.mediaShare > 0 needs --driver system: the bare forwarder has no media endpoint');
   if (plan.traffic.e2ee && o.driver === 'bare') throw new Error('traffic.e2ee needs --driver system: the bare forwarder has no key directory');

@@ -30,8 +30,8 @@ export const METRICS = {
   iteration_duration: { type: 'trend', unit: 'ms', description: 'one iteration, from its actual start to its end' },
   media_latency: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> the recipient downloaded, decrypted and verified the file' },
   media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
-  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption, wall time on the worker thread (its key fetch excluded); libsignal awaits its stores across event-loop turns, so under load this is mostly waiting, not CPU (bench/e2ee.ts prints the CPU cost)' },
-  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread (event-loop waits included, like e2ee_encrypt_time)' },
+  e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one body\'s libsignal encryption (1:1: for every device of the peer; group: the one sender-key ciphertext), wall time on the worker thread once its turn in the thread\'s crypto FIFO came (the wait for the turn and the key fetch excluded; both are in delivery_latency)' },
+  e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received body\'s libsignal decryption (1:1 or group), wall time on the worker thread once its turn in the crypto FIFO came, like e2ee_encrypt_time' },
   e2ee_first_message_latency: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: a sender\'s first message to a peer (number 1 of its stream: the bundle fetch, the PQXDH session start and the encryption happen on its way out): scheduled send time -> its live delivery, decrypted, at the peer' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
@@ -52,7 +52,7 @@ export const METRICS = {
   messages_drained: { type: 'counter', unit: 'count', description: 'messages the server reported draining from offline queues (DrainDone)' },
   users_dropped: { type: 'counter', unit: 'count', description: 'users disconnected by the disconnect workload' },
   users_reconnected: { type: 'counter', unit: 'count', description: 'users reconnected and fully drained by the reconnect workload' },
-  errors: { type: 'counter', unit: 'count', description: 'error frames from the target' },
+  errors: { type: 'counter', unit: 'count', description: 'error frames from the target answering a send or no request (a refusal of the connection\'s own requests, e.g. a key fetch, fails that request instead: e2ee\'s sends_failed{reason:e2ee_<code>})' },
   connect_errors: { type: 'counter', unit: 'count', description: 'connections that failed to open' },
   disconnects_unexpected: { type: 'counter', unit: 'count', description: 'connections the target closed (the user reconnects by itself, with backoff; its sends wait in its outbox)' },
   reconnects_automatic: { type: 'counter', unit: 'count', description: 'users back after the target closed their connection' },
@@ -77,6 +77,8 @@ export const METRICS = {
   e2ee_key_uploads: { type: 'counter', unit: 'count', description: 'traffic.e2ee: key uploads to the key directory (a device\'s registration, one-time prekey refills)' },
   e2ee_prekeys_reused: { type: 'counter', unit: 'count', description: 'traffic.e2ee: a fetched bundle carried a one-time prekey (user, device, id) this generator thread had been handed before (must stay 0: each is handed out once)' },
   e2ee_bundles_without_prekey: { type: 'counter', unit: 'count', description: 'traffic.e2ee: fetched device bundles without a one-time prekey (the pool ran dry, or a ScyllaDB take lost every race: X3DH without one)' },
+  e2ee_sender_keys_sent: { type: 'counter', unit: 'count', description: 'traffic.e2ee: sender key distribution messages sent, each inside a 1:1 envelope to one member (a sender\'s first message to a group, or a new epoch after a member is gone); not in messages_sent' },
+  e2ee_sender_keys_received: { type: 'counter', unit: 'count', description: 'traffic.e2ee: sender key distribution messages received and taken in by members (not in messages_delivered)' },
   e2ee_decrypt_failed: { type: 'counter', unit: 'count', description: 'traffic.e2ee: received bodies that did not decrypt; e2ee_decrypt_failed{reason:X} by reason (the message then counts lost unless it comes again)' },
   data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
   // ---- rates

@@ -106,6 +106,8 @@ export interface PlanOverrides {
   /** New length of the measured window; every time in the scenario is stretched to fit. */
   durationMs?: number;
   users?: number;
+  /** --e2ee: replaces the traffic model's `e2ee`. */
+  e2ee?: boolean;
   /** --topology: replaces the scenario's `topology` ('GxM', or already parsed). */
   topology?: string | Topology;
   /** --store: replaces the scenario's `store` ('sqlite' or 'cassandra'). */
@@ -134,7 +136,7 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   const scale = o.scale ?? 1;
   if (!(scale > 0) || scale > 1000) throw new Error(`--scale must be within (0, 1000], got ${scale}`);
 
-  const traffic = validateTraffic({ ...DEFAULT_TRAFFIC, ...s.traffic }, s.name);
+  const traffic = validateTraffic({ ...DEFAULT_TRAFFIC, ...s.traffic, ...(o.e2ee === undefined ? {} : { e2ee: o.e2ee }) }, s.name);
   traffic.users = o.users ?? Math.max(2, Math.round(traffic.users * scale));
   if (traffic.users > USERS_MAX) throw new Error(`traffic.users ${traffic.users} exceeds ${USERS_MAX}`);
 
@@ -293,9 +295,6 @@ const E2EE_BODY_OVERHEAD_BYTES_MAX = 4096;
 function validateE2ee(t: TrafficModel, w: string): void {
   if (t.e2ee === undefined || t.e2ee === false) return;
   if (t.e2ee !== true) throw new Error(`${w}.e2ee must be true or false`);
-  if (t.groupShare > 0 || t.groupsPerUser > 0) {
-    throw new Error(`${w}.e2ee: encrypted group messages (sender keys) are not in the load generator yet; set groupShare and groupsPerUser to 0`);
-  }
   validateDistribution(t.messageBytes, `${w}.messageBytes (with e2ee)`, PAYLOAD_HEADER_BYTES, DEFAULT_LIMITS.text_bytes_max - E2EE_BODY_OVERHEAD_BYTES_MAX);
 }
 

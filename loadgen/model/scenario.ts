@@ -70,7 +70,8 @@ export interface TrafficModel {
    * End-to-end encryption of the `chat` workload's 1:1 messages (real system only): each user's one device
    * registers its keys in the key directory when it first connects, fetches a peer's bundle on its first
    * message to it, and every body is encrypted with libsignal by the sender and decrypted by the recipient
-   * (the load header travels inside the ciphertext). Not yet with groups (docs/design/021-e2ee.md).
+   * (the load header travels inside the ciphertext). Group messages use sender keys: a sender's key goes to
+   * every other member over 1:1 before its first message to the group, then one ciphertext per message (docs/design/021-e2ee.md).
    */
   e2ee?: boolean;
   /** Recipients mark a message read with this probability, after this delay (ms). */

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
   const setup = await setUpWorld(world, init.touchOffline, log);
   post({ type: 'ready', setup });
   if (startAt === null && !teardown) await new Promise<void>((r) => (wakeStart = r));
-  if (teardown || startAt === null) return finishTeardown(world);
+  if (teardown || startAt === null) return finishTeardown(world, driver);
 
   // The common start, in this thread's monotonic clock.
   const t0 = performance.now() + (startAt - Date.now());
@@ -83,11 +83,16 @@ async function main(): Promise<void> {
   const done = await scheduler.run();
   post({ type: 'done', done });
   if (!teardown) await new Promise<void>((r) => (wakeTeardown = r));
-  return finishTeardown(world);
+  return finishTeardown(world, driver);
 }
 
-function finishTeardown(world: World): void {
+/** Below the coordinator's 15 s wait for 'closed' (engine/run.ts TEARDOWN_TIMEOUT_MS). */
+const DRIVER_SETTLE_MS_MAX = 10_000;
+
+async function finishTeardown(world: World, driver: LoadDriver): Promise<void> {
   world.closeAll();
+  // The coordinator terminates the thread after 'closed': native work in flight must be done by then (e2ee).
+  if (driver.settle && !(await driver.settle(DRIVER_SETTLE_MS_MAX))) log(`teardown: the driver's work in flight did not finish within ${DRIVER_SETTLE_MS_MAX} ms`);
   // Give close frames a moment to leave, then say so; the coordinator ends the thread.
   setTimeout(() => post({ type: 'closed' }), 50);
 }

@@ -32,6 +32,7 @@ export class GroupTable {
   /** Next sender position per group (round robin over its online members). */
   private readonly senderCursor: Int32Array;
   private groupCursor = 0;
+  private readonly globalMembersOf: (readonly number[] | undefined)[] = [];
 
   /**
    * @param n users of this world
@@ -114,6 +115,13 @@ export class GroupTable {
       else hi = mid - 1;
     }
     return lo;
+  }
+
+  /** Group g's members as global users (`toGlobal` maps a local user), built once per group: e2ee's sender keys go to them. */
+  globalMembers(g: number, toGlobal: (u: number) => number): readonly number[] {
+    let m = this.globalMembersOf[g];
+    if (!m) this.globalMembersOf[g] = m = Array.from({ length: this.size[g]! }, (_, pos) => toGlobal(this.member(g, pos)));
+    return m;
   }
 
   setChatId(g: number, chatId: string): void {

@@ -173,6 +173,8 @@ export class World implements UserEvents {
     return this.groups.nextSend(this.connections.isActive);
   }
 
+  private readonly globalIndexOf = (u: number): number => this.connections.globalIndex(u);
+
   /** On the wire now when the sender can send; else into its outbox, behind what waits there already. */
   private dispatch(p: PendingSend, now: number): void {
     const u = p.sender;
@@ -207,7 +209,8 @@ export class World implements UserEvents {
       conn.sendMessage(to, body, this.sends.refOf(p), `${p.contact.toString(36)}.${p.number.toString(36)}`);
     } else {
       body[21] = HEADER_FLAG_GROUP;
-      conn.sendGroupMessage(this.groups.chatIds[p.group]!, body, this.sends.refOf(p), `g${p.group.toString(36)}.${p.contact.toString(36)}.${p.number.toString(36)}`);
+      const members = this.groups.globalMembers(p.group, this.globalIndexOf);
+      conn.sendGroupMessage(this.groups.chatIds[p.group]!, body, this.sends.refOf(p), `g${p.group.toString(36)}.${p.contact.toString(36)}.${p.number.toString(36)}`, members);
     }
     conns.touch(p.sender, now);
     if (p.transmits++ > 0) {
