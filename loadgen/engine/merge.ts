@@ -86,6 +86,7 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
     loadgen: {
       cpu_percent_avg: Math.round(parts.reduce((a, p) => a + p.loadgen.cpu_percent_avg, 0) * 10) / 10,
       busiest_thread_cpu_percent_max: Math.max(...parts.map((p) => p.loadgen.busiest_thread_cpu_percent_max)),
+      rss_start_bytes: parts.reduce((a, p) => a + (p.loadgen.rss_start_bytes ?? 0), 0),
       warnings: parts.flatMap((p) => p.loadgen.warnings.filter((w) => !w.includes('dropped iterations') && !w.includes('schedule_lag'))
         .map((w) => `shard ${p.shards.map((s) => s.index + 1).join(',')}/${p.shards[0]!.count}: ${w}`).slice(0, 5)),
     },

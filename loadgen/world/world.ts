@@ -413,7 +413,7 @@ export class World implements UserEvents {
     this.connections.lost(u);
     const waiting = this.reconnects.cancelDrain(u);
     if (waiting) {
-      this.metrics.rate.reconnect_success.add(false);
+      this.reconnects.failed('closed_before_drain');
       waiting.vu.executor.iterationDone(waiting.vu, waiting.gen, false);
     }
     this.reconnects.reconnectLater(u);
