@@ -5,10 +5,13 @@
 // connection costs in memory on the generator and on the system, and what
 // both sides burn holding them with no traffic (the idle phase's intervals).
 //
-// Memory per connection is an RSS delta: (RSS at the end of the hold - RSS
-// once set up, before the first connect) / connections held. It includes
+// Memory per connection is an RSS delta: (RSS at the end of the first interval
+// in which every connection of the run was open - RSS once set up, before the
+// first connect) / connections then open. It includes the connect storm's
 // garbage not yet collected, so it is an upper bound of what a connection
-// keeps.
+// keeps. Not the end of the hold: a process gives memory back to the system
+// later (a gateway's RSS fell below its start-up figure during a 40 s hold
+// while holding 11,000 connections), which would make the delta meaningless.
 import type { MetricsAggregate } from '../metrics/aggregate';
 import type { ResolvedExecutor } from '../model/plan';
 import type { IntervalRecord } from './timeline';
@@ -17,9 +20,11 @@ import type { IntervalRecord } from './timeline';
 const CONNECTIONS_PER_QUOTE = 10_000;
 
 export interface SideCost {
-  /** Resident memory once set up (nothing connected yet) and at the end of the hold; the delta per connection held. */
+  /** Resident memory once set up (nothing connected yet), once every connection was open, and at the end of the hold. */
   rss_start_bytes: number | null;
+  rss_connected_bytes: number | null;
   rss_held_bytes: number | null;
+  /** (rss_connected_bytes - rss_start_bytes) / connections open then. */
   bytes_per_connection: number | null;
   /** CPU over the hold's whole intervals, % of one core, and that per 10k connections held. */
   idle_cpu_percent: number | null;
@@ -33,7 +38,7 @@ export interface ConnectionReport {
   ok: number;
   failed: number;
   failed_by_reason: Record<string, number>;
-  /** Ramp iterations that found no free VU (their users stay offline unless a later iteration takes them). */
+  /** Ramp iterations that found no free VU (their users stay offline): dropped_iterations{scenario:<ramp>}, else the run's (an idle hold drops none). */
   dropped: number;
   /** Connections open at the end of the hold. */
   held: number;
@@ -74,6 +79,9 @@ export function connectionReport(f: ConnectionFacts, agg: MetricsAggregate): Con
   const hold = f.timeline.filter((r) => r.index * f.intervalMs >= startMs && (r.index + 1) * f.intervalMs <= endMs);
   const last = hold[hold.length - 1];
   const held = last?.gauges.connections ?? 0;
+  // The first interval with every connection open: memory is read there (see the header).
+  const peak = Math.max(0, ...f.timeline.map((r) => r.gauges.connections ?? 0));
+  const full = f.timeline.find((r) => (r.gauges.connections ?? 0) === peak && peak > 0);
   const [ok, attempted] = agg.rates.get('reconnect_success') ?? [0, 0];
   const byReason: Record<string, number> = {};
   const prefix = 'reconnects_failed{reason:';
@@ -81,7 +89,8 @@ export function connectionReport(f: ConnectionFacts, agg: MetricsAggregate): Con
   const failed = attempted - ok;
   const reasons = Object.values(byReason).reduce((a, n) => a + n, 0);
   const rampIndexes = new Set(f.executors.filter((e) => e.exec === 'reconnect').map((e) => e.index));
-  const dropped = [...agg.counters].filter(([name]) => isDroppedOf(name, f.executors, rampIndexes)).reduce((a, [, n]) => a + n, 0);
+  const tagged = [...agg.counters].filter(([name]) => isDroppedOf(name, f.executors, rampIndexes));
+  const dropped = tagged.length > 0 ? tagged.reduce((a, [, n]) => a + n, 0) : agg.counter('dropped_iterations');
   const intervalS = f.intervalMs / 1000;
   const spanS = f.firstReconnectMs >= 0 && f.lastDrainDoneMs > f.firstReconnectMs ? (f.lastDrainDoneMs - f.firstReconnectMs) / 1000 : 0;
   return {
@@ -92,9 +101,10 @@ export function connectionReport(f: ConnectionFacts, agg: MetricsAggregate): Con
     connect_time_ms: quantiles(agg, 'connect_time'),
     drain_time_ms: quantiles(agg, 'drain_time'),
     hold: { start_s: startMs / 1000, end_s: endMs / 1000, intervals: hold.length },
-    loadgen: sideCost(f.loadgenRssStartBytes, last?.loadgen_rss_bytes ?? null, avg(hold.map((r) => r.loadgen_cpu_percent ?? null)), held),
-    gateways: systemSide(f, hold, held, (name) => name.startsWith('gateway')),
-    chat: systemSide(f, hold, held, (name) => name.startsWith('chat')),
+    loadgen: sideCost({ start: f.loadgenRssStartBytes, connected: full?.loadgen_rss_bytes ?? null, held: last?.loadgen_rss_bytes ?? null },
+      peak, avg(hold.map((r) => r.loadgen_cpu_percent ?? null)), held),
+    gateways: systemSide(f, hold, full, peak, held, (name) => name.startsWith('gateway')),
+    chat: systemSide(f, hold, full, peak, held, (name) => name.startsWith('chat')),
   };
 }
 
@@ -117,20 +127,22 @@ function isDroppedOf(name: string, executors: readonly ResolvedExecutor[], index
   return false;
 }
 
-function systemSide(f: ConnectionFacts, hold: readonly IntervalRecord[], held: number, pick: (name: string) => boolean): SideCost {
-  if (!f.system || hold.length === 0 || !hold.every((r) => r.system_cpu_s && r.system_rss_bytes)) return sideCost(null, null, null, held);
+function systemSide(f: ConnectionFacts, hold: readonly IntervalRecord[], full: IntervalRecord | undefined, peak: number, held: number,
+  pick: (name: string) => boolean): SideCost {
+  const none = { start: null, connected: null, held: null };
+  if (!f.system || hold.length === 0 || !hold.every((r) => r.system_cpu_s && r.system_rss_bytes)) return sideCost(none, peak, null, held);
   const names = Object.keys(f.system).filter(pick);
-  const start = sumOf(names.map((n) => f.system![n]!.rss_connected_bytes ?? null));
-  const last = hold[hold.length - 1]!;
-  const heldRss = sumOf(names.map((n) => last.system_rss_bytes![n] ?? null));
+  const rssAt = (r: IntervalRecord | undefined) => (r?.system_rss_bytes ? sumOf(names.map((n) => r.system_rss_bytes![n] ?? null)) : null);
+  const rss = { start: sumOf(names.map((n) => f.system![n]!.rss_connected_bytes ?? null)), connected: rssAt(full), held: rssAt(hold[hold.length - 1]) };
   const cpu = avg(hold.map((r) => (names.reduce((a, n) => a + (r.system_cpu_s![n] ?? 0), 0) * 100000) / f.intervalMs));
-  return sideCost(start, heldRss, cpu, held);
+  return sideCost(rss, peak, cpu, held);
 }
 
-function sideCost(rssStart: number | null, rssHeld: number | null, cpuPercent: number | null, held: number): SideCost {
+function sideCost(rss: { start: number | null; connected: number | null; held: number | null }, peak: number, cpuPercent: number | null,
+  held: number): SideCost {
   return {
-    rss_start_bytes: rssStart, rss_held_bytes: rssHeld,
-    bytes_per_connection: rssStart !== null && rssHeld !== null && held > 0 ? Math.round((rssHeld - rssStart) / held) : null,
+    rss_start_bytes: rss.start, rss_connected_bytes: rss.connected, rss_held_bytes: rss.held,
+    bytes_per_connection: rss.start !== null && rss.connected !== null && peak > 0 ? Math.round((rss.connected - rss.start) / peak) : null,
     idle_cpu_percent: cpuPercent === null ? null : round1(cpuPercent),
     idle_cpu_percent_per_10k: cpuPercent === null || held === 0 ? null : Math.round((cpuPercent * CONNECTIONS_PER_QUOTE * 100) / held) / 100,
   };
