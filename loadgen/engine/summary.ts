@@ -144,6 +144,11 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
   if (sends) reports.sends = sends;
   const warnings = [...s.loadgen.warnings];
   if (connections) reports.connections = connections;
+  const unscheduled = connections ? connections.users - connections.attempted - connections.dropped : 0;
+  if (connections && unscheduled > 0 && connections.failed === 0) {
+    warnings.push(`${unscheduled} of ${connections.users} users were never scheduled a connect: the ramp's schedule ran out first. ` +
+      '--scale multiplies the users and the ramp\'s rates together; --users alone changes only the users.');
+  }
   if (connections && !connections.adds_up) {
     warnings.push(`the connect accounting does not add up: ${connections.attempted} attempted != ok ${connections.ok} + failed ` +
       `${connections.failed} with a reason each (${JSON.stringify(connections.failed_by_reason)}), or more held (${connections.held}) than ` +
