@@ -125,7 +125,7 @@ bench-metrics: $(BUILD_STAMP)
 # CI performance-regression gate (docs/perf-gate.md): fixed scenario x 5 on fresh systems, compared with
 # results/baselines/perf-gate.json by a noise-aware rule; exit 1 on a regression, 2 when it cannot judge.
 #   make perf-gate; WA_DEBUG_SLOWDOWN_US=50 make perf-gate (the test aid: it must fail); make perf-gate-baseline (refresh, then commit)
-.PHONY: perf-gate perf-gate-ab perf-gate-baseline profile perf-gate-instr perf-gate-instr-baseline perf-gate-ci test-perf-gate
+.PHONY: perf-gate perf-gate-ab perf-gate-baseline profile profile-cost perf-gate-instr perf-gate-instr-baseline perf-gate-ci test-perf-gate
 perf-gate: $(BUILD_STAMP)
 	node dist/tools/perf-gate/cli.js run $(ARGS)
 
@@ -158,6 +158,12 @@ perf-gate-baseline: $(BUILD_STAMP)
 #   make profile SCENARIO=smoke [ARGS="--process both --duration 10s"]
 profile: $(BUILD_STAMP)
 	NO_INSIGHT=1 node dist/tools/profiler/cli.js $(SCENARIO) $(ARGS)
+
+# Where the µs of a message go: the 1:1 pair load with every process under V8's profiler, CPU per message of the chat
+# service, the gateway and the generator split by bucket (ours, gRPC, protobufjs, SQLite, http2, GC, native).
+#   make profile-cost ARGS="--rate 6000 --duration 10"
+profile-cost: $(BUILD_STAMP)
+	node dist/tools/profiler/cost-table.js $(ARGS)
 
 # Capacity model: the seed's estimates recomputed, what they leave out, the fleet projected from measured runs.
 #   make capacity-ramp; make capacity-probe; make capacity ARGS="--results results/<ramp-run> --results results/<probe-run>"

@@ -1,5 +1,5 @@
-// CPU time and memory of processes and threads on this machine (Linux /proc),
-// so every figure can be given per message for each process of a run.
+// CPU time, memory and I/O calls of processes and threads on this machine
+// (Linux /proc), so every figure can be given per message for each process of a run.
 import { readdirSync, readFileSync } from 'node:fs';
 
 const CLK_TCK = 100; // sysconf(_SC_CLK_TCK) on Linux x86_64
@@ -60,4 +60,32 @@ export function processRssBytes(pid: number): number | null {
   } catch {
     return null;
   }
+}
+
+/** A process's I/O system calls and bytes so far (/proc/<pid>/io): every read/write-family call, sockets and files alike. */
+export interface ProcessIo {
+  /** read-family calls (read, recv, pread, ...). */
+  syscr: number;
+  /** write-family calls (write, send, pwrite, ...). */
+  syscw: number;
+  /** Bytes those calls wrote (sockets and page cache alike). */
+  wchar: number;
+}
+
+/** null if the process is gone or its io file cannot be read (another user's process). */
+export function processIo(pid: number): ProcessIo | null {
+  try {
+    const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(text)?.[1] ?? NaN);
+    const io = { syscr: field('syscr'), syscw: field('syscw'), wchar: field('wchar') };
+    return Number.isFinite(io.syscr + io.syscw + io.wchar) ? io : null;
+  } catch {
+    return null;
+  }
+}
+
+/** after - before, field by field; null when either is missing. */
+export function ioSince(before: ProcessIo | null, after: ProcessIo | null): ProcessIo | null {
+  if (!before || !after) return null;
+  return { syscr: after.syscr - before.syscr, syscw: after.syscw - before.syscw, wchar: after.wchar - before.wchar };
 }

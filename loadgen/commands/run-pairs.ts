@@ -17,7 +17,15 @@ import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import type { TransportKind } from '../client/transport';
 import { SystemDriver } from '../drivers/system-driver';
 import { runPairLoad, type PairLoadResult } from '../engine/pair-load';
-import { processCpuSeconds } from '../../lib/proc-cpu';
+import { ioSince, processCpuSeconds, processIo, type ProcessIo } from '../../lib/proc-cpu';
+
+/** "loadgen 2.1 writes 2.0 reads 310 B, chat ...": I/O calls and bytes written per delivered message of each process. */
+function ioPerMessageText(io: Record<string, ProcessIo | null>, delivered: number): string {
+  const per = (n: number) => (delivered ? n / delivered : 0);
+  return Object.entries(io).map(([k, x]) => (x
+    ? `${k} ${per(x.syscw).toFixed(2)} writes ${per(x.syscr).toFixed(2)} reads ${per(x.wchar).toFixed(0)} B`
+    : `${k} n/a`)).join(', ');
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -44,7 +52,9 @@ async function main(): Promise<number> {
   let url = values.target;
   let secret = process.env.WA_TOKEN_SECRET ?? '';
   if (!url) {
-    console.log('starting the system: chat service + gateway (embedded store) ...');
+    // The chat service picks its store from the environment (server/common/config.ts): say which one this run has.
+    const store = process.env.WA_STORE === 'scylla' ? `ScyllaDB store at ${process.env.WA_SCYLLA_CONTACT_POINTS ?? '127.0.0.1:9042'}` : 'embedded store';
+    console.log(`starting the system: chat service + gateway (${store}) ...`);
     system = await startSystem({});
     url = system.gatewayUrl;
     secret = system.secret;
@@ -54,8 +64,12 @@ async function main(): Promise<number> {
     throw new Error('--target needs WA_TOKEN_SECRET (the secret the target system verifies tokens with)');
   }
 
-  const pids = system ? { chat: system.chat.child.pid!, gateway: system.gateways[0]!.child.pid! } : {};
+  const pids: Record<string, number> = system ? { chat: system.chat.child.pid!, gateway: system.gateways[0]!.child.pid! } : {};
   const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+  // I/O calls per message (/proc/<pid>/io) from here to the end: the setup's connects are in them, a few per user.
+  const ioPids: Record<string, number> = { loadgen: process.pid, ...pids };
+  const ioBefore = Object.fromEntries(Object.entries(ioPids).map(([k, pid]) => [k, processIo(pid)]));
+  const io: Record<string, ProcessIo | null> = {};
   console.log(`load: ${users} users in 1:1 pairs, ${rate} msg/s for ${durationS}s, ${bytes}-byte messages, ${transport} client`);
   let result: PairLoadResult;
   try {
@@ -65,6 +79,7 @@ async function main(): Promise<number> {
   } finally {
     if (system) {
       const cpuAfter = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
+      for (const [k, pid] of Object.entries(ioPids)) io[k] = ioSince(ioBefore[k]!, processIo(pid));
       Object.assign(cpuBefore, Object.fromEntries(Object.keys(pids).map((k) => [k, cpuAfter[k]! - cpuBefore[k]!])));
       await system.stop();
     }
@@ -84,6 +99,7 @@ async function main(): Promise<number> {
     `     errors.................: ${result.errors}`,
     `     cpu_per_message........: loadgen ${cpuPerMsgUs(result.loadgenCpuUs / 1e6).toFixed(1)}us` +
       Object.entries(cpuBefore).map(([k, s]) => `, ${k} ${cpuPerMsgUs(s).toFixed(1)}us`).join(''),
+    `     io_per_message.........: ${ioPerMessageText(io, stage.delivered)}`,
     '',
   ];
   console.log(lines.join('\n'));
@@ -91,7 +107,7 @@ async function main(): Promise<number> {
   const summary = {
     run_id: runId, scenario: 'smoke', started_by: 'make run', machine: { hostname: hostname(), cpus: cpus().length, node: process.version },
     options: { users, rate, duration_s: durationS, message_bytes: bytes, transport },
-    result, cpu_seconds: cpuBefore,
+    result, cpu_seconds: cpuBefore, io,
   };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
   console.log(`results: ${outDir}/summary.json`);

@@ -15,6 +15,7 @@ import { UserDirectory, type Identities } from '../identity/identities';
 import type { MetricsRegistry } from '../metrics/registry';
 import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
 import { E2eeUser, SealError } from './system-e2ee';
+import { PrekeyLedger } from './prekey-ledger';
 import { SystemMediaAccess } from './system-media';
 
 /** TCP connect + upgrade; generous, because a setup storm of tens of thousands of connects queues at the gateways. */
@@ -40,10 +41,13 @@ export class SystemLoadDriver implements LoadDriver {
   private readonly users: UserDirectory;
   /** traffic.e2ee: each user's device, by global index (kept across its connections). */
   private readonly devices = new Map<number, E2eeUser>();
+  /** traffic.e2ee: every one-time prekey this thread's users were handed, to see one handed out twice. */
+  private readonly ledger: PrekeyLedger | null;
 
   constructor(private readonly o: SystemLoadDriverOptions) {
     this.users = new UserDirectory(o.identities);
     this.media = new SystemMediaAccess(o.urls, o.totalUsers, this.users);
+    this.ledger = o.e2ee ? new PrekeyLedger(o.e2ee) : null;
   }
 
   userId(globalIndex: number): number {
@@ -63,6 +67,9 @@ export class SystemLoadDriver implements LoadDriver {
       throw explainConnectError(err, url);
     }
     const device = this.o.e2ee ? this.deviceOf(globalIndex, this.o.e2ee) : null;
+    // Events wired before the key upload: the server's DrainDone for this connect arrives meanwhile
+    // (dropped, it left setup waiting out its 30 s drain timeout and connecting every user twice).
+    const conn = new SystemConnection(client, ev, this.users, device);
     if (device) {
       try {
         await device.register(client);
@@ -71,12 +78,16 @@ export class SystemLoadDriver implements LoadDriver {
         throw new Error(`e2ee: key upload for user ${device.user} failed: ${(err as Error).message}`);
       }
     }
-    return new SystemConnection(client, ev, this.users, device);
+    return conn;
   }
 
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
     let d = this.devices.get(globalIndex);
-    if (!d) this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics)));
+    if (!d) {
+      this.devices.set(globalIndex, (d = new E2eeUser(this.users.idOf(globalIndex), metrics)));
+      const ledger = this.ledger!;
+      d.onFetched = (bundles) => ledger.fetched(bundles);
+    }
     return d;
   }
 }

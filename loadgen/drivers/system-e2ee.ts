@@ -26,6 +26,7 @@ import { decodeContent, textContent } from '../client/e2ee/content';
 import { E2eeDevice, type Ciphertext } from '../client/e2ee/device';
 import { decodeEnvelope, encodeEnvelope } from '../client/e2ee/envelope';
 import type { MetricsRegistry } from '../metrics/registry';
+import type { KeyBundlesBody } from '../../server/common/protocol';
 
 /** The one device of each simulated user. */
 const DEVICE_ID = 1;
@@ -56,6 +57,8 @@ export class E2eeUser {
   private opening: Promise<unknown> = Promise.resolve();
   private refilling = false;
   private readonly opened = new Map<string, Uint8Array>();
+  /** Told of every bundle fetch's answer (the driver's PrekeyLedger: ./prekey-ledger.ts), when set. */
+  onFetched: ((bundles: KeyBundlesBody) => void) | null = null;
 
   constructor(readonly user: number, private readonly metrics: MetricsRegistry) {
     this.device = new E2eeDevice(user, DEVICE_ID);
@@ -116,6 +119,7 @@ export class E2eeUser {
       throw new SealError(reasonOf(err, 'e2ee_key_fetch_failed'), `key fetch for ${peer}: ${(err as Error).message}`);
     }
     this.metrics.counter.e2ee_key_fetches.add(1);
+    this.onFetched?.(bundles);
     if (bundles.devices.length === 0) throw new SealError('e2ee_no_keys', `user ${peer} has no keys in the directory`);
     try {
       for (const b of bundles.devices) await this.device.startSession(peer, b);

@@ -34,6 +34,8 @@ import { faultSideOf } from './fault-sides';
 import { FaultSession } from './fault-session';
 import type { TlsClientOptions } from '../client/transport';
 import { localSecretProvider, type TokenProvider } from '../identity/token-provider';
+import { chatMetricsUrls, KeyDirectoryProbe } from './key-directory-probe';
+import type { KeyDirectoryFigures } from './e2ee-report';
 
 const SETUP_TIMEOUT_MS = 10 * 60_000;
 const TEARDOWN_TIMEOUT_MS = 15_000;
@@ -186,6 +188,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let faults: FaultSession | null = null;
   let local: Awaited<ReturnType<typeof startLocalTarget>> | null = null;
   let store: string | undefined;
+  let keyDirectory: KeyDirectoryFigures | null = null;
 
   try {
     // ---------------------------------------------------------------- setup
@@ -359,6 +362,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
+    // e2ee on a system started here: the key directory's counters at the start of the window (the summary's E2EE block).
+    const keyProbe = plan.traffic.e2ee && local ? await KeyDirectoryProbe.open(chatMetricsUrls(local)) : null;
     const startAt = o.waitForStart ? await untilStopped(o.waitForStart()) : o.startAtEpochMs ?? Date.now() + START_DELAY_MS;
     if (o.stop?.aborted) await setupStopped;
     if (startAt < Date.now()) throw new Error(`--start-at ${startAt} is in the past (now ${Date.now()})`);
@@ -377,6 +382,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     await faults?.finish();
     completeIntervals(true);
     const measuredMs = Math.max(...dones.map((d) => d.measuredMs));
+    keyDirectory = await keyProbe?.figures().catch((err: Error) => (warnings.push(`key directory figures: ${err.message}`), null)) ?? null;
     if (system && sysCpuStart) systemUsage = systemUsageSince(system, sysCpuStart, measuredMs, rssIdle, rssConnected);
   } finally {
     // ---------------------------------------------------------------- teardown
@@ -429,6 +435,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   });
   const lostExamples = dones.flatMap((d) => d.lostExamples ?? []).slice(0, 10);
   if (lostExamples.length > 0) summary.reports.lost_examples = lostExamples;
+  if (summary.reports.e2ee) summary.reports.e2ee.key_directory = keyDirectory;
   faults?.report(summary, timeline, intervalMs, measuredStartMs, agg.counter('delivery_lost'));
   summary.exit_code = exitCodeOf(summary);
   for (const out of o.outputs) await out.end?.(summary, o.outDir);

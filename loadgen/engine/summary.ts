@@ -10,6 +10,7 @@ import type { IntervalRecord } from './timeline';
 import type { FaultReport } from './fault-report';
 import { mediaReport, type MediaReport } from './media-report';
 import { connectionGauges, connectionReport, type ConnectionReport } from './connection-report';
+import { e2eeReport, type E2eeReport } from './e2ee-report';
 import type { RunPlan } from '../model/plan';
 import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
 
@@ -98,8 +99,8 @@ export interface RunSummary {
   /** rss_start_bytes: the generator's resident memory once set up, before the measured window (absent in older files). */
   loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[]; rss_start_bytes?: number };
   system: Record<string, ProcessUsage> | null;
-  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; media?: MediaReport; lost_examples?: string[]; faults?: FaultReport;
-    connections?: ConnectionReport };
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; media?: MediaReport; e2ee?: E2eeReport; lost_examples?: string[];
+    faults?: FaultReport; connections?: ConnectionReport };
   exit_code: number;
 }
 
@@ -164,6 +165,8 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
     warnings.push(`the media accounting does not add up: scheduled ${media.scheduled} != verified ${media.verified} + failed ${media.failed} + ` +
       `dropped ${media.dropped} + queued at the end ${media.queued_at_end}. A load generator bug (the run fails).`);
   }
+  const e2ee = e2eeReport(agg, s.timeline, s.interval_ms);
+  if (e2ee) reports.e2ee = e2ee;
   const dropped = agg.counter('dropped_iterations');
   if (dropped > 0) {
     warnings.push(`${dropped} dropped iterations: no free VU when they were due (maxVUs reached). The target answered slower than the ` +

@@ -32,6 +32,7 @@ export const METRICS = {
   media_upload_time: { type: 'trend', unit: 'ms', description: 'media message: scheduled send time -> its upload complete (encrypted, uploaded, blob durable)' },
   e2ee_encrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one 1:1 body\'s libsignal encryption, wall time on the worker thread (its key fetch excluded); libsignal awaits its stores across event-loop turns, so under load this is mostly waiting, not CPU (bench/e2ee.ts prints the CPU cost)' },
   e2ee_decrypt_time: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: one received 1:1 body\'s libsignal decryption, wall time on the worker thread (event-loop waits included, like e2ee_encrypt_time)' },
+  e2ee_first_message_latency: { type: 'trend', unit: 'ms', description: 'traffic.e2ee: a sender\'s first message to a peer (number 1 of its stream: the bundle fetch, the PQXDH session start and the encryption happen on its way out): scheduled send time -> its live delivery, decrypted, at the peer' },
   schedule_lag: { type: 'trend', unit: 'ms', description: 'how late iterations started after their scheduled time (the generator\'s own delay)' },
   // ---- counters
   iterations: { type: 'counter', unit: 'count', description: 'iterations completed' },
@@ -75,6 +76,8 @@ export const METRICS = {
   media_bytes_down: { type: 'counter', unit: 'bytes', description: 'media bytes downloaded by recipients (ciphertext + MAC)' },
   e2ee_key_fetches: { type: 'counter', unit: 'count', description: 'traffic.e2ee: prekey bundle fetches from the key directory (one per new peer: a session starts)' },
   e2ee_key_uploads: { type: 'counter', unit: 'count', description: 'traffic.e2ee: key uploads to the key directory (a device\'s registration, one-time prekey refills)' },
+  e2ee_prekeys_reused: { type: 'counter', unit: 'count', description: 'traffic.e2ee: a fetched bundle carried a one-time prekey (user, device, id) this generator thread had been handed before (must stay 0: each is handed out once)' },
+  e2ee_bundles_without_prekey: { type: 'counter', unit: 'count', description: 'traffic.e2ee: fetched device bundles without a one-time prekey (the pool ran dry, or a ScyllaDB take lost every race: X3DH without one)' },
   e2ee_decrypt_failed: { type: 'counter', unit: 'count', description: 'traffic.e2ee: received bodies that did not decrypt; e2ee_decrypt_failed{reason:X} by reason (the message then counts lost unless it comes again)' },
   data_sent: { type: 'counter', unit: 'bytes', description: 'message payload bytes sent' },
   // ---- rates

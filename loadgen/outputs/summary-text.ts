@@ -12,6 +12,7 @@ import type { ResolvedExecutor } from '../model/plan';
 import type { FaultReport } from '../engine/fault-report';
 import { mediaLines } from './media-text';
 import { connectionLines } from './connection-text';
+import { e2eeLines } from './e2ee-text';
 
 export const SUMMARY_TXT = 'summary.txt';
 const NAME_WIDTH = 34;
@@ -149,6 +150,7 @@ export function renderSummaryText(s: RunSummary): string {
     out.push('');
   }
   if (s.reports.media) out.push(...mediaLines(s.reports.media));
+  if (s.reports.e2ee) out.push(...e2eeLines(s.reports.e2ee));
   if (s.reports.connections) out.push(...connectionLines(s.reports.connections));
   if (s.reports.faults) out.push(...faultLines(s.reports.faults), '');
   if (s.reports.lost_examples?.length) {

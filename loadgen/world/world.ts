@@ -91,6 +91,8 @@ export class World implements UserEvents {
   private readonly bodies = new BodyBuffers();
   private readonly receipts: Receipts;
   private readonly reads: ReadWheel;
+  /** traffic.e2ee: first messages to a peer are timed apart (e2ee_first_message_latency). */
+  private readonly e2ee: boolean;
   private readonly header: PayloadHeader = { scheduledMs: 0, stream: 0, number: 0, slot: 0, scenario: 0, flags: 0 };
 
   constructor(
@@ -116,6 +118,7 @@ export class World implements UserEvents {
     this.outcomes = new SendOutcomes(metrics);
     this.receipts = new Receipts(this.n, t.readReceipts.probability > 0, metrics);
     this.reads = new ReadWheel(t.readReceipts.probability, intSampler(t.readReceipts.delayMs), this.connections);
+    this.e2ee = t.e2ee === true;
     if (t.e2ee && driver.name !== 'system') throw new Error('traffic.e2ee needs the real system: a bare target has no key directory');
     if (t.mediaShare > 0 && !driver.media) throw new Error('traffic.mediaShare > 0 needs the real system: this target has no media endpoint');
     this.media = t.mediaShare > 0 ? new MediaSends(driver.media!, metrics, intSampler(t.mediaBytes ?? 65_536), plan.iterationTimeoutMs, () => this.now()) : null;
@@ -338,8 +341,11 @@ export class World implements UserEvents {
     m.counter.messages_delivered.add(1, h.scenario);
     m.rate.delivery_success.add(true, h.scenario);
     if (arrival === Arrival.OutOfOrder) m.counter.delivery_out_of_order.add(1, h.scenario);
-    if (!replay) m.trend.delivery_latency.record(now - h.scheduledMs, h.scenario);
-    else {
+    if (!replay) {
+      m.trend.delivery_latency.record(now - h.scheduledMs, h.scenario);
+      // Number 1 of a 1:1 stream is its sender's first message to that peer: with e2ee it started the session.
+      if (this.e2ee && h.number === 1 && h.flags !== HEADER_FLAG_GROUP) m.trend.e2ee_first_message_latency.record(now - h.scheduledMs, h.scenario);
+    } else {
       const back = this.reconnects.startedAt(r);
       if (back > 0) m.trend.offline_delivery_latency.record(now - back, h.scenario);
     }

@@ -140,6 +140,8 @@ export class KnownUsers {
 /** Undelivered 1:1 messages per user: computed from the store on first need, then maintained by sends and acks. */
 export class PendingCounts {
   private readonly byUser = new Map<number, number>();
+  /** Counts being read: a tick's prefetch and a drain asking for one uncounted user share one read. */
+  private readonly loading = new Map<number, Promise<number>>();
 
   constructor(
     private readonly store: MessageStore,
@@ -153,6 +155,15 @@ export class PendingCounts {
   async of(user: number): Promise<number> {
     const known = this.byUser.get(user);
     if (known !== undefined) return known;
+    let load = this.loading.get(user);
+    if (!load) {
+      load = this.load(user).finally(() => this.loading.delete(user));
+      this.loading.set(user, load);
+    }
+    return load;
+  }
+
+  private async load(user: number): Promise<number> {
     let total = 0;
     // Direct chats only: QUEUE_FULL guards 1:1 sends; a group backlog is bounded by the TTL.
     for (const p of await this.store.pendingChats(user)) if (isDirectChatId(p.chat_id)) total += Math.max(0, p.pending);

@@ -36,6 +36,7 @@ import { RouteRegistry } from './routes';
 import { Sends } from './sends';
 import { newEngineStats, type EngineStats } from './stats';
 import { fencesOf, type PartitionGate } from './partition-gate';
+import { TickPacer } from './tick-pacer';
 import { Watermarks } from './watermarks';
 import { decodeInbound, WireOut, type LinkSink } from './wire';
 
@@ -84,6 +85,7 @@ export class ChatEngine<L extends LinkSink> {
   private closed = false;
   private readonly timers: NodeJS.Timeout[] = [];
   private readonly useTimers: boolean;
+  private readonly pacer: TickPacer;
 
   constructor(store: MessageStore, limits: Limits, opts: EngineOptions<L> = {}) {
     const now = opts.now ?? Date.now;
@@ -93,6 +95,7 @@ export class ChatEngine<L extends LinkSink> {
       debugLog: opts.debugLog ?? null, gate: opts.gate ?? null,
     };
     this.useTimers = opts.timers ?? true;
+    this.pacer = new TickPacer(limits.tick_linger_ms, limits.tick_linger_min_events_per_s);
     this.presenceFromDirectory = opts.presenceFromDirectory ?? false;
     this.drains = new Drains(this.ctx, () => this.kick());
     this.sends = new Sends(this.ctx);
@@ -129,6 +132,7 @@ export class ChatEngine<L extends LinkSink> {
 
   enqueue(link: L, ev: InboundEvent): void {
     this.inbox.push({ link, ev });
+    this.pacer.arrived();
     this.schedule();
   }
 
@@ -169,11 +173,15 @@ export class ChatEngine<L extends LinkSink> {
   private schedule(): void {
     if (this.scheduled || this.running || this.closed) return;
     this.scheduled = true;
-    setImmediate(() => {
-      this.scheduled = false;
-      void this.runTicks();
-    });
+    const delayMs = this.pacer.delayMs();
+    if (delayMs > 0) setTimeout(this.runScheduled, delayMs);
+    else setImmediate(this.runScheduled);
   }
+
+  private readonly runScheduled = (): void => {
+    this.scheduled = false;
+    void this.runTicks();
+  };
 
   private async runTicks(): Promise<void> {
     if (this.running) return;
@@ -207,7 +215,7 @@ export class ChatEngine<L extends LinkSink> {
     this.ctx.watermarks.takeIfDue(tick.batch);
     const input = emptyTickInput<L>();
     for (const { link, ev } of items) this.intake(link, ev, input, tick);
-    for (const state of input.connected) if (!this.ctx.users.has(state.user)) await this.ensureUser(state.user, tick.nowMs);
+    await this.ensureUsers(input.connected, tick.nowMs);
     await this.runOps(input.ops, tick);
     await this.receipts.apply(input.acks, tick);
     const stored = await this.commit(tick);
@@ -295,9 +303,14 @@ export class ChatEngine<L extends LinkSink> {
     }
   }
 
-  private async ensureUser(user: number, nowMs: number): Promise<void> {
-    await this.ctx.store.ensureUser(user, nowMs);
-    this.ctx.users.remember(user);
+  /** The users connecting in this tick exist in the store: their writes side by side (one round trip on a networked store, not one per user). */
+  private async ensureUsers(connected: readonly { user: number }[], nowMs: number): Promise<void> {
+    let writes: Promise<void>[] | null = null;
+    for (const { user } of connected) {
+      if (this.ctx.users.has(user)) continue;
+      (writes ??= []).push(this.ctx.store.ensureUser(user, nowMs).then(() => this.ctx.users.remember(user)));
+    }
+    if (writes) await Promise.all(writes);
   }
 
   /** Sends, group creations and membership changes in arrival order; a refused one is answered with its error. */

@@ -12,6 +12,7 @@
 // reads and one store write; per fetch: the store's take (one transaction on
 // SQLite, one LWT per device on ScyllaDB) and one frame.
 import type * as Libsignal from '@signalapp/libsignal-client';
+import { performance } from 'node:perf_hooks';
 import { WindowCounts } from '../../lib/window-counts';
 import { ErrorCode, ProtocolError } from '../common/errors';
 import type { KeyBundleRequestBody, KeysUploadBody, SignedPreKeyBody } from '../common/protocol';
@@ -85,11 +86,19 @@ export class Keys<L extends GatewayLinkRef> {
     if (!this.fetches.take(state.user, 1, ctx.limits.key_fetches_per_user_per_second_max, ctx.now())) {
       throw new ProtocolError(ErrorCode.KEY_RATE_LIMITED, `more than key_fetches_per_user_per_second_max=${ctx.limits.key_fetches_per_user_per_second_max} key fetches/s`);
     }
-    const bundles = await ctx.store.keys.takeBundles(req.user);
+    // Two times: until the take's result (wall: a CQL round trip, or a SQLite take plus the rest of this turn),
+    // and the part that held the event loop (SQLite: the whole transaction; CQL: sending the request).
+    const takeStart = performance.now();
+    const taking = ctx.store.keys.takeBundles(req.user);
+    const blockedSeconds = (performance.now() - takeStart) / 1000;
+    const bundles = await taking;
+    const takeSeconds = (performance.now() - takeStart) / 1000;
     if (bundles.length === 0 && !(await ctx.store.existingUsers([req.user])).has(req.user)) {
       throw new ProtocolError(ErrorCode.UNKNOWN_USER, `no user ${req.user}`);
     }
     ctx.stats.keyFetches++;
+    ctx.stats.keyFetchStoreSeconds += takeSeconds;
+    ctx.stats.keyFetchStoreBlockingSeconds += blockedSeconds;
     for (const b of bundles) {
       if (b.one_time_prekey) ctx.stats.prekeysHandedOut++;
       // Told on every take below the threshold (not only when crossing it): a device that missed one hears the next.

@@ -53,6 +53,34 @@ export class Sends<L extends GatewayLinkRef> {
     if (toLookUp.length > 0) {
       for (const [key, msg] of await ctx.store.findByClientIds(toLookUp)) ctx.clientIds.remember(key, msg);
     }
+    await this.warm(ops);
+  }
+
+  /**
+   * The tick's cold reads side by side: the chats and the recipients' pending counts its new sends need and the
+   * caches lack. accept() would read them one send after another; on a networked store that is two round trips per
+   * first message in a row, and a cold start of a few hundred users took seconds (docs/design/005, "cold start").
+   * Nothing is read for a retry, an unknown recipient or a self-send (refused before any read).
+   */
+  private async warm(ops: readonly Op<L>[]): Promise<void> {
+    const { ctx } = this;
+    let reads: Promise<unknown>[] | null = null;
+    for (const op of ops) {
+      if (op.kind !== 'send' || ctx.clientIds.has(op.key)) continue;
+      const { chat_id: groupId, to_user: to } = op.send;
+      if (groupId) {
+        if (!ctx.chats.cached(groupId)) (reads ??= []).push(ctx.chats.get(groupId));
+        continue;
+      }
+      if (to === op.state.user || !ctx.users.has(to)) continue;
+      if (ctx.pending.cached(to) === undefined) (reads ??= []).push(ctx.pending.of(to));
+      const chatId = directChatId(op.state.user, to);
+      if (ctx.chats.cached(chatId)) continue;
+      (reads ??= []).push(ctx.chats.get(chatId).then((chat) => {
+        op.chatAbsent = chat === null;
+      }));
+    }
+    if (reads) await Promise.all(reads);
   }
 
   /** Store one send (or answer a retry with what was stored); ProtocolError when it is refused. */
@@ -104,7 +132,7 @@ export class Sends<L extends GatewayLinkRef> {
   private async directTargetLoaded(s: SendOp<L>, tick: Tick<L>): Promise<Target> {
     const to = s.send.to_user;
     this.checkQueue(to, await this.ctx.pending.of(to)); // before the chat is created: a refused send stores nothing
-    const chat = this.ctx.chats.cached(directChatId(s.state.user, to)) ?? (await this.directChat(s.state.user, to, tick));
+    const chat = this.ctx.chats.cached(directChatId(s.state.user, to)) ?? (await this.directChat(s.state.user, to, tick, s.chatAbsent));
     this.ctx.pending.add(to, 1);
     return { chat, recipients: [to] };
   }
@@ -121,10 +149,10 @@ export class Sends<L extends GatewayLinkRef> {
     if (pending >= max) throw new ProtocolError(ErrorCode.QUEUE_FULL, `user ${to} has offline_queue_messages_max=${max} undelivered messages`);
   }
 
-  /** The 1:1 chat of a and b, created (and staged in the tick's commit) on their first message. */
-  private async directChat(a: number, b: number, tick: Tick<L>): Promise<CachedChat> {
+  /** The 1:1 chat of a and b, created (and staged in the tick's commit) on their first message; `absent`: the tick's prefetch found none. */
+  private async directChat(a: number, b: number, tick: Tick<L>, absent: boolean): Promise<CachedChat> {
     const chatId = directChatId(a, b);
-    const existing = await this.ctx.chats.get(chatId);
+    const existing = absent ? null : await this.ctx.chats.get(chatId);
     if (existing) return existing;
     const chat = cachedChat({
       chat_id: chatId, kind: ChatKind.Direct, last_id: 0, last_seq: 0, name: '', created_by: 0,

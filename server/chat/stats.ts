@@ -26,6 +26,10 @@ export interface EngineStats {
   keyUploads: number;
   keyFetches: number;
   prekeysHandedOut: number;
+  /** Wall time of the store's takes behind answered fetches (key-storm: the key directory's store load per fetch). */
+  keyFetchStoreSeconds: number;
+  /** The part of it that held the event loop (SQLite: the transaction itself). */
+  keyFetchStoreBlockingSeconds: number;
   /** Error frames sent, by code. */
   errors: Record<string, number>;
 }
@@ -35,5 +39,6 @@ export function newEngineStats(): EngineStats {
     ticks: 0, messagesStored: 0, sendsDirect: 0, sendsGroup: 0, sendsRejected: 0, deliveriesLive: 0, deliveriesReplayed: 0,
     duplicatesSuppressed: 0, drainsCompleted: 0, presenceOnline: 0, presenceOffline: 0, presenceUpdatesSent: 0, errors: {},
     framesNotServed: 0, commitsFailed: 0, commitsFenced: 0, keyUploads: 0, keyFetches: 0, prekeysHandedOut: 0,
+    keyFetchStoreSeconds: 0, keyFetchStoreBlockingSeconds: 0,
   };
 }

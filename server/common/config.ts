@@ -89,6 +89,15 @@ export interface Limits extends KeyLimits {
   drain_rounds_per_tick_max: number;
   /** Watermark moves are written at most this often (one row per moved member, not one per ack); a crash only causes redelivery. */
   watermark_flush_ms: number;
+  /**
+   * Under load a tick waits this long to gather more events into its one commit (server/chat/tick-pacer.ts); 0: every
+   * tick runs on the next turn. Measured (run-pairs, 6,000 msg/s, alternating runs): 2-3 ms cut the chat service's CPU
+   * per message by 15-17% and the gateway's by ~20% (bigger gRPC batches back), for a few ms of median latency; 1 ms did
+   * not show.
+   */
+  tick_linger_ms: number;
+  /** The arrival rate (events per second, over 100 ms windows) from which a tick lingers; below it ticks run at once. */
+  tick_linger_min_events_per_s: number;
   /** A group receipt whose range fell out of the in-memory ring reads at most this many messages to find the senders. */
   aggregate_scan_messages_max: number;
   /** Users whose group-creation and member-add counts the chat service tracks (rolling hour); past it the oldest are forgotten. */
@@ -163,6 +172,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   drain_expiry_check_ms: 1000,
   drain_rounds_per_tick_max: 64,
   watermark_flush_ms: 200,
+  tick_linger_ms: 2,
+  tick_linger_min_events_per_s: 2000,
   aggregate_scan_messages_max: 1000,
   user_rate_entries_max: 1_000_000,
   provision_users_per_call_max: 1_000_000,
@@ -180,14 +191,18 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
 });
 
 /** Limits with WA_<NAME> environment overrides applied; a malformed override fails loudly. */
+/** Limits for which 0 means "off". */
+const ZERO_ALLOWED: ReadonlySet<keyof Limits> = new Set<keyof Limits>(['tick_linger_ms']);
+
 export function loadLimits(env: NodeJS.ProcessEnv = process.env): Limits {
   const limits: Limits = { ...DEFAULT_LIMITS };
   for (const key of Object.keys(limits) as (keyof Limits)[]) {
     const raw = env[`WA_${key.toUpperCase()}`];
     if (raw === undefined || raw === '') continue;
     const value = Number(raw);
-    if (!Number.isInteger(value) || value <= 0) {
-      throw new Error(`WA_${key.toUpperCase()}=${raw}: must be a positive integer`);
+    const min = ZERO_ALLOWED.has(key) ? 0 : 1;
+    if (!Number.isInteger(value) || value < min) {
+      throw new Error(`WA_${key.toUpperCase()}=${raw}: must be ${min === 0 ? 'a non-negative' : 'a positive'} integer`);
     }
     limits[key] = value;
   }

@@ -27,6 +27,8 @@ export interface ChatMetricsSource {
     keyUploads: number;
     keyFetches: number;
     prekeysHandedOut: number;
+    keyFetchStoreSeconds: number;
+    keyFetchStoreBlockingSeconds: number;
     errors: Readonly<Record<string, number>>;
   };
   onlineUsers(): number;
@@ -97,6 +99,10 @@ export class ChatMetrics {
     counter('wa_chat_key_uploads_total', 'Key directory uploads stored (registrations, one-time prekey refills, signed prekey rotations)', () => s().keyUploads);
     counter('wa_chat_key_fetches_total', 'Key directory bundle fetches answered (one bundle per device of the fetched user)', () => s().keyFetches);
     counter('wa_chat_prekeys_handed_out_total', 'One-time prekeys handed out by bundle fetches, each to exactly one fetcher', () => s().prekeysHandedOut);
+    counter('wa_chat_key_fetch_store_seconds_total', 'Wall time from the start of each answered key fetch\'s store take to its result (divide by wa_chat_key_fetches_total: per fetch)',
+      () => s().keyFetchStoreSeconds);
+    counter('wa_chat_key_fetch_store_blocking_seconds_total', 'The part of those takes that held the event loop (SQLite: the whole transaction; CQL: sending the request)',
+      () => s().keyFetchStoreBlockingSeconds);
     counter('wa_chat_errors_total', 'Error frames sent to clients by the chat service, by error code',
       () => labelled('reason', CHAT_ERROR_REASONS, s().errors));
     gauge('wa_chat_online_users', 'Users with at least one connection, across all gateways', () => src().onlineUsers());

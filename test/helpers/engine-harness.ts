@@ -61,7 +61,10 @@ export class EngineHarness {
 
   constructor(limits: Partial<Limits> = {}, gate: PartitionGate | null = null) {
     this.store = new LoggingStore(this.log);
-    this.engine = new ChatEngine<FakeLink>(this.store, { ...DEFAULT_LIMITS, ...limits }, {
+    // No tick linger unless a test asks: these tests step ticks with settle(), and the deterministic perf gate's
+    // workload (tools/perf-gate/instr-workload.ts) counts instructions through this harness, where a lingering tick
+    // would be counted as settle()'s polling.
+    this.engine = new ChatEngine<FakeLink>(this.store, { ...DEFAULT_LIMITS, tick_linger_ms: 0, ...limits }, {
       now: () => this.nowMs, sink: this.log, timers: false, gate,
     });
   }
