@@ -3,7 +3,8 @@
 // (the reference implementation, for comparison and as a cross-check).
 import WebSocket from 'ws';
 import { LeanWebSocket } from './lean-ws';
-import { tlsServername, type TlsClientOptions } from './ws-handshake';
+import { tlsServername, type LeanWsOptions, type TlsClientOptions } from './ws-handshake';
+import { SOURCE_PORT_ATTEMPTS_MAX, sourcePortTaken, sourcePorts } from './source-ports';
 
 export type { TlsClientOptions } from './ws-handshake';
 
@@ -41,7 +42,7 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
   const headers = { authorization: `Bearer ${opts.token}` };
   if ((opts.kind ?? 'lean') === 'lean') {
     try {
-      const ws = await LeanWebSocket.connect({
+      const ws = await connectLean({
         url: opts.url, headers, localAddress: opts.localAddress, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000, tls: opts.tls,
       });
       return ws as unknown as Transport;
@@ -92,4 +93,16 @@ export async function connectTransport(opts: ConnectOptions): Promise<Transport>
     });
     ws.once('error', (err) => reject(err));
   });
+}
+
+/** The lean client; bound to a local address, on a source port of our choosing (./source-ports.ts), the next one while taken. */
+async function connectLean(o: LeanWsOptions): Promise<LeanWebSocket> {
+  if (o.localAddress === undefined) return LeanWebSocket.connect(o);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await LeanWebSocket.connect({ ...o, localPort: sourcePorts.take(o.localAddress) });
+    } catch (err) {
+      if (!sourcePortTaken(err) || attempt >= SOURCE_PORT_ATTEMPTS_MAX) throw err;
+    }
+  }
 }

@@ -22,6 +22,8 @@ export interface LeanWsOptions {
   url: string;
   headers?: Record<string, string>;
   localAddress?: string;
+  /** With localAddress: bind this source port instead of letting the kernel search for one (./source-ports.ts). */
+  localPort?: number;
   connectTimeoutMs?: number;
   maxMessageBytes?: number;
   tls?: TlsClientOptions;
@@ -94,9 +96,9 @@ export function upgrade<T>(opts: LeanWsOptions, open: (socket: net.Socket, lefto
           ca: opts.tls?.ca, rejectUnauthorized: opts.tls?.insecureSkipVerify !== true,
           ALPNProtocols: ['http/1.1'], // a WebSocket upgrade is HTTP/1.1 (RFC 8441's HTTP/2 form is another protocol)
           // tls.connect hands its options to net.connect, localAddress included; @types/node omits it.
-          ...({ localAddress: opts.localAddress } as object),
+          ...({ localAddress: opts.localAddress, localPort: opts.localPort } as object),
         })
-        : net.connect({ host, port, localAddress: opts.localAddress });
+        : net.connect({ host, port, localAddress: opts.localAddress, localPort: opts.localPort });
     } catch (err) {
       reject(describeSocketError(err as NodeJS.ErrnoException, target));
       return;

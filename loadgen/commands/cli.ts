@@ -168,7 +168,7 @@ async function cmdRun(argv: string[]): Promise<number> {
       scenario, scenarioArg: positionals[0]!, plan, procs, outDir, runId, passThrough, targetUrls,
       secret: values.secret ?? process.env.WA_TOKEN_SECRET, chatTarget: values['chat-target'], log, topology,
       store: topology && plan.store ? { name: plan.store, cassandraClusterDir } : undefined,
-      childMetrics: values['metrics-port'] !== 'off',
+      childMetrics: values['metrics-port'] !== 'off', intervalMs: flags.intervalMs,
     });
     stop.remove();
     for (const out of outputs) if (out.name !== 'metrics-endpoint' && out.name !== 'progress') await out.end?.(merged, outDir);

@@ -21,6 +21,7 @@ import type { RunPlan } from '../model/plan';
 import type { Scenario } from '../model/scenario';
 import { withTimeout } from '../../lib/async';
 import { freshUserBase, startLocalTarget, systemUsageSince, type LocalSystem, type StoreChoice } from '../engine/local-target';
+import { SystemSampler } from '../engine/system-sampler';
 
 /** Connections one gateway process is given at most (its open-files limit is 20,000). */
 export const CONNECTIONS_PER_GATEWAY_MAX = 19_000;
@@ -47,6 +48,8 @@ export interface LocalShardsOptions {
   /** Each child serves its own /metrics on a free port (and registers it for Prometheus file_sd). */
   childMetrics?: boolean;
   log: (line: string) => void;
+  /** The children's timeline interval (--interval; default 1 s): the parent samples the system it started on the same grid. */
+  intervalMs?: number;
   /** Aborted (SIGINT, SIGTERM): every shard is sent SIGTERM, stops gracefully and writes its partial summary; they merge as usual. */
   stop?: AbortSignal;
 }
@@ -120,10 +123,12 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
     const startAt = Date.now() + START_DELAY_MS;
     const cpuStart = system ? system.cpuSeconds() : null;
     const rssConnected = system ? system.rssBytes() : null;
+    const sampler = system ? new SystemSampler(system, startAt, o.intervalMs ?? 1000) : null;
     for (const c of children) c.stdin!.end(`START ${startAt}\n`);
     o.log(`all ${o.procs} shards set up in ${(setupMs / 1000).toFixed(1)} s; start at ${new Date(startAt).toISOString()}`);
     const codes = await Promise.all(exited);
     const measuredMs = Date.now() - startAt;
+    const intervals = sampler?.stop() ?? new Map();
     const parts = codes.map((code, i) => {
       try {
         return readSummary(join(o.outDir, `shard-${i + 1}`));
@@ -131,11 +136,12 @@ export async function runLocalShards(o: LocalShardsOptions): Promise<RunSummary>
         throw new Error(`shard ${i + 1} exited ${code} without a summary: ${(err as Error).message}`);
       }
     });
-    const merged = mergeSummaries(parts, o.runId, ['loadgen', 'run', o.scenarioArg, '--procs', String(o.procs), ...o.passThrough].join(' '));
+    const usage = system && cpuStart ? systemUsageSince(system, cpuStart, measuredMs, rssIdle, rssConnected) : null;
+    const merged = mergeSummaries(parts, o.runId, ['loadgen', 'run', o.scenarioArg, '--procs', String(o.procs), ...o.passThrough].join(' '),
+      usage ? { usage, intervals } : undefined);
     merged.phases.setup_ms = setupMs;
     merged.target.started_by_loadgen = system !== null;
     if (store) merged.target.store = store;
-    if (system && cpuStart) merged.system = systemUsageSince(system, cpuStart, measuredMs, rssIdle, rssConnected);
     return merged;
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');

@@ -37,7 +37,6 @@ export class BareLoadDriver implements LoadDriver {
         throw new Error('the bare forwarder has no group chats (a scenario with groups needs the real system)');
       },
       markRead() {},
-      heartbeat() {},
       close: () => t.close(),
     };
   }

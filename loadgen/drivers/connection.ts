@@ -49,8 +49,6 @@ export interface LoadConnection {
   createGroup?(name: string, memberIndexes: number[]): Promise<string>;
   /** Cumulatively mark a chat read up to `upToId` (real system only). */
   markRead(chatId: string, upToId: number): void;
-  /** Keep an otherwise silent connection from hitting the server's idle timeout. */
-  heartbeat(): void;
   close(): void;
 }
 

@@ -10,7 +10,6 @@
 // switch. The server's rate limit is per connection (2000 frames/s by
 // default): scenarios spread senders so that no user comes near it.
 import { ChatClient } from '../client/chat-client';
-import { encodeClientFrame } from '../../server/common/protocol';
 import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
 import type { MetricsRegistry } from '../metrics/registry';
@@ -174,10 +173,6 @@ class SystemConnection implements LoadConnection {
 
   markRead(chatId: string, upToId: number): void {
     this.client.ack(chatId, upToId, upToId);
-  }
-
-  heartbeat(): void {
-    this.push(encodeClientFrame({ ref: 0, ping: { client_time_ms: Date.now() } }));
   }
 
   close(): void {

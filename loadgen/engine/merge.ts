@@ -10,6 +10,7 @@ import { MetricsAggregate } from '../metrics/aggregate';
 import { LatencyHistogram } from '../metrics/latency';
 import { parseThresholds } from '../model/thresholds';
 import { mergeTimelines } from './timeline';
+import type { SystemInterval } from './system-sampler';
 import { exitCodeOf, finishSummary, SUMMARY_JSON, SUMMARY_VERSION, type RunSummary } from './summary';
 
 export function readSummary(dir: string): RunSummary {
@@ -27,7 +28,12 @@ export function readSummary(dir: string): RunSummary {
   return s;
 }
 
-export function mergeSummaries(parts: RunSummary[], runId: string, command: string): RunSummary {
+/**
+ * With `system`: the system this process started for the shards (--procs), its usage over the measured window and its
+ * per-interval figures, which go into the merged timeline before the reports are made.
+ */
+export function mergeSummaries(parts: RunSummary[], runId: string, command: string,
+  system?: { usage: RunSummary['system']; intervals: Map<number, SystemInterval> }): RunSummary {
   if (parts.length === 0) throw new Error('merge needs at least one run directory');
   const first = parts[0]!;
   for (const p of parts) {
@@ -51,6 +57,7 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
   if (setupConnect.count) setupAgg.trends.set('connect_time', setupConnect);
   const plan = { ...first.plan, thresholds: parseThresholds(first.thresholds_spec, first.plan.executors.map((e) => e.name)) };
   const timeline = mergeTimelines(parts.map((p) => p.timeline), first.interval_ms);
+  if (system) for (const r of timeline) Object.assign(r, system.intervals.get(r.index) ?? {});
   const reconnects = parts.map((p) => p.reports.reconnect).filter((r) => r !== undefined);
   // Shards share the start time: the flood runs from the earliest first reconnect to the latest last drain.
   const firsts = reconnects.map((r) => r!.first_reconnect_ms).filter((x) => x >= 0);
@@ -86,10 +93,11 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
     loadgen: {
       cpu_percent_avg: Math.round(parts.reduce((a, p) => a + p.loadgen.cpu_percent_avg, 0) * 10) / 10,
       busiest_thread_cpu_percent_max: Math.max(...parts.map((p) => p.loadgen.busiest_thread_cpu_percent_max)),
+      rss_start_bytes: parts.reduce((a, p) => a + (p.loadgen.rss_start_bytes ?? 0), 0),
       warnings: parts.flatMap((p) => p.loadgen.warnings.filter((w) => !w.includes('dropped iterations') && !w.includes('schedule_lag'))
         .map((w) => `shard ${p.shards.map((s) => s.index + 1).join(',')}/${p.shards[0]!.count}: ${w}`).slice(0, 5)),
     },
-    system: parts.find((p) => p.system)?.system ?? null,
+    system: system?.usage ?? parts.find((p) => p.system)?.system ?? null,
   }, agg, { firstReconnectMs: firsts.length ? Math.min(...firsts) : -1, lastDrainDoneMs: lasts.length ? Math.max(...lasts) : -1 });
   const lost = parts.flatMap((p) => p.reports.lost_examples ?? []).slice(0, 10);
   if (lost.length) summary.reports.lost_examples = lost;

@@ -171,6 +171,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let cpuPercentSum = 0;
   let cpuIntervals = 0;
   let busiestMax = 0;
+  /** The generator's resident memory once set up, before the measured window (connect-ramp's baseline). */
+  let loadgenRssStart = 0;
   const warnings: string[] = [];
   let targetUrls: string[] = o.targetUrls ?? [];
   let onStop: (() => void) | null = null;
@@ -238,7 +240,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       driver: o.driver, urls: targetUrls, identities, transport: o.transport, ackDelayMs: plan.traffic.ackDelayMs, tls: o.tls,
     };
     // With e2ee, users that start offline also connect once at setup: that uploads their keys, so a first message to them can be sealed.
-    const touchOffline = o.driver === 'system' && (!chatTarget || plan.traffic.e2ee === true) && plan.traffic.onlineShare < 1;
+    // A run that sends nothing (connect-ramp) needs no target to know its offline users: its ramp does the connecting.
+    const sends = plan.executors.some((e) => e.exec === 'chat' || e.exec === 'group');
+    const touchOffline = o.driver === 'system' && sends && (!chatTarget || plan.traffic.e2ee === true) && plan.traffic.onlineShare < 1;
     const tagged = plan.tagged;
 
     // Intervals complete when every worker still running has reported them.
@@ -296,6 +300,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       if (mainCpu !== null && mainCpuMark !== null) rec.main_thread_cpu_percent = Math.round(((mainCpu - mainCpuMark) * 1000 / intervalMs) * 1000) / 10;
       mainCpuMark = mainCpu;
       rec.busiest_thread_cpu_percent = Math.round(Math.max(0, ...statuses.map((s) => ((s.threadCpuS ?? 0) * 1000) / intervalMs)) * 1000) / 10;
+      rec.loadgen_rss_bytes = process.memoryUsage.rss();
       if (system && sysCpuMark) {
         const now = system.cpuSeconds();
         rec.system_cpu_s = {};
@@ -305,6 +310,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
           rec.system_cpu_s[name] = Math.round((cpuS >= mark ? cpuS - mark : cpuS) * 1000) / 1000;
         }
         sysCpuMark = now;
+        rec.system_rss_bytes = knownRss(system.rssBytes());
       }
       const elapsedMs = (index + 1) * intervalMs;
       const sums: Record<string, number> = {};
@@ -353,6 +359,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     // A partial world is a different load than the scenario's: refuse to measure it.
     if (setupFailed > 0) throw new Error(`setup: ${setupFailed} of ${setupFailed + setupConnected} connections failed; first: ${firstError}`);
     const rssConnected = system ? system.rssBytes() : null;
+    loadgenRssStart = process.memoryUsage.rss();
     setupMs = Date.now() - setupStart;
     log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
 
@@ -419,7 +426,10 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     setup: { connected: setupConnected, failed: setupFailed, groups_created: groupsCreated, connect_time: setupAgg.toJSON().connect_time ?? null },
     aborted,
     timeline,
-    loadgen: { cpu_percent_avg: cpuIntervals ? Math.round((cpuPercentSum / cpuIntervals) * 10) / 10 : 0, busiest_thread_cpu_percent_max: busiestMax, warnings },
+    loadgen: {
+      cpu_percent_avg: cpuIntervals ? Math.round((cpuPercentSum / cpuIntervals) * 10) / 10 : 0, busiest_thread_cpu_percent_max: busiestMax, warnings,
+      rss_start_bytes: loadgenRssStart,
+    },
     system: systemUsage,
   }, agg, {
     firstReconnectMs: minNonNeg(dones.map((d) => d.firstReconnectMs)),
@@ -453,6 +463,12 @@ function mergeExecutorStatus(statuses: WorkerStatus[]): ExecutorStatus[] {
     }
   }
   return [...byName.values()];
+}
+
+function knownRss(rss: Record<string, number | null>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, v] of Object.entries(rss)) if (v !== null) out[name] = v;
+  return out;
 }
 
 function minNonNeg(xs: number[]): number {

@@ -10,8 +10,8 @@ import { stripedShare } from '../model/segments';
 import { constantSchedule } from '../executors/constant-arrival-rate';
 import { rampPieces, rampTimeOf } from '../executors/ramping-arrival-rate';
 
-/** Workloads whose iterations are not messages (they drop or bring back users). */
-const NON_MESSAGE_EXECS: readonly string[] = ['disconnect', 'reconnect'];
+/** Workloads whose iterations are not messages (they drop or bring back users, or do nothing). */
+const NON_MESSAGE_EXECS: readonly string[] = ['disconnect', 'reconnect', 'idle'];
 
 export function isArrivalRate(e: ResolvedExecutor): boolean {
   return e.executor === 'constant-arrival-rate' || e.executor === 'ramping-arrival-rate';

@@ -9,6 +9,7 @@ import { analyseBreakpoint, type BreakpointReport } from './breakpoint';
 import type { IntervalRecord } from './timeline';
 import type { FaultReport } from './fault-report';
 import { mediaReport, type MediaReport } from './media-report';
+import { connectionGauges, connectionReport, type ConnectionReport } from './connection-report';
 import { e2eeReport, type E2eeReport } from './e2ee-report';
 import type { RunPlan } from '../model/plan';
 import type { BreakpointSpec, ProductionFigures, ThresholdSpec } from '../model/scenario';
@@ -95,9 +96,11 @@ export interface RunSummary {
   thresholds: { results: ThresholdResult[]; ok: boolean };
   aborted: { reason: string; at_s: number } | null;
   timeline: IntervalRecord[];
-  loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[] };
+  /** rss_start_bytes: the generator's resident memory once set up, before the measured window (absent in older files). */
+  loadgen: { cpu_percent_avg: number; busiest_thread_cpu_percent_max: number; warnings: string[]; rss_start_bytes?: number };
   system: Record<string, ProcessUsage> | null;
-  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; media?: MediaReport; e2ee?: E2eeReport; lost_examples?: string[]; faults?: FaultReport };
+  reports: { breakpoint?: BreakpointReport; reconnect?: ReconnectReport; sends?: SendsReport; media?: MediaReport; e2ee?: E2eeReport; lost_examples?: string[];
+    faults?: FaultReport; connections?: ConnectionReport };
   exit_code: number;
 }
 
@@ -109,6 +112,12 @@ export function machineInfo(): RunSummary['machine'] {
 /** Thresholds, reports and warnings from the metrics and timeline (run or merge). */
 export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'exit_code' | 'metrics'>, agg: MetricsAggregate,
   extra: { firstReconnectMs: number; lastDrainDoneMs: number }): RunSummary {
+  // Made first: its figures are gauges that thresholds may name.
+  const connections = connectionReport({
+    users: s.plan.traffic.users, executors: s.plan.executors, timeline: s.timeline, intervalMs: s.interval_ms,
+    loadgenRssStartBytes: s.loadgen.rss_start_bytes || null, system: s.system, ...extra,
+  }, agg);
+  if (connections) for (const [name, v] of Object.entries(connectionGauges(connections))) agg.setGauge(name, v);
   const results = evaluateAll(s.plan.thresholds, agg);
   const ok = results.every((r) => r.ok);
   const reports: RunSummary['reports'] = {};
@@ -135,6 +144,17 @@ export function finishSummary(s: Omit<RunSummary, 'thresholds' | 'reports' | 'ex
   const sends = sendsReport(agg);
   if (sends) reports.sends = sends;
   const warnings = [...s.loadgen.warnings];
+  if (connections) reports.connections = connections;
+  const unscheduled = connections ? connections.users - connections.attempted - connections.dropped : 0;
+  if (connections && unscheduled > 0 && connections.failed === 0) {
+    warnings.push(`${unscheduled} of ${connections.users} users were never scheduled a connect: the ramp's schedule ran out first. ` +
+      '--scale multiplies the users and the ramp\'s rates together; --users alone changes only the users.');
+  }
+  if (connections && !connections.adds_up) {
+    warnings.push(`the connect accounting does not add up: ${connections.attempted} attempted != ok ${connections.ok} + failed ` +
+      `${connections.failed} with a reason each (${JSON.stringify(connections.failed_by_reason)}), or more held (${connections.held}) than ` +
+      'connected. A load generator bug (the run fails).');
+  }
   if (sends && !sends.adds_up) {
     warnings.push(`the send accounting does not add up: scheduled ${sends.scheduled} != ok ${sends.ok} + failed ${sends.failed} + dropped ` +
       `${sends.dropped} + queued at the end ${sends.queued_at_end}. Some sends were not counted: a load generator bug (the run fails).`);
@@ -195,6 +215,7 @@ export function sendsReport(agg: MetricsAggregate): SendsReport | null {
  */
 export function exitCodeOf(s: RunSummary): number {
   const abortedByThreshold = s.aborted !== null && s.aborted.reason.startsWith('threshold');
-  const accountingBroken = (s.reports?.sends !== undefined && !s.reports.sends.adds_up) || (s.reports?.media !== undefined && !s.reports.media.adds_up);
+  const accountingBroken = (s.reports?.sends !== undefined && !s.reports.sends.adds_up) || (s.reports?.media !== undefined && !s.reports.media.adds_up) ||
+    (s.reports?.connections !== undefined && !s.reports.connections.adds_up);
   return !s.thresholds.ok || abortedByThreshold || accountingBroken ? EXIT_THRESHOLDS_FAILED : s.aborted ? EXIT_INTERRUPTED : 0;
 }

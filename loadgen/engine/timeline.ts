@@ -25,6 +25,9 @@ export interface IntervalRecord {
   main_thread_cpu_percent?: number;
   /** CPU seconds each server process used in the interval, by name (only when the run started the system). */
   system_cpu_s?: Record<string, number>;
+  /** Resident memory at the end of the interval: the load generator process (summed over shards), each server process by name. */
+  loadgen_rss_bytes?: number;
+  system_rss_bytes?: Record<string, number>;
 }
 
 /**
@@ -76,14 +79,15 @@ export function recordAsSnapshot(r: IntervalRecord): MetricsSnapshot {
 /** Merge several runs' timelines by interval index (shards started together with --start-at). */
 export function mergeTimelines(timelines: readonly IntervalRecord[][], intervalMs: number): IntervalRecord[] {
   const byIndex = new Map<number, MetricsSnapshot[]>();
-  const cpu = new Map<number, { total: number; busiest: number }>();
+  const cpu = new Map<number, { total: number; busiest: number; rss: number }>();
   for (const tl of timelines) {
     for (const r of tl) {
       let list = byIndex.get(r.index);
       if (!list) byIndex.set(r.index, (list = []));
       list.push(recordAsSnapshot(r));
-      const c = cpu.get(r.index) ?? { total: 0, busiest: 0 };
+      const c = cpu.get(r.index) ?? { total: 0, busiest: 0, rss: 0 };
       c.total += r.loadgen_cpu_percent ?? 0;
+      c.rss += r.loadgen_rss_bytes ?? 0;
       c.busiest = Math.max(c.busiest, r.busiest_thread_cpu_percent ?? 0);
       cpu.set(r.index, c);
     }
@@ -93,6 +97,7 @@ export function mergeTimelines(timelines: readonly IntervalRecord[][], intervalM
     const c = cpu.get(i)!;
     rec.loadgen_cpu_percent = round3(c.total);
     rec.busiest_thread_cpu_percent = round3(c.busiest);
+    if (c.rss > 0) rec.loadgen_rss_bytes = c.rss;
     return rec;
   });
 }

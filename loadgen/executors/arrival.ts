@@ -58,6 +58,10 @@ export abstract class ArrivalRateExecutor extends Executor {
     return false;
   }
 
+  protected override dueAt(): number {
+    return this.nextDue;
+  }
+
   protected onVuFree(vu: Vu): void {
     this.free.push(vu);
   }

@@ -88,6 +88,22 @@ export abstract class Executor {
     }
   }
 
+  /**
+   * The earliest time this executor's tick has something to do (start, an iteration due, the end, the hard stop);
+   * `now` means tick at the scheduler's pace. Only a hint for sleeping longer while idle: tick() stays the authority.
+   */
+  nextTickAt(now: number): number {
+    if (this.state === 'done') return Infinity;
+    if (this.state === 'waiting') return this.startAt;
+    if (this.state === 'stopping') return this.hardStopAt;
+    return Math.min(this.dueAt(now), this.endAt);
+  }
+
+  /** Running: when the next iteration falls due (closed-model executors: now, their VUs loop and wake the scheduler). */
+  protected dueAt(now: number): number {
+    return now;
+  }
+
   /** Abort (a threshold with abortOnFail failed, or the user pressed Ctrl-C): stop starting iterations now. */
   abort(): void {
     if (this.state === 'waiting') this.state = 'done';

@@ -56,6 +56,7 @@ export const METRICS = {
   connect_errors: { type: 'counter', unit: 'count', description: 'connections that failed to open' },
   disconnects_unexpected: { type: 'counter', unit: 'count', description: 'connections the target closed (the user reconnects by itself, with backoff; its sends wait in its outbox)' },
   reconnects_automatic: { type: 'counter', unit: 'count', description: 'users back after the target closed their connection' },
+  reconnects_failed: { type: 'counter', unit: 'count', description: 'reconnect iterations that did not end drained; reconnects_failed{reason:X} by reason (connect_<code>, upgrade_<status>, drain_timeout, closed_before_drain)' },
   // ---- the send accounting: every scheduled send ends as exactly one of ok, failed, dropped, queued at the end
   sends_scheduled: { type: 'counter', unit: 'count', description: 'sends the schedule asked for (iterations of chat/group workloads, started or dropped)' },
   sends_ok: { type: 'counter', unit: 'count', description: 'scheduled sends the target acknowledged (bare targets: delivered)' },
@@ -90,6 +91,12 @@ export const METRICS = {
   vus_max: { type: 'gauge', unit: 'count', description: 'VUs allocated (pre-allocated + grown up to maxVUs)' },
   connections: { type: 'gauge', unit: 'count', description: 'connections open' },
   loadgen_cpu_percent: { type: 'gauge', unit: 'percent', description: 'load generator process CPU, % of one core' },
+  // ---- set once at the end from the CONNECTIONS report (a run with an `idle` hold phase: connect-ramp)
+  connects_per_s: { type: 'gauge', unit: 'count', description: 'connects/s through the whole system (upgrade, session, DrainDone), first connect -> last DrainDone' },
+  loadgen_idle_cpu_percent_per_10k: { type: 'gauge', unit: 'percent', description: 'generator CPU while holding idle connections (the hold phase), % of one core per 10k connections' },
+  loadgen_bytes_per_connection: { type: 'gauge', unit: 'bytes', description: 'generator RSS delta per connection held (end of the hold vs before the first connect)' },
+  gateway_idle_cpu_percent_per_10k: { type: 'gauge', unit: 'percent', description: 'every gateway\'s CPU while holding idle connections, % of one core per 10k connections (system started by the run)' },
+  gateway_bytes_per_connection: { type: 'gauge', unit: 'bytes', description: 'the gateways\' RSS delta per connection held (system started by the run)' },
 } as const satisfies Record<string, MetricInfo>;
 
 export type MetricName = keyof typeof METRICS;

@@ -143,6 +143,10 @@ export function planRun(s: Scenario, o: PlanOverrides = {}): RunPlan {
   const entries = Object.entries(s.options?.scenarios ?? {});
   if (entries.length === 0) throw new Error(`scenario ${s.name}: options.scenarios needs at least one executor`);
   let executors = entries.map(([name, cfg], index) => resolveExecutor(name, index, cfg, scale));
+  // Nobody online at the start suits a scenario that only connects (connect-ramp); senders need someone online.
+  if (traffic.onlineShare === 0 && executors.some((e) => e.exec === 'chat' || e.exec === 'group')) {
+    throw new Error(`scenario ${s.name}: traffic.onlineShare must be > 0 when a phase sends (chat, group): someone has to send`);
+  }
 
   // --duration stretches every time of the scenario, so multi-phase scenarios keep their shape.
   const natural = Math.max(...executors.map((e) => e.startMs + e.durationMs));
@@ -306,7 +310,6 @@ export function validateTraffic(t: TrafficModel, scenario: string): TrafficModel
   const w = `scenario ${scenario}: traffic`;
   if (!Number.isInteger(t.users) || t.users < 2) throw new Error(`${w}.users must be an integer >= 2`);
   share(t.onlineShare, `${w}.onlineShare`);
-  if (t.onlineShare === 0) throw new Error(`${w}.onlineShare must be > 0 (someone has to send)`);
   if (!Number.isInteger(t.contactsPerUser) || t.contactsPerUser < 1 || t.contactsPerUser > CONTACTS_PER_USER_MAX) {
     throw new Error(`${w}.contactsPerUser must be an integer within 1..${CONTACTS_PER_USER_MAX}`);
   }

@@ -35,10 +35,10 @@ export type Distribution = number | { uniform: [number, number] } | { weighted: 
 /**
  * The workloads an iteration can run (loadgen/workloads/): `chat` sends one message (to a group
  * with probability groupShare, else 1:1), `group` sends one message to a group, `disconnect` and
- * `reconnect` drop and bring back users.
+ * `reconnect` drop and bring back users, `idle` does nothing (a phase that only holds the connections).
  */
-export type WorkloadName = 'chat' | 'group' | 'disconnect' | 'reconnect';
-export const WORKLOAD_NAMES: readonly WorkloadName[] = ['chat', 'group', 'disconnect', 'reconnect'];
+export type WorkloadName = 'chat' | 'group' | 'disconnect' | 'reconnect' | 'idle';
+export const WORKLOAD_NAMES: readonly WorkloadName[] = ['chat', 'group', 'disconnect', 'reconnect', 'idle'];
 
 export interface TrafficModel {
   /** Simulated users at scale 1 (each is one connection while online). */

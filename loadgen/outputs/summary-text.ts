@@ -11,6 +11,7 @@ import { formatDurationMs } from '../model/duration';
 import type { ResolvedExecutor } from '../model/plan';
 import type { FaultReport } from '../engine/fault-report';
 import { mediaLines } from './media-text';
+import { connectionLines } from './connection-text';
 import { e2eeLines } from './e2ee-text';
 
 export const SUMMARY_TXT = 'summary.txt';
@@ -150,6 +151,7 @@ export function renderSummaryText(s: RunSummary): string {
   }
   if (s.reports.media) out.push(...mediaLines(s.reports.media));
   if (s.reports.e2ee) out.push(...e2eeLines(s.reports.e2ee));
+  if (s.reports.connections) out.push(...connectionLines(s.reports.connections));
   if (s.reports.faults) out.push(...faultLines(s.reports.faults), '');
   if (s.reports.lost_examples?.length) {
     out.push('  LOST (examples; LG_DEBUG_LOST=1 adds send times)');

@@ -1,6 +1,11 @@
 // One loop per worker thread drives every executor: a 1 ms timer tick (or an
 // immediate one when a closed-model VU frees up or a backlog remains), then
 // the world's periodic work, then the interval snapshot when one is due.
+// While the world is quiet (nothing in flight, no read due) and no executor
+// has anything due within the next ms, it sleeps until the next due time, up
+// to IDLE_TICK_MS_MAX: a thread holding idle connections (connect-ramp's hold,
+// a setup waiting for its start) no longer wakes 1,000 times a second, which
+// was ~1% of a core per worker thread (docs/design/023-connections-at-scale.md).
 // After the last executor ends it waits out the delivery grace (until every
 // accepted message to an online recipient arrived, or the grace ran out).
 import type { ResolvedExecutor, RunPlan } from '../model/plan';
@@ -13,6 +18,9 @@ import type { World } from '../world/world';
 import type { WorkerDone } from './protocol';
 
 const TICK_MS = 1;
+/** The longest sleep while quiet: bounds how late anything not announced by a due time is noticed (a read receipt scheduled by a
+ * delivery that came while quiet leaves up to this late; a closed-model VU wakes the loop itself). */
+const IDLE_TICK_MS_MAX = 50;
 /** During the grace, how often to recount what is still missing (a scan of every stream). */
 const GRACE_CHECK_MS = 100;
 
@@ -89,7 +97,15 @@ export class Scheduler implements ExecutorHost {
     this.maybeSnapshot(now);
     if (this.finishing && this.graceOver(now)) return this.finish();
     if (this.timer) clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.tick(), this.finishing ? GRACE_CHECK_MS / 4 : TICK_MS);
+    this.timer = setTimeout(() => this.tick(), this.finishing ? GRACE_CHECK_MS / 4 : this.waitMs(now));
+  }
+
+  /** Until the next tick: TICK_MS, or while the world is quiet until the next due time (executors, interval snapshot), capped. */
+  private waitMs(now: number): number {
+    if (!this.world.quiet()) return TICK_MS;
+    let next = this.t0 + (this.nextInterval + 1) * this.intervalMs;
+    for (const e of this.executors) next = Math.min(next, e.nextTickAt(now));
+    return Math.min(IDLE_TICK_MS_MAX, Math.max(TICK_MS, Math.floor(next - now)));
   }
 
   private graceOver(now: number): boolean {

@@ -7,6 +7,7 @@ import type { World } from '../world/world';
 import { ChatWorkload } from './chat';
 import { DisconnectWorkload } from './disconnect';
 import { GroupWorkload } from './group';
+import { IdleWorkload } from './idle';
 import { ReconnectWorkload } from './reconnect';
 
 export function createWorkload(world: World, cfg: ResolvedExecutor): Workload {
@@ -15,5 +16,6 @@ export function createWorkload(world: World, cfg: ResolvedExecutor): Workload {
     case 'group': return new GroupWorkload(world, cfg);
     case 'disconnect': return new DisconnectWorkload(world);
     case 'reconnect': return new ReconnectWorkload(world);
+    case 'idle': return new IdleWorkload();
   }
 }

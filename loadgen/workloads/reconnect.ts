@@ -24,7 +24,7 @@ export class ReconnectWorkload implements Workload {
       // Bounded: a drain that never finishes fails the iteration after iterationTimeout.
       w.reconnects.awaitDrain(u, vu, w.plan.iterationTimeoutMs, () => {
         w.metrics.counter.iteration_timeouts.add(1, vu.executor.cfg.index);
-        w.metrics.rate.reconnect_success.add(false);
+        w.reconnects.failed('drain_timeout');
         vu.executor.iterationDone(vu, gen, false);
       });
     }
@@ -36,13 +36,20 @@ export class ReconnectWorkload implements Workload {
           vu.executor.iterationDone(vu, gen, true);
         }
       },
-      () => {
+      (err: unknown) => {
         w.reconnects.cancelDrain(u);
         w.metrics.counter.connect_errors.add(1);
-        w.metrics.rate.reconnect_success.add(false);
+        w.reconnects.failed(connectFailure(err));
         w.reconnects.queueOffline(u);
         vu.executor.iterationDone(vu, gen, false);
       },
     );
   }
+}
+
+/** A failed connect's reason: the upgrade's HTTP status (upgrade_401) or the socket error's code (connect_ECONNREFUSED). */
+function connectFailure(err: unknown): string {
+  const e = err as { status?: number; code?: string } | null;
+  if (typeof e?.status === 'number') return `upgrade_${e.status}`;
+  return `connect_${typeof e?.code === 'string' && /^[A-Z_]{1,32}$/.test(e.code) ? e.code : 'error'}`;
 }

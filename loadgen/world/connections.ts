@@ -1,13 +1,11 @@
 // One connection per user of the world: each user's state (offline,
 // connecting, online), its connection while it has one, the online set, the
 // active set (online, or lost by the target and coming back by itself: a
-// phone whose app is open; its sends wait in its outbox meanwhile), the
-// heartbeat that keeps silent connections past the server's idle timeout, and
+// phone whose app is open; its sends wait in its outbox meanwhile), and
 // the routing of every connection's events to the world (each tagged with the
 // user, and dropped once that connection is no longer the user's current one).
 // During setup a connect counts as done when the target's DrainDone arrives:
 // waitDrainDone() lets setup wait for it.
-import { performance } from 'node:perf_hooks';
 import type { ConnectionEvents, LoadConnection, LoadDriver } from '../drivers/connection';
 import { OnlineSet } from './online-set';
 
@@ -17,8 +15,11 @@ export const enum UserState {
   Online = 2,
 }
 
-/** Silent connections send a ping this often (the server's idle timeout is 60 s by default). */
-const HEARTBEAT_MS = 20_000;
+// No heartbeat of ours keeps a silent connection open: the gateway pings it (uWS
+// sendPingsAutomatically, after idle_timeout_seconds / 2 of silence) and the client's
+// WebSocket layer answers with a pong. An app-level ping per connection every 20 s,
+// as before, cost the generator ~1.5% of a core per 10k idle connections, and the
+// gateway a JS decode and reply each (docs/design/023-connections-at-scale.md).
 
 /** What happens on a user's current connection, for the world to act on. */
 export interface UserEvents {
@@ -46,10 +47,8 @@ export class Connections {
   private readonly state: Uint8Array;
   private readonly conns: (LoadConnection | null)[];
   private readonly closingByUs: Uint8Array;
-  private readonly lastActivityMs: Float64Array;
   /** Setup connects waiting for their DrainDone. */
   private readonly drainWaits = new Map<number, () => void>();
-  private lastHeartbeatSweepMs = 0;
   private closingAll = false;
 
   /**
@@ -68,7 +67,6 @@ export class Connections {
     this.state = new Uint8Array(n);
     this.conns = new Array(n).fill(null);
     this.closingByUs = new Uint8Array(n);
-    this.lastActivityMs = new Float64Array(n);
   }
 
   globalIndex(u: number): number {
@@ -120,7 +118,6 @@ export class Connections {
     }
     this.conns[u] = conn;
     this.state[u] = UserState.Online;
-    this.lastActivityMs[u] = performance.now();
     this.online.add(u);
     this.active.add(u);
     this.events.onOpen(u);
@@ -147,24 +144,6 @@ export class Connections {
   /** User u stopped trying to reconnect: it is no longer asked to send. */
   gaveUp(u: number): void {
     this.active.remove(u);
-  }
-
-  /** User u just wrote: its connection is not silent. */
-  touch(u: number, now: number): void {
-    this.lastActivityMs[u] = now;
-  }
-
-  /** Once a second, a heartbeat on every connection silent for HEARTBEAT_MS. */
-  heartbeats(now: number): void {
-    if (now - this.lastHeartbeatSweepMs < 1000) return;
-    this.lastHeartbeatSweepMs = now;
-    for (let i = 0; i < this.online.size; i++) {
-      const u = this.online.at(i);
-      if (now - this.lastActivityMs[u]! > HEARTBEAT_MS) {
-        this.lastActivityMs[u] = now;
-        this.conns[u]!.heartbeat();
-      }
-    }
   }
 
   /** Resolves when user u's next DrainDone arrives (call before connecting); rejects after `timeoutMs`. */

@@ -33,6 +33,11 @@ export class ReadWheel {
     if (this.nextBucket === 0 || bucket < this.nextBucket) this.nextBucket = bucket;
   }
 
+  /** No read is waiting to be sent. */
+  get empty(): boolean {
+    return this.wheel.size === 0;
+  }
+
   /** Send the reads due by `now`, one per (user, chat), on connections still open. */
   flush(now: number): void {
     if (this.wheel.size === 0) return;

@@ -121,6 +121,13 @@ export class Reconnects {
     return waiting;
   }
 
+  /** A reconnect iteration that did not end drained, counted with its reason: every one is accounted for. */
+  failed(reason: string): void {
+    this.metrics.rate.reconnect_success.add(false);
+    this.metrics.counter.reconnects_failed.add(1);
+    this.metrics.addLabelled('reconnects_failed', 'reason', reason);
+  }
+
   /** Nobody waits for u's DrainDone any more (its connect failed or its connection went): who was waiting. */
   cancelDrain(u: number): DrainWait | null {
     const waiting = this.awaitingDrain[u];

@@ -107,6 +107,11 @@ export class SendPool {
     return p;
   }
 
+  /** Sends waiting for their outcome. */
+  get inUseCount(): number {
+    return this.slots.length - this.free.length;
+  }
+
   /** Free the slot and end its iteration. */
   release(p: PendingSend, ok: boolean): void {
     p.inUse = false;

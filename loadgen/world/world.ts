@@ -6,7 +6,7 @@
 //
 // The parts, one job each: contacts (1:1 topology), groups (group chats and
 // their members), integrity (numbering and classifying messages per stream),
-// connections (one per user, online set, heartbeats, event routing), send
+// connections (one per user, online set, event routing), send
 // pool (sends waiting for their outcome, and their timeouts), outbox (sends
 // waiting for their sender's connection), send outcomes (the accounting of
 // every scheduled send), receipts (sender side), read wheel (recipient side),
@@ -212,7 +212,6 @@ export class World implements UserEvents {
       const members = this.groups.globalMembers(p.group, this.globalIndexOf);
       conn.sendGroupMessage(this.groups.chatIds[p.group]!, body, this.sends.refOf(p), `g${p.group.toString(36)}.${p.contact.toString(36)}.${p.number.toString(36)}`, members);
     }
-    conns.touch(p.sender, now);
     if (p.transmits++ > 0) {
       if (p.transmits === 2) this.outcomes.retried(p.scenario);
       return;
@@ -422,7 +421,7 @@ export class World implements UserEvents {
     this.connections.lost(u);
     const waiting = this.reconnects.cancelDrain(u);
     if (waiting) {
-      this.metrics.rate.reconnect_success.add(false);
+      this.reconnects.failed('closed_before_drain');
       waiting.vu.executor.iterationDone(waiting.vu, waiting.gen, false);
     }
     this.reconnects.reconnectLater(u);
@@ -430,11 +429,15 @@ export class World implements UserEvents {
 
   // ---------------------------------------------------------------- periodic work and the end
 
-  /** Timeouts, read acks, heartbeats. Called by the scheduler every tick. */
+  /** Timeouts and read acks. Called by the scheduler every tick. */
   tick(now: number): void {
     this.sends.expire(now, this.plan.iterationTimeoutMs, this.expired);
     this.reads.flush(now);
-    this.connections.heartbeats(now);
+  }
+
+  /** Nothing waits for a tick: no send in flight or in an outbox, no read due, no media running (the scheduler may sleep longer). */
+  quiet(): boolean {
+    return this.sends.inUseCount === 0 && this.outbox.size === 0 && this.reads.empty && (this.media?.running ?? 0) === 0;
   }
 
   /** Messages accepted but not yet delivered, split by whether the recipient is online now. */
