@@ -12,7 +12,9 @@ import protobuf from 'protobufjs';
 /** protobufjs writes strings shorter than this with its own JS loop (writer_buffer.js). */
 const SHORT_STRING_UNITS_MAX = 40;
 
-type BufferWithUtf8 = Buffer & { utf8Write(s: string, at: number): number; utf8Slice(start: number, end: number): string };
+type BufferWithUtf8 = Buffer & {
+  utf8Write(s: string, at: number): number; utf8Slice(start: number, end: number): string; latin1Slice(start: number, end: number): string;
+};
 
 /** Bytes `s` takes on the wire (Buffer.byteLength); an ASCII-only short string costs one loop. */
 export function utf8Size(s: string): number {
@@ -36,8 +38,20 @@ export function writeUtf8(out: Buffer, at: number, s: string, size: number): num
   return at + size;
 }
 
-/** A string from a Buffer's bytes [start, end), as BufferReader.string does. */
+/** Up to this many bytes, a string is scanned for ASCII first (see bufferUtf8Read). */
+const ASCII_SCAN_BYTES_MAX = 64;
+
+/**
+ * A string from a Buffer's bytes [start, end), as BufferReader.string does (Buffer's UTF-8 decoder).
+ * Short ASCII strings (ids, chat ids) are read with latin1Slice, the same characters for bytes below
+ * 0x80 and ~3x cheaper than utf8Slice here (measured 65 vs 212 ns for 11 bytes, Node 20).
+ */
 export function bufferUtf8Read(buf: Uint8Array, start: number, end: number): string {
+  if (end - start <= ASCII_SCAN_BYTES_MAX) {
+    let i = start;
+    while (i < end && buf[i]! < 0x80) i++;
+    if (i === end) return (buf as BufferWithUtf8).latin1Slice(start, end);
+  }
   return (buf as BufferWithUtf8).utf8Slice(start, end);
 }
 

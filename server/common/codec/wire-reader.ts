@@ -128,7 +128,8 @@ export class WireReader {
     if (end > this.len) throw malformed(`index out of range: ${this.pos} + ${length || 1} > ${this.len}`);
     this.pos = end;
     if (start === end) return Buffer.alloc(EMPTY_BUFFER_LENGTH);
-    return this.buf.subarray(start, end);
+    // A view either way; Buffer's slice (what protobufjs's BufferReader uses) is cheaper than its subarray.
+    return this.isBuffer ? (this.buf as Buffer).slice(start, end) : this.buf.subarray(start, end);
   }
 
   string(): string {

@@ -39,10 +39,8 @@ function longBits(value: number): [number, number] {
   return [lo, hi];
 }
 
-/** Bytes of `value` written as a uint64 varint. */
-export function uint64Size(value: number): number {
-  if (value >>> 0 === value) return varint32Size(value);
-  const [lo, hi] = longBits(value);
+/** Bytes of a varint64 of these 32-bit halves (protobufjs's LongBits.length). */
+function bitsSize(lo: number, hi: number): number {
   const part1 = (lo >>> 28 | hi << 4) >>> 0;
   const part2 = hi >>> 24;
   if (part2 !== 0) return part2 < 128 ? 9 : 10;
@@ -50,10 +48,28 @@ export function uint64Size(value: number): number {
   return part1 < 16384 ? (part1 < 128 ? 5 : 6) : (part1 < 2097152 ? 7 : 8);
 }
 
+/** Bytes of `value` written as a uint64 varint. */
+export function uint64Size(value: number): number {
+  if (value >>> 0 === value) return varint32Size(value);
+  if (value > 0) { // ids and times: the halves without LongBits.fromNumber's array
+    const lo = value >>> 0;
+    return bitsSize(lo, (value - lo) / 4294967296 >>> 0);
+  }
+  const [lo, hi] = longBits(value);
+  return bitsSize(lo, hi);
+}
+
 /** Write `value` as a uint64 varint at `at`; returns the end offset. */
 export function writeUint64(out: Uint8Array, at: number, value: number): number {
   if (value >>> 0 === value) return writeVarint32(out, at, value);
-  let [lo, hi] = longBits(value);
+  let lo: number;
+  let hi: number;
+  if (value > 0) {
+    lo = value >>> 0;
+    hi = (value - lo) / 4294967296 >>> 0;
+  } else {
+    [lo, hi] = longBits(value);
+  }
   while (hi) {
     out[at++] = (lo & 127) | 128;
     lo = (lo >>> 7 | hi << 25) >>> 0;
