@@ -6,7 +6,8 @@
 // Usage: node dist/bench/wire-codecs.js [--ops 50000] [--rounds 5]
 //
 // Per message: decode ClientFrame send + ack (gateway edge; again in the chat
-// service), encode ServerFrame sent + message + receipt (chat service), and a
+// service), encode ServerFrame sent + message + receipt (chat service), the
+// client's side of both (load generator), and a
 // GatewayBatch / ChatBatch of 16 items each way (per item: /16). Bounded:
 // --ops <= 1,000,000, --rounds <= 20.
 import { join } from 'node:path';
@@ -14,7 +15,9 @@ import { parseArgs } from 'node:util';
 import protobuf from 'protobufjs';
 import { decodeChatBatch, decodeGatewayBatch, encodeChatBatch, encodeGatewayBatch, type WireChatBatch, type WireGatewayBatch } from '../server/common/codec/grpc-batches';
 import { PROTO_DIR } from '../server/common/paths';
-import { ClientFrameType, decodeClientFrame, encodeClientFrame, encodeServerFrame, ServerFrameType, type ServerFrameInit } from '../server/common/protocol';
+import {
+  ClientFrameType, decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, ServerFrameType, type ServerFrameInit,
+} from '../server/common/protocol';
 
 const internal = new protobuf.Root();
 internal.loadSync(join(PROTO_DIR, 'chat_service.proto'), { keepCase: true });
@@ -43,6 +46,11 @@ function cases(): Case[] {
   ];
   const g: WireGatewayBatch = { items: Array.from({ length: 16 }, (_, i) => ({ conn: 5 + i, user: 1001 + i, frame: send, recv_at_us: 123_456_789 + i })), sent_at_us: 123_456_999 };
   const c: WireChatBatch = { items: Array.from({ length: 16 }, (_, i) => ({ frame: send, users: [2001 + i], conns: [], recv_at_us: 123_456_789 + i, close: false })) };
+  const serverBytes = server(1).map((f) => Buffer.from(encodeServerFrame(f)));
+  const clientInits = [
+    { ref: 7, send: { to_user: 2001, client_msg_id: 'm-123456', body: BODY } },
+    { ack: { chat_id: CHAT, delivered_up_to: T0 * 1000, read_up_to: T0 * 1000 } },
+  ];
   const gBytes = encodeGatewayBatch(g);
   const cBytes = encodeChatBatch(c);
   return [
@@ -50,6 +58,10 @@ function cases(): Case[] {
       pb: () => [Ref.ClientFrame.decode(send), Ref.ClientFrame.decode(ack)] },
     { name: 'encode ServerFrame sent + message + receipt', per: 1, hand: (i) => server(i).map(encodeServerFrame),
       pb: (i) => server(i).map((f) => Ref.ServerFrame.encode(f).finish()) },
+    { name: 'decode ServerFrame sent + message + receipt', per: 1, hand: () => serverBytes.map(decodeServerFrame),
+      pb: () => serverBytes.map((b) => Ref.ServerFrame.decode(b)) },
+    { name: 'encode ClientFrame send + ack', per: 1, hand: () => clientInits.map(encodeClientFrame),
+      pb: () => clientInits.map((f) => Ref.ClientFrame.encode(f).finish()) },
     { name: 'encode GatewayBatch, per item', per: 16, hand: () => encodeGatewayBatch(g), pb: () => refEncode(Ref.GatewayBatch, g) },
     { name: 'decode GatewayBatch, per item', per: 16, hand: () => decodeGatewayBatch(gBytes), pb: () => Ref.GatewayBatch.decode(gBytes) },
     { name: 'encode ChatBatch, per item', per: 16, hand: () => encodeChatBatch(c), pb: () => refEncode(Ref.ChatBatch, c) },
