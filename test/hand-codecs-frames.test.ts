@@ -9,8 +9,9 @@ import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { ErrorCode, ProtocolError } from '../server/common/errors';
 import {
-  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrameInit, type ServerFrameInit,
+  decodeClientFrame, decodeServerFrame, encodeClientFrame, encodeServerFrame, type ClientFrameInit, type SendBody, type ServerFrameInit,
 } from '../server/common/protocol';
+import { EngineHarness } from './helpers/engine-harness';
 import { fuzz } from './fuzz/harness';
 import { clientFrameBytes, clientFrameInit, mutated, rawMessage, wireNumber, wireString } from './fuzz/proto-gen';
 import { bothForms, hostileAt, outcome, plain, Ref, refEncode } from './helpers/codec-compare';
@@ -42,7 +43,14 @@ function refDecodeClientFrame(bytes: Uint8Array): unknown {
     throw new ProtocolError(ErrorCode.MALFORMED_FRAME, String(err));
   }
   if (!f.body) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, 'no body');
-  return f;
+  return withSendBody(f);
+}
+
+/** The decoder's one intended departure from protobufjs: an absent Send.body is an empty Buffer, not a frozen []. */
+function withSendBody<T extends { body?: string }>(f: T): unknown {
+  const s = (f as { send?: SendBody }).send;
+  if (f.body !== 'send' || !s || s.body instanceof Uint8Array) return f;
+  return { ref: (f as { ref?: number }).ref, body: 'send', send: { to_user: s.to_user, client_msg_id: s.client_msg_id, body: Buffer.alloc(0), chat_id: s.chat_id } };
 }
 
 function assertClientDecodeAgrees(bytes: Uint8Array): void {
@@ -150,5 +158,32 @@ describe('hand codecs: server frames (sent, message, receipt) against protobufjs
     const valid = serverFrameInit.map((f) => refEncode(Ref.ServerFrame, f));
     const bytes = fc.oneof(valid, mutated(valid), hostileAt([[1], [2], [3], [2, 9]]), rawMessage, fc.uint8Array({ maxLength: 40 }));
     await fuzz('hand-codec-server-decode', 4000, fc.property(bytes, assertServerDecodeAgrees));
+  });
+});
+
+describe('hand codecs: where the client-frame decoder departs from protobufjs on purpose', () => {
+  test('regression: a send without a body field (proto3 encoders omit an empty body) is stored with an empty body, and does not fail the tick\'s commit for the other senders', async () => {
+    // protobufjs decodes the absent field to a frozen empty ARRAY; the store bound it as a parameter list and the
+    // whole tick's commit failed ("Too few parameter values were provided"): every send of that tick got UNAVAILABLE.
+    const bare = Uint8Array.of(0x08, 0x01, 0x12, 0x05, 0x12, 0x03, 0x6e, 0x2d, 0x31); // ref 1, send { client_msg_id: 'n-1' }
+    const f = decodeClientFrame(Buffer.from(bare));
+    assert.ok(f.body === 'send' && Buffer.isBuffer(f.send.body) && f.send.body.length === 0);
+    // The same when protobufjs decodes it (a history field first, then the send: the getter answers 'send').
+    const mixed = decodeClientFrame(Buffer.from([0x22, 0x00, 0x12, 0x00]));
+    assert.ok(mixed.body === 'send' && Buffer.isBuffer(mixed.send.body) && mixed.send.body.length === 0);
+    assertClientDecodeAgrees(Uint8Array.of(0x22, 0x00, 0x12, 0x00));
+    const h = await new EngineHarness().start();
+    try {
+      const [a, b, c] = [await h.newUser(), await h.newUser(), await h.newUser()];
+      for (const u of [a, b, c]) await h.connect(u);
+      h.frame(a, { ref: 1, send: { to_user: b, client_msg_id: 'n-1' } }); // encodes no body field at all
+      h.send(c, b, 'hello', 'c-1', 2);
+      await h.settle();
+      assert.deepEqual(h.log.of('error').map((e) => e.code), []);
+      assert.deepEqual(h.log.of('sent').map((e) => e.ref).sort(), [1, 2]);
+      assert.deepEqual(h.deliveries().map((d) => d.text).sort(), ['', 'hello']);
+    } finally {
+      await h.close();
+    }
   });
 });

@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { PROTO_DIR } from './paths';
 import { ErrorCode, ProtocolError } from './errors';
 import type { ClientFrame, ClientFrameInit, ServerFrame, ServerFrameInit, SystemEventBody } from './protocol-types';
-import { decodeSendOrAck, encodeSendOrAck, isSendOrAck, OTHER_BODY } from './codec/client-frames';
+import { ABSENT_SEND_BODY, decodeSendOrAck, encodeSendOrAck, isSendOrAck, OTHER_BODY } from './codec/client-frames';
 import { encodeServerFrameHand, isHotServerFrame } from './codec/server-frames';
 import { decodeHotServerFrame } from './codec/server-frames-decode';
 
@@ -128,6 +128,8 @@ export function decodeClientFrame(bytes: Uint8Array): ClientFrame {
     throw new ProtocolError(ErrorCode.MALFORMED_FRAME, `undecodable frame: ${(err as Error).message}`);
   }
   if (!frame.body) throw new ProtocolError(ErrorCode.UNKNOWN_TYPE, 'frame has no known body type');
+  // A send that came this way (beside another body field): its absent body as the hand decoder gives it.
+  if (frame.body === 'send' && !(frame.send.body instanceof Uint8Array)) frame.send.body = ABSENT_SEND_BODY;
   return frame;
 }
 

@@ -12,9 +12,8 @@
 // string field and a view for the body.
 import { ErrorCode, ProtocolError } from '../errors';
 import type { AckBody, ClientFrame, ClientFrameInit, SendBody } from '../protocol-types';
-import { EMPTY_BYTES_DEFAULT, WireReader } from './wire-reader';
-import { uint64Size, varint32Size, writeBytes, writeUint64, writeVarint32 } from './wire-writer';
-import { utf8Size, writeUtf8 } from './utf8';
+import { WireReader } from './wire-reader';
+import { delimited, uint64Size, varint32Size, writeBytes, writeString, writeUint64, writeVarint32 } from './wire-writer';
 
 /** decodeSendOrAck's answer for a frame the hand codec does not decode (protobufjs does). */
 export const OTHER_BODY = null;
@@ -25,9 +24,17 @@ const FIELD_ACK = 3;
 /** ClientFrame's last body field (key_bundle_request): 4..13 are bodies protobufjs decodes. */
 const FIELD_BODY_LAST = 13;
 
+/**
+ * An absent Send.body: an empty Buffer, where protobufjs gives a frozen empty ARRAY. The one value in which
+ * this decoder departs from protobufjs, on purpose: the store bound that array as a parameter list and the
+ * whole tick's commit failed (every send of the tick answered UNAVAILABLE), and proto3 encoders omit an
+ * empty body, so any client could cause it. Zero-length, so sharing it is safe.
+ */
+export const ABSENT_SEND_BODY: Uint8Array = Buffer.alloc(0);
+
 function decodeSend(r: WireReader, length: number): SendBody {
   const outer = r.enter(length);
-  const s: SendBody = { to_user: 0, client_msg_id: '', body: EMPTY_BYTES_DEFAULT, chat_id: '' };
+  const s: SendBody = { to_user: 0, client_msg_id: '', body: ABSENT_SEND_BODY, chat_id: '' };
   while (r.pos < r.len) {
     const t = r.uint32();
     switch (t >>> 3) {
@@ -120,17 +127,6 @@ function writeAck(out: Buffer, at: number, a: AckInit, strings: number[], k: num
   if (a.delivered_up_to != null) { out[at++] = 0x10; at = writeUint64(out, at, a.delivered_up_to); }
   if (a.read_up_to != null) { out[at++] = 0x18; at = writeUint64(out, at, a.read_up_to); }
   return at;
-}
-
-/** Size of a string field's value (length prefix + bytes); its byte length is remembered in `strings` for the write. */
-export function delimited(strings: number[], s: string): number {
-  const size = utf8Size(s);
-  strings.push(size);
-  return varint32Size(size) + size;
-}
-
-export function writeString(out: Buffer, at: number, s: string, size: number): number {
-  return writeUtf8(out, writeVarint32(out, at, size), s, size);
 }
 
 /** Whether encodeSendOrAck encodes `frame` (its one body is send or ack). */

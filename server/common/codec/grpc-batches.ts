@@ -7,9 +7,8 @@
 //
 // Per batch: one size pass and one write into one Buffer (encode); one
 // object per item and a view per frame, no copies (decode).
-import { delimited, writeString } from './client-frames';
 import { EMPTY_BYTES_DEFAULT, WireReader } from './wire-reader';
-import { uint64Size, varint32Size, writeBytes, writeUint64, writeVarint32 } from './wire-writer';
+import { delimited, uint64Size, varint32Size, writeBytes, writeString, writeUint64, writeVarint32 } from './wire-writer';
 
 export interface WireInbound {
   conn: number;

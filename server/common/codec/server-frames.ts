@@ -11,8 +11,7 @@
 //
 // Per encoded frame: one size pass, one Buffer.allocUnsafe, one write pass.
 import type { MessageBody, ReceiptBody, SentAckBody, ServerFrame, ServerFrameInit, SystemEventBody } from '../protocol-types';
-import { delimited, writeString } from './client-frames';
-import { int32Size, uint64Size, varint32Size, writeBytes, writeInt32, writeUint64, writeVarint32 } from './wire-writer';
+import { delimited, int32Size, uint64Size, varint32Size, writeBytes, writeInt32, writeString, writeUint64, writeVarint32 } from './wire-writer';
 
 type Strings = number[];
 type Sized<T> = (m: T, strings: Strings) => number;

@@ -4,7 +4,9 @@
 // finish(). Values are written exactly as protobufjs 7.6's BufferWriter
 // writes them (Long support off): uint32 as value >>> 0, uint64 from a number
 // as LongBits.fromNumber (negative numbers as their 64-bit two's complement),
-// int32 negatives as 10 bytes, bool as one byte, bytes copied with set().
+// int32 negatives as 10 bytes, bool as one byte, bytes copied with set(),
+// strings as ./utf8.ts says.
+import { utf8Size, writeUtf8 } from './utf8';
 
 /** Bytes of a varint holding `v` (0 <= v < 2^32). */
 export function varint32Size(v: number): number {
@@ -99,4 +101,16 @@ export function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): numb
   at = writeVarint32(out, at, bytes.length);
   if (bytes.length > 0) out.set(bytes, at);
   return at + bytes.length;
+}
+
+/** Size of a string field's value (length prefix + bytes); its byte length is remembered in `strings` for the write. */
+export function delimited(strings: number[], s: string): number {
+  const size = utf8Size(s);
+  strings.push(size);
+  return varint32Size(size) + size;
+}
+
+/** Write string `s` of `size` UTF-8 bytes (from `delimited`) with its length prefix at `at`; returns the end offset. */
+export function writeString(out: Buffer, at: number, s: string, size: number): number {
+  return writeUtf8(out, writeVarint32(out, at, size), s, size);
 }
