@@ -1,18 +1,21 @@
 // The internal gRPC service definition, loaded from proto/chat_service.proto.
 // Unary control calls use @grpc/proto-loader's plain objects. The hot Connect
-// stream uses protobufjs's generated codecs directly: proto-loader converts
-// every message with toObject/fromObject on top of encode/decode, which
-// doubled the per-item cost of the stream (measured when the stream was built;
-// the bench that showed it is no longer in the tree).
+// stream uses hand codecs (./codec/grpc-batches.ts, byte for byte protobufjs's
+// output; docs/design/024-hand-codecs.md): proto-loader converts every message
+// with toObject/fromObject on top of encode/decode, which doubled the per-item
+// cost of the stream, and protobufjs's own Writer/Reader and generated
+// functions were the next largest cost of an item in profiles.
 // Longs are numbers (ids stay below 2^53; see ./protocol.ts, which switches
 // protobufjs's Long support off for the whole process).
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import protobuf from 'protobufjs';
 import { join } from 'node:path';
 import { GRPC_KEEPALIVE, type Limits } from './config';
 import { PROTO_DIR } from './paths';
+import { decodeChatBatch, decodeGatewayBatch, encodeChatBatch, encodeGatewayBatch, type WireChatBatch, type WireGatewayBatch, type WireOutbound } from './codec/grpc-batches';
 import './protocol';
+
+export type { WireChatBatch, WireGatewayBatch, WireInbound, WireOutbound } from './codec/grpc-batches';
 
 const definition = protoLoader.loadSync(join(PROTO_DIR, 'chat_service.proto'), {
   keepCase: true,
@@ -25,54 +28,18 @@ const pkg = grpc.loadPackageDefinition(definition) as unknown as {
   wa: { internal: { ChatService: grpc.ServiceClientConstructor } };
 };
 
-const root = new protobuf.Root();
-root.loadSync(join(PROTO_DIR, 'chat_service.proto'), { keepCase: true });
-root.resolveAll();
-const GatewayBatchType = root.lookupType('wa.internal.GatewayBatch');
-const ChatBatchType = root.lookupType('wa.internal.ChatBatch');
-
 const loaded = pkg.wa.internal.ChatService.service;
 export const chatServiceDefinition: grpc.ServiceDefinition = {
   ...loaded,
   Connect: {
     ...loaded.Connect!,
-    requestSerialize: (v: object) => GatewayBatchType.encode(v).finish() as Buffer,
-    requestDeserialize: (b: Buffer) => GatewayBatchType.decode(b),
-    responseSerialize: (v: object) => ChatBatchType.encode(v).finish() as Buffer,
-    responseDeserialize: (b: Buffer) => ChatBatchType.decode(b),
+    requestSerialize: (v: object) => encodeGatewayBatch(v as WireGatewayBatch),
+    requestDeserialize: (b: Buffer) => decodeGatewayBatch(b),
+    responseSerialize: (v: object) => encodeChatBatch(v as WireChatBatch),
+    responseDeserialize: (b: Buffer) => decodeChatBatch(b),
   },
 };
 export const ChatServiceClient = grpc.makeGenericClientConstructor(chatServiceDefinition, 'ChatService');
-
-export interface WireInbound {
-  conn: number;
-  user: number;
-  frame?: Uint8Array;
-  connected?: boolean;
-  disconnected?: boolean;
-  hello?: { gateway_id: string; sessions: { conn: number; user: number }[] };
-  recv_at_us: number;
-  event?: 'frame' | 'connected' | 'disconnected' | 'hello';
-}
-
-export interface WireGatewayBatch {
-  items: WireInbound[];
-  sent_at_us: number;
-}
-
-export interface WireOutbound {
-  frame: Uint8Array;
-  users: number[];
-  conns: number[];
-  recv_at_us: number;
-  close: boolean;
-}
-
-export interface WireChatBatch {
-  items: WireOutbound[];
-  /** 0 or absent: nothing new processed (older chat nodes never set it). */
-  processed_up_to_us?: number;
-}
 
 /**
  * Whether a decoded ChatBatch item can be delivered as is (the gateway's check on what a chat node

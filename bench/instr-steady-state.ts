@@ -1,0 +1,53 @@
+// The deterministic gate's workload (tools/perf-gate/instr-workload.ts) counted
+// under callgrind after a LONG warm-up, for two built trees side by side: the
+// instructions per message of code that V8 has long since optimized, which is
+// what a server under steady load runs. The gate itself warms up 500 messages
+// and counts the next 2000; with --predictable V8 compiles on the main thread,
+// so those figures include tiering and TurboFan compiles, and a trivial code
+// change can move them by several % (docs/design/024-hand-codecs.md). This
+// bench is for explaining a gate figure, not a gate.
+//
+// Usage: node dist/bench/instr-steady-state.js --baseline-root DIR [--root DIR] [--warmup 5000] [--messages 10000]
+// (DIR: a tree with dist/ built, e.g. a detached worktree of main). Bounded: --warmup, --messages <= 50,000.
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { countInstructions, type InstrSample } from '../tools/perf-gate/callgrind';
+import { REPO_ROOT } from '../server/common/paths';
+
+const COUNT_MAX = 50_000;
+const RUN_TIMEOUT_MS = 20 * 60_000;
+
+function count(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > COUNT_MAX) throw new Error(`--${name} must be an integer in 1..${COUNT_MAX} (got ${v})`);
+  return n;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'baseline-root': { type: 'string' }, root: { type: 'string', default: REPO_ROOT },
+      warmup: { type: 'string', default: '5000' }, messages: { type: 'string', default: '10000' },
+    },
+  });
+  if (!values['baseline-root']) throw new Error('--baseline-root DIR (a tree with dist/ built) is required');
+  const warmup = count(values.warmup!, 'warmup');
+  const messages = count(values.messages!, 'messages');
+  const driver = resolve(REPO_ROOT, 'dist/tools/perf-gate/instr-workload.js');
+  const sides = [{ name: 'baseline (A)', root: resolve(values['baseline-root']) }, { name: 'candidate (B)', root: resolve(values.root!) }];
+  const samples: InstrSample[] = [];
+  for (const s of sides) {
+    samples.push(await countInstructions({ root: s.root, driver, messages, warmup, chatWork: 0, gatewayWork: 0, timeoutMs: RUN_TIMEOUT_MS }));
+  }
+  console.log(`instructions per message after ${warmup} warm-up messages, ${messages} counted (callgrind, the gate's workload and flags)`);
+  for (const metric of ['chat', 'gateway'] as const) {
+    const [a, b] = samples.map((x) => x[metric]);
+    console.log(`${`${metric}_instr_per_msg`.padEnd(24)} A ${a!.toFixed(0).padStart(9)}  B ${b!.toFixed(0).padStart(9)}  ratio ${(b! / a!).toFixed(4)}`);
+  }
+  for (const [i, s] of sides.entries()) console.log(`${s.name}: ${s.root} (${(samples[i]!.wall_ms / 1000).toFixed(0)} s)`);
+}
+
+main().catch((err) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(2);
+});
