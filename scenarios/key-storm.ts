@@ -35,7 +35,7 @@ export default defineScenario({
       '(~2 ms of generator CPU per session: bundle -> PQXDH, first encrypt and decrypt) runs in the generator, so this is what a ' +
       'shared 2-core box carries beside the system without the generator becoming the bottleneck.',
   },
-  traffic: { ...DEFAULT_TRAFFIC, users: USERS, contactsPerUser: CONTACTS, onlineShare: 1, e2ee: true },
+  traffic: { ...DEFAULT_TRAFFIC, users: USERS, contactsPerUser: CONTACTS, onlineShare: 1, e2ee: true, e2eeWarmup: false },
   options: {
     scenarios: {
       // Round robin over senders, and over each sender's contacts: the first users x contacts sends are

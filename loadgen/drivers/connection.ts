@@ -61,6 +61,22 @@ export interface LoadDriver {
   connect(globalIndex: number, events: ConnectionEvents, localAddress: string | undefined): Promise<LoadConnection>;
   /** Let work in flight that must not be cut off finish before the thread ends (at most `maxMs`); false if it did not. */
   settle?(maxMs: number): Promise<boolean>;
+  /** traffic.e2ee (real system): set up sessions and sender keys before the measured window (./e2ee-warmup.ts). */
+  warmUpE2ee?(work: E2eeWarmWork, connectionOf: (globalIndex: number) => LoadConnection | null, log: (line: string) => void): Promise<E2eeWarmStats>;
+}
+
+/** What the e2ee warm-up sets up (users by global index). */
+export interface E2eeWarmWork {
+  /** 1:1: each sender (connected) and the peers it writes to: a two-way session with each. */
+  sessions: { sender: number; peers: readonly number[] }[];
+  /** Groups: each sender's key handed to every other member. */
+  groups: { chatId: string; members: readonly number[]; senders: readonly number[] }[];
+}
+
+export interface E2eeWarmStats {
+  /** Sessions started (bundle fetches), and sender keys handed to a member. */
+  sessions: number;
+  senderKeys: number;
 }
 
 export interface TargetSpec {

@@ -13,7 +13,8 @@ import { ChatClient } from '../client/chat-client';
 import type { TlsClientOptions, TransportKind } from '../client/transport';
 import { UserDirectory, type Identities } from '../identity/identities';
 import type { MetricsRegistry } from '../metrics/registry';
-import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { blockOf, explainConnectError, SEND_REFS_END, type ConnectionEvents, type E2eeWarmStats, type E2eeWarmWork, type LoadConnection, type LoadDriver, type MediaAccess } from './connection';
+import { warmUpE2ee } from './e2ee-warmup';
 import { CryptoLane } from './e2ee-lane';
 import { E2eeUser, SealError } from './system-e2ee';
 import { PrekeyLedger } from './prekey-ledger';
@@ -91,6 +92,19 @@ export class SystemLoadDriver implements LoadDriver {
     return this.lane.idle(maxMs);
   }
 
+  /** traffic.e2ee: sessions and sender keys before the measured window (./e2ee-warmup.ts). */
+  warmUpE2ee(work: E2eeWarmWork, connectionOf: (globalIndex: number) => LoadConnection | null, log: (line: string) => void): Promise<E2eeWarmStats> {
+    const metrics = this.o.e2ee;
+    if (!metrics) return Promise.reject(new Error('e2ee warm-up without traffic.e2ee'));
+    return warmUpE2ee(work, {
+      userOf: (gi) => this.deviceOf(gi, metrics),
+      chatOf: (gi) => {
+        const c = connectionOf(gi);
+        return c instanceof SystemConnection && !c.client.closed ? c.client : null;
+      },
+    }, log);
+  }
+
   private deviceOf(globalIndex: number, metrics: MetricsRegistry): E2eeUser {
     let d = this.devices.get(globalIndex);
     if (!d) {
@@ -106,7 +120,7 @@ class SystemConnection implements LoadConnection {
   private readonly memberIdsOf = new WeakMap<readonly number[], readonly number[]>();
 
   constructor(
-    private readonly client: ChatClient,
+    readonly client: ChatClient,
     private readonly ev: ConnectionEvents,
     private readonly users: UserDirectory,
     private readonly e2ee: E2eeUser | null,

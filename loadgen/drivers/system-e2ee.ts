@@ -51,6 +51,8 @@ const KEY_FETCH_ATTEMPTS_MAX = 8;
 const KEY_FETCH_RETRY_MS = 500;
 /** What `opened` keeps for a message that was not a text for the world (a sender key): a redelivery of it is passed over again. */
 const NOT_FOR_THE_WORLD = new Uint8Array(0);
+/** What the warm-up's two messages of a session carry (handed over in-process, never on the wire). */
+const WARMUP_TEXT = new TextEncoder().encode('warm-up');
 
 /** The server's error code when it refused a key request (ServerError carries one), else a generic reason. */
 function reasonOf(err: unknown, generic: string): string {
@@ -144,9 +146,9 @@ export class E2eeUser {
     return known;
   }
 
-  private async startSessions(chat: ChatClient, peer: number): Promise<number[]> {
+  private async startSessions(chat: ChatClient, peer: number, counted = true): Promise<number[]> {
     const bundles = await fetchBundles(chat, peer);
-    this.metrics.counter.e2ee_key_fetches.add(1);
+    if (counted) this.metrics.counter.e2ee_key_fetches.add(1);
     this.onFetched?.(bundles);
     if (bundles.devices.length === 0) throw new SealError('e2ee_no_keys', `user ${peer} has no keys in the directory`);
     try {
@@ -157,6 +159,52 @@ export class E2eeUser {
       throw new SealError('e2ee_bad_bundle', `session with ${peer}: ${(err as Error).message}`);
     }
     return bundles.devices.map((b) => b.device_id);
+  }
+
+  /**
+   * Warm-up, before the measured window (../world/e2ee-warmup.ts): a two-way session with `peer` (a device of
+   * this process). The bundle is fetched over `chat` as for a first message (one one-time prekey taken; a
+   * KEY_RATE_LIMITED refusal tried again), not counted in e2ee_key_fetches; then a first message (a
+   * PreKeySignalMessage) goes to the peer and its answer comes back, both handed over in-process, not on the
+   * wire (an offline peer needs no connection, nothing is queued for the window). Afterwards both ends seal
+   * plain SignalMessages to each other. false: this user had a session with `peer` already.
+   */
+  async warmSession(chat: ChatClient, peer: E2eeUser): Promise<boolean> {
+    if (this.peers.has(peer.user)) return false;
+    const started = this.startSessions(chat, peer.user, false);
+    this.peers.set(peer.user, started);
+    let devices: number[];
+    try {
+      devices = await started;
+    } catch (err) {
+      if (this.peers.get(peer.user) === started) this.peers.delete(peer.user);
+      throw err;
+    }
+    await this.lane.run(async () => {
+      for (const d of devices) {
+        const first = await this.device.encrypt(peer.user, d, textContent(WARMUP_TEXT));
+        await peer.device.decrypt(this.user, DEVICE_ID, first);
+        await this.device.decrypt(peer.user, d, await peer.device.encrypt(this.user, DEVICE_ID, textContent(WARMUP_TEXT)));
+      }
+    });
+    // The peer holds the session now (from the first message): its own first send to this user fetches nothing.
+    if (!peer.peers.has(this.user)) peer.peers.set(this.user, Promise.resolve([DEVICE_ID]));
+    return true;
+  }
+
+  /**
+   * Warm-up: this user's sender key for group `chatId` handed to each other member of `members` in-process
+   * (each takes it in), so its first message to the group distributes nothing. Returns the members given it.
+   */
+  warmGroup(chatId: string, members: readonly E2eeUser[]): Promise<number> {
+    const others = members.filter((m) => m !== this);
+    return this.lane.run(async () => {
+      const plan = await this.groups.keys.plan(chatId, others.map((m) => m.user));
+      const wanted = new Set(plan.recipients);
+      for (const m of others) if (wanted.has(m.user)) await m.groups.keys.accept(this.user, DEVICE_ID, plan.distribution);
+      this.groups.keys.given(chatId, plan.recipients);
+      return plan.recipients.length;
+    });
   }
 
   /**

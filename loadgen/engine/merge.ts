@@ -86,6 +86,7 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
       connected: parts.reduce((a, p) => a + p.setup.connected, 0),
       failed: parts.reduce((a, p) => a + p.setup.failed, 0),
       groups_created: parts.reduce((a, p) => a + (p.setup.groups_created ?? 0), 0),
+      ...mergeWarmups(parts.map((p) => p.setup.e2ee_warmup)),
       connect_time: setupAgg.toJSON().connect_time ?? null,
     },
     aborted: parts.find((p) => p.aborted)?.aborted ?? null,
@@ -105,4 +106,11 @@ export function mergeSummaries(parts: RunSummary[], runId: string, command: stri
   if (parts.length === 1 && parts[0]!.reports.faults) summary.reports.faults = parts[0]!.reports.faults;
   summary.exit_code = exitCodeOf(summary);
   return summary;
+}
+
+/** The shards' e2ee warm-ups summed (the slowest one's time); nothing when none had one. */
+function mergeWarmups(ws: ({ sessions: number; sender_keys: number; ms: number } | undefined)[]): { e2ee_warmup?: { sessions: number; sender_keys: number; ms: number } } {
+  const on = ws.filter((w) => w !== undefined);
+  if (on.length === 0) return {};
+  return { e2ee_warmup: { sessions: on.reduce((a, w) => a + w.sessions, 0), sender_keys: on.reduce((a, w) => a + w.sender_keys, 0), ms: Math.max(...on.map((w) => w.ms)) } };
 }

@@ -167,6 +167,8 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
   let setupConnected = 0;
   let setupFailed = 0;
   let groupsCreated = 0;
+  /** traffic.e2ee warm-up, summed over the workers (the slowest worker's time); null when off. */
+  let e2eeWarmup: { sessions: number; sender_keys: number; ms: number } | null = null;
   let systemUsage: Record<string, ProcessUsage> | null = null;
   let cpuPercentSum = 0;
   let cpuIntervals = 0;
@@ -354,6 +356,13 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
       firstError ||= r.setup.firstError;
       groupsCreated += r.setup.groupsCreated;
       groupsFailed += r.setup.groupsFailed;
+      const w = r.setup.e2eeWarmup;
+      if (w) {
+        e2eeWarmup ??= { sessions: 0, sender_keys: 0, ms: 0 };
+        e2eeWarmup.sessions += w.sessions;
+        e2eeWarmup.sender_keys += w.senderKeys;
+        e2eeWarmup.ms = Math.max(e2eeWarmup.ms, Math.round(w.durationMs));
+      }
     }
     if (groupsFailed > 0) throw new Error(`setup: ${groupsFailed} group chat(s) could not be created; first: ${firstError}`);
     // A partial world is a different load than the scenario's: refuse to measure it.
@@ -361,7 +370,9 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     const rssConnected = system ? system.rssBytes() : null;
     loadgenRssStart = process.memoryUsage.rss();
     setupMs = Date.now() - setupStart;
-    log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''} in ${(setupMs / 1000).toFixed(1)} s`);
+    log(`setup: ${setupConnected} connections${groupsCreated ? `, ${groupsCreated} group chats` : ''}` +
+      `${e2eeWarmup ? `, e2ee warm-up ${e2eeWarmup.sessions} sessions + ${e2eeWarmup.sender_keys} sender keys in ${(e2eeWarmup.ms / 1000).toFixed(1)} s` : ''}` +
+      ` in ${(setupMs / 1000).toFixed(1)} s`);
 
     // ---------------------------------------------------------------- measured window
     // e2ee on a system started here: the key directory's counters at the start of the window (the summary's E2EE block).
@@ -423,7 +434,7 @@ export async function runScenario(o: RunOptions): Promise<RunSummary> {
     phases: {
       setup_ms: setupMs, measured_ms: Math.round(agg.durationMs), grace_ms: Math.round(Math.max(...dones.map((d) => d.graceMs))), teardown_ms: teardownMs,
     },
-    setup: { connected: setupConnected, failed: setupFailed, groups_created: groupsCreated, connect_time: setupAgg.toJSON().connect_time ?? null },
+    setup: { connected: setupConnected, failed: setupFailed, groups_created: groupsCreated, ...(e2eeWarmup ? { e2ee_warmup: e2eeWarmup } : {}), connect_time: setupAgg.toJSON().connect_time ?? null },
     aborted,
     timeline,
     loadgen: {

@@ -91,7 +91,8 @@ export interface RunSummary {
   target: { driver: string; urls: string[]; started_by_loadgen: boolean; transport: string; store?: string };
   phases: { setup_ms: number; measured_ms: number; grace_ms: number; teardown_ms: number };
   /** groups_created: group chats the workers created for the group workload (absent in older summaries). */
-  setup: { connected: number; failed: number; groups_created?: number; connect_time: MetricValues | null };
+  /** e2ee_warmup: traffic.e2ee's warm-up (sessions started, sender keys given, ms of the slowest worker); absent when off. */
+  setup: { connected: number; failed: number; groups_created?: number; e2ee_warmup?: { sessions: number; sender_keys: number; ms: number }; connect_time: MetricValues | null };
   metrics: Record<string, MetricValues>;
   thresholds: { results: ThresholdResult[]; ok: boolean };
   aborted: { reason: string; at_s: number } | null;

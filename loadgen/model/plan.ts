@@ -297,6 +297,7 @@ function resolveExecutor(name: string, index: number, cfg: ExecutorConfig, scale
 const E2EE_BODY_OVERHEAD_BYTES_MAX = 4096;
 
 function validateE2ee(t: TrafficModel, w: string): void {
+  if (t.e2eeWarmup !== undefined && typeof t.e2eeWarmup !== 'boolean') throw new Error(`${w}.e2eeWarmup must be true or false`);
   if (t.e2ee === undefined || t.e2ee === false) return;
   if (t.e2ee !== true) throw new Error(`${w}.e2ee must be true or false`);
   validateDistribution(t.messageBytes, `${w}.messageBytes (with e2ee)`, PAYLOAD_HEADER_BYTES, DEFAULT_LIMITS.text_bytes_max - E2EE_BODY_OVERHEAD_BYTES_MAX);

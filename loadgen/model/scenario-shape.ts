@@ -41,7 +41,7 @@ const scenarioShape = obj({
   traffic: optional(obj({
     users: optional(anyNumber), onlineShare: optional(anyNumber), contactsPerUser: optional(anyNumber), groupShare: optional(anyNumber),
     groupSize: optional(distribution), groupsPerUser: optional(anyNumber), messageBytes: optional(distribution), mediaShare: optional(anyNumber), mediaBytes: optional(distribution),
-    e2ee: optional(bool),
+    e2ee: optional(bool), e2eeWarmup: optional(bool),
     readReceipts: optional(obj({ probability: anyNumber, delayMs: distribution })), ackDelayMs: optional(anyNumber),
     reconnect: optional(obj({ dropShare: anyNumber })),
   })),

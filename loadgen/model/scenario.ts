@@ -74,6 +74,12 @@ export interface TrafficModel {
    * every other member over 1:1 before its first message to the group, then one ciphertext per message (docs/design/021-e2ee.md).
    */
   e2ee?: boolean;
+  /**
+   * With e2ee: set up, before the measured window, each online user's sessions with its contacts (two-way)
+   * and the sender keys of each group's first senders, so the window measures established sessions
+   * (default true). false keeps every session cold for the window (the key-storm scenario).
+   */
+  e2eeWarmup?: boolean;
   /** Recipients mark a message read with this probability, after this delay (ms). */
   readReceipts: { probability: number; delayMs: Distribution };
   /** Clients coalesce delivery acks over this many ms (the protocol's cumulative ack). */

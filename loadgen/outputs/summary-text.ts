@@ -86,6 +86,7 @@ export function renderSummaryText(s: RunSummary): string {
   const ct = s.setup.connect_time?.values;
   out.push(`  phases:   setup ${fmtMs(s.phases.setup_ms)} (${s.setup.connected} connections${s.setup.failed ? `, ${s.setup.failed} FAILED` : ''}` +
     `${s.setup.groups_created ? `, ${s.setup.groups_created} groups` : ''}` +
+    `${s.setup.e2ee_warmup ? `, e2ee warm-up ${s.setup.e2ee_warmup.sessions} sessions + ${s.setup.e2ee_warmup.sender_keys} sender keys in ${fmtMs(s.setup.e2ee_warmup.ms)}` : ''}` +
     `${ct ? `, connect p(99)=${fmtMs(ct['p(99)']!)}` : ''}) | measured ${fmtMs(s.phases.measured_ms)} | delivery grace ${fmtMs(s.phases.grace_ms)} | ` +
     `teardown ${fmtMs(s.phases.teardown_ms)}`);
   out.push('');

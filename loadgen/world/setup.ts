@@ -3,6 +3,7 @@
 // target has settled each one (its DrainDone), then create the group chats.
 // Setup is timed and reported apart; nothing here is measured as load.
 import { LatencyHistogram } from '../metrics/latency';
+import { wantsE2eeWarmup, warmUpE2ee } from './e2ee-warmup';
 import { spreadPick } from './online-set';
 import type { World } from './world';
 
@@ -25,6 +26,8 @@ export interface SetupStats {
   /** Group chats created for the group workload, and creations that failed. */
   groupsCreated: number;
   groupsFailed: number;
+  /** traffic.e2ee warm-up (./e2ee-warmup.ts): sessions started, sender keys given, its time; null when off. */
+  e2eeWarmup: { sessions: number; senderKeys: number; durationMs: number } | null;
 }
 
 /**
@@ -89,9 +92,11 @@ export async function setUpWorld(world: World, touchOffline: boolean, log: (line
   await Promise.all(Array.from({ length: Math.min(SETUP_CONNECTS_IN_FLIGHT_MAX, todo.length) }, runOne));
   const groups = await createGroups(world, log);
   firstError ||= groups.firstError;
+  // After the groups (their chat ids) and before the window: a failure here fails setup.
+  const e2eeWarmup = wantsE2eeWarmup(world) && groups.failed === 0 && failed === 0 ? await warmUpE2ee(world, log) : null;
   return {
     connected: hist.count, failed, durationMs: world.now() - start, connectTime: hist.encode(), firstError,
-    groupsCreated: groups.created, groupsFailed: groups.failed,
+    groupsCreated: groups.created, groupsFailed: groups.failed, e2eeWarmup,
   };
 }
 

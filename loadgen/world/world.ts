@@ -91,7 +91,7 @@ export class World implements UserEvents {
   private readonly bodies = new BodyBuffers();
   private readonly receipts: Receipts;
   private readonly reads: ReadWheel;
-  /** traffic.e2ee: first messages to a peer are timed apart (e2ee_first_message_latency). */
+  /** traffic.e2ee without the warm-up: first messages to a peer are timed apart (e2ee_first_message_latency). */
   private readonly e2ee: boolean;
   private readonly header: PayloadHeader = { scheduledMs: 0, stream: 0, number: 0, slot: 0, scenario: 0, flags: 0 };
 
@@ -118,7 +118,8 @@ export class World implements UserEvents {
     this.outcomes = new SendOutcomes(metrics);
     this.receipts = new Receipts(this.n, t.readReceipts.probability > 0, metrics);
     this.reads = new ReadWheel(t.readReceipts.probability, intSampler(t.readReceipts.delayMs), this.connections);
-    this.e2ee = t.e2ee === true;
+    // With the warm-up (traffic.e2eeWarmup, default on) number 1 of a stream rides an established session: not a first message.
+    this.e2ee = t.e2ee === true && t.e2eeWarmup === false;
     if (t.e2ee && driver.name !== 'system') throw new Error('traffic.e2ee needs the real system: a bare target has no key directory');
     if (t.mediaShare > 0 && !driver.media) throw new Error('traffic.mediaShare > 0 needs the real system: this target has no media endpoint');
     this.media = t.mediaShare > 0 ? new MediaSends(driver.media!, metrics, intSampler(t.mediaBytes ?? 65_536), plan.iterationTimeoutMs, () => this.now()) : null;
