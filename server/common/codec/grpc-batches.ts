@@ -100,32 +100,44 @@ function writeInbound(out: Buffer, at: number, m: WireInbound, s: Sizes, k: { i:
   return at;
 }
 
-/** A GatewayBatch, as protobufjs encodes it. */
-export function encodeGatewayBatch(b: WireGatewayBatch): Buffer {
+/**
+ * A batch message as protobufjs encodes it: field 1, the repeated items (each length-delimited, its size and its
+ * nested messages' sizes computed first into `s`), then field 2, a uint64 when present. GatewayBatch and ChatBatch
+ * share this shape; only their item codecs differ.
+ */
+function encodeBatch<T>(
+  items: readonly T[] | null | undefined, trailer: number | null | undefined,
+  sizeOf: (m: T, s: Sizes) => number, write: (out: Buffer, at: number, m: T, s: Sizes, k: { i: number }) => number,
+): Buffer {
   const s: Sizes = [];
   let n = 0;
-  if (b.items != null) {
-    for (const item of b.items) {
+  if (items != null) {
+    for (const item of items) {
       const at = s.length;
       s.push(0);
-      const m = inboundSize(item, s);
+      const m = sizeOf(item, s);
       s[at] = m;
       n += 1 + varint32Size(m) + m;
     }
   }
-  if (b.sent_at_us != null) n += 1 + uint64Size(b.sent_at_us);
+  if (trailer != null) n += 1 + uint64Size(trailer);
   const out = Buffer.allocUnsafe(n);
   const k = { i: 0 };
   let at = 0;
-  if (b.items != null) {
-    for (const item of b.items) {
+  if (items != null) {
+    for (const item of items) {
       out[at++] = 0x0a;
       at = writeVarint32(out, at, s[k.i++]!);
-      at = writeInbound(out, at, item, s, k);
+      at = write(out, at, item, s, k);
     }
   }
-  if (b.sent_at_us != null) { out[at++] = 0x10; at = writeUint64(out, at, b.sent_at_us); }
+  if (trailer != null) { out[at++] = 0x10; at = writeUint64(out, at, trailer); }
   return out;
+}
+
+/** A GatewayBatch, as protobufjs encodes it. */
+export function encodeGatewayBatch(b: WireGatewayBatch): Buffer {
+  return encodeBatch(b.items, b.sent_at_us, inboundSize, writeInbound);
 }
 
 function decodeSession(r: WireReader, length: number): { conn: number; user: number } {
@@ -242,33 +254,9 @@ function writeOutbound(out: Buffer, at: number, m: WireOutbound, s: Sizes, k: { 
 
 /** A ChatBatch (items may omit users, conns, recv_at_us, close: the chat service's OutboundInit), as protobufjs encodes it. */
 export function encodeChatBatch(b: WireChatBatch): Buffer {
-  const s: Sizes = [];
-  let n = 0;
-  if (b.items != null) {
-    for (const item of b.items) {
-      const at = s.length;
-      s.push(0);
-      const m = outboundSize(item, s);
-      s[at] = m;
-      n += 1 + varint32Size(m) + m;
-    }
-  }
-  if (b.processed_up_to_us != null) n += 1 + uint64Size(b.processed_up_to_us);
-  const out = Buffer.allocUnsafe(n);
-  const k = { i: 0 };
-  let at = 0;
-  if (b.items != null) {
-    for (const item of b.items) {
-      out[at++] = 0x0a;
-      at = writeVarint32(out, at, s[k.i++]!);
-      at = writeOutbound(out, at, item, s, k);
-    }
-  }
-  if (b.processed_up_to_us != null) { out[at++] = 0x10; at = writeUint64(out, at, b.processed_up_to_us); }
-  return out;
+  return encodeBatch(b.items, b.processed_up_to_us, outboundSize, writeOutbound);
 }
 
-/** A repeated uint32/uint64 field, packed or not, as protobufjs's generated decoder reads it. */
 function readRepeated(r: WireReader, t: number, into: number[], wide: boolean): void {
   if ((t & 7) !== 2) {
     into.push(wide ? r.uint64() : r.uint32());
