@@ -19,6 +19,8 @@ export interface SendOp<L extends GatewayLinkRef> {
   kind: 'send'; state: ConnState<L>; ref: number; send: SendBody; recv_at_us: number;
   /** clientKey(sender, client_msg_id), made once by Sends.prefetch ('' until then). */
   key: string;
+  /** A 1:1 send's chat id, made once by Sends.prefetch ('' for group sends, retries and sends refused before any read). */
+  chatId: string;
   /** Sends.prefetch read this 1:1 send's chat and the store has none: its first message creates it without reading again. */
   chatAbsent: boolean;
 }
@@ -56,7 +58,7 @@ export function emptyTickInput<L extends GatewayLinkRef>(): TickInput<L> {
  */
 export function fileFrame<L extends GatewayLinkRef>(input: TickInput<L>, state: ConnState<L>, frame: ClientFrame, recvAtUs: number): ClientFrame | null {
   switch (frame.body) {
-    case 'send': input.ops.push({ kind: 'send', state, ref: frame.ref, send: frame.send, recv_at_us: recvAtUs, key: '', chatAbsent: false }); return null;
+    case 'send': input.ops.push({ kind: 'send', state, ref: frame.ref, send: frame.send, recv_at_us: recvAtUs, key: '', chatId: '', chatAbsent: false }); return null;
     case 'create_group': input.ops.push({ kind: 'create', state, ref: frame.ref, body: frame.create_group, recv_at_us: recvAtUs }); return null;
     case 'group_change': input.ops.push({ kind: 'change', state, ref: frame.ref, body: frame.group_change, recv_at_us: recvAtUs }); return null;
     case 'group_info':

@@ -74,7 +74,7 @@ export class Sends<L extends GatewayLinkRef> {
       }
       if (to === op.state.user || !ctx.users.has(to)) continue;
       if (ctx.pending.cached(to) === undefined) (reads ??= []).push(ctx.pending.of(to));
-      const chatId = directChatId(op.state.user, to);
+      const chatId = (op.chatId = directChatId(op.state.user, to));
       if (ctx.chats.cached(chatId)) continue;
       (reads ??= []).push(ctx.chats.get(chatId).then((chat) => {
         op.chatAbsent = chat === null;
@@ -124,7 +124,7 @@ export class Sends<L extends GatewayLinkRef> {
     const to = s.send.to_user;
     if (!ctx.users.has(to)) throw new ProtocolError(ErrorCode.UNKNOWN_USER, `user ${to} does not exist`);
     const pending = ctx.pending.cached(to);
-    const chat = ctx.chats.cached(directChatId(s.state.user, to));
+    const chat = ctx.chats.cached(s.chatId || directChatId(s.state.user, to));
     if (pending === undefined || chat === undefined) return this.directTargetLoaded(s, tick);
     return this.takeQueueSlot(to, pending, chat);
   }
@@ -132,7 +132,8 @@ export class Sends<L extends GatewayLinkRef> {
   private async directTargetLoaded(s: SendOp<L>, tick: Tick<L>): Promise<Target> {
     const to = s.send.to_user;
     this.checkQueue(to, await this.ctx.pending.of(to)); // before the chat is created: a refused send stores nothing
-    const chat = this.ctx.chats.cached(directChatId(s.state.user, to)) ?? (await this.directChat(s.state.user, to, tick, s.chatAbsent));
+    const chatId = s.chatId || directChatId(s.state.user, to);
+    const chat = this.ctx.chats.cached(chatId) ?? (await this.directChat(chatId, s.state.user, to, tick, s.chatAbsent));
     this.ctx.pending.add(to, 1);
     return { chat, recipients: [to] };
   }
@@ -149,9 +150,8 @@ export class Sends<L extends GatewayLinkRef> {
     if (pending >= max) throw new ProtocolError(ErrorCode.QUEUE_FULL, `user ${to} has offline_queue_messages_max=${max} undelivered messages`);
   }
 
-  /** The 1:1 chat of a and b, created (and staged in the tick's commit) on their first message; `absent`: the tick's prefetch found none. */
-  private async directChat(a: number, b: number, tick: Tick<L>, absent: boolean): Promise<CachedChat> {
-    const chatId = directChatId(a, b);
+  /** The 1:1 chat of a and b (`chatId`), created (and staged in the tick's commit) on their first message; `absent`: the tick's prefetch found none. */
+  private async directChat(chatId: string, a: number, b: number, tick: Tick<L>, absent: boolean): Promise<CachedChat> {
     const existing = absent ? null : await this.ctx.chats.get(chatId);
     if (existing) return existing;
     const chat = cachedChat({
