@@ -1,20 +1,21 @@
 // The deterministic gate's workload (tools/perf-gate/instr-workload.ts) counted
-// under callgrind after a LONG warm-up, for two built trees side by side: the
-// instructions per message of code that V8 has long since optimized, which is
-// what a server under steady load runs. The gate itself warms up 500 messages
-// and counts the next 2000; with --predictable V8 compiles on the main thread,
-// so those figures include tiering and TurboFan compiles, and a trivial code
-// change can move them by several % (docs/design/024-hand-codecs.md). This
-// bench is for explaining a gate figure, not a gate.
+// under callgrind for two built trees side by side, with any warm-up: how
+// much of a figure is the JIT and how much the steady path. The gate warms up
+// 5,000 messages and counts the next 2,000; before 2026-12-06 it warmed up
+// 500, and with --predictable V8 compiles on the main thread, so its figures
+// were mostly tiering and TurboFan compiles, and a trivial code change could
+// move them by several % (docs/design/024-hand-codecs.md, docs/perf-gate.md).
+// `--warmup 500` shows that cost; `--warmup 20000` checks that 5,000 reached
+// the steady path. This bench is for explaining a gate figure, not a gate.
 //
 // Usage: node dist/bench/instr-steady-state.js --baseline-root DIR [--root DIR] [--warmup 5000] [--messages 10000]
-// (DIR: a tree with dist/ built, e.g. a detached worktree of main). Bounded: --warmup, --messages <= 50,000.
+// (DIR: a tree with dist/ built, e.g. a detached worktree of main). Bounded: --warmup, --messages <= 20,000 (the workload's bound).
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countInstructions, type InstrSample } from '../tools/perf-gate/callgrind';
 import { REPO_ROOT } from '../server/common/paths';
 
-const COUNT_MAX = 50_000;
+const COUNT_MAX = 20_000;
 const RUN_TIMEOUT_MS = 20 * 60_000;
 
 function count(v: string, name: string): number {

@@ -113,7 +113,7 @@ describe('perf gate (instructions): A/B against a real baseline build', { skip: 
   const gate = async (args: string[]) => {
     const out = mkdtempSync(join(tmpdir(), 'instr-gate-'));
     try {
-      const r = await runNode(GATE, ['--baseline-ref', 'HEAD', '--runs', '1', '--messages', '400', '--out', out, ...args], { timeoutMs: 900_000, name: `instr-gate ${args.join(' ')}` });
+      const r = await runNode(GATE, ['--baseline-ref', 'HEAD', '--runs', '1', '--messages', '1000', '--out', out, ...args], { timeoutMs: 900_000, name: `instr-gate ${args.join(' ')}` });
       console.log(`# instr-gate ${args.join(' ')}: exit ${r.code} in ${(r.ms / 1000).toFixed(0)} s\n${r.stdout.replace(/^/gm, '# ')}`);
       const verdict = JSON.parse(readFileSync(join(out, 'instr-verdict.json'), 'utf8')) as { fallback: boolean; verdicts: { metric: string; verdict: string; ratio: number }[] };
       return { code: r.code, verdict };

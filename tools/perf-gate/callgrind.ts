@@ -8,8 +8,19 @@
 // Node flags (measured 2026-12-06; docs/perf-gate.md):
 // --predictable (no concurrent JIT or GC threads, so tier-ups and collections
 // happen at the same points every run) with fixed --random-seed/--hash-seed
-// made the chat section repeat within 3 instructions in 900 million;
-// --expose-gc lets the workload start each section from a collected heap.
+// made the chat section repeat within 3 instructions in 900 million over a
+// short warm-up; --expose-gc lets the workload start each section from a
+// collected heap. Past ~2,500 messages a major collection falls inside the
+// counted part, and two of V8's GC decisions depend on the clock (which
+// callgrind's slowdown and the machine's load stretch): when a task finishes
+// incremental marking, and how far the heap grows after a collection (from
+// measured mutator utilisation). --no-incremental-marking makes a major
+// collection atomic, at an allocation limit; --predictable-gc-schedule fixes
+// the growing factor. With them, 7 runs of the chat section under load 6-8
+// spread 0.04%, against 1.1% without.
+// Only the main thread is counted (--separate-threads=yes, dump "-01"): the
+// platform's and libuv's threads did 0.05-0.37 M instructions of their own
+// per section, a different amount each run.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +28,7 @@ import { join } from 'node:path';
 import { INSTR_WORKLOAD } from './instr-config';
 
 export const VALGRIND = '/usr/bin/valgrind';
-export const NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1', '--expose-gc'];
+export const NODE_FLAGS = ['--predictable', '--random-seed=1', '--hash-seed=1', '--expose-gc', '--no-incremental-marking', '--predictable-gc-schedule'];
 export const SECTIONS = ['chat', 'gateway', 'unit'] as const;
 
 export interface InstrOptions {
@@ -54,7 +65,7 @@ export async function countInstructions(o: InstrOptions): Promise<InstrSample> {
   const started = Date.now();
   try {
     const args = [
-      '--tool=callgrind', `--callgrind-out-file=${outFile}`,
+      '--tool=callgrind', `--callgrind-out-file=${outFile}`, '--separate-threads=yes',
       '--zero-before=node::os::GetHostname*', '--dump-before=node::os::GetUptime*',
       process.execPath, ...NODE_FLAGS, o.driver, '--root', o.root,
       '--messages', String(o.messages), '--warmup', String(o.warmup),
@@ -63,7 +74,8 @@ export async function countInstructions(o: InstrOptions): Promise<InstrSample> {
     ];
     const { code, stderr } = await run(VALGRIND, args, o.timeoutMs);
     if (code !== 0) throw new Error(`callgrind run of ${o.root} exited ${code}: ${stderr.split('\n').filter((l) => !l.startsWith('==')).slice(-6).join(' | ')}`);
-    const totals = SECTIONS.map((_, i) => callgrindTotal(readFileSync(`${outFile}.${i + 1}`, 'utf8')));
+    // One dump per section, per thread: <out>.<section>-<thread>; thread 01 is the main thread, where the workload runs.
+    const totals = SECTIONS.map((_, i) => callgrindTotal(readFileSync(`${outFile}.${i + 1}-01`, 'utf8')));
     return {
       chat: totals[0]! / o.messages,
       gateway: totals[1]! / o.messages,

@@ -6,7 +6,7 @@
 // built, the committed file results/baselines/perf-gate-instr.json is the
 // baseline instead, and the verdict says so.
 //
-//   node dist/tools/perf-gate/instr-gate.js [--baseline-ref REF] [--runs 2] [--messages 2000]
+//   node dist/tools/perf-gate/instr-gate.js [--baseline-ref REF] [--runs 2] [--messages 2000] [--warmup 5000]
 //        [--bound-pct 2] [--slowdown-chat-pct P] [--slowdown-gateway-pct P] [--no-ab]
 //        [--baseline-file F] [--accepted F] [--budget-s 900] [--out DIR]
 //   node dist/tools/perf-gate/instr-gate.js --record [--runs 3]   (refresh the fallback file, then commit it)
@@ -32,7 +32,8 @@ const EXIT_REGRESSION = 1;
 const EXIT_CANNOT_JUDGE = 2;
 export const INSTR_BASELINE_FILE = join(REPO_ROOT, 'results', 'baselines', 'perf-gate-instr.json');
 export const ACCEPTED_FILE = join(REPO_ROOT, 'results', 'baselines', 'accepted-regressions.json');
-const FILE_VERSION = 1;
+/** 2: main thread only, GC flags, 5,000 warm-up (tools/perf-gate/callgrind.ts); a version-1 file counted something else. */
+const FILE_VERSION = 2;
 
 interface InstrBaselineFile {
   version: number;
@@ -76,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
-      'baseline-ref': { type: 'string' }, runs: { type: 'string' }, messages: { type: 'string' },
+      'baseline-ref': { type: 'string' }, runs: { type: 'string' }, messages: { type: 'string' }, warmup: { type: 'string' },
       'bound-pct': { type: 'string' }, 'slowdown-chat-pct': { type: 'string' }, 'slowdown-gateway-pct': { type: 'string' },
       'no-ab': { type: 'boolean' }, 'baseline-file': { type: 'string' }, accepted: { type: 'string' },
       'budget-s': { type: 'string' }, out: { type: 'string' }, record: { type: 'boolean' },
@@ -85,7 +86,7 @@ async function main(argv: string[]): Promise<number> {
   const G = INSTR_GATE;
   const runs = num(values.runs, 'runs', G.runs, 1, G.runs_max);
   const messages = num(values.messages, 'messages', INSTR_WORKLOAD.messages, 100, INSTR_WORKLOAD.messages_max);
-  const warmup = Math.min(INSTR_WORKLOAD.warmup, messages);
+  const warmup = num(values.warmup, 'warmup', INSTR_WORKLOAD.warmup, 0, INSTR_WORKLOAD.messages_max);
   const boundPct = num(values['bound-pct'], 'bound-pct', G.bound_pct, 0.1, 50, false);
   const chatPct = num(values['slowdown-chat-pct'], 'slowdown-chat-pct', 0, 0, G.slowdown_pct_max, false);
   const gatewayPct = num(values['slowdown-gateway-pct'], 'slowdown-gateway-pct', 0, 0, G.slowdown_pct_max, false);
@@ -135,8 +136,8 @@ async function main(argv: string[]): Promise<number> {
       return EXIT_CANNOT_JUDGE;
     }
     const rec = JSON.parse(readFileSync(baselineFile, 'utf8')) as InstrBaselineFile;
-    if (rec.version !== FILE_VERSION || rec.messages !== messages || !Array.isArray(rec.samples) || rec.samples.length === 0) {
-      log(`cannot judge: ${baselineFile} was recorded with another configuration (version ${rec.version}, --messages ${rec.messages})`);
+    if (rec.version !== FILE_VERSION || rec.messages !== messages || rec.warmup !== warmup || !Array.isArray(rec.samples) || rec.samples.length === 0) {
+      log(`cannot judge: ${baselineFile} was recorded with another configuration (version ${rec.version}, --messages ${rec.messages}, --warmup ${rec.warmup})`);
       return EXIT_CANNOT_JUDGE;
     }
     fileSamples = rec.samples;
@@ -159,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
       a.push(...fileSamples);
       sizeAid(fileSamples[0]!);
     }
-    log(`${baseDesc}; ${runs} run(s) per side, ${messages} messages each; ${uptimeLine()}`);
+    log(`${baseDesc}; ${runs} run(s) per side, ${messages} messages each after ${warmup} warm-up; ${uptimeLine()}`);
     for (let i = 0; i < runs; i++) {
       if (tree) {
         a.push(await measure(tree.dir, 0, 0));

@@ -16,11 +16,13 @@
 //              and batch them as a socket write does.
 //   3 unit     --units-probe units of the slowdown aid's fixed work (10 per call), so a
 //              slowdown can be asked for as a percentage of a message's cost.
-// A warm-up of --warmup messages runs first in each section's code, outside
-// the measured part, so the figure is the steady path, not the JIT's start.
+// A warm-up of --warmup messages (5,000 in the gate) runs first in each
+// section's code, outside the measured part, so the figure is the steady
+// path, not the JIT's start: under --predictable the compiles run on the main
+// thread, where callgrind counts them.
 //
 // Usage: node dist/tools/perf-gate/instr-workload.js --root <tree> [--messages 2000]
-//        [--warmup 500] [--chat-work 0] [--gateway-work 0] [--units-probe 1000]
+//        [--warmup 5000] [--chat-work 0] [--gateway-work 0] [--units-probe 1000]
 import { existsSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { join, resolve } from 'node:path';
