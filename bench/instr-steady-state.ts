@@ -13,6 +13,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countInstructions, type InstrSample } from '../tools/perf-gate/callgrind';
+import { copyBuiltTree } from '../tools/perf-gate/built-copy';
 import { REPO_ROOT } from '../server/common/paths';
 
 const COUNT_MAX = 20_000;
@@ -34,11 +35,17 @@ async function main(): Promise<void> {
   if (!values['baseline-root']) throw new Error('--baseline-root DIR (a tree with dist/ built) is required');
   const warmup = count(values.warmup!, 'warmup');
   const messages = count(values.messages!, 'messages');
-  const driver = resolve(REPO_ROOT, 'dist/tools/perf-gate/instr-workload.js');
   const sides = [{ name: 'baseline (A)', root: resolve(values['baseline-root']) }, { name: 'candidate (B)', root: resolve(values.root!) }];
+  // Both sides run from copies at sibling paths of one shape, as in the gate (tools/perf-gate/built-copy.ts: where the code lives moves the count).
+  const copies = [copyBuiltTree(sides[0]!.root, 'perf-gate-base-'), copyBuiltTree(sides[1]!.root, 'perf-gate-cand-')];
+  const driver = resolve(copies[1]!.dir, 'dist/tools/perf-gate/instr-workload.js');
   const samples: InstrSample[] = [];
-  for (const s of sides) {
-    samples.push(await countInstructions({ root: s.root, driver, messages, warmup, chatWork: 0, gatewayWork: 0, timeoutMs: RUN_TIMEOUT_MS }));
+  try {
+    for (const c of copies) {
+      samples.push(await countInstructions({ root: c.dir, driver, messages, warmup, chatWork: 0, gatewayWork: 0, timeoutMs: RUN_TIMEOUT_MS }));
+    }
+  } finally {
+    for (const c of copies) c.remove();
   }
   console.log(`instructions per message after ${warmup} warm-up messages, ${messages} counted (callgrind, the gate's workload and flags)`);
   for (const metric of ['chat', 'gateway'] as const) {

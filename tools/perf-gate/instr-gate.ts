@@ -1,6 +1,6 @@
 // The deterministic A/B performance gate (docs/perf-gate.md): the baseline ref
 // built in its own worktree (./baseline-tree.ts) and the candidate (this
-// checkout's dist/) each run the fixed in-process workload under callgrind
+// checkout's dist/, copied beside it: ./built-copy.ts) each run the fixed in-process workload under callgrind
 // (./callgrind.ts), interleaved A B A B ..., and instructions per message are
 // judged within the run (./instr-verdict.ts). When no baseline ref can be
 // built, the committed file results/baselines/perf-gate-instr.json is the
@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { gitCommit, machineInfo } from './baseline';
 import { buildBaselineTree, defaultBaselineRef, type BaselineTree } from './baseline-tree';
+import { copyBuiltTree } from './built-copy';
 import { countInstructions, type InstrSample } from './callgrind';
 import { INSTR_GATE, INSTR_WORKLOAD } from './instr-config';
 import { judgeInstr, readAccepted, renderInstrTable, spreadPct } from './instr-verdict';
@@ -94,15 +95,27 @@ async function main(argv: string[]): Promise<number> {
   const baselineFile = values['baseline-file'] ?? INSTR_BASELINE_FILE;
   const acceptedFile = values.accepted ?? ACCEPTED_FILE;
   const started = Date.now();
-  const driver = join(REPO_ROOT, 'dist', 'tools', 'perf-gate', 'instr-workload.js');
-  if (!existsSync(driver)) throw new UsageError(`${driver} missing: build first (npx tsc -p tsconfig.json)`);
+  if (!existsSync(join(REPO_ROOT, 'dist', 'tools', 'perf-gate', 'instr-workload.js'))) throw new UsageError('dist/ missing: build first (npx tsc -p tsconfig.json)');
+  if (values.record && (chatPct || gatewayPct)) throw new UsageError('a baseline is never recorded with the slowdown aid');
+  // The candidate runs from a copy at a path shaped like the baseline worktree's (./built-copy.ts says why).
+  const cand = copyBuiltTree(REPO_ROOT);
+  let tree: BaselineTree | null = null;
+  process.once('exit', () => cand.remove());
+  // A CI timeout or Ctrl-C must not leave the worktree registered in the repository, nor the copy behind.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      tree?.remove();
+      cand.remove();
+      process.exit(EXIT_CANNOT_JUDGE);
+    });
+  }
+  const driver = join(cand.dir, 'dist', 'tools', 'perf-gate', 'instr-workload.js');
   const measure = (root: string, chatWork: number, gatewayWork: number): Promise<InstrSample> =>
     countInstructions({ root, driver, messages, warmup, chatWork, gatewayWork, timeoutMs: G.run_timeout_ms });
 
   if (values.record) {
-    if (chatPct || gatewayPct) throw new UsageError('a baseline is never recorded with the slowdown aid');
     const samples: InstrSample[] = [];
-    for (let i = 0; i < runs; i++) samples.push(await measure(REPO_ROOT, 0, 0));
+    for (let i = 0; i < runs; i++) samples.push(await measure(cand.dir, 0, 0));
     const rec: InstrBaselineFile = { version: FILE_VERSION, commit: gitCommit(), recorded_at: new Date().toISOString(), messages, warmup, machine: machineInfo(), samples };
     mkdirSync(dirname(baselineFile), { recursive: true });
     writeFileSync(baselineFile, JSON.stringify(rec, null, 1) + '\n');
@@ -111,7 +124,6 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // A: a built baseline tree, else the committed file.
-  let tree: BaselineTree | null = null;
   let fileSamples: InstrSample[] | null = null;
   let baseDesc: string;
   let baseCommit: string;
@@ -120,13 +132,6 @@ async function main(argv: string[]): Promise<number> {
   const built = refusal ? refusal : buildBaselineTree(REPO_ROOT, wanted.ref!, G.build_timeout_ms, log);
   if (typeof built !== 'string') {
     tree = built;
-    // A CI timeout or Ctrl-C must not leave the worktree registered in the repository.
-    for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-      process.once(sig, () => {
-        built.remove();
-        process.exit(EXIT_CANNOT_JUDGE);
-      });
-    }
     baseCommit = built.commit;
     baseDesc = `baseline ${built.commit.slice(0, 12)} (${wanted.why}) built beside the candidate: A/B on this machine`;
   } else {
@@ -167,7 +172,7 @@ async function main(argv: string[]): Promise<number> {
         log(`A run ${i + 1}: chat ${a.at(-1)!.chat.toFixed(1)}, gateway ${a.at(-1)!.gateway.toFixed(1)} instr/msg (${(a.at(-1)!.wall_ms / 1000).toFixed(0)} s)`);
         if (i === 0) sizeAid(a[0]!);
       }
-      b.push(await measure(REPO_ROOT, chatWork, gatewayWork));
+      b.push(await measure(cand.dir, chatWork, gatewayWork));
       log(`B run ${i + 1}: chat ${b.at(-1)!.chat.toFixed(1)}, gateway ${b.at(-1)!.gateway.toFixed(1)} instr/msg (${(b.at(-1)!.wall_ms / 1000).toFixed(0)} s)`);
       if (Date.now() - started > budgetMs * 0.75 && i + 1 < runs) {
         exhausted = true;
