@@ -13,7 +13,7 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { countInstructions, type InstrSample } from '../tools/perf-gate/callgrind';
-import { copyBuiltTree } from '../tools/perf-gate/built-copy';
+import { copyBuiltTree, copyDriver } from '../tools/perf-gate/built-copy';
 import { REPO_ROOT } from '../server/common/paths';
 
 const COUNT_MAX = 20_000;
@@ -38,10 +38,12 @@ async function main(): Promise<void> {
   const sides = [{ name: 'baseline (A)', root: resolve(values['baseline-root']) }, { name: 'candidate (B)', root: resolve(values.root!) }];
   // Both sides run from copies at sibling paths of one shape, as in the gate (tools/perf-gate/built-copy.ts: where the code lives moves the count).
   const copies = [copyBuiltTree(sides[0]!.root, 'perf-gate-base-'), copyBuiltTree(sides[1]!.root, 'perf-gate-cand-')];
-  const driver = resolve(copies[1]!.dir, 'dist/tools/perf-gate/instr-workload.js');
+  const drv = copyDriver(REPO_ROOT);
+  copies.push(drv);
+  const driver = resolve(drv.dir, 'instr-workload.js');
   const samples: InstrSample[] = [];
   try {
-    for (const c of copies) {
+    for (const c of copies.slice(0, 2)) {
       samples.push(await countInstructions({ root: c.dir, driver, messages, warmup, chatWork: 0, gatewayWork: 0, timeoutMs: RUN_TIMEOUT_MS }));
     }
   } finally {

@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../../server/common/paths';
 import { gitCommit, machineInfo } from './baseline';
 import { buildBaselineTree, defaultBaselineRef, type BaselineTree } from './baseline-tree';
-import { copyBuiltTree } from './built-copy';
+import { copyBuiltTree, copyDriver } from './built-copy';
 import { countInstructions, type InstrSample } from './callgrind';
 import { INSTR_GATE, INSTR_WORKLOAD } from './instr-config';
 import { judgeInstr, readAccepted, renderInstrTable, spreadPct } from './instr-verdict';
@@ -97,19 +97,21 @@ async function main(argv: string[]): Promise<number> {
   const started = Date.now();
   if (!existsSync(join(REPO_ROOT, 'dist', 'tools', 'perf-gate', 'instr-workload.js'))) throw new UsageError('dist/ missing: build first (npx tsc -p tsconfig.json)');
   if (values.record && (chatPct || gatewayPct)) throw new UsageError('a baseline is never recorded with the slowdown aid');
-  // The candidate runs from a copy at a path shaped like the baseline worktree's (./built-copy.ts says why).
+  // The candidate runs from a copy at a path shaped like the baseline worktree's, the driver from a directory of its own (./built-copy.ts says why).
   const cand = copyBuiltTree(REPO_ROOT);
+  const drv = copyDriver(REPO_ROOT);
   let tree: BaselineTree | null = null;
-  process.once('exit', () => cand.remove());
+  process.once('exit', () => { cand.remove(); drv.remove(); });
   // A CI timeout or Ctrl-C must not leave the worktree registered in the repository, nor the copy behind.
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
       tree?.remove();
       cand.remove();
+      drv.remove();
       process.exit(EXIT_CANNOT_JUDGE);
     });
   }
-  const driver = join(cand.dir, 'dist', 'tools', 'perf-gate', 'instr-workload.js');
+  const driver = join(drv.dir, 'instr-workload.js');
   const measure = (root: string, chatWork: number, gatewayWork: number): Promise<InstrSample> =>
     countInstructions({ root, driver, messages, warmup, chatWork, gatewayWork, timeoutMs: G.run_timeout_ms });
 

@@ -27,10 +27,10 @@ import { existsSync } from 'node:fs';
 import { hostname, uptime } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { burnWork } from '../../server/common/debug-slowdown';
 import type * as ProtocolModule from '../../server/common/protocol';
 import type * as ValidationModule from '../../server/common/validation';
 import type * as ConfigModule from '../../server/common/config';
+import type * as DebugSlowdownModule from '../../server/common/debug-slowdown';
 import type * as InboundModule from '../../server/gateway/inbound-frame';
 import { INSTR_WORKLOAD } from './instr-config';
 
@@ -75,6 +75,13 @@ function dumpMark(): void {
   uptime();
 }
 
+/**
+ * Every module of the measured code comes from the tree at --root, none from
+ * the driver's own tree (it imports only ./instr-config, constants): with the
+ * driver sharing a module with the candidate tree but not with the baseline,
+ * the same build's gateway section read 20,863 vs 21,297 instructions per
+ * message (tools/perf-gate/built-copy.ts).
+ */
 function load<T>(root: string, rel: string): T {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require(join(root, 'dist', rel)) as T;
@@ -163,8 +170,9 @@ function gatewaySection(root: string, warmup: number, messages: number, work: nu
   if (bad > 0) throw new Error(`${bad} workload frames failed validation: the workload no longer matches the protocol`);
 }
 
-function unitSection(units: number): void {
+function unitSection(root: string, units: number): void {
   freshHeap();
+  const { burnWork } = load<typeof DebugSlowdownModule>(root, 'server/common/debug-slowdown.js');
   // Called as the aid calls it, several units at a time, so the call's own cost is spread as it is there.
   for (let i = 0; i < 100; i++) burnWork(UNITS_PER_CALL);
   zeroMark();
@@ -197,7 +205,7 @@ async function main(): Promise<void> {
   if (units === 0 || units % UNITS_PER_CALL !== 0) throw new Error(`--units-probe ${units}: a positive multiple of ${UNITS_PER_CALL}`);
   await chatSection(root, warmup, messages, chatWork);
   gatewaySection(root, warmup, messages, gatewayWork);
-  unitSection(units);
+  unitSection(root, units);
   console.log(JSON.stringify({ sections: ['chat', 'gateway', 'unit'], messages, warmup, units, chat_work: chatWork, gateway_work: gatewayWork }));
 }
 
