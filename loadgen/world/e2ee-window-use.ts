@@ -7,7 +7,8 @@
 // random split between 1:1 and group sends. A closed-model executor (no
 // schedule) or a reconnecting population leaves it unbounded: all of them.
 import { isArrivalRate, iterationsDue } from '../executors/iterations-due';
-import { stripedShare } from '../model/segments';
+import type { RunPlan } from '../model/plan';
+import { stripedShare, type Segment } from '../model/segments';
 import type { World } from './world';
 
 /** Warmed beyond the expected use: a few sends more than the mean per sender or group. */
@@ -21,7 +22,12 @@ export interface WindowUse {
 const ALL: WindowUse = { contactsPerSender: Infinity, sendersPerGroup: Infinity };
 
 export function windowUse(world: World): WindowUse {
-  const { plan, segment } = world;
+  const groups = world.groups.chatIds.filter((id) => id !== null).length;
+  return windowUseOf(world.plan, world.segment, countOnline(world), groups);
+}
+
+/** windowUse from its inputs: the plan, this world's segment, its users online at the start, its created groups. */
+export function windowUseOf(plan: RunPlan, segment: Segment, online: number, groups: number): WindowUse {
   const t = plan.traffic;
   if (t.reconnect.dropShare > 0) return ALL; // senders come and go: the round robin over online users is not a fixed share
   let oneToOne = 0;
@@ -35,8 +41,6 @@ export function windowUse(world: World): WindowUse {
     group += mine * groupShare;
     oneToOne += mine * (1 - groupShare);
   }
-  const online = countOnline(world);
-  const groups = world.groups.chatIds.filter((id) => id !== null).length;
   if (groups === 0) oneToOne += group; // the chat workload sends 1:1 when there is no group
   return {
     contactsPerSender: online === 0 ? 0 : Math.ceil(oneToOne / online) + MARGIN,
