@@ -15,6 +15,7 @@ import { runScenario } from '../loadgen/engine/run';
 import type { RunSummary } from '../loadgen/engine/summary';
 import { renderSummaryText } from '../loadgen/outputs/summary-text';
 import { PrekeyLedger } from '../loadgen/drivers/prekey-ledger';
+import { PREKEYS_PER_UPLOAD } from '../loadgen/drivers/system-e2ee';
 import { sampleValue } from '../loadgen/engine/key-directory-probe';
 import { MetricsRegistry } from '../loadgen/metrics/registry';
 
@@ -22,7 +23,6 @@ const SCALE = 0.25;
 const USERS = 100;
 const CONTACTS = 3;
 /** One upload per user at setup holds this many one-time prekeys (loadgen/drivers/system-e2ee.ts). */
-const PREKEYS_PER_UPLOAD = 100;
 
 describe('key-storm: many fresh e2ee sessions at once against the real system', () => {
   let dataDir: string;

@@ -8,14 +8,13 @@
 import { stageValueAt, type ResolvedExecutor, type RunPlan } from '../model/plan';
 import { stripedShare } from '../model/segments';
 import { constantSchedule } from '../executors/constant-arrival-rate';
+import { isArrivalRate, iterationsDue } from '../executors/iterations-due';
 import { rampPieces, rampTimeOf } from '../executors/ramping-arrival-rate';
+
+export { isArrivalRate, iterationsDue };
 
 /** Workloads whose iterations are not messages (they drop or bring back users, or do nothing). */
 const NON_MESSAGE_EXECS: readonly string[] = ['disconnect', 'reconnect', 'idle'];
-
-export function isArrivalRate(e: ResolvedExecutor): boolean {
-  return e.executor === 'constant-arrival-rate' || e.executor === 'ramping-arrival-rate';
-}
 
 /** One iteration of this executor sends one message (1:1 or group). */
 export function sendsMessages(e: ResolvedExecutor): boolean {
@@ -29,20 +28,6 @@ export function scheduledRate(e: ResolvedExecutor, tMs: number): number | null {
   if (e.executor === 'constant-arrival-rate') return (e.rate * 1000) / e.timeUnitMs;
   if (e.executor !== 'ramping-arrival-rate') return null;
   return (stageValueAt(e.startRate, e.stages, local) * 1000) / e.timeUnitMs;
-}
-
-/** Iterations of an arrival-rate executor due by `tMs` into the run, over all shards (continuous; null: closed model). */
-export function iterationsDue(e: ResolvedExecutor, tMs: number): number | null {
-  if (!isArrivalRate(e)) return null;
-  const local = Math.min(Math.max(0, tMs - e.startMs), e.durationMs);
-  if (e.executor === 'constant-arrival-rate') return (local * e.rate) / e.timeUnitMs;
-  let due = 0;
-  for (const p of rampPieces(e.startRate, e.stages, e.timeUnitMs)) {
-    const x = Math.min(Math.max(0, local - p.startMs), p.durationMs);
-    due = p.before + p.rate * x + (p.slope * x * x) / 2;
-    if (local < p.startMs + p.durationMs) break;
-  }
-  return due;
 }
 
 /** Messages the plan's arrival-rate executors scheduled by `tMs` (all shards). */

@@ -14,7 +14,17 @@
 // few of them; a sender past the cap distributes in the window as before.
 // Users offline at the start, or reconnecting later, start their sessions in
 // the window when they send. Bounded: setup fails past WARMUP_TIMEOUT_MS.
+//
+// Only what the window is scheduled to use (./e2ee-window-use.ts): a sender's
+// first k contacts in its round-robin order and a group's first k senders,
+// k from the window's scheduled 1:1 and group sends plus a margin. At
+// fanout's 10,000 users a sender writes to ~3-4 of its 8 contacts in the 24 s
+// window and a group gets ~4-5 messages: warming all of them cost ~3.5 min of
+// setup and held state the window never touched. A send past the warmed ones
+// starts its session (or distributes its key) in the window, as without the
+// warm-up, and counts there (e2ee_key_fetches, e2ee_sender_keys_sent).
 import type { E2eeWarmStats, E2eeWarmWork } from '../drivers/connection';
+import { windowUse } from './e2ee-window-use';
 import type { World } from './world';
 
 /** Group senders keyed per group at most (in the world's sending order). */
@@ -37,11 +47,13 @@ export function warmWork(world: World): E2eeWarmWork {
   const conns = world.connections;
   const c = world.contacts;
   const g = world.groups;
+  const use = windowUse(world);
+  const contacts = Math.min(c.perUser, use.contactsPerSender);
   const sessions: E2eeWarmWork['sessions'] = [];
   for (let u = 0; u < world.n; u++) {
     if (!conns.isOnline(u)) continue;
     const peers: number[] = [];
-    for (let j = 0; j < c.perUser; j++) peers.push(conns.globalIndex(c.recipientOf(c.streamOf(u, j))));
+    for (let j = 0; j < contacts; j++) peers.push(conns.globalIndex(c.recipientOf(c.streamOf(u, j))));
     sessions.push({ sender: conns.globalIndex(u), peers });
   }
   const groups: E2eeWarmWork['groups'] = [];
@@ -49,7 +61,7 @@ export function warmWork(world: World): E2eeWarmWork {
     const chatId = g.chatIds[i];
     if (!chatId) continue;
     const senders: number[] = [];
-    for (let pos = 0; pos < g.size[i]! && senders.length < GROUP_SENDERS_MAX; pos++) {
+    for (let pos = 0; pos < g.size[i]! && senders.length < Math.min(GROUP_SENDERS_MAX, use.sendersPerGroup); pos++) {
       if (conns.isOnline(g.member(i, pos))) senders.push(conns.globalIndex(g.member(i, pos)));
     }
     groups.push({ chatId, members: g.globalMembers(i, (u) => conns.globalIndex(u)), senders });

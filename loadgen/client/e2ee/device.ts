@@ -14,7 +14,6 @@ import {
   KEMPublicKey,
   KyberPreKeyRecord,
   PreKeyBundle,
-  PreKeyRecord,
   PreKeySignalMessage,
   PrivateKey,
   ProtocolAddress,
@@ -31,11 +30,11 @@ import type { DeviceBundleBody, KeysUploadBody, OneTimePreKeyBody } from '../../
 import {
   MemoryIdentityStore,
   MemoryKyberPreKeyStore,
-  MemoryPreKeyStore,
   MemorySenderKeyStore,
   MemorySessionStore,
   MemorySignedPreKeyStore,
 } from './memory-stores';
+import { PackedPreKeyStore } from './packed-prekey-store';
 
 /** A ciphertext as libsignal types it: PreKey (3) until the peer has answered, Whisper (2) after. */
 export interface Ciphertext {
@@ -59,7 +58,7 @@ export class E2eeDevice {
   readonly senderKeys = new MemorySenderKeyStore();
   private readonly identity = IdentityKeyPair.generate();
   private readonly identities: MemoryIdentityStore;
-  private readonly prekeys = new MemoryPreKeyStore();
+  private readonly prekeys = new PackedPreKeyStore();
   private readonly signed = new MemorySignedPreKeyStore();
   private readonly kyber = new MemoryKyberPreKeyStore();
   private nextPrekeyId = 1;
@@ -158,7 +157,7 @@ export class E2eeDevice {
     for (let i = 0; i < n; i++) {
       const id = this.nextPrekeyId++;
       const priv = PrivateKey.generate();
-      await this.prekeys.savePreKey(id, PreKeyRecord.new(id, priv.getPublicKey(), priv));
+      this.prekeys.keep(id, priv.serialize());
       out.push({ id, public_key: priv.getPublicKey().serialize() });
     }
     return out;

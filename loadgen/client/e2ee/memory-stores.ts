@@ -1,5 +1,5 @@
 // In-memory implementations of libsignal's stores for one device: its
-// identity, its prekeys (one-time, signed, KEM), its sessions with other
+// identity, its signed and KEM prekeys (one-time prekeys: ./packed-prekey-store.ts), its sessions with other
 // devices, and the sender keys of groups. A real client persists these; the
 // test client and the load generator keep them for a run.
 //
@@ -9,16 +9,14 @@ import {
   IdentityChange,
   IdentityKeyStore,
   KyberPreKeyStore,
-  PreKeyStore,
   SenderKeyStore,
   SessionStore,
   SignedPreKeyStore,
   type IdentityKeyPair,
   type KyberPreKeyRecord,
-  type PreKeyRecord,
   type PrivateKey,
   type ProtocolAddress,
-  type PublicKey,
+  PublicKey,
   SenderKeyRecord,
   SessionRecord,
   type SignedPreKeyRecord,
@@ -30,7 +28,8 @@ function addressKey(a: ProtocolAddress): string {
 }
 
 export class MemoryIdentityStore extends IdentityKeyStore {
-  private readonly known = new Map<string, PublicKey>();
+  /** Peers' identity keys, serialized (33 B each): a PublicKey handle per peer would be a native object with a finalizer each. */
+  private readonly known = new Map<string, Uint8Array<ArrayBuffer>>();
 
   constructor(private readonly identity: IdentityKeyPair, private readonly registrationId: number) {
     super();
@@ -40,6 +39,11 @@ export class MemoryIdentityStore extends IdentityKeyStore {
     return this.identity.privateKey;
   }
 
+  /** The pair as kept (the base class derives the public key again on every call: a scalar multiplication). */
+  override async getIdentityKeyPair(): Promise<IdentityKeyPair> {
+    return this.identity;
+  }
+
   async getLocalRegistrationId(): Promise<number> {
     return this.registrationId;
   }
@@ -47,19 +51,26 @@ export class MemoryIdentityStore extends IdentityKeyStore {
   async saveIdentity(name: ProtocolAddress, key: PublicKey): Promise<IdentityChange> {
     const k = addressKey(name);
     const prev = this.known.get(k);
-    this.known.set(k, key);
-    return prev && !prev.equals(key) ? IdentityChange.ReplacedExisting : IdentityChange.NewOrUnchanged;
+    const bytes = key.serialize();
+    if (prev && sameBytes(prev, bytes)) return IdentityChange.NewOrUnchanged; // libsignal saves it on every message: keep the old copy
+    this.known.set(k, bytes);
+    return prev ? IdentityChange.ReplacedExisting : IdentityChange.NewOrUnchanged;
   }
 
   /** Trust on first use: a changed identity key is refused (a real client asks its user to verify the safety number). */
   async isTrustedIdentity(name: ProtocolAddress, key: PublicKey): Promise<boolean> {
     const prev = this.known.get(addressKey(name));
-    return !prev || prev.equals(key);
+    return !prev || sameBytes(prev, key.serialize());
   }
 
   async getIdentity(name: ProtocolAddress): Promise<PublicKey | null> {
-    return this.known.get(addressKey(name)) ?? null;
+    const bytes = this.known.get(addressKey(name));
+    return bytes ? PublicKey.deserialize(bytes) : null;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
 export class MemorySessionStore extends SessionStore {
@@ -86,28 +97,6 @@ export class MemorySessionStore extends SessionStore {
 
   has(name: ProtocolAddress): boolean {
     return this.sessions.has(addressKey(name));
-  }
-}
-
-export class MemoryPreKeyStore extends PreKeyStore {
-  private readonly keys = new Map<number, PreKeyRecord>();
-
-  async savePreKey(id: number, record: PreKeyRecord): Promise<void> {
-    this.keys.set(id, record);
-  }
-
-  async getPreKey(id: number): Promise<PreKeyRecord> {
-    const r = this.keys.get(id);
-    if (!r) throw new Error(`no one-time prekey ${id}`);
-    return r;
-  }
-
-  async removePreKey(id: number): Promise<void> {
-    this.keys.delete(id);
-  }
-
-  get size(): number {
-    return this.keys.size;
   }
 }
 
