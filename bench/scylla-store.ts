@@ -303,6 +303,12 @@ async function bench(
         return msgs.length;
       });
     }
+    // Issue 14's store goal: the store's commit path against the raw driver insert loop on the same node (>= 0.8).
+    const best = (v: string) => Math.max(0, ...results.filter((r) => r.variant === v).map((r) => r.msgsPerSecond));
+    if (best('store commit') > 0 && best('raw stress-like') > 0) {
+      console.log(`store commit (best batch) / raw stress-like: ${best('store commit').toFixed(0)} msgs/s / ${best('raw stress-like').toFixed(0)} rows/s = ` +
+        `${(best('store commit') / best('raw stress-like')).toFixed(2)}`);
+    }
   } finally {
     await raw.shutdown().catch(() => {});
     await store.close().catch(() => {});

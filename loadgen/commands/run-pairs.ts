@@ -7,6 +7,10 @@
 //
 // Options (flags): --users 100 --rate 2000 --duration 5 --bytes 100
 //   --transport lean|ws --target ws://host:port/v1/ws (skip starting the system; needs WA_TOKEN_SECRET)
+//   --read (each recipient's cumulative ack also marks read: the sender gets a read receipt too;
+//     off by default: delivered only)
+// With the system started here it also prints frames_per_message: the gateway's own counters
+// (client frames in by type, server frames out, WebSocket messages each way) per delivered message.
 //   --out results/<run-id>
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname, cpus } from 'node:os';
@@ -35,6 +39,7 @@ async function main(): Promise<number> {
       duration: { type: 'string', default: '5' },
       bytes: { type: 'string', default: '100' },
       transport: { type: 'string', default: 'lean' },
+      read: { type: 'boolean', default: false },
       target: { type: 'string' },
       out: { type: 'string' },
     },
@@ -64,22 +69,28 @@ async function main(): Promise<number> {
     throw new Error('--target needs WA_TOKEN_SECRET (the secret the target system verifies tokens with)');
   }
 
+  const gatewayMetricsUrl = system ? system.metricsUrls().gateways[0]! : null;
+  const framesBefore = gatewayMetricsUrl ? await gatewayFrames(gatewayMetricsUrl) : null;
+  let framesDelta: GatewayFrames | null = null;
   const pids: Record<string, number> = system ? { chat: system.chat.child.pid!, gateway: system.gateways[0]!.child.pid! } : {};
   const cpuBefore = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
   // I/O calls per message (/proc/<pid>/io) from here to the end: the setup's connects are in them, a few per user.
   const ioPids: Record<string, number> = { loadgen: process.pid, ...pids };
   const ioBefore = Object.fromEntries(Object.entries(ioPids).map(([k, pid]) => [k, processIo(pid)]));
   const io: Record<string, ProcessIo | null> = {};
-  console.log(`load: ${users} users in 1:1 pairs, ${rate} msg/s for ${durationS}s, ${bytes}-byte messages, ${transport} client`);
+  const autoRead = values.read === true;
+  console.log(`load: ${users} users in 1:1 pairs, ${rate} msg/s for ${durationS}s, ${bytes}-byte messages, ${transport} client, ` +
+    `receipts: ${autoRead ? 'delivered + read' : 'delivered only'}`);
   let result: PairLoadResult;
   try {
-    result = await runPairLoad(new SystemDriver({ url, secret, transport, userBase: Date.now() % 1_000_000_000 }), {
+    result = await runPairLoad(new SystemDriver({ url, secret, transport, autoRead, userBase: Date.now() % 1_000_000_000 }), {
       users, stages: [{ rate, durationS }], messageBytes: bytes, progress: (line) => console.log(`  ${line}`),
     });
   } finally {
     if (system) {
       const cpuAfter = Object.fromEntries(Object.entries(pids).map(([k, pid]) => [k, processCpuSeconds(pid) ?? 0]));
       for (const [k, pid] of Object.entries(ioPids)) io[k] = ioSince(ioBefore[k]!, processIo(pid));
+      if (gatewayMetricsUrl && framesBefore) framesDelta = framesSince(framesBefore, await gatewayFrames(gatewayMetricsUrl));
       Object.assign(cpuBefore, Object.fromEntries(Object.keys(pids).map((k) => [k, cpuAfter[k]! - cpuBefore[k]!])));
       await system.stop();
     }
@@ -100,20 +111,59 @@ async function main(): Promise<number> {
     `     cpu_per_message........: loadgen ${cpuPerMsgUs(result.loadgenCpuUs / 1e6).toFixed(1)}us` +
       Object.entries(cpuBefore).map(([k, s]) => `, ${k} ${cpuPerMsgUs(s).toFixed(1)}us`).join(''),
     `     io_per_message.........: ${ioPerMessageText(io, stage.delivered)}`,
+    ...(framesDelta ? [`     frames_per_message.....: ${framesPerMessageText(framesDelta, stage.delivered)}`] : []),
     '',
   ];
   console.log(lines.join('\n'));
   mkdirSync(outDir, { recursive: true });
   const summary = {
     run_id: runId, scenario: 'smoke', started_by: 'make run', machine: { hostname: hostname(), cpus: cpus().length, node: process.version },
-    options: { users, rate, duration_s: durationS, message_bytes: bytes, transport },
-    result, cpu_seconds: cpuBefore, io,
+    options: { users, rate, duration_s: durationS, message_bytes: bytes, transport, read_receipts: autoRead },
+    result, cpu_seconds: cpuBefore, io, gateway_frames: framesDelta,
   };
   writeFileSync(join(outDir, 'summary.json'), JSON.stringify(summary, null, 2));
   console.log(`results: ${outDir}/summary.json`);
   const ok = stage.lost === 0 && stage.duplicated === 0 && stage.outOfOrder === 0;
   if (!ok) console.log('FAILED: messages were lost, duplicated or reordered');
   return ok ? 0 : 1;
+}
+
+/** The gateway's frame counters (server/metrics/gateway-metrics.ts), from its /metrics. */
+interface GatewayFrames {
+  /** Client frames received, by type (send, ack, ...). */
+  inByType: Record<string, number>;
+  out: number;
+  wsIn: number;
+  wsOut: number;
+}
+
+async function gatewayFrames(url: string): Promise<GatewayFrames> {
+  const text = await (await fetch(url)).text();
+  const f: GatewayFrames = { inByType: {}, out: 0, wsIn: 0, wsOut: 0 };
+  for (const line of text.split('\n')) {
+    const m = /^(wa_gateway_[a-z_]+)(?:\{type="([a-z_]+)"\})? ([0-9.e+]+)$/.exec(line);
+    if (!m) continue;
+    const v = Number(m[3]);
+    if (m[1] === 'wa_gateway_frames_received_total' && m[2]) f.inByType[m[2]] = v;
+    else if (m[1] === 'wa_gateway_frames_sent_total') f.out = v;
+    else if (m[1] === 'wa_gateway_ws_messages_received_total') f.wsIn = v;
+    else if (m[1] === 'wa_gateway_ws_messages_sent_total') f.wsOut = v;
+  }
+  return f;
+}
+
+function framesSince(a: GatewayFrames, b: GatewayFrames): GatewayFrames {
+  const inByType: Record<string, number> = {};
+  for (const [k, v] of Object.entries(b.inByType)) if (v - (a.inByType[k] ?? 0) > 0) inByType[k] = v - (a.inByType[k] ?? 0);
+  return { inByType, out: b.out - a.out, wsIn: b.wsIn - a.wsIn, wsOut: b.wsOut - a.wsOut };
+}
+
+/** "in 1.95 (send 1.00, ack 0.95), out 2.90, total 4.85; WebSocket messages in 1.80, out 2.10". */
+function framesPerMessageText(f: GatewayFrames, delivered: number): string {
+  const per = (n: number) => (delivered ? n / delivered : 0).toFixed(2);
+  const inTotal = Object.values(f.inByType).reduce((a, b) => a + b, 0);
+  const byType = Object.entries(f.inByType).map(([k, v]) => `${k} ${per(v)}`).join(', ');
+  return `in ${per(inTotal)} (${byType}), out ${per(f.out)}, total ${per(inTotal + f.out)}; WebSocket messages in ${per(f.wsIn)}, out ${per(f.wsOut)}`;
 }
 
 function positiveInt(raw: string, name: string): number {

@@ -13,6 +13,8 @@ export interface SystemDriverOptions {
   /** Offset of this run's users, so repeated runs on one store use fresh users. */
   userBase?: number;
   ackDelayMs?: number;
+  /** Each ack also marks the messages read (the recipient sends delivered + read in one cumulative ack; the sender gets both receipts). */
+  autoRead?: boolean;
 }
 
 export class SystemDriver implements Driver {
@@ -33,6 +35,7 @@ export class SystemDriver implements Driver {
       token: mintToken(this.opts.secret, this.userId(index), 3600),
       kind: this.opts.transport ?? 'lean',
       ackDelayMs: this.opts.ackDelayMs ?? 5,
+      autoRead: this.opts.autoRead ?? false,
     });
     const endpoint: Endpoint = {
       send: (toIndex, payload) => client.sendNoWait(this.userId(toIndex), payload),

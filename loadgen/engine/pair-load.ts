@@ -181,6 +181,14 @@ export async function runPairLoad(driver: Driver, opts: PairLoadOptions): Promis
     // (and, for drivers with per-send acks, for the acks still pending: the closing accounting counts them)
     const settled = () => stage.delivered >= stage.scheduled && !endpoints.some((e) => e.sendAcks && e.sendAcks.pending > 0);
     while (!settled() && performance.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    // A stage that ends the ramp early is its last: its stragglers get the last stage's grace too, so
+    // "lost" means not delivered within graceMs, as for the last stage, not within 300 ms (late).
+    const breaks = () => opts.stopWhenP99AboveMs !== undefined &&
+      (stage.hist.percentileMs(99) > opts.stopWhenP99AboveMs || stage.delivered < stage.scheduled * 0.999);
+    if (s < opts.stages.length - 1 && s >= warmups && breaks()) {
+      const lastDeadline = deadline - graceMs + (opts.graceMs ?? 3000);
+      while (!settled() && performance.now() < lastDeadline) await new Promise((r) => setTimeout(r, 20));
+    }
     const lat = stage.hist.summary();
     if (s < warmups) continue;
     results.push({

@@ -1,5 +1,6 @@
 // "Where the µs go" (issue 14): the 1:1 pair load (run-pairs: send, sent ack,
-// delivery, delivered+read ack, receipts) with every process under V8's
+// delivery, a cumulative delivered ack, the delivered receipt; no read
+// receipts, as run-pairs without --read) with every process under V8's
 // sampling profiler, then a table per process -- chat service, gateway, load
 // generator -- of its CPU per delivered message split by bucket (our modules,
 // gRPC, protobufjs, SQLite, Node's http2 and streams, GC, native code).
