@@ -16,8 +16,9 @@
 // incremental marking, and how far the heap grows after a collection (from
 // measured mutator utilisation). --no-incremental-marking makes a major
 // collection atomic, at an allocation limit; --predictable-gc-schedule fixes
-// the growing factor. With them, 7 runs of the chat section under load 6-8
-// spread 0.04%, against 1.1% without.
+// the growing factor. With them (and the next point), 3 runs of the chat
+// section at load 8 spread 0.04%, against 1.1% over 7 runs at load 6-8
+// without; the gate's 40 samples in 10 runs later spread 0.098%.
 // Only the main thread is counted (--separate-threads=yes, dump "-01"): the
 // platform's and libuv's threads did 0.05-0.37 M instructions of their own
 // per section, a different amount each run.
