@@ -21,6 +21,7 @@ import { startSystem, type RunningSystem } from '../../deploy/local-system';
 import type { TransportKind } from '../client/transport';
 import { SystemDriver } from '../drivers/system-driver';
 import { runPairLoad, type PairLoadResult } from '../engine/pair-load';
+import { sampleValue } from '../engine/key-directory-probe';
 import { ioSince, processCpuSeconds, processIo, type ProcessIo } from '../../lib/proc-cpu';
 
 /** "loadgen 2.1 writes 2.0 reads 310 B, chat ...": I/O calls and bytes written per delivered message of each process. */
@@ -138,18 +139,15 @@ interface GatewayFrames {
 }
 
 async function gatewayFrames(url: string): Promise<GatewayFrames> {
-  const text = await (await fetch(url)).text();
-  const f: GatewayFrames = { inByType: {}, out: 0, wsIn: 0, wsOut: 0 };
-  for (const line of text.split('\n')) {
-    const m = /^(wa_gateway_[a-z_]+)(?:\{type="([a-z_]+)"\})? ([0-9.e+]+)$/.exec(line);
-    if (!m) continue;
-    const v = Number(m[3]);
-    if (m[1] === 'wa_gateway_frames_received_total' && m[2]) f.inByType[m[2]] = v;
-    else if (m[1] === 'wa_gateway_frames_sent_total') f.out = v;
-    else if (m[1] === 'wa_gateway_ws_messages_received_total') f.wsIn = v;
-    else if (m[1] === 'wa_gateway_ws_messages_sent_total') f.wsOut = v;
-  }
-  return f;
+  const text = await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).text();
+  const inByType: Record<string, number> = {};
+  for (const m of text.matchAll(/^wa_gateway_frames_received_total\{type="([a-z_]+)"\} ([^\s]+)$/gm)) inByType[m[1]!] = Number(m[2]);
+  return {
+    inByType,
+    out: sampleValue(text, 'wa_gateway_frames_sent_total'),
+    wsIn: sampleValue(text, 'wa_gateway_ws_messages_received_total'),
+    wsOut: sampleValue(text, 'wa_gateway_ws_messages_sent_total'),
+  };
 }
 
 function framesSince(a: GatewayFrames, b: GatewayFrames): GatewayFrames {

@@ -2,7 +2,7 @@
 // time into the run: the area under its rate curve. Here, below the engine, so
 // that the world can size what it sets up to the schedule (../world/e2ee-window-use.ts);
 // the engine's schedule (../engine/schedule.ts) builds on it.
-import { stageValueAt, type ResolvedExecutor } from '../model/plan';
+import type { ResolvedExecutor } from '../model/plan';
 import { rampPieces } from './ramping-arrival-rate';
 
 export function isArrivalRate(e: ResolvedExecutor): boolean {
