@@ -146,7 +146,8 @@ async function waitSettled(topo: Topology, nodes: number): Promise<void> {
     return h?.nodes === nodes && h.partitions_routable === 1024;
   };
   for (let round = 0; round < 10; round++) {
-    await waitFor(settled, 30_000, `${nodes} chat nodes, every partition routable`);
+    // 60 s: after the SIGSTOP case's rejoin, a fresh clone's make test (load ~4-5) once took longer than 30 s to settle.
+    await waitFor(settled, 60_000, `${nodes} chat nodes, every partition routable`);
     let steady = true;
     for (const until = Date.now() + SETTLED_MS; steady && Date.now() < until;) {
       await sleep(100);
